@@ -1,0 +1,67 @@
+// The result document of one benchmark: the same structure for local and remote runs.
+// Serialised by result_json.h as schema "edgebench.result/1" (docs/result-schema.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "edgebench/environment.h"
+#include "edgebench/model_file.h"
+#include "edgebench/settings.h"
+#include "edgebench/stats.h"
+#include "edgebench/status.h"
+#include "edgebench/tensor.h"
+
+namespace edgebench {
+
+inline constexpr const char* kResultSchema = "edgebench.result/1";
+
+struct Validity {
+  bool valid = true;
+  std::vector<std::string> reasons;   // why the figures should not be trusted
+  std::vector<std::string> warnings;  // worth knowing, not invalidating
+};
+
+// Why the timed loop stopped.
+enum class StopReason {
+  kNotStarted,
+  kReachedMinimums,  // min_runs and min_duration_ms reached
+  kReachedTargetCi,  // ... and the median CI within target_ci_percent
+  kMaxRuns,          // max_runs reached
+  kMaxDuration,      // max_duration_ms reached first
+  kFailed,           // a run failed
+};
+std::string_view StopReasonName(StopReason reason);
+
+struct RunFailure {
+  std::string stage;  // "model", "runtime", "options", "load", "inputs", "first_inference", ...
+  Error error;
+};
+
+struct BenchResult {
+  ModelFile model;
+  std::string runtime_name;
+  std::string runtime_version;
+  BackendOptions runtime_options;  // effective options, defaults filled in
+  Environment environment;
+  BenchSettings settings;
+  std::string started_at_utc;  // ISO 8601
+  std::vector<TensorSpec> inputs;   // as run (concrete)
+  std::vector<TensorSpec> outputs;  // as declared by the model
+
+  double load_ms = 0;             // model read + session/engine creation
+  double first_inference_ms = 0;  // first run after load, not part of the samples
+  int warmup_runs = 0;            // runs done in warm-up
+  double warmup_ms = 0;           // wall time of warm-up
+  double measure_ms = 0;          // wall time of the timed stage
+  StopReason stop_reason = StopReason::kNotStarted;
+  LatencyStats latency_ms;
+  std::vector<double> samples_ms;  // raw, in run order
+  Validity validity;
+  int64_t peak_rss_bytes = 0;  // peak resident memory of the benchmarking process
+  std::optional<RunFailure> failure;  // set when the run did not complete
+};
+
+}  // namespace edgebench

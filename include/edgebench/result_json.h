@@ -1,0 +1,18 @@
+// JSON form of BenchResult (schema "edgebench.result/1", docs/result-schema.md).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "edgebench/result.h"
+#include "edgebench/status.h"
+
+namespace edgebench {
+
+nlohmann::json ToJson(const BenchResult& result);
+nlohmann::json ToJson(const Environment& environment);
+nlohmann::json ToJson(const TensorSpec& spec);
+
+// Parses a document written by ToJson; rejects other schemas and missing required fields.
+Expected<BenchResult> BenchResultFromJson(const nlohmann::json& document);
+
+}  // namespace edgebench

@@ -1,0 +1,37 @@
+// Statistics over raw latency samples. Pure functions: no I/O, no clocks, no state.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace edgebench {
+
+struct LatencyStats {
+  std::size_t count = 0;
+  double mean = 0, std = 0;  // std: sample standard deviation (n - 1)
+  double min = 0, max = 0;
+  double p50 = 0, p90 = 0, p95 = 0, p99 = 0;
+  double cv = 0;  // std / mean, as a fraction
+  double median_ci95_low = 0, median_ci95_high = 0;
+};
+
+// Percentile q in [0, 100] of sorted data, linear interpolation between closest ranks
+// (Hyndman-Fan type 7, as numpy's default). `sorted` must be non-empty and ascending.
+double Percentile(std::span<const double> sorted, double q);
+
+// Distribution-free 95% confidence interval of the median from order statistics: ranks
+// chosen from the Binomial(n, 1/2) distribution (exact up to n = 1000, normal beyond).
+// Returns {sorted[lo], sorted[hi]}; for n < 6 the whole range {min, max}.
+struct Interval {
+  double low = 0, high = 0;
+};
+Interval MedianConfidenceInterval95(std::span<const double> sorted);
+
+// Half-width of the median CI relative to the median, in percent.
+double MedianCiHalfWidthPercent(std::span<const double> sorted);
+
+// All of the above for unsorted samples. Empty input gives count == 0 and zeros.
+LatencyStats ComputeLatencyStats(std::span<const double> samples);
+
+}  // namespace edgebench

@@ -1,0 +1,52 @@
+#include "command.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <unistd.h>
+
+namespace edgebench::cli {
+
+int ExitCodeFor(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kBadModel:
+    case ErrorCode::kUnsupported:
+      return kExitBadInput;
+    case ErrorCode::kRuntimeError:
+    case ErrorCode::kInternal:
+      return kExitFailure;
+  }
+  return kExitFailure;
+}
+
+int ReportError(const Error& error) {
+  std::cerr << "edgebench: " << error.message << "\n";
+  return ExitCodeFor(error);
+}
+
+Status WriteOutput(const std::string& path, const std::string& content) {
+  if (path == "-") {
+    std::cout << content;
+    std::cout.flush();
+    return std::cout ? OkStatus() : Status(RuntimeError("cannot write to stdout"));
+  }
+  const std::string temporary = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) {
+      std::remove(temporary.c_str());
+      return InvalidArgument(path + ": cannot write (directory missing, read-only or disk full?)");
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    return InvalidArgument(path + ": cannot replace the file");
+  }
+  return OkStatus();
+}
+
+}  // namespace edgebench::cli

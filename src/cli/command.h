@@ -1,0 +1,31 @@
+// How subcommands plug into the `edgebench` binary: one file per subcommand defines an
+// Add<Name>Command function that registers its flags on a CLI11 subcommand and sets, when the
+// subcommand runs, the process exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "edgebench/status.h"
+
+namespace edgebench::cli {
+
+// Process exit codes, the same for every subcommand (documented in `edgebench --help`).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;       // the runtime or the system failed
+inline constexpr int kExitBadInput = 2;      // bad flag, model file, option, shape, runtime name
+inline constexpr int kExitInvalidResult = 3; // measured, but the verdict is invalid (--fail-invalid)
+
+int ExitCodeFor(const Error& error);
+
+// Prints "edgebench: <message>" on stderr and returns ExitCodeFor(error).
+int ReportError(const Error& error);
+
+// Writes `content` to `path` ("-" = stdout) via a temporary file and a rename, so a reader
+// never sees a half-written file and a failed write leaves any old file intact.
+Status WriteOutput(const std::string& path, const std::string& content);
+
+// Each registers one subcommand on `app`; when it runs, it stores its exit code in `exit_code`.
+void AddRuntimesCommand(CLI::App& app, int& exit_code);
+void AddBenchCommand(CLI::App& app, int& exit_code);
+
+}  // namespace edgebench::cli

@@ -1,0 +1,141 @@
+#include "edgebench/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+namespace edgebench {
+namespace {
+
+std::string Printf(const char* format, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+// Milliseconds with about four significant digits.
+std::string Ms(double ms) {
+  if (ms >= 1000) return Printf("%.0f", ms);
+  if (ms >= 100) return Printf("%.1f", ms);
+  if (ms >= 1) return Printf("%.3f", ms);
+  return Printf("%.4f", ms);
+}
+
+std::string Bytes(int64_t bytes) {
+  if (bytes >= (int64_t{1} << 30)) return Printf("%.2f GiB", bytes / double(int64_t{1} << 30));
+  if (bytes >= (1 << 20)) return Printf("%.1f MiB", bytes / double(1 << 20));
+  if (bytes >= (1 << 10)) return Printf("%.1f KiB", bytes / double(1 << 10));
+  return std::to_string(bytes) + " B";
+}
+
+std::string Join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string text;
+  for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
+  return text;
+}
+
+std::string Specs(const std::vector<TensorSpec>& specs) {
+  std::vector<std::string> parts;
+  for (const auto& spec : specs) {
+    parts.push_back(spec.name + " " + std::string(DataTypeName(spec.type)) + "[" +
+                    (spec.rank_known ? FormatShape(spec.shape) : "?") + "]");
+  }
+  return parts.empty() ? "(none)" : Join(parts, ", ");
+}
+
+}  // namespace
+
+std::string FormatTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<bool>& numeric) {
+  std::vector<std::size_t> widths(header.size(), 0);
+  auto measure = [&widths](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  };
+  measure(header);
+  for (const auto& row : rows) measure(row);
+  auto line = [&](const std::vector<std::string>& row) {
+    std::string text;
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      const std::string cell = i < row.size() ? row[i] : "";
+      const std::string pad(widths[i] - cell.size(), ' ');
+      const bool right = i < numeric.size() && numeric[i];
+      text += (i ? "  " : "") + (right ? pad + cell : cell + (i + 1 < widths.size() ? pad : ""));
+    }
+    return text + "\n";
+  };
+  std::string text = line(header);
+  std::vector<std::string> rule;
+  for (std::size_t width : widths) rule.emplace_back(width, '-');
+  text += line(rule);
+  for (const auto& row : rows) text += line(row);
+  return text;
+}
+
+std::string FormatResultText(const BenchResult& r) {
+  std::ostringstream out;
+  out << "model    " << r.model.path << " (" << ModelFormatName(r.model.format) << ", "
+      << Bytes(r.model.size_bytes) << ", sha256 " << r.model.sha256.substr(0, 12) << ")\n";
+  std::vector<std::string> options;
+  for (const auto& [key, value] : r.runtime_options) options.push_back(key + "=" + value);
+  out << "runtime  " << r.runtime_name << " " << r.runtime_version << ", threads "
+      << (r.settings.threads ? std::to_string(r.settings.threads) : "default")
+      << (options.empty() ? "" : ", " + Join(options, " ")) << "\n";
+  const auto& e = r.environment;
+  out << "machine  " << e.cpu_model << ", " << e.usable_cores << "/" << e.logical_cores
+      << " cores, governor " << (e.cpu_governor.empty() ? "unknown" : e.cpu_governor) << ", load "
+      << Printf("%.2f", e.load_average_1m) << ", " << e.os << ", "
+      << (e.container.empty() ? "native" : e.container) << "\n";
+  if (!r.inputs.empty()) out << "inputs   " << Specs(r.inputs) << " (seed " << r.settings.seed << ")\n";
+
+  if (r.failure) {
+    out << "\nFAILED at stage '" << r.failure->stage << "': " << r.failure->error.message << "\n";
+    return out.str();
+  }
+  out << "\n"
+      << FormatTable({"stage", "runs", "time (ms)"},
+                     {{"load", "1", Ms(r.load_ms)},
+                      {"first inference", "1", Ms(r.first_inference_ms)},
+                      {"warm-up", std::to_string(r.warmup_runs), Ms(r.warmup_ms)},
+                      {"timed runs", std::to_string(r.samples_ms.size()), Ms(r.measure_ms)}},
+                     {false, true, true});
+  const auto& l = r.latency_ms;
+  out << "\n"
+      << FormatTable({"latency (ms)", "mean", "std", "min", "p50", "p90", "p95", "p99", "max"},
+                     {{"", Ms(l.mean), Ms(l.std), Ms(l.min), Ms(l.p50), Ms(l.p90), Ms(l.p95),
+                       Ms(l.p99), Ms(l.max)}},
+                     {false, true, true, true, true, true, true, true, true});
+  out << "\nmedian " << Ms(l.p50) << " ms, 95% CI [" << Ms(l.median_ci95_low) << ", "
+      << Ms(l.median_ci95_high) << "], CV " << Printf("%.1f%%", 100 * l.cv) << ", stopped: "
+      << StopReasonName(r.stop_reason) << ", peak memory " << Bytes(r.peak_rss_bytes) << "\n";
+  out << "verdict  " << (r.validity.valid ? "VALID" : "INVALID") << "\n";
+  for (const auto& reason : r.validity.reasons) out << "  reason: " << reason << "\n";
+  for (const auto& warning : r.validity.warnings) out << "  warning: " << warning << "\n";
+  return out.str();
+}
+
+std::string FormatRuntimesText(const std::vector<BackendEntry>& entries) {
+  std::vector<std::vector<std::string>> rows;
+  std::string notes;
+  for (const auto& entry : entries) {
+    if (!entry.compiled) {
+      rows.push_back({entry.name, "-", "-", "-", "unavailable: " + entry.unavailable_reason});
+      continue;
+    }
+    const BackendInfo info = entry.describe();
+    std::vector<std::string> formats;
+    for (auto format : info.formats) formats.emplace_back(ModelFormatName(format));
+    std::vector<std::string> options;
+    for (const auto& option : info.options) options.push_back(option.key);
+    rows.push_back({info.name, info.version, Join(formats, ","), info.op_profiling ? "yes" : "no",
+                    options.empty() ? "-" : "options: " + Join(options, ", ")});
+    for (const auto& note : info.notes) notes += "  " + info.name + ": " + note + "\n";
+  }
+  std::string text = FormatTable({"runtime", "version", "formats", "op profile", "status"}, rows);
+  if (!notes.empty()) text += "\nnotes:\n" + notes;
+  return text;
+}
+
+}  // namespace edgebench

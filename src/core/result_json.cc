@@ -1,0 +1,242 @@
+#include "edgebench/result_json.h"
+
+#include <map>
+
+namespace edgebench {
+
+using nlohmann::json;
+
+namespace {
+
+std::optional<DataType> DataTypeFromName(const std::string& name) {
+  for (auto type : {DataType::kFloat32, DataType::kFloat16, DataType::kFloat64, DataType::kInt8,
+                    DataType::kUInt8, DataType::kInt16, DataType::kInt32, DataType::kInt64,
+                    DataType::kBool}) {
+    if (DataTypeName(type) == name) return type;
+  }
+  return std::nullopt;
+}
+
+template <typename Enum, typename NameOf>
+Enum EnumFromName(const std::string& name, std::initializer_list<Enum> values, NameOf name_of) {
+  for (Enum value : values) {
+    if (name_of(value) == name) return value;
+  }
+  throw std::invalid_argument("unknown value '" + name + "'");
+}
+
+json SpecsToJson(const std::vector<TensorSpec>& specs) {
+  json list = json::array();
+  for (const auto& spec : specs) list.push_back(ToJson(spec));
+  return list;
+}
+
+std::vector<TensorSpec> SpecsFromJson(const json& list) {
+  std::vector<TensorSpec> specs;
+  for (const auto& item : list) {
+    TensorSpec spec;
+    spec.name = item.at("name").get<std::string>();
+    auto type = DataTypeFromName(item.at("type").get<std::string>());
+    if (!type) throw std::invalid_argument("unknown tensor type " + item.at("type").dump());
+    spec.type = *type;
+    spec.rank_known = !item.at("shape").is_null();
+    if (spec.rank_known) spec.shape = item.at("shape").get<std::vector<int64_t>>();
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+json SettingsToJson(const BenchSettings& s) {
+  return {{"warmup_runs", s.warmup_runs},
+          {"warmup_min_ms", s.warmup_min_ms},
+          {"min_runs", s.min_runs},
+          {"min_duration_ms", s.min_duration_ms},
+          {"max_duration_ms", s.max_duration_ms},
+          {"max_runs", s.max_runs},
+          {"target_ci_percent", s.target_ci_percent ? json(*s.target_ci_percent) : json(nullptr)},
+          {"max_cv_percent", s.max_cv_percent},
+          {"max_drift_percent", s.max_drift_percent},
+          {"require_pinned_governor", s.require_pinned_governor},
+          {"threads", s.threads},
+          {"seed", s.seed},
+          {"shapes", s.shapes},
+          {"input_files", s.input_files}};
+}
+
+BenchSettings SettingsFromJson(const json& j) {
+  BenchSettings s;
+  j.at("warmup_runs").get_to(s.warmup_runs);
+  j.at("warmup_min_ms").get_to(s.warmup_min_ms);
+  j.at("min_runs").get_to(s.min_runs);
+  j.at("min_duration_ms").get_to(s.min_duration_ms);
+  j.at("max_duration_ms").get_to(s.max_duration_ms);
+  j.at("max_runs").get_to(s.max_runs);
+  if (!j.at("target_ci_percent").is_null()) s.target_ci_percent = j["target_ci_percent"].get<double>();
+  j.at("max_cv_percent").get_to(s.max_cv_percent);
+  j.at("max_drift_percent").get_to(s.max_drift_percent);
+  j.at("require_pinned_governor").get_to(s.require_pinned_governor);
+  j.at("threads").get_to(s.threads);
+  j.at("seed").get_to(s.seed);
+  j.at("shapes").get_to(s.shapes);
+  j.at("input_files").get_to(s.input_files);
+  return s;
+}
+
+Environment EnvironmentFromJson(const json& j) {
+  Environment e;
+  j.at("hostname").get_to(e.hostname);
+  j.at("os").get_to(e.os);
+  j.at("architecture").get_to(e.architecture);
+  j.at("cpu_model").get_to(e.cpu_model);
+  j.at("logical_cores").get_to(e.logical_cores);
+  j.at("usable_cores").get_to(e.usable_cores);
+  j.at("cpu_governor").get_to(e.cpu_governor);
+  j.at("cpu_frequency_mhz").get_to(e.cpu_frequency_mhz);
+  j.at("cpu_max_frequency_mhz").get_to(e.cpu_max_frequency_mhz);
+  j.at("load_average_1m").get_to(e.load_average_1m);
+  j.at("memory_total_bytes").get_to(e.memory_total_bytes);
+  j.at("memory_available_bytes").get_to(e.memory_available_bytes);
+  j.at("container").get_to(e.container);
+  j.at("edgebench_version").get_to(e.edgebench_version);
+  j.at("edgebench_commit").get_to(e.edgebench_commit);
+  return e;
+}
+
+}  // namespace
+
+json ToJson(const TensorSpec& spec) {
+  return {{"name", spec.name},
+          {"type", DataTypeName(spec.type)},
+          {"shape", spec.rank_known ? json(spec.shape) : json(nullptr)}};
+}
+
+json ToJson(const Environment& e) {
+  return {{"hostname", e.hostname},
+          {"os", e.os},
+          {"architecture", e.architecture},
+          {"cpu_model", e.cpu_model},
+          {"logical_cores", e.logical_cores},
+          {"usable_cores", e.usable_cores},
+          {"cpu_governor", e.cpu_governor},
+          {"cpu_frequency_mhz", e.cpu_frequency_mhz},
+          {"cpu_max_frequency_mhz", e.cpu_max_frequency_mhz},
+          {"load_average_1m", e.load_average_1m},
+          {"memory_total_bytes", e.memory_total_bytes},
+          {"memory_available_bytes", e.memory_available_bytes},
+          {"container", e.container},
+          {"edgebench_version", e.edgebench_version},
+          {"edgebench_commit", e.edgebench_commit}};
+}
+
+json ToJson(const BenchResult& r) {
+  const auto& l = r.latency_ms;
+  json document = {
+      {"schema", kResultSchema},
+      {"started_at", r.started_at_utc},
+      {"model",
+       {{"path", r.model.path},
+        {"sha256", r.model.sha256},
+        {"format", ModelFormatName(r.model.format)},
+        {"size_bytes", r.model.size_bytes}}},
+      {"runtime", {{"name", r.runtime_name}, {"version", r.runtime_version}, {"options", r.runtime_options}}},
+      {"environment", ToJson(r.environment)},
+      {"settings", SettingsToJson(r.settings)},
+      {"inputs", SpecsToJson(r.inputs)},
+      {"outputs", SpecsToJson(r.outputs)},
+      {"load_ms", r.load_ms},
+      {"first_inference_ms", r.first_inference_ms},
+      {"warmup", {{"runs", r.warmup_runs}, {"ms", r.warmup_ms}}},
+      {"measure_ms", r.measure_ms},
+      {"stop_reason", StopReasonName(r.stop_reason)},
+      {"latency_ms",
+       {{"mean", l.mean}, {"std", l.std}, {"min", l.min}, {"max", l.max}, {"p50", l.p50},
+        {"p90", l.p90}, {"p95", l.p95}, {"p99", l.p99}, {"cv", l.cv},
+        {"median_ci95", {l.median_ci95_low, l.median_ci95_high}}}},
+      {"runs", r.samples_ms.size()},
+      {"samples_ms", r.samples_ms},
+      {"validity", {{"valid", r.validity.valid}, {"reasons", r.validity.reasons}, {"warnings", r.validity.warnings}}},
+      {"peak_rss_bytes", r.peak_rss_bytes},
+      {"error", nullptr}};
+  if (r.failure) {
+    document["error"] = {{"stage", r.failure->stage},
+                         {"code", ErrorCodeName(r.failure->error.code)},
+                         {"message", r.failure->error.message}};
+  }
+  return document;
+}
+
+Expected<BenchResult> BenchResultFromJson(const json& j) {
+  try {
+    if (!j.is_object()) return InvalidArgument("result document is not a JSON object");
+    const auto schema = j.at("schema").get<std::string>();
+    if (schema != kResultSchema) {
+      return InvalidArgument("result schema '" + schema + "' is not " + kResultSchema);
+    }
+    BenchResult r;
+    j.at("started_at").get_to(r.started_at_utc);
+    const auto& model = j.at("model");
+    model.at("path").get_to(r.model.path);
+    model.at("sha256").get_to(r.model.sha256);
+    model.at("size_bytes").get_to(r.model.size_bytes);
+    r.model.format = EnumFromName(
+        model.at("format").get<std::string>(),
+        {ModelFormat::kOnnx, ModelFormat::kTflite, ModelFormat::kTorchScript, ModelFormat::kTensorFlowPb,
+         ModelFormat::kCaffe, ModelFormat::kDarknet, ModelFormat::kUnknown},
+        ModelFormatName);
+    const auto& runtime = j.at("runtime");
+    runtime.at("name").get_to(r.runtime_name);
+    runtime.at("version").get_to(r.runtime_version);
+    runtime.at("options").get_to(r.runtime_options);
+    r.environment = EnvironmentFromJson(j.at("environment"));
+    r.settings = SettingsFromJson(j.at("settings"));
+    r.settings.options = r.runtime_options;
+    r.inputs = SpecsFromJson(j.at("inputs"));
+    r.outputs = SpecsFromJson(j.at("outputs"));
+    j.at("load_ms").get_to(r.load_ms);
+    j.at("first_inference_ms").get_to(r.first_inference_ms);
+    j.at("warmup").at("runs").get_to(r.warmup_runs);
+    j.at("warmup").at("ms").get_to(r.warmup_ms);
+    j.at("measure_ms").get_to(r.measure_ms);
+    r.stop_reason = EnumFromName(
+        j.at("stop_reason").get<std::string>(),
+        {StopReason::kNotStarted, StopReason::kReachedMinimums, StopReason::kReachedTargetCi,
+         StopReason::kMaxRuns, StopReason::kMaxDuration, StopReason::kFailed},
+        StopReasonName);
+    const auto& l = j.at("latency_ms");
+    l.at("mean").get_to(r.latency_ms.mean);
+    l.at("std").get_to(r.latency_ms.std);
+    l.at("min").get_to(r.latency_ms.min);
+    l.at("max").get_to(r.latency_ms.max);
+    l.at("p50").get_to(r.latency_ms.p50);
+    l.at("p90").get_to(r.latency_ms.p90);
+    l.at("p95").get_to(r.latency_ms.p95);
+    l.at("p99").get_to(r.latency_ms.p99);
+    l.at("cv").get_to(r.latency_ms.cv);
+    l.at("median_ci95").at(0).get_to(r.latency_ms.median_ci95_low);
+    l.at("median_ci95").at(1).get_to(r.latency_ms.median_ci95_high);
+    j.at("samples_ms").get_to(r.samples_ms);
+    r.latency_ms.count = r.samples_ms.size();
+    if (j.at("runs").get<std::size_t>() != r.samples_ms.size()) {
+      return InvalidArgument("result document: 'runs' does not match the number of samples");
+    }
+    const auto& validity = j.at("validity");
+    validity.at("valid").get_to(r.validity.valid);
+    validity.at("reasons").get_to(r.validity.reasons);
+    validity.at("warnings").get_to(r.validity.warnings);
+    j.at("peak_rss_bytes").get_to(r.peak_rss_bytes);
+    if (!j.at("error").is_null()) {
+      const auto& e = j["error"];
+      const ErrorCode code = EnumFromName(
+          e.at("code").get<std::string>(),
+          {ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kBadModel,
+           ErrorCode::kUnsupported, ErrorCode::kRuntimeError, ErrorCode::kInternal},
+          ErrorCodeName);
+      r.failure = RunFailure{e.at("stage").get<std::string>(), {code, e.at("message").get<std::string>()}};
+    }
+    return r;
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("malformed result document: ") + e.what());
+  }
+}
+
+}  // namespace edgebench

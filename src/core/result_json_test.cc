@@ -1,0 +1,77 @@
+#include "edgebench/result_json.h"
+
+#include <gtest/gtest.h>
+
+namespace edgebench {
+namespace {
+
+BenchResult Sample() {
+  BenchResult r;
+  r.model = {"m.onnx", "abc123", 42, ModelFormat::kOnnx};
+  r.runtime_name = "onnxruntime";
+  r.runtime_version = "1.29.0";
+  r.runtime_options = {{"graph_optimization_level", "all"}};
+  r.settings.options = r.runtime_options;
+  r.settings.target_ci_percent = 1.5;
+  r.settings.shapes = {{"input", {1, 3, 8, 8}}};
+  r.environment.cpu_model = "Test CPU";
+  r.environment.logical_cores = 4;
+  r.started_at_utc = "2026-11-22T00:00:00Z";
+  r.inputs = {{"input", DataType::kFloat32, {1, 3, 8, 8}}};
+  r.outputs = {{"output", DataType::kFloat32, {}, false}};
+  r.load_ms = 12.5;
+  r.first_inference_ms = 3.25;
+  r.warmup_runs = 5;
+  r.samples_ms = {1, 2, 3};
+  r.latency_ms = ComputeLatencyStats(r.samples_ms);
+  r.stop_reason = StopReason::kReachedTargetCi;
+  r.validity = {false, {"too few"}, {"hot"}};
+  r.peak_rss_bytes = 1 << 20;
+  return r;
+}
+
+TEST(ResultJson, CarriesTheDocumentedFields) {
+  const nlohmann::json j = ToJson(Sample());
+  EXPECT_EQ(j["schema"], "edgebench.result/1");
+  EXPECT_EQ(j["model"]["sha256"], "abc123");
+  EXPECT_EQ(j["model"]["format"], "onnx");
+  EXPECT_EQ(j["runtime"]["options"]["graph_optimization_level"], "all");
+  EXPECT_EQ(j["latency_ms"]["median_ci95"].size(), 2u);
+  EXPECT_EQ(j["latency_ms"]["p50"], 2.0);
+  EXPECT_EQ(j["runs"], 3);
+  EXPECT_EQ(j["samples_ms"].size(), 3u);
+  EXPECT_EQ(j["validity"]["valid"], false);
+  EXPECT_EQ(j["stop_reason"], "reached_target_ci");
+  EXPECT_TRUE(j["outputs"][0]["shape"].is_null());
+  EXPECT_TRUE(j["error"].is_null());
+  for (const char* key : {"environment", "settings", "load_ms", "first_inference_ms", "peak_rss_bytes"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+}
+
+TEST(ResultJson, RoundTrips) {
+  BenchResult original = Sample();
+  original.failure = RunFailure{"load", BadModel("m.onnx: truncated")};
+  auto parsed = BenchResultFromJson(ToJson(original));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(ToJson(*parsed), ToJson(original));
+  EXPECT_EQ(parsed->failure->error.code, ErrorCode::kBadModel);
+}
+
+TEST(ResultJson, RejectsOtherSchemasAndMissingFields) {
+  nlohmann::json j = ToJson(Sample());
+  j["schema"] = "edgebench.result/99";
+  EXPECT_FALSE(BenchResultFromJson(j).ok());
+  j = ToJson(Sample());
+  j.erase("latency_ms");
+  auto missing = BenchResultFromJson(j);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("latency_ms"), std::string::npos);
+  j = ToJson(Sample());
+  j["runs"] = 4;
+  EXPECT_FALSE(BenchResultFromJson(j).ok());
+  EXPECT_FALSE(BenchResultFromJson(nlohmann::json::array()).ok());
+}
+
+}  // namespace
+}  // namespace edgebench

@@ -1,0 +1,129 @@
+#include "edgebench/runner.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "edgebench/stats.h"
+
+namespace edgebench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t ToNs(Clock::duration duration) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+}
+
+bool CiWithinTarget(const std::vector<int64_t>& samples_ns, double target_percent) {
+  std::vector<double> sorted(samples_ns.begin(), samples_ns.end());
+  std::sort(sorted.begin(), sorted.end());
+  return MedianCiHalfWidthPercent(sorted) <= target_percent;
+}
+
+}  // namespace
+
+std::string_view StageName(Stage stage) {
+  switch (stage) {
+    case Stage::kLoad: return "load";
+    case Stage::kInputs: return "inputs";
+    case Stage::kFirstInference: return "first_inference";
+    case Stage::kWarmup: return "warmup";
+    case Stage::kMeasure: return "measure";
+  }
+  return "measure";
+}
+
+std::string_view StopReasonName(StopReason reason) {
+  switch (reason) {
+    case StopReason::kNotStarted: return "not_started";
+    case StopReason::kReachedMinimums: return "reached_minimums";
+    case StopReason::kReachedTargetCi: return "reached_target_ci";
+    case StopReason::kMaxRuns: return "max_runs";
+    case StopReason::kMaxDuration: return "max_duration";
+    case StopReason::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+Measurement Measure(Backend& backend, const BenchSettings& settings,
+                    std::span<RunListener* const> listeners) {
+  Measurement result;
+  const int64_t max_ns = static_cast<int64_t>(settings.max_duration_ms * 1e6);
+
+  for (auto* listener : listeners) listener->OnStageStart(Stage::kWarmup);
+  const auto warmup_start = Clock::now();
+  const int64_t warmup_min_ns = static_cast<int64_t>(settings.warmup_min_ms * 1e6);
+  while (true) {
+    const int64_t elapsed = ToNs(Clock::now() - warmup_start);
+    const bool done = result.warmup_runs >= settings.warmup_runs && elapsed >= warmup_min_ns;
+    if (done || elapsed >= max_ns) break;
+    Status status = backend.RunOnce();
+    if (!status.ok()) {
+      result.error = status.error();
+      result.stop_reason = StopReason::kFailed;
+      return result;
+    }
+    ++result.warmup_runs;
+  }
+  result.warmup_ms = static_cast<double>(ToNs(Clock::now() - warmup_start)) / 1e6;
+  for (auto* listener : listeners) listener->OnStageEnd(Stage::kWarmup, result.warmup_ms);
+
+  for (auto* listener : listeners) listener->OnStageStart(Stage::kMeasure);
+  const int64_t min_ns = static_cast<int64_t>(settings.min_duration_ms * 1e6);
+  const auto max_runs = static_cast<std::size_t>(std::max(1, settings.max_runs));
+  const auto min_runs = static_cast<std::size_t>(std::max(0, settings.min_runs));
+  std::vector<int64_t> samples_ns;
+  samples_ns.reserve(std::min<std::size_t>(max_runs, 1 << 16));
+  std::size_t next_ci_check = min_runs;
+  const auto start = Clock::now();
+  while (true) {
+    const auto before = Clock::now();
+    Status status = backend.RunOnce();
+    const auto after = Clock::now();
+    if (!status.ok()) {
+      result.error = status.error();
+      result.stop_reason = StopReason::kFailed;
+      break;
+    }
+    samples_ns.push_back(ToNs(after - before));
+    const std::size_t n = samples_ns.size();
+    const int64_t elapsed = ToNs(after - start);
+    for (auto* listener : listeners) listener->OnTimedRun(n - 1, elapsed);
+    if (n >= max_runs) {
+      result.stop_reason = StopReason::kMaxRuns;
+      break;
+    }
+    if (elapsed >= max_ns) {
+      result.stop_reason = StopReason::kMaxDuration;
+      break;
+    }
+    if (n < min_runs || elapsed < min_ns) continue;
+    if (!settings.target_ci_percent) {
+      result.stop_reason = StopReason::kReachedMinimums;
+      break;
+    }
+    // The CI check sorts all samples: do it at geometrically spaced counts (every ~5%).
+    if (n >= next_ci_check) {
+      if (CiWithinTarget(samples_ns, *settings.target_ci_percent)) {
+        result.stop_reason = StopReason::kReachedTargetCi;
+        break;
+      }
+      next_ci_check = n + std::max<std::size_t>(1, n / 20);
+    }
+  }
+  result.measure_ms = static_cast<double>(ToNs(Clock::now() - start)) / 1e6;
+  for (auto* listener : listeners) listener->OnStageEnd(Stage::kMeasure, result.measure_ms);
+  result.samples_ms.reserve(samples_ns.size());
+  for (int64_t ns : samples_ns) result.samples_ms.push_back(static_cast<double>(ns) / 1e6);
+  return result;
+}
+
+int64_t PeakResidentBytes() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
+}
+
+}  // namespace edgebench

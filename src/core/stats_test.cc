@@ -1,0 +1,80 @@
+#include "edgebench/stats.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace edgebench {
+namespace {
+
+std::vector<double> Range(int n) {
+  std::vector<double> values(n);
+  std::iota(values.begin(), values.end(), 1.0);
+  return values;
+}
+
+TEST(ComputeLatencyStats, MatchesHandComputedValues) {
+  // 10, 1, ..., 9 (unsorted on purpose); by hand: mean 5.5, sample std sqrt(82.5 / 9).
+  std::vector<double> samples = {10, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const LatencyStats stats = ComputeLatencyStats(samples);
+  EXPECT_EQ(stats.count, 10u);
+  EXPECT_DOUBLE_EQ(stats.mean, 5.5);
+  EXPECT_NEAR(stats.std, 3.0276503540974917, 1e-12);
+  EXPECT_DOUBLE_EQ(stats.min, 1);
+  EXPECT_DOUBLE_EQ(stats.max, 10);
+  EXPECT_DOUBLE_EQ(stats.p50, 5.5);   // h = 4.5
+  EXPECT_DOUBLE_EQ(stats.p90, 9.1);   // h = 8.1
+  EXPECT_DOUBLE_EQ(stats.p95, 9.55);  // h = 8.55
+  EXPECT_DOUBLE_EQ(stats.p99, 9.91);  // h = 8.91
+  EXPECT_NEAR(stats.cv, 3.0276503540974917 / 5.5, 1e-12);
+  // n = 10: P(X <= 1) = 11/1024 <= 0.025 < P(X <= 2) = 56/1024, so ranks 2 and 9.
+  EXPECT_DOUBLE_EQ(stats.median_ci95_low, 2);
+  EXPECT_DOUBLE_EQ(stats.median_ci95_high, 9);
+}
+
+TEST(ComputeLatencyStats, HandlesEmptyAndSingleSample) {
+  EXPECT_EQ(ComputeLatencyStats({}).count, 0u);
+  std::vector<double> one = {4.0};
+  const LatencyStats stats = ComputeLatencyStats(one);
+  EXPECT_DOUBLE_EQ(stats.mean, 4.0);
+  EXPECT_DOUBLE_EQ(stats.std, 0.0);
+  EXPECT_DOUBLE_EQ(stats.p99, 4.0);
+  EXPECT_DOUBLE_EQ(stats.median_ci95_low, 4.0);
+}
+
+TEST(MedianConfidenceInterval95, UsesBinomialOrderStatistics) {
+  // n = 30: P(X <= 9) = 0.0214 <= 0.025 < P(X <= 10) = 0.0494 -> ranks 10 and 21.
+  auto n30 = Range(30);
+  EXPECT_DOUBLE_EQ(MedianConfidenceInterval95(n30).low, 10);
+  EXPECT_DOUBLE_EQ(MedianConfidenceInterval95(n30).high, 21);
+  // n = 6: P(X = 0) = 1/64 -> ranks 1 and 6; n = 5: no ranks qualify -> the whole range.
+  auto n6 = Range(6);
+  EXPECT_DOUBLE_EQ(MedianConfidenceInterval95(n6).low, 1);
+  EXPECT_DOUBLE_EQ(MedianConfidenceInterval95(n6).high, 6);
+  auto n5 = Range(5);
+  EXPECT_DOUBLE_EQ(MedianConfidenceInterval95(n5).low, 1);
+  EXPECT_DOUBLE_EQ(MedianConfidenceInterval95(n5).high, 5);
+  // n = 2000 (normal approximation): floor(1000 - 1.96 * sqrt(2000) / 2) = 956 -> 956 and 1045.
+  auto n2000 = Range(2000);
+  EXPECT_DOUBLE_EQ(MedianConfidenceInterval95(n2000).low, 956);
+  EXPECT_DOUBLE_EQ(MedianConfidenceInterval95(n2000).high, 1045);
+}
+
+TEST(MedianCiHalfWidthPercent, IsRelativeToTheMedian) {
+  auto n10 = Range(10);  // median 5.5, CI [2, 9] -> max(3.5, 3.5) / 5.5
+  EXPECT_NEAR(MedianCiHalfWidthPercent(n10), 100 * 3.5 / 5.5, 1e-9);
+  std::vector<double> constant(40, 2.0);
+  EXPECT_DOUBLE_EQ(MedianCiHalfWidthPercent(constant), 0.0);
+}
+
+TEST(Percentile, InterpolatesLinearly) {
+  std::vector<double> sorted = {1, 2, 4};
+  EXPECT_DOUBLE_EQ(Percentile(sorted, 0), 1);
+  EXPECT_DOUBLE_EQ(Percentile(sorted, 25), 1.5);
+  EXPECT_DOUBLE_EQ(Percentile(sorted, 75), 3);
+  EXPECT_DOUBLE_EQ(Percentile(sorted, 100), 4);
+}
+
+}  // namespace
+}  // namespace edgebench

@@ -1,0 +1,158 @@
+#include "edgebench/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <set>
+
+#include "edgebench/registry.h"
+#include "edgebench/validity.h"
+
+namespace edgebench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string UtcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+Status CheckSettings(const BenchSettings& s) {
+  if (s.min_runs < 1) return InvalidArgument("--min-runs must be at least 1");
+  if (s.max_runs < s.min_runs) return InvalidArgument("--max-runs must be at least --min-runs");
+  if (s.warmup_runs < 0 || s.warmup_min_ms < 0 || s.min_duration_ms < 0) {
+    return InvalidArgument("warm-up and duration settings must not be negative");
+  }
+  if (s.max_duration_ms <= 0 || s.max_duration_ms < s.min_duration_ms) {
+    return InvalidArgument("--max-duration-ms must be positive and at least --min-duration-ms");
+  }
+  if (s.target_ci_percent && !(*s.target_ci_percent > 0 && *s.target_ci_percent < 100)) {
+    return InvalidArgument("--target-ci must be a percentage between 0 and 100");
+  }
+  if (s.threads < 0) return InvalidArgument("--threads must not be negative");
+  return OkStatus();
+}
+
+bool AcceptsFormat(const BackendInfo& info, ModelFormat format) {
+  return std::find(info.formats.begin(), info.formats.end(), format) != info.formats.end();
+}
+
+std::string FormatList(const std::vector<ModelFormat>& formats) {
+  std::string list;
+  for (auto format : formats) list += (list.empty() ? "" : ", ") + std::string(ModelFormatName(format));
+  return list;
+}
+
+Expected<std::vector<Tensor>> MakeInputs(const std::vector<TensorSpec>& specs,
+                                         const BenchSettings& settings) {
+  std::set<std::string> names;
+  for (const auto& spec : specs) names.insert(spec.name);
+  for (const auto& [name, path] : settings.input_files) {
+    if (!names.count(name)) {
+      return InvalidArgument("--input names '" + name + "', which is not an input of the model");
+    }
+  }
+  std::vector<Tensor> tensors;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    auto file = settings.input_files.find(specs[i].name);
+    auto tensor = file != settings.input_files.end()
+                      ? LoadTensorFile(specs[i], file->second)
+                      : MakeRandomTensor(specs[i], settings.seed + i);
+    if (!tensor.ok()) return tensor.error();
+    tensors.push_back(std::move(*tensor));
+  }
+  return tensors;
+}
+
+// Times one stage and tells the listeners.
+template <typename Body>
+auto TimedStage(Stage stage, std::span<RunListener* const> listeners, double& elapsed_ms, Body body) {
+  for (auto* listener : listeners) listener->OnStageStart(stage);
+  const auto start = Clock::now();
+  auto outcome = body();
+  elapsed_ms = MsSince(start);
+  for (auto* listener : listeners) listener->OnStageEnd(stage, elapsed_ms);
+  return outcome;
+}
+
+}  // namespace
+
+BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* const> listeners) {
+  BenchResult result;
+  result.settings = request.settings;
+  result.started_at_utc = UtcNow();
+  result.environment = CollectEnvironment();
+  result.runtime_name = request.runtime;
+  result.model.path = request.model_path;
+  auto fail = [&result](std::string stage, Error error) -> BenchResult& {
+    result.failure = RunFailure{std::move(stage), std::move(error)};
+    result.stop_reason = StopReason::kFailed;
+    result.validity = {false, {"the run failed at stage '" + result.failure->stage + "'"}, {}};
+    result.peak_rss_bytes = PeakResidentBytes();
+    return result;
+  };
+
+  if (Status s = CheckSettings(request.settings); !s.ok()) return fail("settings", s.error());
+  auto entry = FindBackend(request.runtime);
+  if (!entry.ok()) return fail("runtime", entry.error());
+  auto model = InspectModelFile(request.model_path);
+  if (!model.ok()) return fail("model", model.error());
+  result.model = *model;
+  const BackendInfo info = (*entry)->describe();
+  result.runtime_version = info.version;
+  if (!AcceptsFormat(info, model->format)) {
+    return fail("model", BadModel(model->path + ": is a " +
+                                  std::string(ModelFormatName(model->format)) +
+                                  " model; runtime " + info.name + " accepts " +
+                                  FormatList(info.formats)));
+  }
+  auto options = ValidateOptions(info, request.settings.options);
+  if (!options.ok()) return fail("options", options.error());
+  result.runtime_options = *options;
+
+  std::unique_ptr<Backend> backend = (*entry)->create();
+  LoadRequest load{*model, request.settings.threads, *options};
+  Status loaded = TimedStage(Stage::kLoad, listeners, result.load_ms,
+                             [&] { return backend->Load(load); });
+  if (!loaded.ok()) return fail("load", loaded.error());
+  result.outputs = backend->OutputSpecs();
+
+  double inputs_ms = 0;
+  Status inputs_set = TimedStage(Stage::kInputs, listeners, inputs_ms, [&]() -> Status {
+    auto specs = ResolveInputShapes(backend->InputSpecs(), request.settings.shapes);
+    if (!specs.ok()) return specs.error();
+    result.inputs = *specs;
+    auto tensors = MakeInputs(*specs, request.settings);
+    if (!tensors.ok()) return tensors.error();
+    return backend->SetInputs(*tensors);
+  });
+  if (!inputs_set.ok()) return fail("inputs", inputs_set.error());
+
+  Status first = TimedStage(Stage::kFirstInference, listeners, result.first_inference_ms,
+                            [&] { return backend->RunOnce(); });
+  if (!first.ok()) return fail("first_inference", first.error());
+
+  Measurement measurement = Measure(*backend, request.settings, listeners);
+  result.warmup_runs = measurement.warmup_runs;
+  result.warmup_ms = measurement.warmup_ms;
+  result.measure_ms = measurement.measure_ms;
+  result.samples_ms = std::move(measurement.samples_ms);
+  result.latency_ms = ComputeLatencyStats(result.samples_ms);
+  if (measurement.error) return fail("measure", *measurement.error);
+  result.stop_reason = measurement.stop_reason;
+  result.validity = JudgeValidity(result.samples_ms, result.latency_ms, result.stop_reason,
+                                  request.settings, result.environment);
+  result.peak_rss_bytes = PeakResidentBytes();
+  return result;
+}
+
+}  // namespace edgebench

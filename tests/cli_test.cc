@@ -1,0 +1,225 @@
+// End-to-end tests of the `edgebench` binary: real process, real runtimes, real model files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "testing/process.h"
+#include "testing/test_models.h"
+
+namespace edgebench {
+namespace {
+
+using testing::RunProcess;
+
+testing::ProcessResult Edgebench(std::vector<std::string> args) {
+  args.insert(args.begin(), EDGEBENCH_BINARY);
+  return RunProcess(args);
+}
+
+// Fast settings: few runs, no minimum durations.
+std::vector<std::string> Quick(std::vector<std::string> args) {
+  for (const char* flag : {"--min-runs", "5", "--warmup-runs", "1", "--warmup-min-ms", "0",
+                           "--min-duration-ms", "0", "-q"}) {
+    args.emplace_back(flag);
+  }
+  return args;
+}
+
+bool RuntimeCompiled(const std::string& name) {
+  const auto result = Edgebench({"runtimes", "--json"});
+  for (const auto& runtime : nlohmann::json::parse(result.out)["runtimes"]) {
+    if (runtime["name"] == name) return runtime["available"].get<bool>();
+  }
+  return false;
+}
+
+#define REQUIRE_RUNTIME(name) \
+  if (!RuntimeCompiled(name)) GTEST_SKIP() << "runtime " << (name) << " is not compiled in this build"
+
+std::string WriteFile(const std::string& name, const std::string& bytes) {
+  const std::string path = testing::MakeTempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+std::string Truncated(const std::string& source, const std::string& name) {
+  std::ifstream in(source, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return WriteFile(name, bytes.substr(0, bytes.size() / 2));
+}
+
+std::string RandomBytes(std::size_t size, const std::string& prefix = "") {
+  std::mt19937 engine(7);
+  std::string bytes = prefix;
+  while (bytes.size() < size) bytes.push_back(static_cast<char>(engine() & 0xff));
+  return bytes;
+}
+
+// A bad-input run: exit code 2, one line on stderr that contains every fragment.
+void ExpectBadInput(const testing::ProcessResult& result, const std::vector<std::string>& fragments) {
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_EQ(result.err.rfind("edgebench: ", 0), 0u) << result.err;
+  for (const auto& fragment : fragments) {
+    EXPECT_NE(result.err.find(fragment), std::string::npos) << "'" << fragment << "' not in: " << result.err;
+  }
+}
+
+TEST(Cli, HelpAndUsage) {
+  auto help = Edgebench({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
+  EXPECT_EQ(Edgebench({"bench", "--help"}).exit_code, 0);
+  EXPECT_EQ(Edgebench({}).exit_code, 2);
+  EXPECT_EQ(Edgebench({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Edgebench({"bench", "--runtime", "null"}).exit_code, 2);  // no model
+  EXPECT_EQ(Edgebench({"bench", "m.onnx", "--runtime", "null", "--min-runs", "x"}).exit_code, 2);
+}
+
+TEST(Cli, RuntimesJsonListsEveryBackend) {
+  auto result = Edgebench({"runtimes", "--json"});
+  ASSERT_EQ(result.exit_code, 0);
+  const auto runtimes = nlohmann::json::parse(result.out)["runtimes"];
+  std::set<std::string> names;
+  for (const auto& runtime : runtimes) {
+    names.insert(runtime["name"]);
+    if (!runtime["available"].get<bool>()) EXPECT_FALSE(runtime["reason"].get<std::string>().empty());
+  }
+  for (const char* name : {"null", "onnxruntime", "opencv", "libtorch", "tflite", "tensorrt"}) {
+    EXPECT_TRUE(names.count(name)) << name;
+  }
+  auto text = Edgebench({"runtimes"});
+  EXPECT_NE(text.out.find("tensorrt"), std::string::npos);
+}
+
+TEST(Cli, NullBenchWritesTheResultDocument) {
+  const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
+  auto result = Edgebench(Quick({"bench", model, "--runtime", "null", "--json", "-"}));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto document = nlohmann::json::parse(result.out);
+  EXPECT_EQ(document["schema"], "edgebench.result/1");
+  EXPECT_EQ(document["runs"], 5);
+  EXPECT_EQ(document["samples_ms"].size(), 5u);
+  EXPECT_TRUE(document["validity"].contains("valid"));
+
+  const std::string json_path = testing::MakeTempDir() + "/result.json";
+  auto to_file = Edgebench(Quick({"bench", model, "--runtime", "null", "--json", json_path}));
+  ASSERT_EQ(to_file.exit_code, 0);
+  EXPECT_NE(to_file.out.find("latency (ms)"), std::string::npos);  // the table still prints
+  std::ifstream in(json_path);
+  EXPECT_EQ(nlohmann::json::parse(in)["runtime"]["name"], "null");
+}
+
+TEST(Cli, FailInvalidExitsThree) {
+  const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
+  // One 2 ms run exceeds the 1 ms maximum duration: too few runs, so INVALID.
+  auto result = Edgebench({"bench", model, "--runtime", "null", "-o", "spin_ns=2000000",
+                           "--max-duration-ms", "1", "--min-duration-ms", "0", "--warmup-runs",
+                           "0", "--warmup-min-ms", "0", "--fail-invalid", "-q"});
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_NE(result.out.find("INVALID"), std::string::npos);
+}
+
+TEST(Cli, BadInputGetsOneLineAndExitTwo) {
+  const std::string dir = testing::MakeTempDir();
+  ExpectBadInput(Edgebench({"bench", dir + "/missing.onnx", "-r", "null"}),
+                 {"missing.onnx", "no such file"});
+  ExpectBadInput(Edgebench({"bench", WriteFile("empty.onnx", ""), "-r", "null"}),
+                 {"empty.onnx", "empty file"});
+  ExpectBadInput(Edgebench({"bench", WriteFile("notes.txt", "hello"), "-r", "null"}),
+                 {"notes.txt", "unrecognised model format"});
+  const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
+  ExpectBadInput(Edgebench({"bench", model, "-r", "tensorflow"}), {"unknown runtime 'tensorflow'"});
+  ExpectBadInput(Edgebench({"bench", model, "-r", "tensorrt"}), {"not available in this build"});
+  ExpectBadInput(Edgebench({"bench", model, "-r", "null", "-o", "spin_ns"}), {"bad --option 'spin_ns'"});
+  ExpectBadInput(Edgebench({"bench", model, "-r", "null", "-o", "spin_ns=fast"}),
+                 {"spin_ns=fast", "not an integer"});
+  ExpectBadInput(Edgebench({"bench", model, "-r", "null", "--shape", "input=1x3xQ"}),
+                 {"bad shape 'input=1x3xQ'"});
+  ExpectBadInput(Edgebench({"bench", model, "-r", "null", "--json", dir + "/no/such/dir/r.json"}),
+                 {"r.json", "cannot write"});
+}
+
+// Runtime x model pairs that every build with all backends must run.
+struct RealModel {
+  std::string runtime;
+  std::string path;
+  std::vector<std::string> extra;
+};
+
+std::vector<RealModel> RealModels() {
+  return {{"onnxruntime", testing::ZooModel("tinycnn", "onnx"), {}},
+          {"onnxruntime", testing::ZooModel("tinycnn_dynamic", "onnx"), {"--shape", "input=2x3x32x32"}},
+          {"opencv", testing::ZooModel("tinycnn", "onnx"), {}},
+          {"libtorch", testing::ZooModel("tinycnn", "pt"), {}},
+          {"tflite", testing::DownloadedModel("face_detection_short_range.tflite"), {}}};
+}
+
+TEST(Cli, EveryRuntimeBenchmarksARealModel) {
+  for (const auto& model : RealModels()) {
+    SCOPED_TRACE(model.runtime + " " + model.path);
+    if (!RuntimeCompiled(model.runtime)) {
+      ADD_FAILURE() << "runtime " << model.runtime << " is not compiled in this build";
+      continue;
+    }
+    EB_REQUIRE_FILE(model.path);
+    auto args = Quick({"bench", model.path, "--runtime", model.runtime, "--json", "-"});
+    args.insert(args.end(), model.extra.begin(), model.extra.end());
+    auto result = Edgebench(args);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto document = nlohmann::json::parse(result.out);
+    EXPECT_EQ(document["runtime"]["name"], model.runtime);
+    EXPECT_FALSE(document["runtime"]["version"].get<std::string>().empty());
+    EXPECT_EQ(document["runs"], 5);
+    EXPECT_GT(document["latency_ms"]["p50"].get<double>(), 0.0);
+    EXPECT_GT(document["load_ms"].get<double>(), 0.0);
+    EXPECT_FALSE(document["inputs"].empty());
+  }
+}
+
+TEST(Cli, BrokenModelFilesOnRealRuntimes) {
+  struct Case {
+    std::string runtime, source, name;
+  };
+  const std::vector<Case> cases = {
+      {"onnxruntime", testing::ZooModel("tinycnn", "onnx"), "half.onnx"},
+      {"opencv", testing::ZooModel("tinycnn", "onnx"), "half.onnx"},
+      {"libtorch", testing::ZooModel("tinycnn", "pt"), "half.pt"},
+      {"tflite", testing::DownloadedModel("face_detection_short_range.tflite"), "half.tflite"}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.runtime);
+    if (!RuntimeCompiled(c.runtime)) {
+      ADD_FAILURE() << "runtime " << c.runtime << " is not compiled in this build";
+      continue;
+    }
+    EB_REQUIRE_FILE(c.source);
+    ExpectBadInput(Edgebench({"bench", Truncated(c.source, c.name), "-r", c.runtime, "-q"}), {c.name});
+  }
+  if (RuntimeCompiled("onnxruntime")) {
+    ExpectBadInput(Edgebench({"bench", WriteFile("noise.onnx", RandomBytes(4096)), "-r", "onnxruntime", "-q"}),
+                   {"noise.onnx"});
+    // A TFLite file handed to an ONNX runtime: the format is detected from content.
+    ExpectBadInput(Edgebench({"bench", WriteFile("disguised.onnx", RandomBytes(64, std::string("\x1c\0\0\0TFL3", 8))),
+                              "-r", "onnxruntime", "-q"}),
+                   {"disguised.onnx", "is a tflite model", "accepts onnx"});
+    ExpectBadInput(Edgebench({"bench", testing::ZooModel("tinycnn", "onnx"), "-r", "onnxruntime", "-q",
+                              "-o", "graph_optimization_level=max"}),
+                   {"graph_optimization_level=max"});
+    ExpectBadInput(Edgebench({"bench", testing::ZooModel("tinycnn", "onnx"), "-r", "onnxruntime", "-q",
+                              "--shape", "input=1x3x64x64"}),
+                   {"contradicts", "1x3x32x32"});
+    ExpectBadInput(Edgebench({"bench", testing::ZooModel("tinycnn_dynamic", "onnx"), "-r", "onnxruntime", "-q"}),
+                   {"dynamic shape", "--shape input="});
+  }
+  if (RuntimeCompiled("tflite")) {
+    ExpectBadInput(Edgebench({"bench", WriteFile("noise.tflite", RandomBytes(4096, std::string("\x1c\0\0\0TFL3", 8))),
+                              "-r", "tflite", "-q"}),
+                   {"noise.tflite"});
+  }
+}
+
+}  // namespace
+}  // namespace edgebench
