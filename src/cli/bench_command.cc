@@ -25,6 +25,7 @@ struct BenchFlags {
   std::string json_path;
   bool fail_invalid = false;
   bool quiet = false;
+  bool min_duration_given = false;
   BenchSettings settings;
 };
 
@@ -72,7 +73,11 @@ Status ParseFlags(BenchFlags& flags) {
     }
     flags.settings.input_files[input.substr(0, equals)] = input.substr(equals + 1);
   }
-  if (flags.target_ci_percent != 0) flags.settings.target_ci_percent = flags.target_ci_percent;
+  if (flags.target_ci_percent != 0) {
+    flags.settings.target_ci_percent = flags.target_ci_percent;
+    // Adaptive mode: the confidence interval decides how long to run, not a fixed duration.
+    if (!flags.min_duration_given) flags.settings.min_duration_ms = 0;
+  }
   flags.settings.require_pinned_governor = !flags.allow_unpinned_governor;
   return OkStatus();
 }
@@ -137,8 +142,9 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--min-runs", s.min_runs, "Minimum timed runs")->capture_default_str();
   command->add_option("--max-runs", s.max_runs, "Maximum timed runs")->capture_default_str();
-  command->add_option("--min-duration-ms", s.min_duration_ms, "Minimum time of the timed runs")
-      ->capture_default_str();
+  auto* min_duration = command->add_option("--min-duration-ms", s.min_duration_ms,
+                                           "Minimum time of the timed runs (0 with --target-ci)")
+                           ->capture_default_str();
   command->add_option("--max-duration-ms", s.max_duration_ms, "Maximum time of the timed runs")
       ->capture_default_str();
   command->add_option("--target-ci", flags->target_ci_percent,
@@ -153,7 +159,10 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
   command->add_option("--json", flags->json_path, "Write the result document to FILE ('-' = stdout)");
   command->add_flag("--fail-invalid", flags->fail_invalid, "Exit 3 when the verdict is INVALID");
   command->add_flag("-q,--quiet", flags->quiet, "No progress on stderr");
-  command->callback([flags, &exit_code] { exit_code = RunBench(*flags); });
+  command->callback([flags, min_duration, &exit_code] {
+    flags->min_duration_given = min_duration->count() > 0;
+    exit_code = RunBench(*flags);
+  });
 }
 
 }  // namespace edgebench::cli
