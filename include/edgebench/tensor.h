@@ -47,6 +47,12 @@ using ShapeOverrides = std::map<std::string, std::vector<int64_t>>;
 Expected<std::vector<TensorSpec>> ResolveInputShapes(const std::vector<TensorSpec>& model_inputs,
                                                      const ShapeOverrides& overrides);
 
+// Checks inputs handed to Backend::SetInputs against the model's specs: same count and order,
+// names and types equal, shapes of the spec's rank agreeing with its fixed dims (any shape when
+// the rank is unknown), and data sizes matching. Errors start with `model_path`.
+Status CheckInputsMatchSpecs(const std::vector<Tensor>& inputs, const std::vector<TensorSpec>& specs,
+                             const std::string& model_path);
+
 // Deterministic pseudo-random contents for `spec`: floats uniform in [0, 1), integers in [0, 10),
 // bools alternating. Same seed and spec give the same bytes on every platform.
 Expected<Tensor> MakeRandomTensor(const TensorSpec& spec, uint64_t seed);

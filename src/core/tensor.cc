@@ -140,6 +140,41 @@ Expected<std::vector<TensorSpec>> ResolveInputShapes(const std::vector<TensorSpe
   return resolved;
 }
 
+Status CheckInputsMatchSpecs(const std::vector<Tensor>& inputs, const std::vector<TensorSpec>& specs,
+                             const std::string& model_path) {
+  if (inputs.size() != specs.size()) {
+    return InvalidArgument(model_path + ": expected " + std::to_string(specs.size()) +
+                           " inputs, got " + std::to_string(inputs.size()));
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const TensorSpec& expected = specs[i];
+    const TensorSpec& given = inputs[i].spec;
+    if (given.name != expected.name || given.type != expected.type) {
+      return InvalidArgument(model_path + ": input " + std::to_string(i) + " must be '" +
+                             expected.name + "' of type " + std::string(DataTypeName(expected.type)) +
+                             ", got '" + given.name + "' of type " +
+                             std::string(DataTypeName(given.type)));
+    }
+    bool fits = !expected.rank_known || given.shape.size() == expected.shape.size();
+    for (std::size_t d = 0; fits && expected.rank_known && d < given.shape.size(); ++d) {
+      fits = expected.shape[d] == kDynamicDim || expected.shape[d] == given.shape[d];
+    }
+    if (!fits) {
+      return InvalidArgument(model_path + ": input '" + given.name + "' has shape " +
+                             FormatShape(given.shape) + ", the model expects " +
+                             FormatShape(expected.shape));
+    }
+    auto count = ElementCount(given.shape);
+    if (!count.ok()) return InvalidArgument(model_path + ": input '" + given.name + "': " + count.error().message);
+    if (inputs[i].data.size() != static_cast<std::size_t>(*count) * DataTypeSize(given.type)) {
+      return InvalidArgument(model_path + ": input '" + given.name + "': " +
+                             std::to_string(inputs[i].data.size()) + " bytes do not match shape " +
+                             FormatShape(given.shape));
+    }
+  }
+  return OkStatus();
+}
+
 namespace {
 
 // IEEE half from float, round to nearest even; inputs here are in [0, 1).

@@ -1,6 +1,7 @@
 // Locations of the real model files that tools/setup.sh prepares for tests (outside git).
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 namespace edgebench::testing {
