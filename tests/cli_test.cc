@@ -29,8 +29,8 @@ std::vector<std::string> Quick(std::vector<std::string> args) {
 }
 
 bool RuntimeCompiled(const std::string& name) {
-  const auto result = Edgebench({"runtimes", "--json"});
-  for (const auto& runtime : nlohmann::json::parse(result.out)["runtimes"]) {
+  static const nlohmann::json listing = nlohmann::json::parse(Edgebench({"runtimes", "--json"}).out);
+  for (const auto& runtime : listing["runtimes"]) {
     if (runtime["name"] == name) return runtime["available"].get<bool>();
   }
   return false;
@@ -178,6 +178,41 @@ TEST(Cli, EveryRuntimeBenchmarksARealModel) {
     EXPECT_GT(document["load_ms"].get<double>(), 0.0);
     EXPECT_FALSE(document["inputs"].empty());
   }
+}
+
+TEST(Cli, VerifyComparesOutputsAcrossRuntimes) {
+  REQUIRE_RUNTIME("onnxruntime");
+  REQUIRE_RUNTIME("opencv");
+  REQUIRE_RUNTIME("libtorch");
+  const std::string onnx = testing::ZooModel("tinycnn", "onnx"), pt = testing::ZooModel("tinycnn", "pt");
+  EB_REQUIRE_FILE(onnx);
+  EB_REQUIRE_FILE(pt);
+  auto agree = Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--verify", "opencv",
+                                "--verify-tolerance", "1e-4", "--json", "-"}));
+  ASSERT_EQ(agree.exit_code, 0) << agree.err;
+  auto v = nlohmann::json::parse(agree.out)["verification"];
+  EXPECT_EQ(v["reference_runtime"], "opencv");
+  EXPECT_LE(v["max_abs_error"].get<double>(), 1e-4);
+  EXPECT_EQ(v["outputs"][0]["top1_agreement"], 1.0);
+  EXPECT_TRUE(v["passed"].get<bool>());
+
+  auto torch = Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--verify", "libtorch",
+                                "--verify-model", pt, "--json", "-"}));
+  ASSERT_EQ(torch.exit_code, 0) << torch.err;
+  EXPECT_LE(nlohmann::json::parse(torch.out)["verification"]["max_abs_error"].get<double>(), 1e-4);
+
+  // A zero tolerance can only pass when both runtimes agree bit for bit; compare with the
+  // reported error so the assertion holds either way.
+  auto strict = Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--verify", "opencv",
+                                 "--verify-tolerance", "0", "--json", "-"}));
+  const auto strict_v = nlohmann::json::parse(strict.out)["verification"];
+  EXPECT_EQ(strict.exit_code, strict_v["max_abs_error"].get<double>() > 0 ? 3 : 0);
+  EXPECT_EQ(strict_v["passed"].get<bool>(), strict_v["max_abs_error"].get<double>() == 0);
+
+  ExpectBadInput(Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--verify", "libtorch"})),
+                 {"reference runtime libtorch accepts torchscript", "--verify-model"});
+  ExpectBadInput(Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--verify-tolerance", "1"})),
+                 {"need --verify RUNTIME"});
 }
 
 TEST(Cli, BrokenModelFilesOnRealRuntimes) {

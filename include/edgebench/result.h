@@ -13,6 +13,7 @@
 #include "edgebench/stats.h"
 #include "edgebench/status.h"
 #include "edgebench/tensor.h"
+#include "edgebench/verify.h"
 
 namespace edgebench {
 
@@ -61,6 +62,7 @@ struct BenchResult {
   std::vector<double> samples_ms;  // raw, in run order
   Validity validity;
   int64_t peak_rss_bytes = 0;  // peak resident memory of the benchmarking process
+  std::optional<Verification> verification;  // set when settings.verify_runtime is
   std::optional<RunFailure> failure;  // set when the run did not complete
 };
 

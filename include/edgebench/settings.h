@@ -33,6 +33,11 @@ struct BenchSettings {
   ShapeOverrides shapes;
   std::map<std::string, std::string> input_files;  // input name -> raw file; others random
   uint64_t seed = 0;  // seed of the random inputs
+
+  // Output verification after the timed runs: the same inputs through a reference runtime.
+  std::string verify_runtime;               // "" = no verification
+  std::string verify_model;                 // reference's model file; "" = the same file
+  std::optional<double> verify_tolerance;   // max abs error above this fails the result
 };
 
 }  // namespace edgebench

@@ -21,6 +21,7 @@ struct BenchFlags {
   std::vector<std::string> shapes;   // name=dims
   std::vector<std::string> inputs;   // name=file
   double target_ci_percent = 0;      // 0 = not adaptive
+  double verify_tolerance = -1;      // < 0 = no tolerance
   bool allow_unpinned_governor = false;
   std::string json_path;
   bool fail_invalid = false;
@@ -79,6 +80,7 @@ Status ParseFlags(BenchFlags& flags) {
     if (!flags.min_duration_given) flags.settings.min_duration_ms = 0;
   }
   flags.settings.require_pinned_governor = !flags.allow_unpinned_governor;
+  if (flags.verify_tolerance >= 0) flags.settings.verify_tolerance = flags.verify_tolerance;
   return OkStatus();
 }
 
@@ -111,7 +113,8 @@ int RunBench(BenchFlags& flags) {
   }
   if (result.failure) return ReportError(result.failure->error);
   if (flags.json_path != "-") std::cout << FormatResultText(result);
-  if (!result.validity.valid && flags.fail_invalid) return kExitInvalidResult;
+  const bool verification_failed = result.verification && !result.verification->passed;
+  if (verification_failed || (!result.validity.valid && flags.fail_invalid)) return kExitInvalidResult;
   return kExitOk;
 }
 
@@ -156,6 +159,12 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_flag("--allow-unpinned-governor", flags->allow_unpinned_governor,
                     "Do not invalidate results when the cpufreq governor is not 'performance'");
+  command->add_option("--verify", s.verify_runtime,
+                      "After timing, run the same inputs through this reference runtime and compare outputs");
+  command->add_option("--verify-model", s.verify_model,
+                      "The reference runtime's model file (default: MODEL), e.g. the .pt beside an .onnx");
+  command->add_option("--verify-tolerance", flags->verify_tolerance,
+                      "Fail (exit 3) when the max abs output error exceeds this");
   command->add_option("--json", flags->json_path, "Write the result document to FILE ('-' = stdout)");
   command->add_flag("--fail-invalid", flags->fail_invalid, "Exit 3 when the verdict is INVALID");
   command->add_flag("-q,--quiet", flags->quiet, "No progress on stderr");

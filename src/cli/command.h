@@ -13,7 +13,7 @@ namespace edgebench::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;       // the runtime or the system failed
 inline constexpr int kExitBadInput = 2;      // bad flag, model file, option, shape, runtime name
-inline constexpr int kExitInvalidResult = 3; // measured, but the verdict is invalid (--fail-invalid)
+inline constexpr int kExitInvalidResult = 3; // INVALID verdict (--fail-invalid), or outputs off tolerance
 
 int ExitCodeFor(const Error& error);
 

@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 ok; 1 the runtime or system failed; 2 bad input (flag, model file, option,\n"
-      "shape, runtime name); 3 measured but the verdict is INVALID (with --fail-invalid).\n"
+      "shape, runtime name); 3 measured but INVALID (with --fail-invalid) or outputs above --verify-tolerance.\n"
       "Run 'edgebench COMMAND --help' for a command's options.");
   int exit_code = kExitOk;
   AddRuntimesCommand(app, exit_code);

@@ -110,6 +110,14 @@ std::string FormatResultText(const BenchResult& r) {
   out << "\nmedian " << Ms(l.p50) << " ms, 95% CI [" << Ms(l.median_ci95_low) << ", "
       << Ms(l.median_ci95_high) << "], CV " << Printf("%.1f%%", 100 * l.cv) << ", stopped: "
       << StopReasonName(r.stop_reason) << ", peak memory " << Bytes(r.peak_rss_bytes) << "\n";
+  if (const auto& v = r.verification) {
+    out << "verify   against " << v->reference_runtime << " " << v->reference_version << ": max abs error "
+        << Printf("%.3g", v->max_abs_error);
+    for (const auto& o : v->outputs) {
+      if (o.top1_agreement) out << ", top-1 agreement (" << o.name << ") " << Printf("%.0f%%", 100 * *o.top1_agreement);
+    }
+    out << (v->tolerance ? (v->passed ? ", within " : ", ABOVE ") + Printf("%.3g", *v->tolerance) : "") << "\n";
+  }
   out << "verdict  " << (r.validity.valid ? "VALID" : "INVALID") << "\n";
   for (const auto& reason : r.validity.reasons) out << "  reason: " << reason << "\n";
   for (const auto& warning : r.validity.warnings) out << "  warning: " << warning << "\n";

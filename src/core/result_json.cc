@@ -60,7 +60,10 @@ json SettingsToJson(const BenchSettings& s) {
           {"threads", s.threads},
           {"seed", s.seed},
           {"shapes", s.shapes},
-          {"input_files", s.input_files}};
+          {"input_files", s.input_files},
+          {"verify_runtime", s.verify_runtime},
+          {"verify_model", s.verify_model},
+          {"verify_tolerance", s.verify_tolerance ? json(*s.verify_tolerance) : json(nullptr)}};
 }
 
 BenchSettings SettingsFromJson(const json& j) {
@@ -79,6 +82,9 @@ BenchSettings SettingsFromJson(const json& j) {
   j.at("seed").get_to(s.seed);
   j.at("shapes").get_to(s.shapes);
   j.at("input_files").get_to(s.input_files);
+  j.at("verify_runtime").get_to(s.verify_runtime);
+  j.at("verify_model").get_to(s.verify_model);
+  if (!j.at("verify_tolerance").is_null()) s.verify_tolerance = j["verify_tolerance"].get<double>();
   return s;
 }
 
@@ -100,6 +106,44 @@ Environment EnvironmentFromJson(const json& j) {
   j.at("edgebench_version").get_to(e.edgebench_version);
   j.at("edgebench_commit").get_to(e.edgebench_commit);
   return e;
+}
+
+json VerificationToJson(const Verification& v) {
+  json outputs = json::array();
+  for (const auto& o : v.outputs) {
+    outputs.push_back({{"name", o.name},
+                       {"elements", o.elements},
+                       {"max_abs_error", o.max_abs_error},
+                       {"max_rel_error", o.max_rel_error},
+                       {"top1_agreement", o.top1_agreement ? json(*o.top1_agreement) : json(nullptr)}});
+  }
+  return {{"reference_runtime", v.reference_runtime},
+          {"reference_version", v.reference_version},
+          {"reference_model", v.reference_model},
+          {"outputs", outputs},
+          {"max_abs_error", v.max_abs_error},
+          {"tolerance", v.tolerance ? json(*v.tolerance) : json(nullptr)},
+          {"passed", v.passed}};
+}
+
+Verification VerificationFromJson(const json& j) {
+  Verification v;
+  j.at("reference_runtime").get_to(v.reference_runtime);
+  j.at("reference_version").get_to(v.reference_version);
+  j.at("reference_model").get_to(v.reference_model);
+  for (const auto& o : j.at("outputs")) {
+    OutputComparison c;
+    o.at("name").get_to(c.name);
+    o.at("elements").get_to(c.elements);
+    o.at("max_abs_error").get_to(c.max_abs_error);
+    o.at("max_rel_error").get_to(c.max_rel_error);
+    if (!o.at("top1_agreement").is_null()) c.top1_agreement = o["top1_agreement"].get<double>();
+    v.outputs.push_back(std::move(c));
+  }
+  j.at("max_abs_error").get_to(v.max_abs_error);
+  if (!j.at("tolerance").is_null()) v.tolerance = j["tolerance"].get<double>();
+  j.at("passed").get_to(v.passed);
+  return v;
 }
 
 }  // namespace
@@ -156,6 +200,7 @@ json ToJson(const BenchResult& r) {
       {"samples_ms", r.samples_ms},
       {"validity", {{"valid", r.validity.valid}, {"reasons", r.validity.reasons}, {"warnings", r.validity.warnings}}},
       {"peak_rss_bytes", r.peak_rss_bytes},
+      {"verification", r.verification ? VerificationToJson(*r.verification) : json(nullptr)},
       {"error", nullptr}};
   if (r.failure) {
     document["error"] = {{"stage", r.failure->stage},
@@ -224,6 +269,7 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     validity.at("reasons").get_to(r.validity.reasons);
     validity.at("warnings").get_to(r.validity.warnings);
     j.at("peak_rss_bytes").get_to(r.peak_rss_bytes);
+    if (!j.at("verification").is_null()) r.verification = VerificationFromJson(j["verification"]);
     if (!j.at("error").is_null()) {
       const auto& e = j["error"];
       const ErrorCode code = EnumFromName(

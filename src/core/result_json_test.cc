@@ -27,6 +27,10 @@ BenchResult Sample() {
   r.stop_reason = StopReason::kReachedTargetCi;
   r.validity = {false, {"too few"}, {"hot"}};
   r.peak_rss_bytes = 1 << 20;
+  r.settings.verify_runtime = "opencv";
+  r.settings.verify_tolerance = 1e-4;
+  Verification v{"opencv", "4.6.0", "m.onnx", {{"output", 10, 1e-6, 1e-5, 1.0}}, 1e-6, 1e-4, true};
+  r.verification = v;
   return r;
 }
 
@@ -44,6 +48,8 @@ TEST(ResultJson, CarriesTheDocumentedFields) {
   EXPECT_EQ(j["stop_reason"], "reached_target_ci");
   EXPECT_TRUE(j["outputs"][0]["shape"].is_null());
   EXPECT_TRUE(j["error"].is_null());
+  EXPECT_EQ(j["verification"]["reference_runtime"], "opencv");
+  EXPECT_EQ(j["verification"]["outputs"][0]["top1_agreement"], 1.0);
   for (const char* key : {"environment", "settings", "load_ms", "first_inference_ms", "peak_rss_bytes"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }

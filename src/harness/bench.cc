@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <set>
 
@@ -39,6 +40,12 @@ Status CheckSettings(const BenchSettings& s) {
     return InvalidArgument("--target-ci must be a percentage between 0 and 100");
   }
   if (s.threads < 0) return InvalidArgument("--threads must not be negative");
+  if (s.verify_runtime.empty() && (s.verify_tolerance || !s.verify_model.empty())) {
+    return InvalidArgument("--verify-tolerance and --verify-model need --verify RUNTIME");
+  }
+  if (s.verify_tolerance && !(*s.verify_tolerance >= 0)) {
+    return InvalidArgument("--verify-tolerance must not be negative");
+  }
   return OkStatus();
 }
 
@@ -84,6 +91,55 @@ auto TimedStage(Stage stage, std::span<RunListener* const> listeners, double& el
   return outcome;
 }
 
+// Loads the reference runtime, runs it once on the same inputs and compares the outputs.
+Expected<Verification> Verify(Backend& backend, const std::vector<Tensor>& inputs,
+                              const BenchResult& result) {
+  const BenchSettings& settings = result.settings;
+  Verification verification;
+  verification.reference_runtime = settings.verify_runtime;
+  verification.reference_model = settings.verify_model.empty() ? result.model.path : settings.verify_model;
+  verification.tolerance = settings.verify_tolerance;
+  auto actual = backend.Outputs();
+  if (!actual.ok()) return actual.error();
+
+  auto entry = FindBackend(settings.verify_runtime);
+  if (!entry.ok()) return entry.error();
+  auto model = InspectModelFile(verification.reference_model);
+  if (!model.ok()) return model.error();
+  const BackendInfo info = (*entry)->describe();
+  verification.reference_version = info.version;
+  if (!AcceptsFormat(info, model->format)) {
+    return BadModel(model->path + ": reference runtime " + info.name + " accepts " +
+                    FormatList(info.formats) + ", not " + std::string(ModelFormatName(model->format)) +
+                    " (give its model with --verify-model)");
+  }
+  auto reference = (*entry)->create();
+  auto options = ValidateOptions(info, {});
+  if (!options.ok()) return options.error();
+  EB_RETURN_IF_ERROR(reference->Load({*model, settings.threads, *options}));
+  // Inputs match by position: runtimes may name them differently.
+  const auto reference_specs = reference->InputSpecs();
+  if (reference_specs.size() != inputs.size()) {
+    return InvalidArgument(model->path + ": the reference model has " +
+                           std::to_string(reference_specs.size()) + " inputs, the benchmarked one " +
+                           std::to_string(inputs.size()));
+  }
+  std::vector<Tensor> renamed = inputs;
+  for (std::size_t i = 0; i < renamed.size(); ++i) renamed[i].spec.name = reference_specs[i].name;
+  EB_RETURN_IF_ERROR(reference->SetInputs(renamed));
+  EB_RETURN_IF_ERROR(reference->RunOnce());
+  auto expected = reference->Outputs();
+  if (!expected.ok()) return expected.error();
+  auto comparisons = CompareOutputs(*actual, *expected);
+  if (!comparisons.ok()) return comparisons.error();
+  verification.outputs = std::move(*comparisons);
+  for (const auto& output : verification.outputs) {
+    verification.max_abs_error = std::max(verification.max_abs_error, output.max_abs_error);
+  }
+  verification.passed = !settings.verify_tolerance || verification.max_abs_error <= *settings.verify_tolerance;
+  return verification;
+}
+
 }  // namespace
 
 BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* const> listeners) {
@@ -95,7 +151,7 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
   result.model.path = request.model_path;
   auto fail = [&result](std::string stage, Error error) -> BenchResult& {
     result.failure = RunFailure{std::move(stage), std::move(error)};
-    result.stop_reason = StopReason::kFailed;
+    if (result.stop_reason == StopReason::kNotStarted) result.stop_reason = StopReason::kFailed;
     result.validity = {false, {"the run failed at stage '" + result.failure->stage + "'"}, {}};
     result.peak_rss_bytes = PeakResidentBytes();
     return result;
@@ -127,13 +183,15 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
   result.outputs = backend->OutputSpecs();
 
   double inputs_ms = 0;
+  std::vector<Tensor> inputs;
   Status inputs_set = TimedStage(Stage::kInputs, listeners, inputs_ms, [&]() -> Status {
     auto specs = ResolveInputShapes(backend->InputSpecs(), request.settings.shapes);
     if (!specs.ok()) return specs.error();
     result.inputs = *specs;
     auto tensors = MakeInputs(*specs, request.settings);
     if (!tensors.ok()) return tensors.error();
-    return backend->SetInputs(*tensors);
+    inputs = std::move(*tensors);
+    return backend->SetInputs(inputs);
   });
   if (!inputs_set.ok()) return fail("inputs", inputs_set.error());
 
@@ -151,7 +209,21 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
   result.stop_reason = measurement.stop_reason;
   result.validity = JudgeValidity(result.samples_ms, result.latency_ms, result.stop_reason,
                                   request.settings, result.environment);
-  result.peak_rss_bytes = PeakResidentBytes();
+  result.peak_rss_bytes = PeakResidentBytes();  // before a reference runtime adds its own
+
+  if (!request.settings.verify_runtime.empty()) {
+    auto verification = Verify(*backend, inputs, result);
+    if (!verification.ok()) return fail("verify", verification.error());
+    result.verification = std::move(*verification);
+    if (!result.verification->passed) {
+      char text[160];
+      std::snprintf(text, sizeof text, "outputs differ from %s: max abs error %.3g above the tolerance %.3g",
+                    request.settings.verify_runtime.c_str(), result.verification->max_abs_error,
+                    *request.settings.verify_tolerance);
+      result.validity.valid = false;
+      result.validity.reasons.push_back(text);
+    }
+  }
   return result;
 }
 
