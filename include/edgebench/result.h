@@ -39,6 +39,7 @@ std::string_view StopReasonName(StopReason reason);
 struct RunFailure {
   std::string stage;  // "model", "runtime", "options", "load", "inputs", "first_inference", ...
   Error error;
+  std::string runtime_log;  // what the runtime printed itself while failing (load stage)
 };
 
 struct BenchResult {

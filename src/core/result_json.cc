@@ -205,7 +205,8 @@ json ToJson(const BenchResult& r) {
   if (r.failure) {
     document["error"] = {{"stage", r.failure->stage},
                          {"code", ErrorCodeName(r.failure->error.code)},
-                         {"message", r.failure->error.message}};
+                         {"message", r.failure->error.message},
+                         {"runtime_log", r.failure->runtime_log}};
   }
   return document;
 }
@@ -277,7 +278,8 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
           {ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kBadModel,
            ErrorCode::kUnsupported, ErrorCode::kRuntimeError, ErrorCode::kInternal},
           ErrorCodeName);
-      r.failure = RunFailure{e.at("stage").get<std::string>(), {code, e.at("message").get<std::string>()}};
+      r.failure = RunFailure{e.at("stage").get<std::string>(), {code, e.at("message").get<std::string>()},
+                             e.at("runtime_log").get<std::string>()};
     }
     return r;
   } catch (const std::exception& e) {

@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <cstdio>
+#include <unistd.h>
+#include <iostream>
 #include <set>
 
 #include "edgebench/registry.h"
@@ -79,6 +82,43 @@ Expected<std::vector<Tensor>> MakeInputs(const std::vector<TensorSpec>& specs,
   }
   return tensors;
 }
+
+// Redirects this process's stderr (fd 2) to a temporary file for its lifetime, so that what a
+// runtime prints on its own while loading (TFLite, OpenCV) can be kept out of edgebench's one-line
+// errors. Text() ends the capture and returns what was written.
+class StderrCapture {
+ public:
+  StderrCapture() : file_(std::tmpfile()) {
+    std::fflush(stderr);
+    saved_ = dup(STDERR_FILENO);
+    if (file_ && saved_ >= 0) dup2(fileno(file_), STDERR_FILENO);
+  }
+  ~StderrCapture() { Text(); }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+
+  std::string Text() {
+    if (!file_) return text_;
+    std::fflush(stderr);
+    std::cerr.flush();
+    if (saved_ >= 0) {
+      dup2(saved_, STDERR_FILENO);
+      close(saved_);
+    }
+    std::rewind(file_);
+    char buffer[4096];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file_)) > 0 && text_.size() < 65536) text_.append(buffer, n);
+    std::fclose(file_);
+    file_ = nullptr;
+    return text_;
+  }
+
+ private:
+  std::FILE* file_;
+  int saved_ = -1;
+  std::string text_;
+};
 
 // Times one stage and tells the listeners.
 template <typename Body>
@@ -177,9 +217,16 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
 
   std::unique_ptr<Backend> backend = (*entry)->create();
   LoadRequest load{*model, request.settings.threads, *options};
+  StderrCapture runtime_log;
   Status loaded = TimedStage(Stage::kLoad, listeners, result.load_ms,
                              [&] { return backend->Load(load); });
-  if (!loaded.ok()) return fail("load", loaded.error());
+  const std::string log = runtime_log.Text();
+  if (!loaded.ok()) {
+    fail("load", loaded.error());
+    result.failure->runtime_log = log;
+    return result;
+  }
+  std::fputs(log.c_str(), stderr);  // a successful load's warnings are the user's to see
   result.outputs = backend->OutputSpecs();
 
   double inputs_ms = 0;

@@ -1,0 +1,265 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgebench/backend.h"
+#include "testing/test_models.h"
+
+namespace edgebench {
+namespace backends::libtorch {
+BackendInfo Describe();
+std::unique_ptr<Backend> Create();
+}  // namespace backends::libtorch
+namespace {
+
+std::vector<char> ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+std::string WriteFile(const std::string& path, const std::vector<char>& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+LoadRequest Request(const std::string& path, BackendOptions options = {}, int threads = 0) {
+  LoadRequest request;
+  request.model = {.path = path, .format = ModelFormat::kTorchScript};
+  request.threads = threads;
+  auto validated = ValidateOptions(backends::libtorch::Describe(), options);
+  EXPECT_TRUE(validated.ok()) << validated.error().message;
+  if (validated.ok()) request.options = *validated;
+  return request;
+}
+
+std::vector<Tensor> RandomInputs(const std::vector<TensorSpec>& specs) {
+  std::vector<Tensor> inputs;
+  for (const TensorSpec& spec : specs) {
+    auto tensor = MakeRandomTensor(spec, 42);
+    EXPECT_TRUE(tensor.ok()) << tensor.error().message;
+    if (tensor.ok()) inputs.push_back(std::move(*tensor));
+  }
+  return inputs;
+}
+
+std::vector<float> Floats(const Tensor& tensor) {
+  std::vector<float> values(tensor.data.size() / sizeof(float));
+  std::memcpy(values.data(), tensor.data.data(), values.size() * sizeof(float));
+  return values;
+}
+
+// Loads `path`, runs it twice on the same random inputs and returns the first run's outputs
+// after checking both runs agree bit for bit.
+std::vector<Tensor> RunTwice(const std::string& path, BackendOptions options = {}) {
+  auto backend = backends::libtorch::Create();
+  Status status = backend->Load(Request(path, std::move(options), 1));
+  EXPECT_TRUE(status.ok()) << status.error().message;
+  if (!status.ok()) return {};
+  status = backend->SetInputs(RandomInputs(backend->InputSpecs()));
+  EXPECT_TRUE(status.ok()) << status.error().message;
+  std::vector<std::vector<Tensor>> runs;
+  for (int run = 0; run < 2; ++run) {
+    status = backend->RunOnce();
+    EXPECT_TRUE(status.ok()) << status.error().message;
+    auto outputs = backend->Outputs();
+    EXPECT_TRUE(outputs.ok()) << outputs.error().message;
+    if (!status.ok() || !outputs.ok()) return {};
+    runs.push_back(std::move(*outputs));
+  }
+  EXPECT_EQ(runs[0].size(), runs[1].size());
+  for (size_t i = 0; i < std::min(runs[0].size(), runs[1].size()); ++i) {
+    EXPECT_EQ(runs[0][i].data, runs[1][i].data) << "output " << i << " differs between runs";
+  }
+  return runs[0];
+}
+
+TEST(LibTorchBackend, Describes) {
+  const BackendInfo info = backends::libtorch::Describe();
+  EXPECT_EQ(info.name, "libtorch");
+  EXPECT_TRUE(info.version.starts_with("1.")) << info.version;
+  EXPECT_EQ(info.formats, std::vector<ModelFormat>{ModelFormat::kTorchScript});
+  EXPECT_TRUE(ValidateOptions(info, {{"interop_threads", "2"}, {"optimize", "false"}}).ok());
+}
+
+TEST(LibTorchBackend, ReadsInputSpecsFromInputsJson) {
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  EB_REQUIRE_FILE(path);
+  auto backend = backends::libtorch::Create();
+  Status status = backend->Load(Request(path));
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  const auto inputs = backend->InputSpecs();
+  ASSERT_EQ(inputs.size(), 1u);
+  EXPECT_EQ(inputs[0].name, "input");
+  EXPECT_EQ(inputs[0].type, DataType::kFloat32);
+  EXPECT_EQ(inputs[0].shape, (std::vector<int64_t>{1, 3, 32, 32}));
+  EXPECT_TRUE(inputs[0].rank_known);
+  const auto outputs = backend->OutputSpecs();
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_FALSE(outputs[0].rank_known);
+}
+
+TEST(LibTorchBackend, RunsTinyCnnDeterministically) {
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  EB_REQUIRE_FILE(path);
+  const std::vector<Tensor> outputs = RunTwice(path);
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(outputs[0].spec.type, DataType::kFloat32);
+  EXPECT_EQ(outputs[0].spec.shape, (std::vector<int64_t>{1, 10}));
+  for (float value : Floats(outputs[0])) EXPECT_TRUE(std::isfinite(value));
+}
+
+// The zoo stores a reference input and PyTorch's eager output for it next to the model.
+TEST(LibTorchBackend, MatchesZooReferenceOutput) {
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  EB_REQUIRE_FILE(path);
+  EB_REQUIRE_FILE(dir + "/input.f32");
+  EB_REQUIRE_FILE(dir + "/output.f32");
+  auto backend = backends::libtorch::Create();
+  ASSERT_TRUE(backend->Load(Request(path)).ok());
+  auto input = LoadTensorFile(backend->InputSpecs()[0], dir + "/input.f32");
+  ASSERT_TRUE(input.ok()) << input.error().message;
+  ASSERT_TRUE(backend->SetInputs({*input}).ok());
+  ASSERT_TRUE(backend->RunOnce().ok());
+  auto outputs = backend->Outputs();
+  ASSERT_TRUE(outputs.ok()) << outputs.error().message;
+  ASSERT_EQ(outputs->size(), 1u);
+  const std::vector<char> expected_bytes = ReadFile(dir + "/output.f32");
+  std::vector<float> expected(expected_bytes.size() / sizeof(float));
+  std::memcpy(expected.data(), expected_bytes.data(), expected.size() * sizeof(float));
+  const std::vector<float> actual = Floats((*outputs)[0]);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_NEAR(actual[i], expected[i], 1e-4 * (1 + std::abs(expected[i]))) << i;
+  }
+}
+
+TEST(LibTorchBackend, OptimizeKeepsTheResult) {
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  EB_REQUIRE_FILE(path);
+  const std::vector<Tensor> optimized = RunTwice(path, {{"optimize", "true"}});
+  const std::vector<Tensor> plain = RunTwice(path, {{"optimize", "false"}});
+  ASSERT_EQ(optimized.size(), 1u);
+  ASSERT_EQ(plain.size(), 1u);
+  const std::vector<float> a = Floats(optimized[0]);
+  const std::vector<float> b = Floats(plain[0]);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4 * (1 + std::abs(b[i])));
+}
+
+// Without inputs.json the specs come from forward()'s arguments, with unknown rank. The file is
+// the zoo model with its extra file renamed in the zip (same length, so offsets stay valid).
+TEST(LibTorchBackend, WithoutInputsJsonRankIsUnknown) {
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  EB_REQUIRE_FILE(path);
+  std::vector<char> bytes = ReadFile(path);
+  constexpr std::string_view kName = "extra/inputs.json";
+  size_t renamed = 0;
+  for (auto it = bytes.begin();
+       (it = std::search(it, bytes.end(), kName.begin(), kName.end())) != bytes.end(); ++it) {
+    *(it + kName.size() - 1) = 'X';
+    ++renamed;
+  }
+  ASSERT_GT(renamed, 0u) << path << " has no extra/inputs.json";
+  const std::string copy = WriteFile(testing::MakeTempDir() + "/tinycnn.pt", bytes);
+
+  auto backend = backends::libtorch::Create();
+  Status status = backend->Load(Request(copy));
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  const auto inputs = backend->InputSpecs();
+  ASSERT_EQ(inputs.size(), 1u);
+  EXPECT_FALSE(inputs[0].name.empty());
+  EXPECT_FALSE(inputs[0].rank_known);
+
+  TensorSpec spec = inputs[0];
+  spec.shape = {1, 3, 32, 32};
+  spec.rank_known = true;
+  ASSERT_TRUE(backend->SetInputs(RandomInputs({spec})).ok());
+  ASSERT_TRUE(backend->RunOnce().ok());
+}
+
+TEST(LibTorchBackend, RejectsInputOfWrongSize) {
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  EB_REQUIRE_FILE(path);
+  auto backend = backends::libtorch::Create();
+  ASSERT_TRUE(backend->Load(Request(path)).ok());
+  std::vector<Tensor> inputs = RandomInputs(backend->InputSpecs());
+  inputs[0].data.pop_back();
+  Status status = backend->SetInputs(inputs);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(LibTorchBackend, ReportsForwardFailure) {
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  EB_REQUIRE_FILE(path);
+  auto backend = backends::libtorch::Create();
+  ASSERT_TRUE(backend->Load(Request(path, {{"optimize", "false"}})).ok());
+  TensorSpec spec = backend->InputSpecs()[0];
+  spec.shape = {1, 4, 32, 32};  // the first convolution wants 3 channels
+  ASSERT_TRUE(backend->SetInputs(RandomInputs({spec})).ok());
+  Status status = backend->RunOnce();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kRuntimeError);
+  EXPECT_EQ(status.error().message.find('\n'), std::string::npos);
+}
+
+// LibTorch accepts one inter-op thread count per process: repeating it is fine, changing it is
+// an error that says so.
+TEST(LibTorchBackend, InteropThreadsAreSetOncePerProcess) {
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  EB_REQUIRE_FILE(path);
+  auto first = backends::libtorch::Create();
+  Status status = first->Load(Request(path, {{"interop_threads", "2"}}));
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  auto same = backends::libtorch::Create();
+  EXPECT_TRUE(same->Load(Request(path, {{"interop_threads", "2"}})).ok());
+  auto other = backends::libtorch::Create();
+  status = other->Load(Request(path, {{"interop_threads", "3"}}));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(status.error().message.find("already 2"), std::string::npos) << status.error().message;
+}
+
+void ExpectBadModel(const std::string& path) {
+  auto backend = backends::libtorch::Create();
+  Status status = backend->Load(Request(path));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kBadModel);
+  EXPECT_NE(status.error().message.find(path), std::string::npos) << status.error().message;
+  EXPECT_EQ(status.error().message.find('\n'), std::string::npos);
+}
+
+TEST(LibTorchBackend, RejectsTruncatedModel) {
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  EB_REQUIRE_FILE(path);
+  std::vector<char> bytes = ReadFile(path);
+  const std::string dir = testing::MakeTempDir();
+  for (size_t size : {bytes.size() / 2, bytes.size() - 1}) {
+    SCOPED_TRACE(size);
+    ExpectBadModel(WriteFile(dir + "/truncated_" + std::to_string(size) + ".pt",
+                             std::vector<char>(bytes.begin(), bytes.begin() + size)));
+  }
+}
+
+TEST(LibTorchBackend, RejectsRandomBytes) {
+  std::mt19937 random(7);
+  std::vector<char> bytes(4096);
+  for (char& byte : bytes) byte = static_cast<char>(random());
+  std::memcpy(bytes.data(), "PK\x03\x04",
+              4);  // a zip local-file header, as TorchScript files start
+  ExpectBadModel(WriteFile(testing::MakeTempDir() + "/random.pt", bytes));
+}
+
+}  // namespace
+}  // namespace edgebench
