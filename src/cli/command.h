@@ -27,5 +27,6 @@ Status WriteOutput(const std::string& path, const std::string& content);
 // Each registers one subcommand on `app`; when it runs, it stores its exit code in `exit_code`.
 void AddRuntimesCommand(CLI::App& app, int& exit_code);
 void AddBenchCommand(CLI::App& app, int& exit_code);
+void AddInspectCommand(CLI::App& app, int& exit_code);
 
 }  // namespace edgebench::cli

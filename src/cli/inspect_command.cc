@@ -40,13 +40,14 @@ void AddInspectCommand(CLI::App& app, int& exit_code) {
   auto* command = app.add_subcommand(
       "inspect",
       "Show what a model costs on paper: inputs and outputs, parameters, MACs and FLOPs per "
-      "operator type, activation memory (ONNX)");
+      "operator type, activation memory (ONNX, TFLite)");
   command->footer(
       "FLOPs = 2 x MACs of Conv, ConvTranspose, Gemm and MatMul; other arithmetic is listed as\n"
-      "element ops. Dynamic input dims are taken as 1 unless --shape sets them.\n"
+      "element ops. Dynamic ONNX input dims are taken as 1 unless --shape sets them.\n"
+      "Conventions: docs/inspect.md.\n"
       "Example: edgebench inspect mobilenetv2.onnx --shape input=8x3x224x224 --json");
   auto flags = std::make_shared<InspectFlags>();
-  command->add_option("model", flags->model, "Model file (.onnx)")->required();
+  command->add_option("model", flags->model, "Model file (.onnx, .tflite)")->required();
   command->add_option("--shape", flags->shapes,
                       "Input shape NAME=DIMS, e.g. input=1x3x224x224 (repeatable)");
   command->add_flag("--json", flags->json,

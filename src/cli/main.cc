@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   AddRuntimesCommand(app, exit_code);
   AddBenchCommand(app, exit_code);
+  AddInspectCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

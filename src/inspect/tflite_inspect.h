@@ -1,0 +1,14 @@
+// The TensorFlow Lite inspector: reads the .tflite flatbuffer directly (no TFLite library),
+// with bounds checks on every offset. TFLite stores every tensor's shape, so costs come
+// straight from the file; --shape cannot change them.
+#pragma once
+
+#include <string>
+
+#include "edgebench/inspect.h"
+
+namespace edgebench::inspect {
+
+Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrides& shapes);
+
+}  // namespace edgebench::inspect
