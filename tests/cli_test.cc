@@ -113,6 +113,23 @@ TEST(Cli, NullBenchWritesTheResultDocument) {
   EXPECT_EQ(nlohmann::json::parse(in)["runtime"]["name"], "null");
 }
 
+TEST(Cli, ZooListShowsTheGeneratedModels) {
+  EB_REQUIRE_FILE(testing::ZooModel("mobilenetv1", "onnx"));
+  auto result = Edgebench({"zoo", "list", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  bool found = false;
+  const auto listing = nlohmann::json::parse(result.out);
+  for (const auto& model : listing["models"]) {
+    if (model["name"] != "mobilenetv1") continue;
+    found = true;
+    EXPECT_EQ(model["params"], 4253864);
+    EXPECT_EQ(model["files"]["onnx"], testing::ZooModel("mobilenetv1", "onnx"));
+    EXPECT_EQ(model["files"]["torchscript"], testing::ZooModel("mobilenetv1", "pt"));
+  }
+  EXPECT_TRUE(found);
+  EXPECT_NE(Edgebench({"zoo", "list"}).out.find("mobilenetv1"), std::string::npos);
+}
+
 TEST(Cli, FailInvalidExitsThree) {
   const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
   // One 2 ms run exceeds the 1 ms maximum duration: too few runs, so INVALID.

@@ -28,5 +28,6 @@ Status WriteOutput(const std::string& path, const std::string& content);
 void AddRuntimesCommand(CLI::App& app, int& exit_code);
 void AddBenchCommand(CLI::App& app, int& exit_code);
 void AddInspectCommand(CLI::App& app, int& exit_code);
+void AddZooCommand(CLI::App& app, int& exit_code);
 
 }  // namespace edgebench::cli

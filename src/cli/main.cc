@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   AddRuntimesCommand(app, exit_code);
   AddBenchCommand(app, exit_code);
   AddInspectCommand(app, exit_code);
+  AddZooCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
