@@ -232,6 +232,54 @@ TEST(Cli, VerifyComparesOutputsAcrossRuntimes) {
                  {"need --verify RUNTIME"});
 }
 
+TEST(Cli, ProfileAddsOperatorTimesAfterTheTimedRuns) {
+  REQUIRE_RUNTIME("onnxruntime");
+  const std::string onnx = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(onnx);
+  auto result = Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--profile", "--json", "-"}));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto document = nlohmann::json::parse(result.out);
+  EXPECT_EQ(document["runs"], 5);  // the profiled runs are not samples
+  EXPECT_EQ(document["settings"]["profile_runs"], 20);
+  const auto& profile = document["profile"];
+  ASSERT_TRUE(profile.is_object()) << profile;
+  EXPECT_EQ(profile["source"], "onnxruntime profiler");
+  EXPECT_EQ(profile["profiled_runs"], 20);
+  ASSERT_FALSE(profile["kernels"].empty());
+  EXPECT_EQ(profile["kernels"][0]["provider"], "CPUExecutionProvider");
+  ASSERT_FALSE(profile["by_kernel_type"].empty());
+  EXPECT_GT(profile["by_kernel_type"][0]["share"].get<double>(), 0.0);
+
+  auto text = Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--profile", "--profile-runs", "3"}));
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("operator profile (onnxruntime profiler, 3 runs"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("kernel type"), std::string::npos) << text.out;
+
+  auto without = Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--json", "-"}));
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  EXPECT_TRUE(nlohmann::json::parse(without.out)["profile"].is_null());
+  ExpectBadInput(Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--profile-runs", "3"})),
+                 {"--profile-runs needs --profile"});
+  ExpectBadInput(Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--profile", "--profile-runs", "0"})),
+                 {"--profile-runs must be at least 1"});
+}
+
+TEST(Cli, ProfileOnARuntimeWithoutProfilerIsAWarning) {
+  REQUIRE_RUNTIME("tflite");
+  const std::string model = testing::DownloadedModel("face_detection_short_range.tflite");
+  EB_REQUIRE_FILE(model);
+  auto result = Edgebench(Quick({"bench", model, "-r", "tflite", "--profile", "--json", "-"}));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto document = nlohmann::json::parse(result.out);
+  EXPECT_TRUE(document["profile"].is_null());
+  EXPECT_TRUE(document["error"].is_null());
+  bool warned = false;
+  for (const auto& warning : document["validity"]["warnings"]) {
+    warned |= warning.get<std::string>().starts_with("no operator profile from tflite");
+  }
+  EXPECT_TRUE(warned) << document["validity"];
+}
+
 TEST(Cli, BrokenModelFilesOnRealRuntimes) {
   struct Case {
     std::string runtime, source, name;

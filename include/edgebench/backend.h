@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "edgebench/model_file.h"
+#include "edgebench/profile.h"
 #include "edgebench/status.h"
 #include "edgebench/tensor.h"
 
@@ -31,7 +32,7 @@ struct BackendInfo {
   std::string name;     // registry key, e.g. "onnxruntime"
   std::string version;  // version of the runtime library actually loaded
   std::vector<ModelFormat> formats;
-  bool op_profiling = false;  // can produce per-operator timings
+  bool op_profiling = false;  // implements Backend::Profile (per-operator timings)
   std::vector<OptionSpec> options;
   std::vector<std::string> notes;  // caveats a user should see (e.g. "no OpenBLAS: slow GEMM")
 };
@@ -48,7 +49,7 @@ struct LoadRequest {
   BackendOptions options;          // already validated against BackendInfo::options
 };
 
-// Lifecycle: Load -> (InputSpecs/OutputSpecs) -> SetInputs -> RunOnce* -> Outputs.
+// Lifecycle: Load -> (InputSpecs/OutputSpecs) -> SetInputs -> RunOnce* -> Outputs, Profile.
 // Not thread-safe; one instance serves one model. Implementations catch every exception of
 // their runtime and return an Error instead.
 class Backend {
@@ -71,6 +72,14 @@ class Backend {
 
   // Copies the outputs of the last RunOnce.
   virtual Expected<std::vector<Tensor>> Outputs() = 0;
+
+  // Optional, valid after SetInputs: runs `runs` (>= 1) more inferences with the runtime's own
+  // profiler on and returns its per-operator timings converted to OpProfile. Profilers perturb
+  // timing, so the harness calls this only after the timed runs. A backend that overrides it
+  // sets BackendInfo::op_profiling; the default reports Unsupported.
+  virtual Expected<OpProfile> Profile(int /*runs*/) {
+    return Unsupported("the runtime has no per-operator profiler that edgebench can read");
+  }
 };
 
 }  // namespace edgebench

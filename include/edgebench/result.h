@@ -9,6 +9,7 @@
 
 #include "edgebench/environment.h"
 #include "edgebench/model_file.h"
+#include "edgebench/profile.h"
 #include "edgebench/settings.h"
 #include "edgebench/stats.h"
 #include "edgebench/status.h"
@@ -64,6 +65,9 @@ struct BenchResult {
   Validity validity;
   int64_t peak_rss_bytes = 0;  // peak resident memory of the benchmarking process
   std::optional<Verification> verification;  // set when settings.verify_runtime is
+  // Set when settings.profile_runs > 0 and the runtime has a profiler (else a warning says why).
+  std::optional<OpProfile> profile;
+  std::vector<KernelTypeShare> profile_by_type;  // SummarizeByKernelType(*profile)
   std::optional<RunFailure> failure;  // set when the run did not complete
 };
 

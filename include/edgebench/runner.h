@@ -1,4 +1,5 @@
-// The benchmark harness. Stages: load -> inputs -> first inference -> warm-up -> timed runs.
+// The benchmark harness. Stages: load -> inputs -> first inference -> warm-up -> timed runs
+// (-> operator profile, run by RunBenchmark after the timed runs when asked for).
 // The runner only measures; statistics (stats.h), the verdict (validity.h) and formatting
 // (report.h, result_json.h) are separate stages.
 #pragma once
@@ -14,7 +15,7 @@
 
 namespace edgebench {
 
-enum class Stage { kLoad, kInputs, kFirstInference, kWarmup, kMeasure };
+enum class Stage { kLoad, kInputs, kFirstInference, kWarmup, kMeasure, kProfile };
 std::string_view StageName(Stage stage);
 
 // Hooks into the run lifecycle (progress display, profilers, streaming). Default no-ops.

@@ -38,6 +38,10 @@ struct BenchSettings {
   std::string verify_runtime;               // "" = no verification
   std::string verify_model;                 // reference's model file; "" = the same file
   std::optional<double> verify_tolerance;   // max abs error above this fails the result
+
+  // Operator profile after the timed runs: this many extra runs with the runtime's profiler on
+  // (never during the timed runs: profilers perturb timing). 0 = no profile.
+  int profile_runs = 0;
 };
 
 }  // namespace edgebench

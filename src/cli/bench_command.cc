@@ -27,6 +27,9 @@ struct BenchFlags {
   bool fail_invalid = false;
   bool quiet = false;
   bool min_duration_given = false;
+  bool profile = false;
+  int profile_runs = 20;
+  bool profile_runs_given = false;
   BenchSettings settings;
 };
 
@@ -81,6 +84,9 @@ Status ParseFlags(BenchFlags& flags) {
   }
   flags.settings.require_pinned_governor = !flags.allow_unpinned_governor;
   if (flags.verify_tolerance >= 0) flags.settings.verify_tolerance = flags.verify_tolerance;
+  if (flags.profile_runs_given && !flags.profile) return InvalidArgument("--profile-runs needs --profile");
+  if (flags.profile_runs < 1) return InvalidArgument("--profile-runs must be at least 1");
+  if (flags.profile) flags.settings.profile_runs = flags.profile_runs;
   return OkStatus();
 }
 
@@ -165,11 +171,18 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
                       "The reference runtime's model file (default: MODEL), e.g. the .pt beside an .onnx");
   command->add_option("--verify-tolerance", flags->verify_tolerance,
                       "Fail (exit 3) when the max abs output error exceeds this");
+  command->add_flag("--profile", flags->profile,
+                    "After timing, run the model again with the runtime's operator profiler and "
+                    "report time per kernel type");
+  auto* profile_runs = command->add_option("--profile-runs", flags->profile_runs,
+                                           "Runs profiled with --profile")
+                           ->capture_default_str();
   command->add_option("--json", flags->json_path, "Write the result document to FILE ('-' = stdout)");
   command->add_flag("--fail-invalid", flags->fail_invalid, "Exit 3 when the verdict is INVALID");
   command->add_flag("-q,--quiet", flags->quiet, "No progress on stderr");
-  command->callback([flags, min_duration, &exit_code] {
+  command->callback([flags, min_duration, profile_runs, &exit_code] {
     flags->min_duration_given = min_duration->count() > 0;
+    flags->profile_runs_given = profile_runs->count() > 0;
     exit_code = RunBench(*flags);
   });
 }

@@ -43,6 +43,28 @@ std::string Specs(const std::vector<TensorSpec>& specs) {
   return parts.empty() ? "(none)" : Join(parts, ", ");
 }
 
+// Kernel types shown in the text report; the JSON document carries all of them.
+constexpr std::size_t kProfileTypesShown = 10;
+
+// The top kernel types of an operator profile by share, as paper A's Table 4.
+std::string ProfileTable(const OpProfile& profile, const std::vector<KernelTypeShare>& by_type) {
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < by_type.size() && i < kProfileTypesShown; ++i) {
+    const KernelTypeShare& type = by_type[i];
+    rows.push_back({type.kernel_type, std::to_string(type.kernels), Ms(type.ms_per_inference),
+                    Printf("%.2f%%", 100 * type.share)});
+  }
+  std::string text = "\noperator profile (" + profile.source + ", " +
+                     std::to_string(profile.profiled_runs) + " runs after the timed ones)\n" +
+                     FormatTable({"kernel type", "kernels", "ms/inference", "share"}, rows,
+                                 {false, true, true, true});
+  if (by_type.size() > kProfileTypesShown) {
+    text += "(" + std::to_string(by_type.size() - kProfileTypesShown) +
+            " more kernel types in the JSON document)\n";
+  }
+  return text + "\n";
+}
+
 }  // namespace
 
 std::string FormatTable(const std::vector<std::string>& header,
@@ -118,6 +140,7 @@ std::string FormatResultText(const BenchResult& r) {
     }
     out << (v->tolerance ? (v->passed ? ", within " : ", ABOVE ") + Printf("%.3g", *v->tolerance) : "") << "\n";
   }
+  if (r.profile) out << ProfileTable(*r.profile, r.profile_by_type);
   out << "verdict  " << (r.validity.valid ? "VALID" : "INVALID") << "\n";
   for (const auto& reason : r.validity.reasons) out << "  reason: " << reason << "\n";
   for (const auto& warning : r.validity.warnings) out << "  warning: " << warning << "\n";

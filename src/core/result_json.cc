@@ -63,7 +63,8 @@ json SettingsToJson(const BenchSettings& s) {
           {"input_files", s.input_files},
           {"verify_runtime", s.verify_runtime},
           {"verify_model", s.verify_model},
-          {"verify_tolerance", s.verify_tolerance ? json(*s.verify_tolerance) : json(nullptr)}};
+          {"verify_tolerance", s.verify_tolerance ? json(*s.verify_tolerance) : json(nullptr)},
+          {"profile_runs", s.profile_runs}};
 }
 
 BenchSettings SettingsFromJson(const json& j) {
@@ -85,6 +86,7 @@ BenchSettings SettingsFromJson(const json& j) {
   j.at("verify_runtime").get_to(s.verify_runtime);
   j.at("verify_model").get_to(s.verify_model);
   if (!j.at("verify_tolerance").is_null()) s.verify_tolerance = j["verify_tolerance"].get<double>();
+  s.profile_runs = j.value("profile_runs", 0);  // absent in documents older than the key
   return s;
 }
 
@@ -146,6 +148,59 @@ Verification VerificationFromJson(const json& j) {
   return v;
 }
 
+json ProfileToJson(const OpProfile& profile, const std::vector<KernelTypeShare>& by_type) {
+  json kernels = json::array();
+  for (const auto& k : profile.kernels) {
+    kernels.push_back({{"kernel_name", k.kernel_name},
+                       {"kernel_type", k.kernel_type},
+                       {"source_nodes", k.source_nodes},
+                       {"provider", k.provider},
+                       {"fused_into", k.fused_into},
+                       {"total_ms", k.total_ms},
+                       {"calls", k.calls}});
+  }
+  json types = json::array();
+  for (const auto& t : by_type) {
+    types.push_back({{"kernel_type", t.kernel_type},
+                     {"kernels", t.kernels},
+                     {"ms_per_inference", t.ms_per_inference},
+                     {"share", t.share}});
+  }
+  return {{"source", profile.source},
+          {"profiled_runs", profile.profiled_runs},
+          {"kernels", kernels},
+          {"by_kernel_type", types}};
+}
+
+OpProfile ProfileFromJson(const json& j) {
+  OpProfile profile;
+  j.at("source").get_to(profile.source);
+  j.at("profiled_runs").get_to(profile.profiled_runs);
+  for (const auto& k : j.at("kernels")) {
+    OpEvent& event = profile.kernels.emplace_back();
+    k.at("kernel_name").get_to(event.kernel_name);
+    k.at("kernel_type").get_to(event.kernel_type);
+    k.at("source_nodes").get_to(event.source_nodes);
+    k.at("provider").get_to(event.provider);
+    k.at("fused_into").get_to(event.fused_into);
+    k.at("total_ms").get_to(event.total_ms);
+    k.at("calls").get_to(event.calls);
+  }
+  return profile;
+}
+
+std::vector<KernelTypeShare> KernelTypeSharesFromJson(const json& list) {
+  std::vector<KernelTypeShare> shares;
+  for (const auto& t : list) {
+    KernelTypeShare& share = shares.emplace_back();
+    t.at("kernel_type").get_to(share.kernel_type);
+    t.at("kernels").get_to(share.kernels);
+    t.at("ms_per_inference").get_to(share.ms_per_inference);
+    t.at("share").get_to(share.share);
+  }
+  return shares;
+}
+
 }  // namespace
 
 json ToJson(const TensorSpec& spec) {
@@ -201,6 +256,7 @@ json ToJson(const BenchResult& r) {
       {"validity", {{"valid", r.validity.valid}, {"reasons", r.validity.reasons}, {"warnings", r.validity.warnings}}},
       {"peak_rss_bytes", r.peak_rss_bytes},
       {"verification", r.verification ? VerificationToJson(*r.verification) : json(nullptr)},
+      {"profile", r.profile ? ProfileToJson(*r.profile, r.profile_by_type) : json(nullptr)},
       {"error", nullptr}};
   if (r.failure) {
     document["error"] = {{"stage", r.failure->stage},
@@ -271,6 +327,11 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     validity.at("warnings").get_to(r.validity.warnings);
     j.at("peak_rss_bytes").get_to(r.peak_rss_bytes);
     if (!j.at("verification").is_null()) r.verification = VerificationFromJson(j["verification"]);
+    // Absent in documents older than the key, which had no profiles.
+    if (j.contains("profile") && !j["profile"].is_null()) {
+      r.profile = ProfileFromJson(j["profile"]);
+      r.profile_by_type = KernelTypeSharesFromJson(j["profile"].at("by_kernel_type"));
+    }
     if (!j.at("error").is_null()) {
       const auto& e = j["error"];
       const ErrorCode code = EnumFromName(

@@ -31,6 +31,13 @@ BenchResult Sample() {
   r.settings.verify_tolerance = 1e-4;
   Verification v{"opencv", "4.6.0", "m.onnx", {{"output", 10, 1e-6, 1e-5, 1.0}}, 1e-6, 1e-4, true};
   r.verification = v;
+  r.settings.profile_runs = 2;
+  OpProfile profile{"onnxruntime profiler", 2, {}};
+  profile.kernels.push_back({"conv0", "Conv", {"/conv0/Conv"}, "CPUExecutionProvider", "", 3.0, 2});
+  profile.kernels.push_back({"bn0", "BatchNorm", {"/bn0/BatchNormalization"}, "opencv/cpu", "conv0", 0, 0});
+  profile.kernels.push_back({"relu0", "Relu", {}, "CPUExecutionProvider", "", 1.0, 2});
+  r.profile_by_type = SummarizeByKernelType(profile);
+  r.profile = profile;
   return r;
 }
 
@@ -50,6 +57,16 @@ TEST(ResultJson, CarriesTheDocumentedFields) {
   EXPECT_TRUE(j["error"].is_null());
   EXPECT_EQ(j["verification"]["reference_runtime"], "opencv");
   EXPECT_EQ(j["verification"]["outputs"][0]["top1_agreement"], 1.0);
+  EXPECT_EQ(j["settings"]["profile_runs"], 2);
+  EXPECT_EQ(j["profile"]["source"], "onnxruntime profiler");
+  EXPECT_EQ(j["profile"]["profiled_runs"], 2);
+  EXPECT_EQ(j["profile"]["kernels"].size(), 3u);
+  EXPECT_EQ(j["profile"]["kernels"][0]["source_nodes"][0], "/conv0/Conv");
+  EXPECT_EQ(j["profile"]["kernels"][1]["fused_into"], "conv0");
+  EXPECT_EQ(j["profile"]["by_kernel_type"].size(), 2u);  // the fused BatchNorm is no kernel type
+  EXPECT_EQ(j["profile"]["by_kernel_type"][0]["kernel_type"], "Conv");
+  EXPECT_EQ(j["profile"]["by_kernel_type"][0]["share"], 0.75);
+  EXPECT_EQ(j["profile"]["by_kernel_type"][0]["ms_per_inference"], 1.5);
   for (const char* key : {"environment", "settings", "load_ms", "first_inference_ms", "peak_rss_bytes"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
@@ -62,6 +79,29 @@ TEST(ResultJson, RoundTrips) {
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   EXPECT_EQ(ToJson(*parsed), ToJson(original));
   EXPECT_EQ(parsed->failure->error.code, ErrorCode::kBadModel);
+}
+
+TEST(ResultJson, ProfileIsNullWhenNotTakenAndOptionalInOlderDocuments) {
+  BenchResult result = Sample();
+  result.profile.reset();
+  result.profile_by_type.clear();
+  result.settings.profile_runs = 0;
+  nlohmann::json j = ToJson(result);
+  EXPECT_TRUE(j["profile"].is_null());
+  auto parsed = BenchResultFromJson(j);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_FALSE(parsed->profile.has_value());
+
+  j.erase("profile");
+  j["settings"].erase("profile_runs");
+  parsed = BenchResultFromJson(j);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_FALSE(parsed->profile.has_value());
+  EXPECT_EQ(parsed->settings.profile_runs, 0);
+
+  j = ToJson(Sample());
+  j["profile"]["kernels"][0].erase("total_ms");
+  EXPECT_FALSE(BenchResultFromJson(j).ok());
 }
 
 TEST(ResultJson, RejectsOtherSchemasAndMissingFields) {

@@ -31,6 +31,7 @@ std::string_view StageName(Stage stage) {
     case Stage::kFirstInference: return "first_inference";
     case Stage::kWarmup: return "warmup";
     case Stage::kMeasure: return "measure";
+    case Stage::kProfile: return "profile";
   }
   return "measure";
 }

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <set>
 
+#include "edgebench/profile.h"
 #include "edgebench/registry.h"
 #include "edgebench/validity.h"
 
@@ -49,6 +50,7 @@ Status CheckSettings(const BenchSettings& s) {
   if (s.verify_tolerance && !(*s.verify_tolerance >= 0)) {
     return InvalidArgument("--verify-tolerance must not be negative");
   }
+  if (s.profile_runs < 0) return InvalidArgument("--profile-runs must not be negative");
   return OkStatus();
 }
 
@@ -269,6 +271,22 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
                     *request.settings.verify_tolerance);
       result.validity.valid = false;
       result.validity.reasons.push_back(text);
+    }
+  }
+
+  if (request.settings.profile_runs > 0) {
+    double profile_ms = 0;
+    auto profile = TimedStage(Stage::kProfile, listeners, profile_ms,
+                              [&] { return backend->Profile(request.settings.profile_runs); });
+    if (profile.ok()) {
+      result.profile_by_type = SummarizeByKernelType(*profile);
+      result.profile = std::move(*profile);
+    } else if (profile.error().code == ErrorCode::kUnsupported) {
+      // Asking for a profile the runtime cannot give is worth knowing, not a failed benchmark.
+      result.validity.warnings.push_back("no operator profile from " + info.name + " " +
+                                         info.version + ": " + profile.error().message);
+    } else {
+      return fail("profile", profile.error());
     }
   }
   return result;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "testing/test_models.h"
@@ -40,6 +41,21 @@ TEST(RunBenchmark, FillsEveryStageOnSuccess) {
   EXPECT_FALSE(r.started_at_utc.empty());
 }
 
+TEST(RunBenchmark, ProfileFromARuntimeWithoutProfilerIsAWarningNotAFailure) {
+  BenchRequest request = NullRequest();
+  request.settings.profile_runs = 3;
+  const BenchResult r = RunBenchmark(request);
+  ASSERT_FALSE(r.failure.has_value()) << r.failure->error.message;
+  EXPECT_FALSE(r.profile.has_value());
+  const auto& warnings = r.validity.warnings;
+  EXPECT_EQ(std::count_if(warnings.begin(), warnings.end(),
+                          [](const std::string& w) {
+                            return w.starts_with("no operator profile from null");
+                          }),
+            1);
+  EXPECT_EQ(r.samples_ms.size(), 30u);  // the timed runs are unaffected
+}
+
 struct FailureCase {
   std::string name;
   void (*change)(BenchRequest&);
@@ -69,6 +85,8 @@ TEST(RunBenchmark, RecordsEachBadInputAsAFailureWithStage) {
        "settings", ErrorCode::kInvalidArgument, "--max-duration-ms"},
       {"target ci out of range", [](BenchRequest& r) { r.settings.target_ci_percent = 0; },
        "settings", ErrorCode::kInvalidArgument, "--target-ci"},
+      {"negative profile runs", [](BenchRequest& r) { r.settings.profile_runs = -1; },
+       "settings", ErrorCode::kInvalidArgument, "--profile-runs"},
   };
   for (const auto& c : cases) {
     BenchRequest request = NullRequest();

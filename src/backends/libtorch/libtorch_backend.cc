@@ -1,12 +1,18 @@
 // The LibTorch backend: runs TorchScript modules on the CPU with LibTorch (Debian's 1.13).
 // This is the only file that includes torch headers: each such file takes ~20 s to compile.
+// Profile uses LibTorch's legacy autograd profiler, which records the operators that go through
+// the dispatcher (aten::*) and TorchScript function scopes (forward), per thread.
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <link.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/script.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -197,6 +203,76 @@ Status FlattenTensors(const c10::IValue& value, std::vector<at::Tensor>& tensors
   return OkStatus();
 }
 
+// Kernel timings accumulated over profiled runs of forward(), one profiler session per run.
+// The kernels of a run are its top-level operators: recorded operators whose enclosing records
+// are all TorchScript function scopes (outermost aten:: calls; their callees are inside them).
+// A kernel is named "<operator>#<k>" for the k-th call of that operator in the run. Time inside
+// the outermost forward() that no recorded operator covers (interpreter work, and JIT operators
+// the profiler does not record, such as prim::mkldnn_convolution after optimize_for_inference)
+// becomes one kernel of type kUnattributedType.
+class ProfileAccumulator {
+ public:
+  static constexpr char kUnattributedType[] = "(unattributed)";
+
+  void AddRun(const torch::autograd::profiler::thread_event_lists& threads) {
+    using torch::autograd::profiler::EventKind;
+    using torch::autograd::profiler::LegacyEvent;
+    constexpr auto kFunction = static_cast<uint8_t>(at::RecordScope::TORCHSCRIPT_FUNCTION);
+    std::map<std::string, int> calls_in_run;
+    double forward_us = 0, covered_us = 0;
+    for (const std::vector<LegacyEvent>& events : threads) {
+      std::vector<const LegacyEvent*> open;  // pushed, not yet popped, outermost first
+      for (const LegacyEvent& event : events) {
+        if (event.kind() == EventKind::PushRange) {
+          open.push_back(&event);
+          continue;
+        }
+        if (event.kind() != EventKind::PopRange) continue;
+        auto start = std::find_if(open.rbegin(), open.rend(), [&event](const LegacyEvent* e) {
+          return e->handle() == event.handle();
+        });
+        if (start == open.rend()) continue;  // its push preceded the profiler session
+        const LegacyEvent& push = **start;
+        open.erase(std::prev(start.base()), open.end());
+        const double elapsed_us = push.cpuElapsedUs(event);
+        const bool outermost = open.empty();
+        if (push.scope() == kFunction) {
+          if (outermost) forward_us += elapsed_us;
+          continue;
+        }
+        if (!std::all_of(open.begin(), open.end(),
+                         [](const LegacyEvent* e) { return e->scope() == kFunction; })) {
+          continue;  // called by another recorded operator: inside that one's time
+        }
+        if (!outermost) covered_us += elapsed_us;
+        const std::string name = push.name();
+        Add(name + "#" + std::to_string(calls_in_run[name]++), name, elapsed_us);
+      }
+    }
+    if (forward_us > covered_us) {
+      Add("forward outside recorded operators", kUnattributedType, forward_us - covered_us);
+    }
+  }
+
+  std::vector<OpEvent> TakeKernels() { return std::move(kernels_); }
+
+ private:
+  void Add(const std::string& kernel_name, const std::string& type, double elapsed_us) {
+    auto [at, added] = index_.try_emplace(kernel_name, kernels_.size());
+    if (added) {
+      OpEvent& kernel = kernels_.emplace_back();
+      kernel.kernel_name = kernel_name;
+      kernel.kernel_type = type;
+      kernel.provider = "cpu";
+    }
+    kernels_[at->second].total_ms += elapsed_us / 1000;
+    kernels_[at->second].calls += 1;
+  }
+
+  std::vector<OpEvent> kernels_;  // in order of first completion
+  std::map<std::string, size_t> index_;  // kernel_name -> position in kernels_
+};
+
 std::string OutputName(size_t index, size_t count) {
   return count == 1 ? "output" : "output" + std::to_string(index);
 }
@@ -246,6 +322,34 @@ class LibTorchBackend final : public Backend {
     } catch (const std::exception& e) {
       return RuntimeError(path_ + ": forward() failed: " + FirstLine(e.what()));
     }
+  }
+
+  Expected<OpProfile> Profile(int runs) override {
+    namespace profiler = torch::autograd::profiler;
+    const profiler::ProfilerConfig config(profiler::ProfilerState::CPU);
+    ProfileAccumulator accumulator;
+    try {
+      for (int run = 0; run < runs; ++run) {
+        profiler::thread_event_lists events;
+        Status ran;
+        {
+          profiler::TLSLegacyProfilerGuard guard(
+              config, [&events](const profiler::thread_event_lists& lists) { events = lists; });
+          ran = RunOnce();
+        }
+        EB_RETURN_IF_ERROR(ran);
+        accumulator.AddRun(events);
+      }
+    } catch (const c10::Error& e) {
+      return RuntimeError(path_ + ": profiler: " + FirstLine(e.what_without_backtrace()));
+    }
+    OpProfile profile{.source = "libtorch legacy profiler",
+                      .profiled_runs = runs,
+                      .kernels = accumulator.TakeKernels()};
+    if (profile.kernels.empty()) {
+      return RuntimeError(path_ + ": the profiler recorded no operators");
+    }
+    return profile;
   }
 
   Expected<std::vector<Tensor>> Outputs() override {
@@ -372,7 +476,7 @@ BackendInfo Describe() {
   info.name = "libtorch";
   info.version = TORCH_VERSION;
   info.formats = {ModelFormat::kTorchScript};
-  info.op_profiling = false;
+  info.op_profiling = true;
   info.options = {
       {.key = "interop_threads",
        .kind = OptionSpec::Kind::kInt,
@@ -394,6 +498,10 @@ BackendInfo Describe() {
   info.notes.push_back(
       "optimize=true (optimize_for_inference) is faster but gave wrong outputs for "
       "MobileNetV3-Small in LibTorch 1.13: use it with --verify");
+  info.notes.push_back(
+      "operator profile: with optimize=true the fused MKLDNN convolutions are JIT operators the "
+      "profiler does not record: their time is in the (unattributed) kernel type; "
+      "--option optimize=false gives per-operator times of the unfused module");
   if (const std::string blas = LoadedBlasLibrary(); !blas.empty() && IsReferenceBlas(blas)) {
     info.notes.push_back("reference BLAS (" + blas + "): slow GEMM: install libopenblas0-pthread");
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "edgebench/backend.h"
+#include "edgebench/profile.h"
 #include "testing/test_models.h"
 
 namespace edgebench {
@@ -171,6 +172,56 @@ std::string CopyWithoutInputsJson(const std::string& path) {
     ++renamed;
   }
   return renamed ? WriteFile(testing::MakeTempDir() + "/tinycnn.pt", bytes) : "";
+}
+
+// Profiles tinycnn (3 runs) with the given value of the optimize option.
+Expected<OpProfile> ProfileTinyCnn(const std::string& optimize) {
+  auto backend = backends::libtorch::Create();
+  const std::string path = testing::ZooModel("tinycnn", "pt");
+  EB_RETURN_IF_ERROR(backend->Load(Request(path, {{"optimize", optimize}}, /*threads=*/1)));
+  EB_RETURN_IF_ERROR(backend->SetInputs(RandomInputs(backend->InputSpecs())));
+  EB_RETURN_IF_ERROR(backend->RunOnce());
+  return backend->Profile(3);
+}
+
+TEST(LibTorchBackend, ProfilesTheOperatorsOfTinyCnn) {
+  EXPECT_TRUE(backends::libtorch::Describe().op_profiling);
+  EB_REQUIRE_FILE(testing::ZooModel("tinycnn", "pt"));
+  auto profile = ProfileTinyCnn("false");
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  EXPECT_EQ(profile->source, "libtorch legacy profiler");
+  EXPECT_EQ(profile->profiled_runs, 3);
+  ASSERT_FALSE(profile->kernels.empty());
+  double total_ms = 0;
+  int convolutions = 0;
+  for (const OpEvent& kernel : profile->kernels) {
+    SCOPED_TRACE(kernel.kernel_name);
+    EXPECT_EQ(kernel.calls, 3);  // every kernel, the unattributed time too, once per run
+    EXPECT_GE(kernel.total_ms, 0);
+    EXPECT_EQ(kernel.provider, "cpu");
+    if (kernel.kernel_type.find("conv") != std::string::npos) {
+      ++convolutions;
+      EXPECT_TRUE(kernel.kernel_name.starts_with(kernel.kernel_type + "#")) << kernel.kernel_type;
+    }
+    total_ms += kernel.total_ms;
+  }
+  EXPECT_GT(total_ms, 0);
+  EXPECT_EQ(convolutions, 2);  // tinycnn's two Conv2d, each one top-level aten operator
+}
+
+// After optimize_for_inference the convolutions run as prim::mkldnn_convolution, which the
+// profiler does not record: their time must still show, as unattributed forward() time.
+TEST(LibTorchBackend, ProfileKeepsTimeOfUnrecordedOperators) {
+  EB_REQUIRE_FILE(testing::ZooModel("tinycnn", "pt"));
+  auto profile = ProfileTinyCnn("true");
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  const auto by_type = SummarizeByKernelType(*profile);
+  const auto unattributed =
+      std::find_if(by_type.begin(), by_type.end(),
+                   [](const KernelTypeShare& t) { return t.kernel_type == "(unattributed)"; });
+  ASSERT_NE(unattributed, by_type.end());
+  EXPECT_EQ(unattributed->kernels, 1);
+  EXPECT_GT(unattributed->ms_per_inference, 0);
 }
 
 TEST(LibTorchBackend, WithoutInputsJsonRankIsUnknown) {

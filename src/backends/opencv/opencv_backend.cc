@@ -1,6 +1,8 @@
 // The OpenCV backend: runs ONNX models with cv::dnn. OpenCV 4.6 does not expose a network's
 // input shapes, so the specs come from the ONNX graph itself, parsed with Debian's onnx protobuf
 // classes. OpenCV computes in float32: inputs of other types are converted once in SetInputs.
+// OpenCV times every layer of every forward (Net::getPerfProfile reports the last one), so
+// Profile adds no instrumentation: it runs and accumulates those times.
 #include <onnx/onnx_pb.h>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
@@ -8,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -167,6 +170,7 @@ class OpenCvBackend final : public Backend {
       if (net_.empty()) return BadModel(path_ + ": OpenCV built an empty network");
       net_.setPreferableBackend(dnn_backend);
       net_.setPreferableTarget(target);
+      provider_ = request.options.at("dnn_backend") + "/" + request.options.at("target");
     } catch (const cv::Exception& e) {
       // The file parsed as ONNX above, so a failing import is a layer or pattern OpenCV lacks.
       return Unsupported(path_ + ": OpenCV cannot import it: " + ExceptionText(e));
@@ -220,6 +224,61 @@ class OpenCvBackend final : public Backend {
     }
   }
 
+  // Layers that OpenCV fused into another (BatchNorm and activations into a Convolution) are
+  // skipped by forward() and time 0 in every run: they get fused_into the nearest earlier layer
+  // that ran, as Net::dump() clusters them, and their nodes join that layer's source_nodes.
+  Expected<OpProfile> Profile(int runs) override {
+    std::vector<double> total_ticks;
+    std::vector<cv::String> names;
+    std::vector<std::string> types;
+    try {
+      for (int run = 0; run < runs; ++run) {
+        net_.forward(outputs_, output_names_);
+        std::vector<double> ticks;
+        net_.getPerfProfile(ticks);
+        if (run == 0) total_ticks.assign(ticks.size(), 0);
+        if (ticks.size() != total_ticks.size()) {
+          return RuntimeError(path_ + ": OpenCV's layer count changed between runs");
+        }
+        for (std::size_t i = 0; i < ticks.size(); ++i) total_ticks[i] += ticks[i];
+      }
+      has_run_ = true;
+      names = net_.getLayerNames();  // layer ids 1..N, as getPerfProfile's timings
+      for (const cv::String& name : names) {
+        types.push_back(net_.getLayer(net_.getLayerId(name))->type);
+      }
+    } catch (const cv::Exception& e) {
+      return RuntimeError(path_ + ": " + ExceptionText(e));
+    }
+    if (names.size() != total_ticks.size()) {
+      return Internal(path_ + ": OpenCV reported " + std::to_string(total_ticks.size()) +
+                      " layer times for " + std::to_string(names.size()) + " layers");
+    }
+    OpProfile profile{.source = "opencv getPerfProfile", .profiled_runs = runs, .kernels = {}};
+    const double ms_per_tick = 1000 / cv::getTickFrequency();
+    std::optional<std::size_t> last_ran;  // index of the nearest earlier layer that ran
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      OpEvent& kernel = profile.kernels.emplace_back();
+      kernel.kernel_name = names[i];
+      kernel.kernel_type = types[i];
+      kernel.provider = provider_;
+      if (std::string node = SourceNode(names[i]); !node.empty()) {
+        kernel.source_nodes = {std::move(node)};
+      }
+      if (total_ticks[i] > 0) {
+        kernel.total_ms = total_ticks[i] * ms_per_tick;
+        kernel.calls = runs;
+        last_ran = i;
+      } else if (last_ran) {
+        OpEvent& fused_into = profile.kernels[*last_ran];
+        kernel.fused_into = fused_into.kernel_name;
+        fused_into.source_nodes.insert(fused_into.source_nodes.end(), kernel.source_nodes.begin(),
+                                       kernel.source_nodes.end());
+      }
+    }
+    return profile;
+  }
+
   Expected<std::vector<Tensor>> Outputs() override {
     if (!has_run_) return Internal(path_ + ": Outputs before RunOnce");
     std::vector<Tensor> tensors;
@@ -256,6 +315,15 @@ class OpenCvBackend final : public Backend {
     for (const auto& initializer : model.graph().initializer()) {
       initializers.insert(initializer.name());
     }
+    // OpenCV's ONNX importer names a layer "onnx_node!<node name>", or after the node's first
+    // output when the node has no name.
+    node_of_layer_.clear();
+    for (const onnx::NodeProto& node : model.graph().node()) {
+      const std::string id =
+          node.name().empty() && node.output_size() > 0 ? node.output(0) : node.name();
+      if (!node.name().empty()) node_of_layer_["onnx_node!" + node.name()] = id;
+      if (node.output_size() > 0) node_of_layer_.try_emplace(node.output(0), id);
+    }
     auto inputs = GraphSpecs(path_, model.graph().input(), initializers);
     if (!inputs.ok()) return inputs.error();
     auto outputs = GraphSpecs(path_, model.graph().output(), {});
@@ -265,7 +333,20 @@ class OpenCvBackend final : public Backend {
     return OkStatus();
   }
 
+  // The ONNX node (its name, or its first output when unnamed) an OpenCV layer comes from;
+  // helper layers the importer adds for a node are named "<its layer>/<suffix>". "" if unknown.
+  std::string SourceNode(const std::string& layer) const {
+    auto it = node_of_layer_.find(layer);
+    if (it == node_of_layer_.end()) {
+      const std::size_t slash = layer.rfind('/');
+      if (slash != std::string::npos) it = node_of_layer_.find(layer.substr(0, slash));
+    }
+    return it == node_of_layer_.end() ? "" : it->second;
+  }
+
   std::string path_;
+  std::string provider_;  // "<dnn_backend>/<target>" as the options name them
+  std::map<std::string, std::string> node_of_layer_;  // layer name -> ONNX node, see SourceNode
   cv::dnn::Net net_;
   std::vector<TensorSpec> input_specs_;
   std::vector<TensorSpec> output_specs_;
@@ -281,7 +362,7 @@ BackendInfo Describe() {
   info.name = "opencv";
   info.version = cv::getVersionString();
   info.formats = {ModelFormat::kOnnx};
-  info.op_profiling = false;
+  info.op_profiling = true;
 
   // Only what this OpenCV build offers on this machine (Debian's: opencv/cpu, plus opencl
   // targets where an OpenCL driver is installed; no CUDA, no Inference Engine).
@@ -320,6 +401,8 @@ BackendInfo Describe() {
       "the first run also sets the network up (fusion, allocation): keep warm-up runs",
       "computes in float32: inputs of other types are converted once before the runs",
       "ONNX only: input specs are read from the ONNX graph (a second parse, counted in load)",
+      "operator profile: per-layer times of getPerfProfile; layers fused into a Convolution "
+      "(BatchNorm, activations) show 0 ms and name the layer they were fused into",
   };
   return info;
 }

@@ -6,8 +6,10 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <set>
 
 #include "edgebench/backend.h"
+#include "edgebench/profile.h"
 #include "testing/test_models.h"
 
 namespace edgebench {
@@ -190,6 +192,81 @@ TEST_P(OpenCvBackendMatchesPyTorch, OnReferenceInput) {
 
 INSTANTIATE_TEST_SUITE_P(ZooModels, OpenCvBackendMatchesPyTorch,
                          ::testing::Values("tinycnn", "mobilenetv2"));
+
+// The kernel of the profile named `name`, or null.
+const OpEvent* FindKernel(const OpProfile& profile, const std::string& name) {
+  for (const OpEvent& kernel : profile.kernels) {
+    if (kernel.kernel_name == name) return &kernel;
+  }
+  return nullptr;
+}
+
+TEST(OpenCvBackend, ProfilesEveryLayerOfTinyCnn) {
+  EXPECT_TRUE(backends::opencv::Describe().op_profiling);
+  const std::string path = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(path);
+  auto [backend, status] = Load(path, {}, /*threads=*/1);
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  BindRandomInputs(*backend, backend->InputSpecs());
+  const auto before = RunAndGetOutputs(*backend);
+
+  auto profile = backend->Profile(3);
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  EXPECT_EQ(profile->source, "opencv getPerfProfile");
+  EXPECT_EQ(profile->profiled_runs, 3);
+  ASSERT_FALSE(profile->kernels.empty());
+  double total_ms = 0;
+  std::set<std::string> types;
+  for (const OpEvent& kernel : profile->kernels) {
+    SCOPED_TRACE(kernel.kernel_name);
+    EXPECT_EQ(kernel.provider, "opencv/cpu");
+    EXPECT_EQ(kernel.calls, kernel.fused_into.empty() ? 3 : 0);
+    EXPECT_EQ(kernel.total_ms > 0, kernel.fused_into.empty());
+    total_ms += kernel.total_ms;
+    types.insert(kernel.kernel_type);
+  }
+  EXPECT_GT(total_ms, 0);
+  EXPECT_TRUE(types.contains("Convolution")) << ::testing::PrintToString(types);
+
+  // Conv -> BatchNorm -> ReLU runs as one Convolution layer; the other two are fused into it.
+  const OpEvent* conv = FindKernel(*profile, "onnx_node!/features/features.0/Conv");
+  const OpEvent* batch_norm = FindKernel(*profile, "onnx_node!/features/features.1/BatchNormalization");
+  const OpEvent* relu = FindKernel(*profile, "onnx_node!/features/features.2/Relu");
+  ASSERT_TRUE(conv && batch_norm && relu);
+  EXPECT_TRUE(conv->fused_into.empty());
+  EXPECT_EQ(batch_norm->fused_into, conv->kernel_name);
+  EXPECT_EQ(relu->fused_into, conv->kernel_name);
+  EXPECT_EQ(conv->source_nodes,
+            (std::vector<std::string>{"/features/features.0/Conv", "/features/features.1/BatchNormalization",
+                                      "/features/features.2/Relu"}));
+  auto after = backend->Outputs();
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ(after->at(0).data, before.at(0).data);
+}
+
+TEST(OpenCvBackend, ConvolutionDominatesMobileNetV1Profile) {
+  const std::string path = testing::ZooModel("mobilenetv1", "onnx");
+  EB_REQUIRE_FILE(path);
+  auto [backend, status] = Load(path, {}, /*threads=*/1);
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  BindRandomInputs(*backend, backend->InputSpecs());
+  ASSERT_TRUE(backend->RunOnce().ok());
+  auto profile = backend->Profile(3);
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  const auto by_type = SummarizeByKernelType(*profile);
+  ASSERT_FALSE(by_type.empty());
+  EXPECT_EQ(by_type[0].kernel_type, "Convolution");
+  EXPECT_EQ(by_type[0].kernels, 28);
+  EXPECT_GT(by_type[0].share, 0.5);
+  int fused = 0;
+  for (const OpEvent& kernel : profile->kernels) {
+    if (kernel.kernel_type == "BatchNorm" || kernel.kernel_type == "ReLU6") {
+      EXPECT_FALSE(kernel.fused_into.empty()) << kernel.kernel_name;
+      ++fused;
+    }
+  }
+  EXPECT_EQ(fused, 27 + 27);
+}
 
 TEST(OpenCvBackend, TruncatedModelIsBadModel) {
   const std::string source = testing::ZooModel("tinycnn", "onnx");

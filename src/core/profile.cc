@@ -1,0 +1,33 @@
+#include "edgebench/profile.h"
+
+#include <algorithm>
+#include <map>
+
+namespace edgebench {
+
+std::vector<KernelTypeShare> SummarizeByKernelType(const OpProfile& profile) {
+  std::map<std::string, KernelTypeShare> by_type;
+  double total_ms = 0;
+  for (const OpEvent& kernel : profile.kernels) {
+    if (!kernel.fused_into.empty()) continue;
+    KernelTypeShare& entry = by_type[kernel.kernel_type];
+    entry.kernel_type = kernel.kernel_type;
+    entry.kernels += 1;
+    entry.ms_per_inference += kernel.total_ms;  // summed ms until divided below
+    total_ms += kernel.total_ms;
+  }
+  std::vector<KernelTypeShare> shares;
+  for (auto& [type, entry] : by_type) {
+    entry.share = total_ms > 0 ? entry.ms_per_inference / total_ms : 0;
+    entry.ms_per_inference =
+        profile.profiled_runs > 0 ? entry.ms_per_inference / profile.profiled_runs : 0;
+    shares.push_back(std::move(entry));
+  }
+  std::stable_sort(shares.begin(), shares.end(),
+                   [](const KernelTypeShare& a, const KernelTypeShare& b) {
+                     return a.share > b.share;
+                   });
+  return shares;
+}
+
+}  // namespace edgebench
