@@ -130,6 +130,21 @@ TEST(Cli, ZooListShowsTheGeneratedModels) {
   EXPECT_NE(Edgebench({"zoo", "list"}).out.find("mobilenetv1"), std::string::npos);
 }
 
+TEST(Cli, InspectReadsTorchScriptThroughLibTorch) {
+  REQUIRE_RUNTIME("libtorch");
+  const std::string pt = testing::ZooModel("mobilenetv2", "pt");
+  EB_REQUIRE_FILE(pt);
+  auto result = Edgebench({"inspect", pt, "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto summary = nlohmann::json::parse(result.out);
+  EXPECT_EQ(summary["format"], "torchscript");
+  EXPECT_EQ(summary["params"], 3538984);  // the Keras total, as the ONNX twin gives
+  EXPECT_FALSE(summary["graph_analysed"].get<bool>());
+  EXPECT_TRUE(summary["flops"].is_null());  // unknown, not zero
+  EXPECT_EQ(summary["inputs"][0]["shape"], (std::vector<int64_t>{1, 3, 224, 224}));
+  ExpectBadInput(Edgebench({"inspect", Truncated(pt, "half.pt")}), {"half.pt"});
+}
+
 TEST(Cli, FailInvalidExitsThree) {
   const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
   // One 2 ms run exceeds the 1 ms maximum duration: too few runs, so INVALID.

@@ -80,6 +80,16 @@ class Backend {
   virtual Expected<OpProfile> Profile(int /*runs*/) {
     return Unsupported("the runtime has no per-operator profiler that edgebench can read");
   }
+
+  // Optional, valid after Load: the model's weights as the runtime holds them (parameters and
+  // floating-point buffers), for formats the inspector cannot read by itself (TorchScript).
+  struct WeightTotals {
+    int64_t params = 0;  // elements
+    int64_t bytes = 0;
+  };
+  virtual Expected<WeightTotals> Weights() const {
+    return Unsupported("the runtime does not report the model's weights");
+  }
 };
 
 }  // namespace edgebench

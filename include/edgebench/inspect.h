@@ -71,6 +71,9 @@ struct ModelSummary {
   std::vector<std::string> unsupported_ops;  // op types with no counting rule, by name
   int unknown_cost_nodes = 0;  // nodes whose cost is unknown; totals are then lower bounds
   std::vector<std::string> warnings;  // checker findings, shape-inference failures
+  // False when the model was read through a runtime (TorchScript): the graph was not analysed,
+  // so MACs, FLOPs, element ops, activations, op types and nodes are unknown, not zero.
+  bool graph_analysed = true;
 };
 
 // Reads and analyses a model file. `shapes` fixes dynamic input dims; dims no override names

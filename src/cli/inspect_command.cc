@@ -5,6 +5,7 @@
 
 #include "command.h"
 #include "edgebench/inspect.h"
+#include "edgebench/runtime_inspect.h"
 
 namespace edgebench::cli {
 namespace {
@@ -24,6 +25,10 @@ int RunInspect(const InspectFlags& flags) {
     shapes[parsed->first] = parsed->second;
   }
   auto summary = InspectModel(flags.model, shapes);
+  // Formats the inspector cannot parse (TorchScript) are read through a runtime instead.
+  if (!summary.ok() && summary.error().code == ErrorCode::kUnsupported && shapes.empty()) {
+    summary = InspectWithRuntime(flags.model);
+  }
   if (!summary.ok()) return ReportError(summary.error());
   if (flags.json) {
     std::cout << ToJson(*summary).dump(2) << "\n";

@@ -142,11 +142,12 @@ nlohmann::json ToJson(const ModelSummary& s) {
           {"assumed_dims", s.assumed_dims},
           {"params", s.params},
           {"weight_bytes", s.weight_bytes},
-          {"macs", s.macs},
-          {"flops", s.flops},
-          {"elementwise_ops", s.elementwise_ops},
-          {"peak_activation_bytes", s.peak_activation_bytes},
-          {"total_activation_bytes", s.total_activation_bytes},
+          {"graph_analysed", s.graph_analysed},
+          {"macs", s.graph_analysed ? nlohmann::json(s.macs) : nlohmann::json(nullptr)},
+          {"flops", s.graph_analysed ? nlohmann::json(s.flops) : nlohmann::json(nullptr)},
+          {"elementwise_ops", s.graph_analysed ? nlohmann::json(s.elementwise_ops) : nlohmann::json(nullptr)},
+          {"peak_activation_bytes", s.graph_analysed ? nlohmann::json(s.peak_activation_bytes) : nlohmann::json(nullptr)},
+          {"total_activation_bytes", s.graph_analysed ? nlohmann::json(s.total_activation_bytes) : nlohmann::json(nullptr)},
           {"unknown_size_activations", s.unknown_size_activations},
           {"op_types", op_types},
           {"unsupported_ops", s.unsupported_ops},
@@ -184,6 +185,10 @@ std::string FormatModelSummaryText(const ModelSummary& s, bool with_nodes) {
   const std::string lower_bound = s.unknown_cost_nodes > 0 ? " (at least)" : "";
   out << "parameters   " << Count(s.params) << " (" << WithCommas(s.params) << ")\n";
   out << "weights      " << Bytes(s.weight_bytes) << " (" << WithCommas(s.weight_bytes) << " bytes)\n";
+  if (!s.graph_analysed) {
+    for (const auto& warning : s.warnings) out << "warning: " << warning << "\n";
+    return out.str();
+  }
   out << "MACs         " << Count(s.macs) << lower_bound << " (" << WithCommas(s.macs) << ")\n";
   out << "FLOPs        " << Count(s.flops) << lower_bound << " (2 x MACs of Conv, ConvTranspose, Gemm, MatMul)\n";
   out << "element ops  " << Count(s.elementwise_ops) << lower_bound

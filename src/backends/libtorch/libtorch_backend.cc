@@ -399,6 +399,7 @@ class LibTorchBackend final : public Backend {
     const c10::FunctionSchema& schema = method->function().getSchema();
     EB_RETURN_IF_ERROR(ReadInputSpecs(schema, extra_files[kInputsExtraFile]));
     ReadOutputSpecs(schema);
+    CountWeights();  // before optimize: freezing turns parameters into constants
 
     if (request.options.at("optimize") == "true") {
       try {
@@ -461,7 +462,23 @@ class LibTorchBackend final : public Backend {
     }
   }
 
+  // Sums parameters and floating-point buffers (BatchNorm statistics count, as in Keras
+  // totals and in the ONNX inspector; integer buffers such as num_batches_tracked do not).
+  void CountWeights() {
+    weights_ = {};
+    auto add = [this](const at::Tensor& tensor) {
+      if (!at::isFloatingType(tensor.scalar_type())) return;
+      weights_.params += tensor.numel();
+      weights_.bytes += static_cast<int64_t>(tensor.nbytes());
+    };
+    for (const auto& parameter : module_.parameters(/*recurse=*/true)) add(parameter);
+    for (const auto& buffer : module_.buffers(/*recurse=*/true)) add(buffer);
+  }
+
+  Expected<WeightTotals> Weights() const override { return weights_; }
+
   std::string path_;
+  WeightTotals weights_;
   torch::jit::Module module_;
   std::vector<TensorSpec> input_specs_;
   std::vector<TensorSpec> output_specs_;
