@@ -19,6 +19,10 @@ struct ModelFile {
   ModelFormat format = ModelFormat::kUnknown;
 };
 
+// Detects a file's format from its magic bytes (extension as tie-break) without reading the
+// rest. Missing, unreadable, empty or unrecognisable files are errors naming the path.
+Expected<ModelFormat> DetectModelFormat(const std::string& path);
+
 // Reads the file, hashes it and detects its format from magic bytes (extension as tie-break).
 // Missing, unreadable, empty or unrecognisable files are errors naming the path.
 Expected<ModelFile> InspectModelFile(const std::string& path);

@@ -75,7 +75,7 @@ ModelFormat DetectFormat(const std::string& path, const std::array<unsigned char
 
 }  // namespace
 
-Expected<ModelFile> InspectModelFile(const std::string& path) {
+Expected<ModelFormat> DetectModelFormat(const std::string& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (ec || !std::filesystem::exists(status)) return NotFound(path + ": no such file");
@@ -87,17 +87,25 @@ Expected<ModelFile> InspectModelFile(const std::string& path) {
   std::array<unsigned char, 8> head{};
   in.read(reinterpret_cast<char*>(head.data()), head.size());
   const auto head_size = static_cast<std::size_t>(in.gcount());
-
-  ModelFile model;
-  model.path = path;
-  model.size_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
-  if (ec || model.size_bytes == 0) return BadModel(path + ": empty file");
-  model.format = DetectFormat(path, head, head_size);
-  if (model.format == ModelFormat::kUnknown) {
+  if (head_size == 0) return BadModel(path + ": empty file");
+  const ModelFormat format = DetectFormat(path, head, head_size);
+  if (format == ModelFormat::kUnknown) {
     return BadModel(path +
                     ": unrecognised model format (expected ONNX .onnx, TFLite .tflite, "
                     "TorchScript .pt, TensorFlow .pb, Caffe or Darknet)");
   }
+  return format;
+}
+
+Expected<ModelFile> InspectModelFile(const std::string& path) {
+  auto format = DetectModelFormat(path);
+  if (!format.ok()) return format.error();
+  ModelFile model;
+  model.path = path;
+  model.format = *format;
+  std::error_code ec;
+  model.size_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  if (ec) return NotFound(path + ": cannot read its size");
   auto sha = Sha256OfFile(path);
   if (!sha.ok()) return sha.error();
   model.sha256 = std::move(*sha);

@@ -5,9 +5,7 @@
 #include <cctype>
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "edgebench/report.h"
@@ -17,7 +15,6 @@
 namespace edgebench {
 namespace {
 
-namespace fs = std::filesystem;
 
 std::string Printf(const char* format, double value) {
   char buffer[64];
@@ -65,35 +62,12 @@ nlohmann::json TensorJson(const InspectedTensor& tensor) {
   return {{"name", tensor.name}, {"type", tensor.type}, {"shape", ShapeJson(tensor.shape, tensor.rank_known)}};
 }
 
-// Magic bytes first (as InspectModelFile does), then the .onnx extension; other files go
-// through InspectModelFile's detection.
-Expected<ModelFormat> DetectFormat(const std::string& path) {
-  char head[8] = {};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(path + ": cannot open the model");
-  in.read(head, sizeof head);
-  const auto read = in.gcount();
-  if (read >= 8 && std::memcmp(head + 4, "TFL3", 4) == 0) return ModelFormat::kTflite;
-  if (read >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return ModelFormat::kTorchScript;
-  std::string extension = fs::path(path).extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return char(std::tolower(c)); });
-  if (extension == ".onnx") return ModelFormat::kOnnx;
-  auto file = InspectModelFile(path);
-  if (!file.ok()) return file.error();
-  return file->format;
-}
 
 }  // namespace
 
 Expected<ModelSummary> InspectModel(const std::string& path, const ShapeOverrides& shapes) {
   try {
-    std::error_code error;
-    if (!fs::exists(path, error)) return NotFound(path + ": no such file");
-    if (fs::is_directory(path, error)) {
-      return InvalidArgument(path + ": is a directory, not a model file");
-    }
-    auto format = DetectFormat(path);
+    auto format = DetectModelFormat(path);
     if (!format.ok()) return format.error();
     switch (*format) {
       case ModelFormat::kOnnx: return inspect::InspectOnnx(path, shapes);
