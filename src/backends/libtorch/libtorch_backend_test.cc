@@ -4,15 +4,14 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <random>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "edgebench/backend.h"
 #include "edgebench/profile.h"
+#include "testing/backend_testing.h"
 #include "testing/test_models.h"
 
 namespace edgebench {
@@ -22,66 +21,34 @@ std::unique_ptr<Backend> Create();
 }  // namespace backends::libtorch
 namespace {
 
-std::vector<char> ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
+using testing::Floats;
+using testing::RandomInputs;
+using testing::ReadFile;
+using testing::RunAndGetOutputs;
 
-std::string WriteFile(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return path;
-}
+const testing::BackendUnderTest kLibTorch{backends::libtorch::Create, backends::libtorch::Describe,
+                                          ModelFormat::kTorchScript, "pt"};
 
-LoadRequest Request(const std::string& path, BackendOptions options = {}, int threads = 0) {
-  LoadRequest request;
-  request.model = {.path = path, .format = ModelFormat::kTorchScript};
-  request.threads = threads;
-  auto validated = ValidateOptions(backends::libtorch::Describe(), options);
-  EXPECT_TRUE(validated.ok()) << validated.error().message;
-  if (validated.ok()) request.options = *validated;
-  return request;
-}
-
-std::vector<Tensor> RandomInputs(const std::vector<TensorSpec>& specs) {
-  std::vector<Tensor> inputs;
-  for (const TensorSpec& spec : specs) {
-    auto tensor = MakeRandomTensor(spec, 42);
-    EXPECT_TRUE(tensor.ok()) << tensor.error().message;
-    if (tensor.ok()) inputs.push_back(std::move(*tensor));
-  }
-  return inputs;
-}
-
-std::vector<float> Floats(const Tensor& tensor) {
-  std::vector<float> values(tensor.data.size() / sizeof(float));
-  std::memcpy(values.data(), tensor.data.data(), values.size() * sizeof(float));
-  return values;
+LoadRequest Request(const std::string& path, const BackendOptions& options = {}, int threads = 0) {
+  return testing::MakeLoadRequest(kLibTorch, path, options, threads);
 }
 
 // Loads `path`, runs it twice on the same random inputs and returns the first run's outputs
 // after checking both runs agree bit for bit.
-std::vector<Tensor> RunTwice(const std::string& path, BackendOptions options = {}) {
+std::vector<Tensor> RunTwice(const std::string& path, const BackendOptions& options = {}) {
   auto backend = backends::libtorch::Create();
-  Status status = backend->Load(Request(path, std::move(options), 1));
+  Status status = backend->Load(Request(path, options, 1));
   EXPECT_TRUE(status.ok()) << status.error().message;
   if (!status.ok()) return {};
   status = backend->SetInputs(RandomInputs(backend->InputSpecs()));
   EXPECT_TRUE(status.ok()) << status.error().message;
-  std::vector<std::vector<Tensor>> runs;
-  for (int run = 0; run < 2; ++run) {
-    status = backend->RunOnce();
-    EXPECT_TRUE(status.ok()) << status.error().message;
-    auto outputs = backend->Outputs();
-    EXPECT_TRUE(outputs.ok()) << outputs.error().message;
-    if (!status.ok() || !outputs.ok()) return {};
-    runs.push_back(std::move(*outputs));
+  const std::vector<Tensor> first = RunAndGetOutputs(*backend);
+  const std::vector<Tensor> second = RunAndGetOutputs(*backend);
+  EXPECT_EQ(first.size(), second.size());
+  for (size_t i = 0; i < std::min(first.size(), second.size()); ++i) {
+    EXPECT_EQ(first[i].data, second[i].data) << "output " << i << " differs between runs";
   }
-  EXPECT_EQ(runs[0].size(), runs[1].size());
-  for (size_t i = 0; i < std::min(runs[0].size(), runs[1].size()); ++i) {
-    EXPECT_EQ(runs[0][i].data, runs[1][i].data) << "output " << i << " differs between runs";
-  }
-  return runs[0];
+  return first;
 }
 
 TEST(LibTorchBackend, Describes) {
@@ -116,7 +83,7 @@ TEST(LibTorchBackend, RunsTinyCnnDeterministically) {
   ASSERT_EQ(outputs.size(), 1u);
   EXPECT_EQ(outputs[0].spec.type, DataType::kFloat32);
   EXPECT_EQ(outputs[0].spec.shape, (std::vector<int64_t>{1, 10}));
-  for (float value : Floats(outputs[0])) EXPECT_TRUE(std::isfinite(value));
+  EXPECT_TRUE(testing::AllFinite(outputs[0]));
 }
 
 // The zoo stores a reference input and PyTorch's eager output for it next to the model.
@@ -135,7 +102,7 @@ TEST(LibTorchBackend, MatchesZooReferenceOutput) {
   auto outputs = backend->Outputs();
   ASSERT_TRUE(outputs.ok()) << outputs.error().message;
   ASSERT_EQ(outputs->size(), 1u);
-  const std::vector<char> expected_bytes = ReadFile(dir + "/output.f32");
+  const std::string expected_bytes = ReadFile(dir + "/output.f32");
   std::vector<float> expected(expected_bytes.size() / sizeof(float));
   std::memcpy(expected.data(), expected_bytes.data(), expected.size() * sizeof(float));
   const std::vector<float> actual = Floats((*outputs)[0]);
@@ -163,7 +130,7 @@ TEST(LibTorchBackend, OptimizeKeepsTheResult) {
 // A copy of the TorchScript file whose inputs.json extra file is renamed away (so the shapes
 // are unknown), or "" when the file has none.
 std::string CopyWithoutInputsJson(const std::string& path) {
-  std::vector<char> bytes = ReadFile(path);
+  std::string bytes = ReadFile(path);
   constexpr std::string_view kName = "extra/inputs.json";
   size_t renamed = 0;
   for (auto it = bytes.begin();
@@ -171,7 +138,7 @@ std::string CopyWithoutInputsJson(const std::string& path) {
     *(it + kName.size() - 1) = 'X';
     ++renamed;
   }
-  return renamed ? WriteFile(testing::MakeTempDir() + "/tinycnn.pt", bytes) : "";
+  return renamed ? testing::WriteTempFile("tinycnn.pt", bytes) : "";
 }
 
 // Profiles tinycnn (3 runs) with the given value of the optimize option.
@@ -292,34 +259,20 @@ TEST(LibTorchBackend, InteropThreadsAreSetOncePerProcess) {
   EXPECT_NE(status.error().message.find("already 2"), std::string::npos) << status.error().message;
 }
 
-void ExpectBadModel(const std::string& path) {
-  auto backend = backends::libtorch::Create();
-  Status status = backend->Load(Request(path));
-  ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.error().code, ErrorCode::kBadModel);
-  EXPECT_NE(status.error().message.find(path), std::string::npos) << status.error().message;
-  EXPECT_EQ(status.error().message.find('\n'), std::string::npos);
-}
-
 TEST(LibTorchBackend, RejectsTruncatedModel) {
   const std::string path = testing::ZooModel("tinycnn", "pt");
   EB_REQUIRE_FILE(path);
-  std::vector<char> bytes = ReadFile(path);
-  const std::string dir = testing::MakeTempDir();
-  for (size_t size : {bytes.size() / 2, bytes.size() - 1}) {
-    SCOPED_TRACE(size);
-    ExpectBadModel(WriteFile(dir + "/truncated_" + std::to_string(size) + ".pt",
-                             std::vector<char>(bytes.begin(), bytes.begin() + size)));
+  for (const std::string& copy : testing::WriteTruncatedCopies(path, "pt")) {
+    SCOPED_TRACE(copy);
+    testing::ExpectOneLineBadModel(kLibTorch, copy);
   }
 }
 
 TEST(LibTorchBackend, RejectsRandomBytes) {
-  std::mt19937 random(7);
-  std::vector<char> bytes(4096);
-  for (char& byte : bytes) byte = static_cast<char>(random());
+  std::string bytes = testing::RandomBytes(4096, /*seed=*/7);
   std::memcpy(bytes.data(), "PK\x03\x04",
               4);  // a zip local-file header, as TorchScript files start
-  ExpectBadModel(WriteFile(testing::MakeTempDir() + "/random.pt", bytes));
+  testing::ExpectOneLineBadModel(kLibTorch, testing::WriteTempFile("random.pt", bytes));
 }
 
 }  // namespace

@@ -1,15 +1,13 @@
 #include <gtest/gtest.h>
 
-#include <cmath>
+#include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <random>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "edgebench/backend.h"
+#include "testing/backend_testing.h"
 #include "testing/test_models.h"
 
 namespace edgebench {
@@ -19,53 +17,19 @@ std::unique_ptr<Backend> Create();
 }  // namespace backends::tflite
 namespace {
 
-std::vector<char> ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
+using testing::AllFinite;
+using testing::RandomInputs;
+using testing::ReadFile;
+using testing::RunAndGetOutputs;
 
-std::string WriteFile(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return path;
-}
+const testing::BackendUnderTest kTflite{backends::tflite::Create, backends::tflite::Describe,
+                                        ModelFormat::kTflite, "tflite"};
 
 LoadRequest Request(const std::string& path, int threads = 0) {
-  LoadRequest request;
-  request.model = {.path = path, .format = ModelFormat::kTflite};
-  request.threads = threads;
-  auto options = ValidateOptions(backends::tflite::Describe(), {});
-  EXPECT_TRUE(options.ok());
-  request.options = *options;
-  return request;
+  return testing::MakeLoadRequest(kTflite, path, {}, threads);
 }
 
-std::vector<Tensor> RandomInputs(const std::vector<TensorSpec>& specs) {
-  std::vector<Tensor> inputs;
-  for (const TensorSpec& spec : specs) {
-    auto tensor = MakeRandomTensor(spec, 42);
-    EXPECT_TRUE(tensor.ok()) << tensor.error().message;
-    inputs.push_back(std::move(*tensor));
-  }
-  return inputs;
-}
-
-std::vector<Tensor> RunAndFetch(Backend& backend) {
-  Status status = backend.RunOnce();
-  EXPECT_TRUE(status.ok()) << status.error().message;
-  auto outputs = backend.Outputs();
-  EXPECT_TRUE(outputs.ok()) << outputs.error().message;
-  return outputs.ok() ? *outputs : std::vector<Tensor>{};
-}
-
-bool AllFinite(const Tensor& tensor) {
-  std::vector<float> values(tensor.data.size() / sizeof(float));
-  std::memcpy(values.data(), tensor.data.data(), values.size() * sizeof(float));
-  for (float value : values) {
-    if (!std::isfinite(value)) return false;
-  }
-  return true;
-}
+std::string LoadBadModel(const std::string& path) { return testing::LoadBadModel(kTflite, path); }
 
 TEST(TfliteBackend, Describes) {
   const BackendInfo info = backends::tflite::Describe();
@@ -100,8 +64,8 @@ TEST_P(FaceDetection, RunsDeterministically) {
   ASSERT_EQ(output_specs.size(), 2u);
 
   ASSERT_TRUE(backend->SetInputs(RandomInputs(inputs)).ok());
-  const std::vector<Tensor> first = RunAndFetch(*backend);
-  const std::vector<Tensor> second = RunAndFetch(*backend);
+  const std::vector<Tensor> first = RunAndGetOutputs(*backend);
+  const std::vector<Tensor> second = RunAndGetOutputs(*backend);
   ASSERT_EQ(first.size(), 2u);
   ASSERT_EQ(second.size(), 2u);
   EXPECT_EQ(first[0].spec.shape, (std::vector<int64_t>{1, model.anchors, 16}));
@@ -143,7 +107,7 @@ TEST(TfliteBackend, ResizesInput) {
   spec.shape = {1, 64, 64, 3};
   Status status = backend->SetInputs(RandomInputs({spec}));
   ASSERT_TRUE(status.ok()) << status.error().message;
-  const std::vector<Tensor> outputs = RunAndFetch(*backend);
+  const std::vector<Tensor> outputs = RunAndGetOutputs(*backend);
   ASSERT_EQ(outputs.size(), 2u);
   EXPECT_EQ(outputs[0].spec.shape, (std::vector<int64_t>{1, 224, 16}));
   EXPECT_EQ(outputs[1].spec.shape, (std::vector<int64_t>{1, 224, 1}));
@@ -162,37 +126,19 @@ TEST(TfliteBackend, ReportsInputShapeTheModelRejects) {
   EXPECT_NE(status.error().message.find("64x64x3"), std::string::npos) << status.error().message;
 }
 
-// Loads `path`, expecting a BadModel error that names the file; returns the error message.
-std::string LoadBadModel(const std::string& path) {
-  auto backend = backends::tflite::Create();
-  Status status = backend->Load(Request(path));
-  if (status.ok()) {
-    ADD_FAILURE() << path << " loaded";
-    return "";
-  }
-  EXPECT_EQ(status.error().code, ErrorCode::kBadModel);
-  EXPECT_NE(status.error().message.find(path), std::string::npos) << status.error().message;
-  return status.error().message;
-}
-
 TEST(TfliteBackend, RejectsTruncatedModel) {
   const std::string path = testing::DownloadedModel("face_detection_short_range.tflite");
   EB_REQUIRE_FILE(path);
-  std::vector<char> bytes = ReadFile(path);
-  const std::string dir = testing::MakeTempDir();
-  for (size_t size : {bytes.size() / 2, bytes.size() - 1}) {
-    SCOPED_TRACE(size);
-    LoadBadModel(WriteFile(dir + "/truncated_" + std::to_string(size) + ".tflite",
-                           std::vector<char>(bytes.begin(), bytes.begin() + size)));
+  for (const std::string& copy : testing::WriteTruncatedCopies(path, "tflite")) {
+    SCOPED_TRACE(copy);
+    LoadBadModel(copy);
   }
 }
 
 TEST(TfliteBackend, RejectsRandomBytesWithTfliteIdentifier) {
-  std::mt19937 random(7);
-  std::vector<char> bytes(4096);
-  for (char& byte : bytes) byte = static_cast<char>(random());
+  std::string bytes = testing::RandomBytes(4096, /*seed=*/7);
   std::memcpy(bytes.data() + 4, "TFL3", 4);
-  LoadBadModel(WriteFile(testing::MakeTempDir() + "/random.tflite", bytes));
+  LoadBadModel(testing::WriteTempFile("random.tflite", bytes));
 }
 
 // Redirects operator 1's first output onto the subgraph's input tensor: a flatbuffer the verifier
@@ -201,7 +147,7 @@ TEST(TfliteBackend, RejectsRandomBytesWithTfliteIdentifier) {
 TEST(TfliteBackend, RejectsOperatorWritingTheGraphInput) {
   const std::string path = testing::DownloadedModel("face_detection_short_range.tflite");
   EB_REQUIRE_FILE(path);
-  std::vector<char> bytes = ReadFile(path);
+  std::string bytes = ReadFile(path);
   const auto u32 = [&](size_t at) {
     uint32_t value;
     std::memcpy(&value, bytes.data() + at, sizeof value);
@@ -229,7 +175,7 @@ TEST(TfliteBackend, RejectsOperatorWritingTheGraphInput) {
   std::memcpy(bytes.data() + output, &graph_input, sizeof graph_input);
 
   const std::string message =
-      LoadBadModel(WriteFile(testing::MakeTempDir() + "/corrupt.tflite", bytes));
+      LoadBadModel(testing::WriteTempFile("corrupt.tflite", bytes));
   EXPECT_NE(message.find("writes tensor"), std::string::npos) << message;
 }
 
