@@ -145,6 +145,37 @@ TEST(Cli, InspectReadsTorchScriptThroughLibTorch) {
   ExpectBadInput(Edgebench({"inspect", Truncated(pt, "half.pt")}), {"half.pt"});
 }
 
+TEST(Cli, ReportAndAnalyzeReadSavedResults) {
+  REQUIRE_RUNTIME("onnxruntime");
+  const std::string dir = testing::MakeTempDir();
+  std::vector<std::string> files;
+  for (const char* model : {"tinycnn", "squeezenet11", "mobilenetv2"}) {
+    EB_REQUIRE_FILE(testing::ZooModel(model, "onnx"));
+    files.push_back(dir + "/" + model + ".json");
+    auto run = Edgebench(Quick({"bench", testing::ZooModel(model, "onnx"), "-r", "onnxruntime", "--json", files.back()}));
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+  }
+  std::vector<std::string> args = {"analyze", "--json"};
+  args.insert(args.end(), files.begin(), files.end());
+  auto analysis = Edgebench(args);
+  ASSERT_EQ(analysis.exit_code, 0) << analysis.err;
+  const auto groups = nlohmann::json::parse(analysis.out)["groups"];
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0]["models"].size(), 3u);
+  EXPECT_TRUE(groups[0]["spearman_flops"].is_number());  // three models: defined
+  EXPECT_GT(groups[0]["models"][0]["flops"].get<double>(), 0.0);
+
+  args = {"report", "--format", "md"};
+  args.insert(args.end(), files.begin(), files.end());
+  auto table = Edgebench(args);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("| squeezenet11.onnx |"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("onnxruntime ("), std::string::npos) << table.out;
+
+  ExpectBadInput(Edgebench({"analyze", WriteFile("broken.json", "{not json")}), {"broken.json", "not valid JSON"});
+  ExpectBadInput(Edgebench({"report", WriteFile("other.json", "{\"schema\": \"x/1\"}")}), {"other.json", "schema"});
+}
+
 TEST(Cli, FailInvalidExitsThree) {
   const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
   // One 2 ms run exceeds the 1 ms maximum duration: too few runs, so INVALID.

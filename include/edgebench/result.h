@@ -43,8 +43,16 @@ struct RunFailure {
   std::string runtime_log;  // what the runtime printed itself while failing (load stage)
 };
 
+// What the model costs on paper, from the inspector (docs/inspect.md conventions).
+struct ModelCost {
+  int64_t params = 0;
+  int64_t macs = 0;
+  int64_t flops = 0;  // 2 x macs
+};
+
 struct BenchResult {
   ModelFile model;
+  std::optional<ModelCost> model_cost;  // absent when the format or graph cannot be counted
   std::string runtime_name;
   std::string runtime_version;
   BackendOptions runtime_options;  // effective options, defaults filled in

@@ -29,5 +29,7 @@ void AddRuntimesCommand(CLI::App& app, int& exit_code);
 void AddBenchCommand(CLI::App& app, int& exit_code);
 void AddInspectCommand(CLI::App& app, int& exit_code);
 void AddZooCommand(CLI::App& app, int& exit_code);
+void AddReportCommand(CLI::App& app, int& exit_code);
+void AddAnalyzeCommand(CLI::App& app, int& exit_code);
 
 }  // namespace edgebench::cli

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   AddBenchCommand(app, exit_code);
   AddInspectCommand(app, exit_code);
   AddZooCommand(app, exit_code);
+  AddReportCommand(app, exit_code);
+  AddAnalyzeCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,6 +1,8 @@
 #include "edgebench/report.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <map>
 #include <cstdio>
 #include <sstream>
 
@@ -167,6 +169,100 @@ std::string FormatRuntimesText(const std::vector<BackendEntry>& entries) {
   std::string text = FormatTable({"runtime", "version", "formats", "op profile", "status"}, rows);
   if (!notes.empty()) text += "\nnotes:\n" + notes;
   return text;
+}
+
+namespace {
+
+std::string CsvCell(const std::string& cell) {
+  if (cell.find_first_of(",\"\n") == std::string::npos) return cell;
+  std::string quoted = "\"";
+  for (char c : cell) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string RenderTable(TableStyle style, const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<bool>& numeric) {
+  if (style == TableStyle::kText) return FormatTable(header, rows, numeric);
+  std::string text;
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      text += style == TableStyle::kCsv ? (i ? "," : "") + CsvCell(cells[i]) : "| " + cells[i] + " ";
+    }
+    text += style == TableStyle::kCsv ? "\n" : "|\n";
+  };
+  line(header);
+  if (style == TableStyle::kMarkdown) {
+    std::vector<std::string> rule;
+    for (std::size_t i = 0; i < header.size(); ++i) rule.push_back(i < numeric.size() && numeric[i] ? "---:" : "---");
+    line(rule);
+  }
+  for (const auto& row : rows) line(row);
+  return text;
+}
+
+std::string Billions(double value) { return Printf("%.3fB", value / 1e9); }
+
+std::string Correlation(const std::optional<double>& value) {
+  return value ? Printf("%+.2f", *value) : "n/a";
+}
+
+}  // namespace
+
+std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableStyle style) {
+  std::vector<std::string> columns, models;
+  std::map<std::pair<std::string, std::string>, std::string> cells;
+  std::map<std::string, std::string> flops;
+  for (const auto& r : results) {
+    const std::string model = std::filesystem::path(r.model.path).filename().string();
+    const std::string column = r.runtime_name + " (" + r.environment.hostname + ")";
+    if (std::find(models.begin(), models.end(), model) == models.end()) models.push_back(model);
+    if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);
+    cells[{model, column}] = r.failure ? "failed" : Ms(r.latency_ms.p50);
+    if (r.model_cost) flops[model] = Billions(static_cast<double>(r.model_cost->flops));
+  }
+  std::vector<std::string> header = {"model"};
+  header.insert(header.end(), columns.begin(), columns.end());
+  header.push_back("FLOPs");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& model : models) {
+    std::vector<std::string> row = {model};
+    for (const auto& column : columns) {
+      auto cell = cells.find({model, column});
+      row.push_back(cell == cells.end() ? "" : cell->second);
+    }
+    row.push_back(flops.count(model) ? flops[model] : "");
+    rows.push_back(std::move(row));
+  }
+  std::vector<bool> numeric(header.size(), true);
+  numeric[0] = false;
+  std::string text = RenderTable(style, header, rows, numeric);
+  if (style != TableStyle::kCsv) text += "\nmedian latency in ms; FLOPs = 2 x MACs (edgebench inspect)\n";
+  return text;
+}
+
+std::string FormatAnalysisText(const std::vector<GroupAnalysis>& groups,
+                               const std::vector<std::string>& skipped) {
+  std::ostringstream out;
+  for (const auto& g : groups) {
+    out << g.runtime << " on " << g.device << ": " << g.points.size() << " models\n";
+    out << "  latency vs FLOPs:  Pearson " << Correlation(g.pearson_flops) << ", Spearman "
+        << Correlation(g.spearman_flops) << "\n";
+    out << "  latency vs params: Pearson " << Correlation(g.pearson_params) << ", Spearman "
+        << Correlation(g.spearman_params) << "\n\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& p : g.points) {
+      rows.push_back({p.model, Ms(p.latency_ms), Billions(p.flops), Printf("%.2fM", p.params / 1e6),
+                      Printf("%.2f", p.ms_per_gflop),
+                      p.zero_flop_share ? Printf("%.1f%%", 100 * *p.zero_flop_share) : "-"});
+    }
+    out << FormatTable({"model", "median ms", "FLOPs", "params", "ms/GFLOP", "zero-FLOP ops"}, rows,
+                       {false, true, true, true, true, true})
+        << "\n";
+  }
+  if (groups.empty()) out << "no result with FLOPs to analyse\n";
+  for (const auto& reason : skipped) out << "skipped: " << reason << "\n";
+  return out.str();
 }
 
 }  // namespace edgebench

@@ -42,5 +42,55 @@ TEST(FormatResultText, ShowsTheTopTenKernelTypesOnly) {
   EXPECT_EQ(FormatResultText(result).find("operator profile"), std::string::npos);
 }
 
+BenchResult Measured(const std::string& model, const std::string& runtime, const std::string& host,
+                     double median_ms, std::optional<int64_t> flops) {
+  BenchResult r;
+  r.model.path = "/zoo/" + model;
+  r.runtime_name = runtime;
+  r.environment.hostname = host;
+  r.latency_ms.p50 = median_ms;
+  if (flops) r.model_cost = ModelCost{0, *flops / 2, *flops};
+  return r;
+}
+
+std::vector<BenchResult> Table2Results() {
+  std::vector<BenchResult> results = {Measured("a.onnx", "onnxruntime", "pi", 144.46, 1'137'000'000),
+                                      Measured("a.onnx", "opencv", "pi", 123.4, 1'137'000'000),
+                                      Measured("b.onnx", "onnxruntime", "pi", 3.48, 783'000'000),
+                                      Measured("c.pt", "libtorch", "nano", 7.6812, std::nullopt)};
+  results.push_back(Measured("b.onnx", "opencv", "pi", 0, 783'000'000));
+  results.back().failure = RunFailure{"load", Unsupported("b.onnx: no")};
+  return results;
+}
+
+// Paper A's Table 2 layout in each format: expected text.
+TEST(FormatLatencyTable, Markdown) {
+  EXPECT_EQ(FormatLatencyTable(Table2Results(), TableStyle::kMarkdown),
+            "| model | onnxruntime (pi) | opencv (pi) | libtorch (nano) | FLOPs |\n"
+            "| --- | ---: | ---: | ---: | ---: |\n"
+            "| a.onnx | 144.5 | 123.4 |  | 1.137B |\n"
+            "| b.onnx | 3.480 | failed |  | 0.783B |\n"
+            "| c.pt |  |  | 7.681 |  |\n"
+            "\nmedian latency in ms; FLOPs = 2 x MACs (edgebench inspect)\n");
+}
+
+TEST(FormatLatencyTable, Csv) {
+  EXPECT_EQ(FormatLatencyTable(Table2Results(), TableStyle::kCsv),
+            "model,onnxruntime (pi),opencv (pi),libtorch (nano),FLOPs\n"
+            "a.onnx,144.5,123.4,,1.137B\n"
+            "b.onnx,3.480,failed,,0.783B\n"
+            "c.pt,,,7.681,\n");
+}
+
+TEST(FormatLatencyTable, Text) {
+  EXPECT_EQ(FormatLatencyTable(Table2Results(), TableStyle::kText),
+            "model   onnxruntime (pi)  opencv (pi)  libtorch (nano)   FLOPs\n"
+            "------  ----------------  -----------  ---------------  ------\n"
+            "a.onnx             144.5        123.4                   1.137B\n"
+            "b.onnx             3.480       failed                   0.783B\n"
+            "c.pt                                             7.681        \n"
+            "\nmedian latency in ms; FLOPs = 2 x MACs (edgebench inspect)\n");
+}
+
 }  // namespace
 }  // namespace edgebench

@@ -236,7 +236,10 @@ json ToJson(const BenchResult& r) {
        {{"path", r.model.path},
         {"sha256", r.model.sha256},
         {"format", ModelFormatName(r.model.format)},
-        {"size_bytes", r.model.size_bytes}}},
+        {"size_bytes", r.model.size_bytes},
+        {"params", r.model_cost ? json(r.model_cost->params) : json(nullptr)},
+        {"macs", r.model_cost ? json(r.model_cost->macs) : json(nullptr)},
+        {"flops", r.model_cost ? json(r.model_cost->flops) : json(nullptr)}}},
       {"runtime", {{"name", r.runtime_name}, {"version", r.runtime_version}, {"options", r.runtime_options}}},
       {"environment", ToJson(r.environment)},
       {"settings", SettingsToJson(r.settings)},
@@ -280,6 +283,10 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     model.at("path").get_to(r.model.path);
     model.at("sha256").get_to(r.model.sha256);
     model.at("size_bytes").get_to(r.model.size_bytes);
+    if (model.contains("flops") && !model["flops"].is_null()) {
+      r.model_cost = ModelCost{model.at("params").get<int64_t>(), model.at("macs").get<int64_t>(),
+                               model.at("flops").get<int64_t>()};
+    }
     r.model.format = EnumFromName(
         model.at("format").get<std::string>(),
         {ModelFormat::kOnnx, ModelFormat::kTflite, ModelFormat::kTorchScript, ModelFormat::kTensorFlowPb,

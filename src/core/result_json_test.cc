@@ -27,6 +27,7 @@ BenchResult Sample() {
   r.stop_reason = StopReason::kReachedTargetCi;
   r.validity = {false, {"too few"}, {"hot"}};
   r.peak_rss_bytes = 1 << 20;
+  r.model_cost = ModelCost{100, 2000, 4000};
   r.settings.verify_runtime = "opencv";
   r.settings.verify_tolerance = 1e-4;
   Verification v{"opencv", "4.6.0", "m.onnx", {{"output", 10, 1e-6, 1e-5, 1.0}}, 1e-6, 1e-4, true};

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "edgebench/profile.h"
+#include "edgebench/inspect.h"
 #include "edgebench/registry.h"
 #include "edgebench/validity.h"
 
@@ -212,6 +213,11 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
                                   std::string(ModelFormatName(model->format)) +
                                   " model; runtime " + info.name + " accepts " +
                                   FormatList(info.formats)));
+  }
+  // The model's cost on paper travels with its measured latency (FLOPs-vs-time analyses).
+  if (auto summary = InspectModel(model->path, request.settings.shapes);
+      summary.ok() && summary->graph_analysed && summary->unknown_cost_nodes == 0) {
+    result.model_cost = ModelCost{summary->params, summary->macs, summary->flops};
   }
   auto options = ValidateOptions(info, request.settings.options);
   if (!options.ok()) return fail("options", options.error());

@@ -1,0 +1,49 @@
+// Analyses across results (paper C, "hidden costs"): does latency follow FLOPs or parameters?
+// How much time goes to operators that count zero FLOPs? Pure functions over result documents.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgebench/result.h"
+
+namespace edgebench {
+
+// Pearson correlation coefficient; nullopt for fewer than 3 points or a constant series.
+std::optional<double> Pearson(std::span<const double> x, std::span<const double> y);
+
+// Spearman rank correlation: Pearson over ranks, ties get their average rank.
+std::optional<double> Spearman(std::span<const double> x, std::span<const double> y);
+
+// 1-based ranks with ties averaged: {10, 20, 20, 5} -> {2, 3.5, 3.5, 1}.
+std::vector<double> AverageRanks(std::span<const double> values);
+
+// Kernel types that carry FLOPs in docs/inspect.md's convention (convolutions and matrix
+// products under each runtime's own names); every other kernel type counts zero FLOPs.
+bool IsFlopKernelType(const std::string& kernel_type);
+
+struct ModelPoint {
+  std::string model;  // file name without directories
+  double latency_ms = 0;  // median
+  double flops = 0;
+  double params = 0;
+  double ms_per_gflop = 0;
+  std::optional<double> zero_flop_share;  // of profiled kernel time, when a profile exists
+};
+
+// One device (host + CPU) and runtime: the models measured there.
+struct GroupAnalysis {
+  std::string device;
+  std::string runtime;  // "name version"
+  std::vector<ModelPoint> points;  // by ms_per_gflop, descending (least efficient first)
+  std::optional<double> pearson_flops, spearman_flops, pearson_params, spearman_params;
+};
+
+// Groups successful results that carry model FLOPs (result.model_cost) by device and runtime.
+// Results without FLOPs or with a failure are skipped and named in `skipped`.
+std::vector<GroupAnalysis> AnalyzeResults(const std::vector<BenchResult>& results,
+                                          std::vector<std::string>* skipped = nullptr);
+
+}  // namespace edgebench

@@ -1,0 +1,113 @@
+// `edgebench report` and `edgebench analyze`: tables and analyses over saved result documents
+// (`edgebench bench --json FILE`).
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "edgebench/analysis.h"
+#include "edgebench/report.h"
+#include "edgebench/result_json.h"
+
+namespace edgebench::cli {
+namespace {
+
+// Reads result documents: each file holds one document or an array of them.
+Expected<std::vector<BenchResult>> ReadResults(const std::vector<std::string>& paths) {
+  std::vector<BenchResult> results;
+  for (const auto& path : paths) {
+    std::ifstream in(path);
+    if (!in) return NotFound(path + ": cannot open");
+    const nlohmann::json document = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (document.is_discarded()) return InvalidArgument(path + ": not valid JSON");
+    const auto items = document.is_array() ? document : nlohmann::json::array({document});
+    for (const auto& item : items) {
+      auto result = BenchResultFromJson(item);
+      if (!result.ok()) return InvalidArgument(path + ": " + result.error().message);
+      results.push_back(std::move(*result));
+    }
+  }
+  return results;
+}
+
+nlohmann::json OptionalJson(const std::optional<double>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json AnalysisJson(const std::vector<GroupAnalysis>& groups, const std::vector<std::string>& skipped) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& g : groups) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const auto& p : g.points) {
+      points.push_back({{"model", p.model}, {"latency_ms", p.latency_ms}, {"flops", p.flops},
+                        {"params", p.params}, {"ms_per_gflop", p.ms_per_gflop},
+                        {"zero_flop_share", OptionalJson(p.zero_flop_share)}});
+    }
+    list.push_back({{"device", g.device}, {"runtime", g.runtime}, {"models", points},
+                    {"pearson_flops", OptionalJson(g.pearson_flops)},
+                    {"spearman_flops", OptionalJson(g.spearman_flops)},
+                    {"pearson_params", OptionalJson(g.pearson_params)},
+                    {"spearman_params", OptionalJson(g.spearman_params)}});
+  }
+  return {{"groups", list}, {"skipped", skipped}};
+}
+
+}  // namespace
+
+void AddReportCommand(CLI::App& app, int& exit_code) {
+  struct Flags {
+    std::vector<std::string> results;
+    std::string format = "text";
+    std::string output = "-";
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* command = app.add_subcommand("report", "Paper A's Table 2 layout from saved results");
+  command->footer("Example:\n  edgebench report results/*.json --format md -o table2.md");
+  command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
+  command->add_option("--format", flags->format, "text, md or csv")
+      ->check(CLI::IsMember({"text", "md", "csv"}))
+      ->capture_default_str();
+  command->add_option("-o,--output", flags->output, "Output file ('-' = stdout)")->capture_default_str();
+  command->callback([flags, &exit_code] {
+    auto results = ReadResults(flags->results);
+    if (!results.ok()) {
+      exit_code = ReportError(results.error());
+      return;
+    }
+    const TableStyle style = flags->format == "md" ? TableStyle::kMarkdown
+                             : flags->format == "csv" ? TableStyle::kCsv
+                                                      : TableStyle::kText;
+    Status written = WriteOutput(flags->output, FormatLatencyTable(*results, style));
+    exit_code = written.ok() ? kExitOk : ReportError(written.error());
+  });
+}
+
+void AddAnalyzeCommand(CLI::App& app, int& exit_code) {
+  struct Flags {
+    std::vector<std::string> results;
+    bool json = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* command = app.add_subcommand(
+      "analyze", "Does latency follow FLOPs? Correlations, ms per GFLOP, zero-FLOP operator time");
+  command->footer("Example:\n  edgebench analyze results/*.json");
+  command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
+  command->add_flag("--json", flags->json, "Print machine-readable JSON on stdout");
+  command->callback([flags, &exit_code] {
+    auto results = ReadResults(flags->results);
+    if (!results.ok()) {
+      exit_code = ReportError(results.error());
+      return;
+    }
+    std::vector<std::string> skipped;
+    const auto groups = AnalyzeResults(*results, &skipped);
+    if (flags->json) {
+      std::cout << AnalysisJson(groups, skipped).dump(2) << "\n";
+    } else {
+      std::cout << FormatAnalysisText(groups, skipped);
+    }
+    exit_code = kExitOk;
+  });
+}
+
+}  // namespace edgebench::cli
