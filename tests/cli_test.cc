@@ -169,7 +169,7 @@ TEST(Cli, ReportAndAnalyzeReadSavedResults) {
   args.insert(args.end(), files.begin(), files.end());
   auto table = Edgebench(args);
   ASSERT_EQ(table.exit_code, 0) << table.err;
-  EXPECT_NE(table.out.find("| squeezenet11.onnx |"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("| squeezenet11 |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("onnxruntime ("), std::string::npos) << table.out;
 
   ExpectBadInput(Edgebench({"analyze", WriteFile("broken.json", "{not json")}), {"broken.json", "not valid JSON"});

@@ -24,8 +24,12 @@ std::vector<double> AverageRanks(std::span<const double> values);
 // products under each runtime's own names); every other kernel type counts zero FLOPs.
 bool IsFlopKernelType(const std::string& kernel_type);
 
+// A model's name across formats: the file name without directories and extension, so that
+// mobilenetv2.onnx and mobilenetv2.pt (the zoo's twins) are the same model.
+std::string ModelName(const std::string& path);
+
 struct ModelPoint {
-  std::string model;  // file name without directories
+  std::string model;  // ModelName of the result's file
   double latency_ms = 0;  // median
   double flops = 0;
   double params = 0;
@@ -41,8 +45,9 @@ struct GroupAnalysis {
   std::optional<double> pearson_flops, spearman_flops, pearson_params, spearman_params;
 };
 
-// Groups successful results that carry model FLOPs (result.model_cost) by device and runtime.
-// Results without FLOPs or with a failure are skipped and named in `skipped`.
+// Groups successful results by device and runtime. A result without FLOPs (a TorchScript file)
+// borrows them from another result of the same ModelName (its ONNX twin); results still
+// without FLOPs, and failed ones, are skipped and named in `skipped`.
 std::vector<GroupAnalysis> AnalyzeResults(const std::vector<BenchResult>& results,
                                           std::vector<std::string>* skipped = nullptr);
 

@@ -23,7 +23,7 @@ std::string FormatTable(const std::vector<std::string>& header,
 
 enum class TableStyle { kText, kMarkdown, kCsv };
 
-// Paper A's Table 2 layout from any set of results: one row per model (file name), one column
+// Paper A's Table 2 layout from any set of results: one row per model (ModelName), one column
 // per runtime and device with the median latency in ms, and the model's FLOPs. Failed runs show
 // "failed"; a model not measured on a column is empty.
 std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableStyle style);

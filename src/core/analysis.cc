@@ -59,11 +59,20 @@ bool IsFlopKernelType(const std::string& type) {
   return std::find(std::begin(kFlopTypes), std::end(kFlopTypes), type) != std::end(kFlopTypes);
 }
 
+std::string ModelName(const std::string& path) {
+  return std::filesystem::path(path).stem().string();
+}
+
 std::vector<GroupAnalysis> AnalyzeResults(const std::vector<BenchResult>& results,
                                           std::vector<std::string>* skipped) {
+  std::map<std::string, ModelCost> costs;  // by ModelName
+  for (const auto& r : results) {
+    if (r.model_cost && r.model_cost->flops > 0) costs[ModelName(r.model.path)] = *r.model_cost;
+  }
   std::map<std::pair<std::string, std::string>, GroupAnalysis> groups;
   for (const auto& r : results) {
-    if (r.failure || !r.model_cost || r.model_cost->flops <= 0 || r.samples_ms.empty()) {
+    const auto cost = costs.find(ModelName(r.model.path));
+    if (r.failure || cost == costs.end() || r.samples_ms.empty()) {
       if (skipped) {
         skipped->push_back(r.model.path + " on " + r.runtime_name +
                            (r.failure ? ": the run failed" : ": no FLOPs (format not countable)"));
@@ -76,10 +85,10 @@ std::vector<GroupAnalysis> AnalyzeResults(const std::vector<BenchResult>& result
     group.device = device;
     group.runtime = runtime;
     ModelPoint point;
-    point.model = std::filesystem::path(r.model.path).filename().string();
+    point.model = ModelName(r.model.path);
     point.latency_ms = r.latency_ms.p50;
-    point.flops = static_cast<double>(r.model_cost->flops);
-    point.params = static_cast<double>(r.model_cost->params);
+    point.flops = static_cast<double>(cost->second.flops);
+    point.params = static_cast<double>(cost->second.params);
     point.ms_per_gflop = point.latency_ms / (point.flops / 1e9);
     if (!r.profile_by_type.empty()) {
       double zero = 0;

@@ -60,16 +60,24 @@ TEST(AnalyzeResults, GroupsRanksAndCorrelates) {
   BenchResult uncounted = Result("e.pt", 1, 1, 1);
   uncounted.model_cost.reset();
   results.push_back(uncounted);
+  BenchResult twin = Result("a.pt", 20, 1, 1);  // TorchScript twin of a.onnx: borrows its FLOPs
+  twin.model_cost.reset();
+  twin.runtime_name = "libtorch";
+  results.push_back(twin);
 
   std::vector<std::string> skipped;
   const auto groups = AnalyzeResults(results, &skipped);
-  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups.size(), 2u);
   EXPECT_EQ(skipped.size(), 2u);
-  const GroupAnalysis& g = groups[0];
+  EXPECT_EQ(groups[0].runtime, "libtorch 1.29.0");
+  ASSERT_EQ(groups[0].points.size(), 1u);
+  EXPECT_EQ(groups[0].points[0].model, "a");
+  EXPECT_DOUBLE_EQ(groups[0].points[0].flops, 1e9);
+  const GroupAnalysis& g = groups[1];
   EXPECT_EQ(g.runtime, "onnxruntime 1.29.0");
   ASSERT_EQ(g.points.size(), 3u);
   // ms per GFLOP: a 10, b 20, c 10 -> b first; a and c keep their relative order.
-  EXPECT_EQ(g.points[0].model, "b.onnx");
+  EXPECT_EQ(g.points[0].model, "b");
   EXPECT_DOUBLE_EQ(g.points[0].ms_per_gflop, 20);
   EXPECT_DOUBLE_EQ(*g.points[0].zero_flop_share, 0.25);
   EXPECT_FALSE(g.points[1].zero_flop_share.has_value());

@@ -214,7 +214,7 @@ std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableSty
   std::map<std::pair<std::string, std::string>, std::string> cells;
   std::map<std::string, std::string> flops;
   for (const auto& r : results) {
-    const std::string model = std::filesystem::path(r.model.path).filename().string();
+    const std::string model = ModelName(r.model.path);
     const std::string column = r.runtime_name + " (" + r.environment.hostname + ")";
     if (std::find(models.begin(), models.end(), model) == models.end()) models.push_back(model);
     if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);

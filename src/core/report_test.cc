@@ -68,27 +68,27 @@ TEST(FormatLatencyTable, Markdown) {
   EXPECT_EQ(FormatLatencyTable(Table2Results(), TableStyle::kMarkdown),
             "| model | onnxruntime (pi) | opencv (pi) | libtorch (nano) | FLOPs |\n"
             "| --- | ---: | ---: | ---: | ---: |\n"
-            "| a.onnx | 144.5 | 123.4 |  | 1.137B |\n"
-            "| b.onnx | 3.480 | failed |  | 0.783B |\n"
-            "| c.pt |  |  | 7.681 |  |\n"
+            "| a | 144.5 | 123.4 |  | 1.137B |\n"
+            "| b | 3.480 | failed |  | 0.783B |\n"
+            "| c |  |  | 7.681 |  |\n"
             "\nmedian latency in ms; FLOPs = 2 x MACs (edgebench inspect)\n");
 }
 
 TEST(FormatLatencyTable, Csv) {
   EXPECT_EQ(FormatLatencyTable(Table2Results(), TableStyle::kCsv),
             "model,onnxruntime (pi),opencv (pi),libtorch (nano),FLOPs\n"
-            "a.onnx,144.5,123.4,,1.137B\n"
-            "b.onnx,3.480,failed,,0.783B\n"
-            "c.pt,,,7.681,\n");
+            "a,144.5,123.4,,1.137B\n"
+            "b,3.480,failed,,0.783B\n"
+            "c,,,7.681,\n");
 }
 
 TEST(FormatLatencyTable, Text) {
   EXPECT_EQ(FormatLatencyTable(Table2Results(), TableStyle::kText),
-            "model   onnxruntime (pi)  opencv (pi)  libtorch (nano)   FLOPs\n"
-            "------  ----------------  -----------  ---------------  ------\n"
-            "a.onnx             144.5        123.4                   1.137B\n"
-            "b.onnx             3.480       failed                   0.783B\n"
-            "c.pt                                             7.681        \n"
+            "model  onnxruntime (pi)  opencv (pi)  libtorch (nano)   FLOPs\n"
+            "-----  ----------------  -----------  ---------------  ------\n"
+            "a                 144.5        123.4                   1.137B\n"
+            "b                 3.480       failed                   0.783B\n"
+            "c                                               7.681        \n"
             "\nmedian latency in ms; FLOPs = 2 x MACs (edgebench inspect)\n");
 }
 
