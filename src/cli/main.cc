@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   AddRuntimesCommand(app, exit_code);
   AddBenchCommand(app, exit_code);
+  AddServerCommand(app, exit_code);
+  AddAgentCommand(app, exit_code);
+  AddClientCommands(app, exit_code);
   AddInspectCommand(app, exit_code);
   AddZooCommand(app, exit_code);
   AddReportCommand(app, exit_code);

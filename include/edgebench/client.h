@@ -1,0 +1,83 @@
+// Client of the edgebench evaluation service (docs/http-api.md): uploads models, creates tasks,
+// follows them and reads results, over the versioned JSON API under /v1.
+//
+// Errors follow status.h: a 4xx answer becomes kInvalidArgument (kNotFound for 404) carrying the
+// server's {"error": ...} message; an unreachable server or a 5xx answer becomes kRuntimeError.
+// A Client is not thread-safe; use one per thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "edgebench/status.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace edgebench {
+
+// One HTTP answer: the status code and the body parsed as JSON (null when empty or not JSON).
+struct HttpAnswer {
+  int status = 0;
+  nlohmann::json body;
+  std::string raw_body;
+};
+
+class ServiceClient {
+ public:
+  // `server_url` is "http://HOST:PORT"; `token` is sent as "Authorization: Bearer TOKEN".
+  static Expected<std::unique_ptr<ServiceClient>> Connect(const std::string& server_url,
+                                                          std::string token);
+  ~ServiceClient();
+
+  // Uploads a model file; returns {sha256, size_bytes, format, name}.
+  Expected<nlohmann::json> UploadModel(const std::string& path);
+  // Creates a task from a request {model_sha256, runtime, device | selector, settings}.
+  Expected<nlohmann::json> CreateTask(const nlohmann::json& request);
+  Expected<nlohmann::json> GetTask(int64_t task_id);
+  // Polls GetTask every `poll_interval_ms` until the task is in a final state (succeeded,
+  // failed, cancelled, timed_out) and returns it; `on_change` sees each new state. Gives up with
+  // kRuntimeError after `timeout_s` seconds (0 = never).
+  Expected<nlohmann::json> WaitTask(int64_t task_id,
+                                    const std::function<void(const nlohmann::json&)>& on_change,
+                                    int poll_interval_ms = 200, double timeout_s = 0);
+  Expected<nlohmann::json> ListTasks();
+  Expected<nlohmann::json> ListDevices();
+  Expected<nlohmann::json> CancelTask(int64_t task_id);
+
+  // Lower level, for the agent: one request; any status code is returned, only a transport
+  // failure is an error. `body` is sent as-is with `content_type` (POST when not GET).
+  Expected<HttpAnswer> Send(const std::string& method, const std::string& path,
+                            const std::string& body = "",
+                            const std::string& content_type = "application/json");
+  // Like Send, but returns the body as an error unless the status is 2xx.
+  Expected<nlohmann::json> Call(const std::string& method, const std::string& path,
+                                const nlohmann::json& body = nullptr);
+  // Downloads GET `path` into `file_path` (streamed, through a temporary file and a rename).
+  Status Download(const std::string& path, const std::string& file_path);
+
+  // Seconds to wait for one answer (long polls need more than the default 30).
+  void SetReadTimeoutSeconds(int seconds);
+
+ private:
+  ServiceClient(std::string server_url, std::string token);
+  std::string server_url_;
+  std::string token_;
+  std::unique_ptr<httplib::Client> http_;
+};
+
+// The error a non-2xx answer stands for (see the header comment).
+Error ErrorFromAnswer(const HttpAnswer& answer);
+
+// True for succeeded, failed, cancelled and timed_out.
+bool IsFinalTaskState(const std::string& state);
+
+// Reads a token file (first line, surrounding blanks removed).
+Expected<std::string> ReadTokenFile(const std::string& path);
+
+}  // namespace edgebench

@@ -1,0 +1,43 @@
+// The evaluation service's server (paper A): stores models and tasks, hands tasks to agents and
+// keeps their results. HTTP/JSON API under /v1 (docs/http-api.md); state in SQLite
+// (DATA_DIR/edgebench.db); models content-addressed in DATA_DIR/models/<sha256>.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "edgebench/status.h"
+
+namespace edgebench {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0 = any free port (see EvaluationServer::port())
+  std::string data_dir;
+  int64_t max_model_bytes = 512LL << 20;  // larger uploads are refused with 413
+  int lease_seconds = 30;     // an agent must renew its lease on a task within this
+  int max_attempts = 3;       // leases that may expire before a task fails
+  int max_long_poll_seconds = 20;  // upper bound of a lease request's ?wait_s
+};
+
+class EvaluationServer {
+ public:
+  // Opens (creating on first start) the data directory, the database and the tokens: on first
+  // start writes DATA_DIR/admin.token (a user token) and DATA_DIR/agent.token (the agents'
+  // registration token), mode 0600. Then binds the listening socket.
+  static Expected<std::unique_ptr<EvaluationServer>> Start(const ServerOptions& options);
+  ~EvaluationServer();
+
+  int port() const;  // the bound port
+  // Serves requests until Stop() is called (from another thread or a signal handler thread).
+  void Serve();
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit EvaluationServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgebench

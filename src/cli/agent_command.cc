@@ -1,0 +1,57 @@
+// `edgebench agent --server URL --name NAME --token-file F`: serve tasks on this device.
+#include "command.h"
+#include "edgebench/agent.h"
+#include "edgebench/client.h"
+
+namespace edgebench::cli {
+namespace {
+
+struct AgentFlags {
+  std::string token_file;
+  std::vector<std::string> labels;  // key=value
+  AgentOptions options;
+};
+
+int RunAgentCommand(AgentFlags& flags) {
+  for (const auto& label : flags.labels) {
+    const auto equals = label.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return ReportError(InvalidArgument("bad --label '" + label + "': expected KEY=VALUE"));
+    }
+    flags.options.labels[label.substr(0, equals)] = label.substr(equals + 1);
+  }
+  auto token = ReadTokenFile(flags.token_file);
+  if (!token.ok()) return ReportError(token.error());
+  flags.options.registration_token = *token;
+  Status status = RunAgent(flags.options);
+  return status.ok() ? kExitOk : ReportError(status.error());
+}
+
+}  // namespace
+
+void AddAgentCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<AgentFlags>();
+  AgentOptions& o = flags->options;
+  auto* command = app.add_subcommand("agent", "Run tasks of an evaluation server on this device");
+  command->footer("Example:\n  edgebench agent --server http://10.0.0.1:8080 --name rpi4 "
+                  "--token-file agent.token --label board=rpi4\n"
+                  "Each task runs as a native 'edgebench bench' child process.");
+  command->add_option("--server", o.server_url, "Server URL, http://HOST:PORT")->required()->envname("EDGEBENCH_SERVER");
+  command->add_option("--name", o.name, "Device name (unique on the server)")->required();
+  command->add_option("--token-file", flags->token_file, "File holding the server's agent registration token")
+      ->required();
+  command->add_option("--label", flags->labels, "Label KEY=VALUE for task selectors (repeatable)");
+  command->add_option("--cache-dir", o.cache_dir, "Where downloaded models are kept");
+  command->add_option("--poll-seconds", o.poll_seconds, "Long-poll wait of one lease request")
+      ->capture_default_str();
+  command->add_option("--task-timeout", o.task_timeout_seconds,
+                      "Kill a bench after this many seconds (a task's timeout_s may lower it)")
+      ->capture_default_str();
+  command->add_option("--register-timeout", o.register_timeout_seconds,
+                      "Keep trying an unreachable server this many seconds at start")
+      ->capture_default_str();
+  command->add_flag("--once", o.once, "Exit after one task");
+  command->callback([flags, &exit_code] { exit_code = RunAgentCommand(*flags); });
+}
+
+}  // namespace edgebench::cli

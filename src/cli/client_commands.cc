@@ -1,0 +1,291 @@
+// Client subcommands of the evaluation service: submit, tasks, result, devices, cancel.
+#include <cstdio>
+#include <iostream>
+
+#include "command.h"
+#include "edgebench/client.h"
+#include "edgebench/report.h"
+#include "edgebench/result_json.h"
+
+namespace edgebench::cli {
+namespace {
+
+using json = nlohmann::json;
+
+struct ConnectionFlags {
+  std::string server = "http://127.0.0.1:8080";
+  std::string token_file;
+  bool json_output = false;
+};
+
+void AddConnectionFlags(CLI::App* command, ConnectionFlags& flags) {
+  command->add_option("--server", flags.server, "Server URL, http://HOST:PORT")
+      ->envname("EDGEBENCH_SERVER")
+      ->capture_default_str();
+  command->add_option("--token-file", flags.token_file, "File holding your token (server's DATA_DIR/admin.token)")
+      ->envname("EDGEBENCH_TOKEN_FILE")
+      ->required();
+  command->add_flag("--json", flags.json_output, "Print JSON");
+}
+
+Expected<std::unique_ptr<ServiceClient>> Connect(const ConnectionFlags& flags) {
+  auto token = ReadTokenFile(flags.token_file);
+  if (!token.ok()) return token.error();
+  return ServiceClient::Connect(flags.server, *token);
+}
+
+std::string Text(const json& value) {
+  if (value.is_null()) return "-";
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump();
+}
+
+// Prints a finished task's result: the table of FormatResultText, or the document as JSON.
+// Returns the exit code the task's outcome stands for.
+int PrintOutcome(const json& task, bool json_output) {
+  const std::string state = task.value("state", "");
+  const json document = task.value("result", json());
+  if (document.is_null()) {
+    if (json_output) std::cout << task.dump(2) << "\n";
+    const json error = task.value("error", json());
+    std::cerr << "edgebench: task " << task.value("id", int64_t{0}) << " " << state
+              << (error.is_string() ? ": " + error.get<std::string>() : "") << "\n";
+    return kExitFailure;  // cancelled, or lost without a document
+  }
+  auto result = BenchResultFromJson(document);
+  if (json_output) {
+    std::cout << document.dump(2) << "\n";
+  } else if (result.ok()) {
+    std::cout << FormatResultText(*result);
+  } else {
+    std::cout << document.dump(2) << "\n";
+  }
+  if (!result.ok()) return ReportError(result.error());
+  if (result->failure) {
+    std::cerr << "edgebench: task " << task.value("id", int64_t{0}) << " " << state << ": "
+              << result->failure->stage << ": " << result->failure->error.message << "\n";
+    return state == "timed_out" ? kExitFailure : ExitCodeFor(result->failure->error);
+  }
+  return kExitOk;
+}
+
+struct SubmitFlags {
+  ConnectionFlags connection;
+  std::string model;
+  std::string runtime;
+  std::string device;
+  std::vector<std::string> selectors;  // key=value
+  std::vector<std::string> options;    // key=value
+  std::vector<std::string> shapes;     // name=dims
+  int min_runs = 0, max_runs = 0, warmup_runs = -1, threads = -1;
+  double min_duration_ms = -1, max_duration_ms = -1, warmup_min_ms = -1, target_ci = 0, timeout_s = 0;
+  bool allow_unpinned_governor = false;
+  bool wait = false;
+  double wait_timeout_s = 0;  // 0 = wait forever
+};
+
+Expected<json> KeyValues(const std::vector<std::string>& items, const std::string& flag) {
+  json object = json::object();
+  for (const auto& item : items) {
+    const auto equals = item.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return InvalidArgument("bad " + flag + " '" + item + "': expected KEY=VALUE");
+    }
+    object[item.substr(0, equals)] = item.substr(equals + 1);
+  }
+  return object;
+}
+
+int RunSubmit(SubmitFlags& f) {
+  if (f.device.empty() == f.selectors.empty()) {
+    return ReportError(InvalidArgument("give exactly one of --device NAME and --select KEY=VALUE"));
+  }
+  json settings = json::object();
+  if (f.min_runs > 0) settings["min_runs"] = f.min_runs;
+  if (f.max_runs > 0) settings["max_runs"] = f.max_runs;
+  if (f.warmup_runs >= 0) settings["warmup_runs"] = f.warmup_runs;
+  if (f.threads >= 0) settings["threads"] = f.threads;
+  if (f.min_duration_ms >= 0) settings["min_duration_ms"] = f.min_duration_ms;
+  if (f.max_duration_ms >= 0) settings["max_duration_ms"] = f.max_duration_ms;
+  if (f.warmup_min_ms >= 0) settings["warmup_min_ms"] = f.warmup_min_ms;
+  if (f.target_ci > 0) settings["target_ci_percent"] = f.target_ci;
+  if (f.timeout_s > 0) settings["timeout_s"] = f.timeout_s;
+  if (f.allow_unpinned_governor) settings["allow_unpinned_governor"] = true;
+  auto options = KeyValues(f.options, "--option");
+  if (!options.ok()) return ReportError(options.error());
+  if (!options->empty()) settings["options"] = *options;
+  auto shapes = KeyValues(f.shapes, "--shape");
+  if (!shapes.ok()) return ReportError(shapes.error());
+  if (!shapes->empty()) settings["shapes"] = *shapes;
+  auto selector = KeyValues(f.selectors, "--select");
+  if (!selector.ok()) return ReportError(selector.error());
+
+  auto client = Connect(f.connection);
+  if (!client.ok()) return ReportError(client.error());
+  auto model = (*client)->UploadModel(f.model);
+  if (!model.ok()) return ReportError(model.error());
+  json request = {{"model_sha256", (*model)["sha256"]}, {"runtime", f.runtime}, {"settings", settings}};
+  if (!f.device.empty()) {
+    request["device"] = f.device;
+  } else {
+    request["selector"] = *selector;
+  }
+  auto task = (*client)->CreateTask(request);
+  if (!task.ok()) return ReportError(task.error());
+  const int64_t id = (*task)["id"].get<int64_t>();
+  std::cerr << "task " << id << " queued (model " << Text((*model)["sha256"]).substr(0, 12) << ", "
+            << f.runtime << ")" << std::endl;
+  if (!f.wait) {
+    if (f.connection.json_output) {
+      std::cout << task->dump(2) << "\n";
+    } else {
+      std::cout << id << "\n";
+    }
+    return kExitOk;
+  }
+  auto done = (*client)->WaitTask(id, [id](const json& t) {
+    std::cerr << "task " << id << ": " << t.value("state", "") ;
+    if (t["agent"].is_string()) std::cerr << " on " << t["agent"].get<std::string>();
+    if (t.value("attempts", 0) > 1) std::cerr << " (attempt " << t.value("attempts", 0) << ")";
+    std::cerr << std::endl;
+  }, 200, f.wait_timeout_s);
+  if (!done.ok()) return ReportError(done.error());
+  return PrintOutcome(*done, f.connection.json_output);
+}
+
+void PrintTasks(const json& tasks) {
+  std::printf("%-6s %-10s %-12s %-16s %-8s %-24s %s\n", "ID", "STATE", "RUNTIME", "DEVICE", "ATTEMPTS",
+              "CREATED", "MODEL");
+  for (const auto& t : tasks) {
+    const std::string target = t["device"].is_string() ? t["device"].get<std::string>() : t["selector"].dump();
+    std::printf("%-6lld %-10s %-12s %-16s %-8d %-24s %s\n", static_cast<long long>(t.value("id", int64_t{0})),
+                Text(t["state"]).c_str(), Text(t["runtime"]).c_str(), target.c_str(), t.value("attempts", 0),
+                Text(t["created_at"]).c_str(), Text(t["model_sha256"]).substr(0, 12).c_str());
+  }
+}
+
+void PrintDevices(const json& devices) {
+  std::printf("%-16s %-7s %-8s %-6s %-28s %s\n", "NAME", "ONLINE", "ARCH", "CORES", "RUNTIMES", "LABELS");
+  for (const auto& d : devices) {
+    std::string runtimes;
+    for (const auto& r : d["facts"].value("runtimes", json::array())) {
+      runtimes += (runtimes.empty() ? "" : ",") + r.value("name", std::string());
+    }
+    std::string labels;
+    for (const auto& [key, value] : d["labels"].items()) {
+      labels += (labels.empty() ? "" : ",") + key + "=" + Text(value);
+    }
+    std::printf("%-16s %-7s %-8s %-6s %-28s %s\n", Text(d["name"]).c_str(), d.value("online", false) ? "yes" : "no",
+                Text(d["facts"].value("arch", json())).c_str(), Text(d["facts"].value("cores", json())).c_str(),
+                runtimes.c_str(), labels.empty() ? "-" : labels.c_str());
+  }
+}
+
+struct IdFlags {
+  ConnectionFlags connection;
+  int64_t id = 0;
+};
+
+}  // namespace
+
+void AddClientCommands(CLI::App& app, int& exit_code) {
+  {
+    auto f = std::make_shared<SubmitFlags>();
+    auto* command = app.add_subcommand("submit", "Upload a model and create an evaluation task on a server");
+    command->footer("Example:\n  edgebench submit mobilenetv2.onnx --server http://10.0.0.1:8080 "
+                    "--token-file admin.token --runtime onnxruntime --device rpi4 --wait");
+    command->add_option("model", f->model, "Model file")->required();
+    command->add_option("-r,--runtime", f->runtime, "Runtime on the device")->required();
+    command->add_option("--device", f->device, "Device (agent) name");
+    command->add_option("--select", f->selectors, "Any device with label KEY=VALUE (repeatable)");
+    command->add_option("--min-runs", f->min_runs, "Minimum timed runs");
+    command->add_option("--max-runs", f->max_runs, "Maximum timed runs");
+    command->add_option("--warmup-runs", f->warmup_runs, "Minimum warm-up runs");
+    command->add_option("--warmup-min-ms", f->warmup_min_ms, "Minimum warm-up time");
+    command->add_option("--min-duration-ms", f->min_duration_ms, "Minimum time of the timed runs");
+    command->add_option("--max-duration-ms", f->max_duration_ms, "Maximum time of the timed runs");
+    command->add_option("-t,--threads", f->threads, "Intra-op threads (0 = runtime default)");
+    command->add_option("--target-ci", f->target_ci, "Adaptive: 95% CI of the median within PERCENT");
+    command->add_option("-o,--option", f->options, "Runtime option KEY=VALUE (repeatable)");
+    command->add_option("--shape", f->shapes, "Input shape NAME=DIMS");
+    command->add_option("--timeout-s", f->timeout_s, "Kill the benchmark on the device after this many seconds");
+    command->add_flag("--allow-unpinned-governor", f->allow_unpinned_governor,
+                      "Do not invalidate results when the cpufreq governor is not 'performance'");
+    command->add_flag("--wait", f->wait, "Wait for the result (progress on stderr) and print it");
+    command->add_option("--wait-timeout", f->wait_timeout_s, "With --wait: give up after this many seconds (0 = never)")
+        ->capture_default_str();
+    AddConnectionFlags(command, f->connection);
+    command->callback([f, &exit_code] { exit_code = RunSubmit(*f); });
+  }
+  {
+    auto f = std::make_shared<ConnectionFlags>();
+    auto* command = app.add_subcommand("tasks", "List the server's tasks, newest first");
+    AddConnectionFlags(command, *f);
+    command->callback([f, &exit_code] {
+      auto client = Connect(*f);
+      if (!client.ok()) return void(exit_code = ReportError(client.error()));
+      auto tasks = (*client)->ListTasks();
+      if (!tasks.ok()) return void(exit_code = ReportError(tasks.error()));
+      if (f->json_output) {
+        std::cout << (*tasks)["tasks"].dump(2) << "\n";
+      } else {
+        PrintTasks((*tasks)["tasks"]);
+      }
+      exit_code = kExitOk;
+    });
+  }
+  {
+    auto f = std::make_shared<IdFlags>();
+    auto* command = app.add_subcommand("result", "Print a task's result (table, or the document with --json)");
+    command->add_option("id", f->id, "Task id")->required();
+    AddConnectionFlags(command, f->connection);
+    command->callback([f, &exit_code] {
+      auto client = Connect(f->connection);
+      if (!client.ok()) return void(exit_code = ReportError(client.error()));
+      auto task = (*client)->GetTask(f->id);
+      if (!task.ok()) return void(exit_code = ReportError(task.error()));
+      if (!IsFinalTaskState((*task)["state"].get<std::string>())) {
+        return void(exit_code = ReportError(RuntimeError("task " + std::to_string(f->id) + " is " +
+                                                         (*task)["state"].get<std::string>() + ", no result yet")));
+      }
+      exit_code = PrintOutcome(*task, f->connection.json_output);
+    });
+  }
+  {
+    auto f = std::make_shared<ConnectionFlags>();
+    auto* command = app.add_subcommand("devices", "List the devices (agents) registered with the server");
+    AddConnectionFlags(command, *f);
+    command->callback([f, &exit_code] {
+      auto client = Connect(*f);
+      if (!client.ok()) return void(exit_code = ReportError(client.error()));
+      auto devices = (*client)->ListDevices();
+      if (!devices.ok()) return void(exit_code = ReportError(devices.error()));
+      if (f->json_output) {
+        std::cout << (*devices)["devices"].dump(2) << "\n";
+      } else {
+        PrintDevices((*devices)["devices"]);
+      }
+      exit_code = kExitOk;
+    });
+  }
+  {
+    auto f = std::make_shared<IdFlags>();
+    auto* command = app.add_subcommand("cancel", "Cancel a queued or running task");
+    command->add_option("id", f->id, "Task id")->required();
+    AddConnectionFlags(command, f->connection);
+    command->callback([f, &exit_code] {
+      auto client = Connect(f->connection);
+      if (!client.ok()) return void(exit_code = ReportError(client.error()));
+      auto task = (*client)->CancelTask(f->id);
+      if (!task.ok()) return void(exit_code = ReportError(task.error()));
+      if (f->connection.json_output) {
+        std::cout << task->dump(2) << "\n";
+      } else {
+        std::cout << "task " << f->id << " cancelled\n";
+      }
+      exit_code = kExitOk;
+    });
+  }
+}
+
+}  // namespace edgebench::cli

@@ -1,0 +1,201 @@
+#include "edgebench/client.h"
+
+#include <httplib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace edgebench {
+namespace {
+
+std::string FileName(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
+
+std::string UrlEncode(const std::string& text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Error ErrorFromAnswer(const HttpAnswer& answer) {
+  std::string message;
+  if (answer.body.is_object() && answer.body.contains("error") && answer.body["error"].is_string()) {
+    message = answer.body["error"].get<std::string>();
+  } else {
+    message = answer.raw_body.substr(0, 200);
+  }
+  message = "server answered " + std::to_string(answer.status) + ": " + message;
+  if (answer.status == 404) return NotFound(message);
+  if (answer.status >= 400 && answer.status < 500) return InvalidArgument(message);
+  return RuntimeError(message);
+}
+
+bool IsFinalTaskState(const std::string& state) {
+  return state == "succeeded" || state == "failed" || state == "cancelled" || state == "timed_out";
+}
+
+Expected<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound(path + ": cannot read the token file");
+  std::string token;
+  std::getline(in, token);
+  const auto first = token.find_first_not_of(" \t\r\n");
+  const auto last = token.find_last_not_of(" \t\r\n");
+  if (first == std::string::npos) return InvalidArgument(path + ": empty token file");
+  return token.substr(first, last - first + 1);
+}
+
+ServiceClient::ServiceClient(std::string server_url, std::string token)
+    : server_url_(std::move(server_url)), token_(std::move(token)) {
+  http_ = std::make_unique<httplib::Client>(server_url_);
+  http_->set_connection_timeout(5, 0);
+  http_->set_read_timeout(30, 0);
+  http_->set_write_timeout(60, 0);
+  http_->set_bearer_token_auth(token_);
+}
+
+ServiceClient::~ServiceClient() = default;
+
+Expected<std::unique_ptr<ServiceClient>> ServiceClient::Connect(const std::string& server_url,
+                                                                std::string token) {
+  if (server_url.rfind("http://", 0) != 0 && server_url.rfind("https://", 0) != 0) {
+    return InvalidArgument("bad --server '" + server_url + "': expected http://HOST:PORT");
+  }
+  std::string url = server_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return std::unique_ptr<ServiceClient>(new ServiceClient(url, std::move(token)));
+}
+
+void ServiceClient::SetReadTimeoutSeconds(int seconds) { http_->set_read_timeout(seconds, 0); }
+
+Expected<HttpAnswer> ServiceClient::Send(const std::string& method, const std::string& path,
+                                         const std::string& body, const std::string& content_type) {
+  httplib::Result result = method == "GET" ? http_->Get(path.c_str())
+                                           : http_->Post(path.c_str(), body, content_type.c_str());
+  if (!result) {
+    return RuntimeError("cannot reach " + server_url_ + " (" + httplib::to_string(result.error()) +
+                        ")");
+  }
+  HttpAnswer answer;
+  answer.status = result->status;
+  answer.raw_body = result->body;
+  answer.body = nlohmann::json::parse(result->body, nullptr, /*allow_exceptions=*/false);
+  if (answer.body.is_discarded()) answer.body = nullptr;
+  return answer;
+}
+
+Expected<nlohmann::json> ServiceClient::Call(const std::string& method, const std::string& path,
+                                             const nlohmann::json& body) {
+  auto answer = Send(method, path, body.is_null() ? std::string() : body.dump());
+  if (!answer.ok()) return answer.error();
+  if (answer->status < 200 || answer->status >= 300) return ErrorFromAnswer(*answer);
+  return answer->body;
+}
+
+Expected<nlohmann::json> ServiceClient::UploadModel(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(path + ": cannot read the model file");
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  auto answer = Send("POST", "/v1/models?name=" + UrlEncode(FileName(path)), bytes.str(),
+                     "application/octet-stream");
+  if (!answer.ok()) return answer.error();
+  if (answer->status < 200 || answer->status >= 300) return ErrorFromAnswer(*answer);
+  return answer->body;
+}
+
+Expected<nlohmann::json> ServiceClient::CreateTask(const nlohmann::json& request) {
+  return Call("POST", "/v1/tasks", request);
+}
+
+Expected<nlohmann::json> ServiceClient::GetTask(int64_t task_id) {
+  return Call("GET", "/v1/tasks/" + std::to_string(task_id));
+}
+
+Expected<nlohmann::json> ServiceClient::WaitTask(
+    int64_t task_id, const std::function<void(const nlohmann::json&)>& on_change,
+    int poll_interval_ms, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  std::string last_state;
+  for (;;) {
+    auto task = GetTask(task_id);
+    if (!task.ok()) return task.error();
+    const std::string state = task->value("state", "");
+    if (state != last_state) {
+      last_state = state;
+      if (on_change) on_change(*task);
+    }
+    if (IsFinalTaskState(state)) return task;
+    if (timeout_s > 0 && std::chrono::steady_clock::now() > deadline) {
+      return RuntimeError("task " + std::to_string(task_id) + " is still " + state + " after " +
+                          std::to_string(static_cast<int>(timeout_s)) + " s (--wait-timeout)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(poll_interval_ms));
+  }
+}
+
+Expected<nlohmann::json> ServiceClient::ListTasks() { return Call("GET", "/v1/tasks"); }
+
+Expected<nlohmann::json> ServiceClient::ListDevices() { return Call("GET", "/v1/devices"); }
+
+Expected<nlohmann::json> ServiceClient::CancelTask(int64_t task_id) {
+  return Call("POST", "/v1/tasks/" + std::to_string(task_id) + "/cancel");
+}
+
+Status ServiceClient::Download(const std::string& path, const std::string& file_path) {
+  const std::string temporary = file_path + ".part." + std::to_string(getpid());
+  std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+  if (!out) return RuntimeError(temporary + ": cannot write");
+  std::string error_body;
+  int status = 0;
+  httplib::Result result = http_->Get(
+      path.c_str(),
+      [&](const httplib::Response& response) {
+        status = response.status;
+        return true;
+      },
+      [&](const char* data, size_t length) {
+        if (status == 200) {
+          out.write(data, static_cast<std::streamsize>(length));
+        } else {
+          error_body.append(data, length);
+        }
+        return static_cast<bool>(out);
+      });
+  out.close();
+  if (!result || status != 200 || !out) {
+    std::remove(temporary.c_str());
+    if (!result) return RuntimeError("cannot download " + path + " from " + server_url_);
+    if (status != 200) {
+      HttpAnswer answer{status, nlohmann::json::parse(error_body, nullptr, false), error_body};
+      if (answer.body.is_discarded()) answer.body = nullptr;
+      return ErrorFromAnswer(answer);
+    }
+    return RuntimeError(temporary + ": write failed");
+  }
+  if (std::rename(temporary.c_str(), file_path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    return RuntimeError(file_path + ": cannot rename the download into place");
+  }
+  return OkStatus();
+}
+
+}  // namespace edgebench

@@ -1,0 +1,689 @@
+// HTTP face of the evaluation service: request parsing and validation, authentication, and the
+// model store on disk. The state machine of tasks lives in store.cc.
+#include "edgebench/server.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "edgebench/model_file.h"
+#include "edgebench/result_json.h"
+#include "store.h"
+
+namespace edgebench {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using server::AgentRow;
+using server::ApiError;
+using server::ApiResult;
+using server::TaskRow;
+using server::TokenKind;
+using server::TokenRow;
+
+std::string Hex(const unsigned char* bytes, size_t size) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < size; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 15];
+  }
+  return out;
+}
+
+std::string Sha256Hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  return Hex(digest, length);
+}
+
+std::string NewSecret() {
+  std::array<unsigned char, 32> bytes{};
+  if (RAND_bytes(bytes.data(), bytes.size()) != 1) throw std::runtime_error("RAND_bytes failed");
+  return Hex(bytes.data(), bytes.size());
+}
+
+// Writes `content` to `path` with mode 0600 (tokens).
+Status WriteSecretFile(const std::string& path, const std::string& content) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return RuntimeError(path + ": cannot write");
+  const bool ok = write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+                  fchmod(fd, 0600) == 0 && fsync(fd) == 0;
+  close(fd);
+  return ok ? OkStatus() : Status(RuntimeError(path + ": write failed"));
+}
+
+void FsyncPath(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+}
+
+void SendJson(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendError(httplib::Response& res, const ApiError& error) {
+  SendJson(res, error.status, {{"error", error.message}});
+}
+
+json NullIfEmpty(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
+json TaskJson(const TaskRow& t) {
+  return {{"id", t.id},
+          {"state", t.state},
+          {"model_sha256", t.model_sha256},
+          {"runtime", t.runtime},
+          {"device", NullIfEmpty(t.device)},
+          {"selector", t.selector},
+          {"settings", t.settings},
+          {"attempts", t.attempts},
+          {"agent", NullIfEmpty(t.agent_name)},
+          {"lease_deadline", t.lease_deadline_ms > 0 ? json(server::IsoUtc(t.lease_deadline_ms)) : json(nullptr)},
+          {"created_at", t.created_at},
+          {"assigned_at", NullIfEmpty(t.assigned_at)},
+          {"started_at", NullIfEmpty(t.started_at)},
+          {"finished_at", NullIfEmpty(t.finished_at)},
+          {"error", NullIfEmpty(t.error)},
+          {"owner", t.owner},
+          {"has_result", t.has_result}};
+}
+
+json ModelJson(const server::ModelRow& m) {
+  return {{"sha256", m.sha256}, {"size_bytes", m.size_bytes}, {"format", m.format}, {"name", m.name}};
+}
+
+// Parses a request body that must be a JSON object.
+ApiResult<json> ParseObject(const httplib::Request& req) {
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return ApiError{400, "malformed JSON in the request body"};
+  if (!body.is_object()) return ApiError{400, "the request body must be a JSON object"};
+  return body;
+}
+
+ApiError WrongType(const std::string& field, const std::string& expected) {
+  return ApiError{400, "field '" + field + "' must be " + expected};
+}
+
+// Checks a settings object against the bench flags it stands for; returns it unchanged.
+std::optional<ApiError> ValidateSettings(const json& settings) {
+  static const std::vector<std::string> kIntegers = {"min_runs", "max_runs", "warmup_runs", "threads", "seed"};
+  static const std::vector<std::string> kNumbers = {"warmup_min_ms",   "min_duration_ms",   "max_duration_ms",
+                                                    "target_ci_percent", "max_cv_percent", "max_drift_percent",
+                                                    "timeout_s"};
+  static const std::vector<std::string> kStringMaps = {"options", "shapes"};
+  auto in = [](const std::vector<std::string>& list, const std::string& key) {
+    return std::find(list.begin(), list.end(), key) != list.end();
+  };
+  for (const auto& [key, value] : settings.items()) {
+    const std::string field = "settings." + key;
+    if (in(kIntegers, key)) {
+      if (!value.is_number_integer()) return WrongType(field, "an integer");
+      if (value.get<int64_t>() < (key == "min_runs" || key == "max_runs" ? 1 : 0)) {
+        return ApiError{400, "field '" + field + "' is out of range"};
+      }
+    } else if (in(kNumbers, key)) {
+      if (!value.is_number()) return WrongType(field, "a number");
+      if (value.get<double>() < 0) return ApiError{400, "field '" + field + "' must be >= 0"};
+    } else if (in(kStringMaps, key)) {
+      if (!value.is_object()) return WrongType(field, "an object of strings");
+      for (const auto& [name, item] : value.items()) {
+        if (!item.is_string()) return WrongType(field + "." + name, "a string");
+      }
+    } else if (key == "allow_unpinned_governor") {
+      if (!value.is_boolean()) return WrongType(field, "a boolean");
+    } else {
+      return ApiError{400, "unknown field '" + field + "'"};
+    }
+  }
+  return std::nullopt;
+}
+
+bool ValidName(const std::string& name) {
+  static const std::regex kName("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+  return std::regex_match(name, kName);
+}
+
+bool AgentOffersRuntime(const AgentRow& agent, const std::string& runtime) {
+  for (const auto& item : agent.facts.value("runtimes", json::array())) {
+    if (item.is_object() && item.value("name", "") == runtime) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct EvaluationServer::Impl {
+  ServerOptions options;
+  std::unique_ptr<server::Store> store;
+  httplib::Server http;
+  int port = 0;
+  std::string models_dir;
+  // Wakes long-polling lease requests when tasks become available.
+  std::mutex wake_mutex;
+  std::condition_variable wake;
+  uint64_t generation = 0;
+  std::atomic<bool> stopping{false};
+  std::thread expiry_thread;
+
+  void Notify() {
+    {
+      std::lock_guard lock(wake_mutex);
+      ++generation;
+    }
+    wake.notify_all();
+  }
+
+  int64_t LeaseMs() const { return static_cast<int64_t>(options.lease_seconds) * 1000; }
+
+  // The token of the request, if it is one of `kinds`.
+  ApiResult<TokenRow> Authenticate(const httplib::Request& req, std::initializer_list<TokenKind> kinds) {
+    const std::string header = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    if (header.rfind(prefix, 0) != 0 || header.size() == prefix.size()) {
+      return ApiError{401, "missing 'Authorization: Bearer TOKEN' header"};
+    }
+    auto token = store->FindToken(Sha256Hex(header.substr(prefix.size())));
+    if (!token) return ApiError{401, "invalid token"};
+    for (TokenKind kind : kinds) {
+      if (token->kind == kind) return *token;
+    }
+    return ApiError{403, "a " + std::string(server::TokenKindName(token->kind)) +
+                             " token cannot use this endpoint"};
+  }
+
+  // The agent behind an agent token; `name` (from the path) must be it when given.
+  ApiResult<AgentRow> AuthenticateAgent(const httplib::Request& req, const std::string& name = "") {
+    auto token = Authenticate(req, {TokenKind::kAgent});
+    if (!token.ok()) return token.error();
+    if (!name.empty() && token->subject != name) {
+      return ApiError{403, "this token belongs to agent '" + token->subject + "', not '" + name + "'"};
+    }
+    auto agent = store->FindAgent(token->subject);
+    if (!agent) return ApiError{401, "agent '" + token->subject + "' is not registered"};
+    return *agent;
+  }
+
+  Status InitializeTokens() {
+    const std::string admin_path = options.data_dir + "/admin.token";
+    const std::string agent_path = options.data_dir + "/agent.token";
+    if (!store->HasToken(TokenKind::kAdmin)) {
+      const std::string secret = NewSecret();
+      EB_RETURN_IF_ERROR(WriteSecretFile(admin_path, secret + "\n"));
+      store->AddToken(Sha256Hex(secret), TokenKind::kAdmin, "admin");
+    }
+    if (!store->HasToken(TokenKind::kRegistration)) {
+      const std::string secret = NewSecret();
+      EB_RETURN_IF_ERROR(WriteSecretFile(agent_path, secret + "\n"));
+      store->AddToken(Sha256Hex(secret), TokenKind::kRegistration, "registration");
+    }
+    return OkStatus();
+  }
+
+  // ---- users ---------------------------------------------------------------------------
+
+  void CreateUser(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin});
+    if (!who.ok()) return SendError(res, who.error());
+    auto body = ParseObject(req);
+    if (!body.ok()) return SendError(res, body.error());
+    if (!body->contains("name") || !(*body)["name"].is_string()) return SendError(res, WrongType("name", "a string"));
+    const std::string name = (*body)["name"].get<std::string>();
+    if (!ValidName(name)) return SendError(res, {400, "field 'name': '" + name + "' is not a valid name"});
+    const std::string secret = NewSecret();
+    store->AddToken(Sha256Hex(secret), TokenKind::kUser, name);
+    SendJson(res, 201, {{"name", name}, {"token", secret}});
+  }
+
+  // ---- models --------------------------------------------------------------------------
+
+  void UploadModel(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) {
+      reader([](const char*, size_t) { return true; });  // drain, so the client reads the answer
+      return SendError(res, who.error());
+    }
+    std::string name = req.has_param("name") ? req.get_param_value("name")
+                                             : req.get_header_value("X-Model-Name");
+    name = fs::path(name).filename().string();
+    if (name.empty()) name = "model";
+    const std::string temporary = models_dir + "/.upload-" + NewSecret().substr(0, 16) +
+                                  fs::path(name).extension().string();
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) return SendError(res, {500, "cannot write to the model store"});
+    int64_t size = 0;
+    bool too_large = false;
+    reader([&](const char* data, size_t length) {
+      size += static_cast<int64_t>(length);
+      if (size > options.max_model_bytes) too_large = true;
+      if (!too_large) out.write(data, static_cast<std::streamsize>(length));
+      return true;
+    });
+    out.flush();
+    const bool written = static_cast<bool>(out);
+    out.close();
+    auto discard = [&] { std::error_code ignored; fs::remove(temporary, ignored); };
+    if (too_large) {
+      discard();
+      return SendError(res, {413, "model of " + std::to_string(size) + " bytes exceeds the limit of " +
+                                      std::to_string(options.max_model_bytes) + " bytes (--max-model-mb)"});
+    }
+    if (!written) {
+      discard();
+      return SendError(res, {500, "cannot write to the model store"});
+    }
+    if (size == 0) {
+      discard();
+      return SendError(res, {400, "empty model upload (send the model file as the request body)"});
+    }
+    auto inspected = InspectModelFile(temporary);
+    if (!inspected.ok()) {
+      discard();
+      std::string message = inspected.error().message;
+      const auto at = message.find(temporary);
+      if (at != std::string::npos) message.replace(at, temporary.size(), name);
+      return SendError(res, {400, message});
+    }
+    FsyncPath(temporary);
+    const std::string final_path = models_dir + "/" + inspected->sha256;
+    if (fs::exists(final_path)) {
+      discard();  // dedupe: same content already stored
+    } else if (std::rename(temporary.c_str(), final_path.c_str()) != 0) {
+      discard();
+      return SendError(res, {500, "cannot move the upload into the model store"});
+    } else {
+      FsyncPath(models_dir);
+    }
+    server::ModelRow row{inspected->sha256, inspected->size_bytes,
+                         std::string(ModelFormatName(inspected->format)), name, ""};
+    store->AddModel(row);
+    SendJson(res, 201, ModelJson(*store->FindModel(row.sha256)));
+  }
+
+  void DownloadModel(const httplib::Request& req, httplib::Response& res) {
+    auto agent = AuthenticateAgent(req);
+    if (!agent.ok()) return SendError(res, agent.error());
+    const std::string sha = req.matches[1];
+    auto model = store->FindModel(sha);
+    if (!model) return SendError(res, {404, "model " + sha + " not found"});
+    if (!store->AgentHoldsModel(agent->id, sha)) {
+      return SendError(res, {403, "agent '" + agent->name + "' holds no task on model " + sha});
+    }
+    auto file = std::make_shared<std::ifstream>(models_dir + "/" + sha, std::ios::binary);
+    if (!*file) return SendError(res, {500, "model " + sha + " is missing from the model store"});
+    res.set_content_provider(
+        static_cast<size_t>(model->size_bytes), "application/octet-stream",
+        [file](size_t offset, size_t length, httplib::DataSink& sink) {
+          std::array<char, 1 << 16> buffer;
+          file->seekg(static_cast<std::streamoff>(offset));
+          file->read(buffer.data(), static_cast<std::streamsize>(std::min(length, buffer.size())));
+          if (file->gcount() <= 0) return false;
+          sink.write(buffer.data(), static_cast<size_t>(file->gcount()));
+          return true;
+        });
+  }
+
+  // ---- tasks ---------------------------------------------------------------------------
+
+  void CreateTask(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) return SendError(res, who.error());
+    auto parsed = ParseObject(req);
+    if (!parsed.ok()) return SendError(res, parsed.error());
+    const json& body = *parsed;
+    for (const auto& [key, value] : body.items()) {
+      if (key != "model_sha256" && key != "runtime" && key != "device" && key != "selector" && key != "settings") {
+        return SendError(res, {400, "unknown field '" + key + "'"});
+      }
+    }
+    server::NewTask task;
+    task.owner = who->subject;
+    if (!body.contains("model_sha256") || !body["model_sha256"].is_string()) {
+      return SendError(res, WrongType("model_sha256", "a string"));
+    }
+    task.model_sha256 = body["model_sha256"].get<std::string>();
+    if (!body.contains("runtime") || !body["runtime"].is_string()) return SendError(res, WrongType("runtime", "a string"));
+    task.runtime = body["runtime"].get<std::string>();
+    if (body.contains("device") && !body["device"].is_null()) {
+      if (!body["device"].is_string()) return SendError(res, WrongType("device", "a string"));
+      task.device = body["device"].get<std::string>();
+    }
+    if (body.contains("selector") && !body["selector"].is_null()) {
+      if (!body["selector"].is_object()) return SendError(res, WrongType("selector", "an object of strings"));
+      for (const auto& [key, value] : body["selector"].items()) {
+        if (!value.is_string()) return SendError(res, WrongType("selector." + key, "a string"));
+      }
+      task.selector = body["selector"];
+    }
+    if (task.device.empty() == task.selector.empty()) {
+      return SendError(res, {400, "give exactly one of 'device' and 'selector'"});
+    }
+    if (body.contains("settings") && !body["settings"].is_null()) {
+      if (!body["settings"].is_object()) return SendError(res, WrongType("settings", "an object"));
+      if (auto error = ValidateSettings(body["settings"])) return SendError(res, *error);
+      task.settings = body["settings"];
+    }
+    if (!store->FindModel(task.model_sha256)) {
+      return SendError(res, {404, "model " + task.model_sha256 + " not found (upload it with POST /v1/models)"});
+    }
+    // Which registered agents could run it: the device must exist and offer the runtime.
+    const auto agents = store->ListAgents();
+    bool runtime_known = false, device_known = false, runnable = false;
+    for (const auto& agent : agents) {
+      const bool offers = AgentOffersRuntime(agent, task.runtime);
+      runtime_known |= offers;
+      if (!task.device.empty()) {
+        if (agent.name == task.device) {
+          device_known = true;
+          runnable = offers;
+        }
+      } else {
+        bool matches = true;
+        for (const auto& [key, value] : task.selector.items()) {
+          if (!agent.labels.contains(key) || agent.labels[key] != value) matches = false;
+        }
+        runnable |= matches && offers;
+      }
+    }
+    if (!runtime_known) {
+      return SendError(res, {422, "unknown runtime '" + task.runtime + "': no registered device offers it"});
+    }
+    if (!task.device.empty() && !device_known) {
+      return SendError(res, {422, "unknown device '" + task.device + "': no agent of that name is registered"});
+    }
+    if (!runnable) {
+      return SendError(res, {422, !task.device.empty()
+                                      ? "device '" + task.device + "' does not offer runtime '" + task.runtime + "'"
+                                      : "no registered device matches selector " + task.selector.dump() +
+                                            " with runtime '" + task.runtime + "'"});
+    }
+    const int64_t id = store->CreateTask(task);
+    Notify();
+    SendJson(res, 201, TaskJson(*store->GetTask(id)));
+  }
+
+  // Users see their own tasks; the admin sees all.
+  static bool CanSee(const TokenRow& who, const TaskRow& task) {
+    return who.kind == TokenKind::kAdmin || task.owner == who.subject;
+  }
+
+  static ApiResult<int64_t> TaskId(const httplib::Request& req) {
+    try {
+      return static_cast<int64_t>(std::stoll(req.matches[1]));
+    } catch (const std::exception&) {
+      return ApiError{404, "task " + std::string(req.matches[1]) + " not found"};
+    }
+  }
+
+  void ListTasks(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) return SendError(res, who.error());
+    store->ExpireLeases(options.max_attempts);
+    json tasks = json::array();
+    for (const auto& task : store->ListTasks(1000)) {
+      if (CanSee(*who, task)) tasks.push_back(TaskJson(task));
+    }
+    SendJson(res, 200, {{"tasks", tasks}});
+  }
+
+  void GetTask(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) return SendError(res, who.error());
+    auto id = TaskId(req);
+    if (!id.ok()) return SendError(res, id.error());
+    store->ExpireLeases(options.max_attempts);
+    auto task = store->GetTask(*id);
+    if (!task || !CanSee(*who, *task)) return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
+    json body = TaskJson(*task);
+    auto result = store->GetResult(*id);
+    body["result"] = result ? *result : json(nullptr);
+    SendJson(res, 200, body);
+  }
+
+  void CancelTask(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) return SendError(res, who.error());
+    auto id = TaskId(req);
+    if (!id.ok()) return SendError(res, id.error());
+    if (auto existing = store->GetTask(*id); existing && !CanSee(*who, *existing)) {
+      return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
+    }
+    auto task = store->CancelTask(*id);
+    if (!task.ok()) return SendError(res, task.error());
+    SendJson(res, 200, TaskJson(*task));
+  }
+
+  void ListDevices(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) return SendError(res, who.error());
+    const int64_t online_ms = std::max<int64_t>(60, 3 * options.max_long_poll_seconds) * 1000;
+    const int64_t now = server::NowMs();
+    json devices = json::array();
+    for (const auto& agent : store->ListAgents()) {
+      devices.push_back({{"name", agent.name},
+                         {"facts", agent.facts},
+                         {"labels", agent.labels},
+                         {"registered_at", agent.registered_at},
+                         {"last_seen_at", agent.last_seen_at},
+                         {"online", now - agent.last_seen_ms < online_ms}});
+    }
+    SendJson(res, 200, {{"devices", devices}});
+  }
+
+  // ---- agents --------------------------------------------------------------------------
+
+  void RegisterAgent(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kRegistration, TokenKind::kAdmin});
+    if (!who.ok()) return SendError(res, who.error());
+    auto parsed = ParseObject(req);
+    if (!parsed.ok()) return SendError(res, parsed.error());
+    const json& body = *parsed;
+    if (!body.contains("name") || !body["name"].is_string()) return SendError(res, WrongType("name", "a string"));
+    const std::string name = body["name"].get<std::string>();
+    if (!ValidName(name)) {
+      return SendError(res, {400, "field 'name': '" + name + "' is not a valid name ([A-Za-z0-9._-], at most 64)"});
+    }
+    if (!body.contains("facts") || !body["facts"].is_object()) return SendError(res, WrongType("facts", "an object"));
+    const json& facts = body["facts"];
+    if (facts.contains("runtimes")) {
+      if (!facts["runtimes"].is_array()) return SendError(res, WrongType("facts.runtimes", "an array"));
+      for (const auto& runtime : facts["runtimes"]) {
+        if (!runtime.is_object() || !runtime.contains("name") || !runtime["name"].is_string()) {
+          return SendError(res, WrongType("facts.runtimes[]", "an object with a string 'name'"));
+        }
+      }
+    }
+    json labels = json::object();
+    if (body.contains("labels") && !body["labels"].is_null()) {
+      if (!body["labels"].is_object()) return SendError(res, WrongType("labels", "an object of strings"));
+      for (const auto& [key, value] : body["labels"].items()) {
+        if (!value.is_string()) return SendError(res, WrongType("labels." + key, "a string"));
+      }
+      labels = body["labels"];
+    }
+    const std::string secret = NewSecret();
+    const int64_t id = store->RegisterAgent(name, facts, labels, Sha256Hex(secret));
+    SendJson(res, 201, {{"agent_id", id}, {"name", name}, {"token", secret},
+                        {"lease_seconds", options.lease_seconds}});
+  }
+
+  void Lease(const httplib::Request& req, httplib::Response& res) {
+    auto agent = AuthenticateAgent(req, req.matches[1]);
+    if (!agent.ok()) return SendError(res, agent.error());
+    int wait_s = 0;
+    if (req.has_param("wait_s")) {
+      try {
+        wait_s = std::stoi(req.get_param_value("wait_s"));
+      } catch (const std::exception&) {
+        return SendError(res, {400, "query parameter 'wait_s' must be an integer"});
+      }
+    }
+    wait_s = std::clamp(wait_s, 0, options.max_long_poll_seconds);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+    for (;;) {
+      uint64_t seen;
+      {
+        std::lock_guard lock(wake_mutex);
+        seen = generation;
+      }
+      store->ExpireLeases(options.max_attempts);
+      if (auto task = store->LeaseTask(*agent, LeaseMs())) {
+        auto model = store->FindModel(task->model_sha256);
+        json body = TaskJson(*task);
+        body["model"] = ModelJson(*model);
+        body["lease_seconds"] = options.lease_seconds;
+        return SendJson(res, 200, {{"task", body}});
+      }
+      std::unique_lock lock(wake_mutex);
+      if (stopping || !wake.wait_until(lock, deadline, [&] { return generation != seen || stopping.load(); })) {
+        res.status = 204;
+        return;
+      }
+    }
+  }
+
+  void Heartbeat(const httplib::Request& req, httplib::Response& res) {
+    auto agent = AuthenticateAgent(req);
+    if (!agent.ok()) return SendError(res, agent.error());
+    auto id = TaskId(req);
+    if (!id.ok()) return SendError(res, id.error());
+    auto task = store->Heartbeat(*id, agent->id, LeaseMs());
+    if (!task.ok()) return SendError(res, task.error());
+    SendJson(res, 200, TaskJson(*task));
+  }
+
+  void UploadResult(const httplib::Request& req, httplib::Response& res) {
+    auto agent = AuthenticateAgent(req);
+    if (!agent.ok()) return SendError(res, agent.error());
+    auto id = TaskId(req);
+    if (!id.ok()) return SendError(res, id.error());
+    auto document = ParseObject(req);
+    if (!document.ok()) return SendError(res, document.error());
+    auto parsed = BenchResultFromJson(*document);
+    if (!parsed.ok()) return SendError(res, {400, parsed.error().message});
+    auto task = store->GetTask(*id);
+    if (!task) return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
+    if (!parsed->model.sha256.empty() && parsed->model.sha256 != task->model_sha256) {
+      return SendError(res, {400, "result is for model " + parsed->model.sha256 + ", task " +
+                                      std::to_string(*id) + " is for " + task->model_sha256});
+    }
+    std::string state = "succeeded", error;
+    if (parsed->failure) {
+      state = parsed->failure->stage == "timeout" ? "timed_out" : "failed";
+      error = parsed->failure->stage + ": " + parsed->failure->error.message;
+    }
+    auto stored = store->StoreResult(*id, agent->id, *document, state, error);
+    if (!stored.ok()) return SendError(res, stored.error());
+    json body = TaskJson(*store->GetTask(*id));
+    body["result"] = stored->first;
+    body["stored"] = stored->second;
+    SendJson(res, stored->second ? 201 : 200, body);
+  }
+
+  void Routes() {
+    using R = const httplib::Request&;
+    using W = httplib::Response&;
+    http.Post("/v1/users", [this](R req, W res) { CreateUser(req, res); });
+    http.Post("/v1/models", [this](R req, W res, const httplib::ContentReader& reader) { UploadModel(req, res, reader); });
+    http.Get(R"(/v1/models/([0-9a-f]{64}))", [this](R req, W res) { DownloadModel(req, res); });
+    http.Post("/v1/tasks", [this](R req, W res) { CreateTask(req, res); });
+    http.Get("/v1/tasks", [this](R req, W res) { ListTasks(req, res); });
+    http.Get(R"(/v1/tasks/(\d+))", [this](R req, W res) { GetTask(req, res); });
+    http.Post(R"(/v1/tasks/(\d+)/cancel)", [this](R req, W res) { CancelTask(req, res); });
+    http.Post(R"(/v1/tasks/(\d+)/heartbeat)", [this](R req, W res) { Heartbeat(req, res); });
+    http.Post(R"(/v1/tasks/(\d+)/result)", [this](R req, W res) { UploadResult(req, res); });
+    http.Get("/v1/devices", [this](R req, W res) { ListDevices(req, res); });
+    http.Post("/v1/agents", [this](R req, W res) { RegisterAgent(req, res); });
+    http.Post(R"(/v1/agents/([^/]+)/lease)", [this](R req, W res) { Lease(req, res); });
+    http.Get("/v1/health", [](R, W res) { SendJson(res, 200, {{"status", "ok"}}); });
+    http.set_error_handler([](R req, W res) {
+      if (!res.body.empty()) return;
+      if (res.status == 404) {
+        SendJson(res, 404, {{"error", "no such endpoint: " + req.method + " " + req.path}});
+      } else if (res.status >= 400) {
+        SendJson(res, res.status, {{"error", "HTTP " + std::to_string(res.status)}});
+      }
+    });
+    http.set_exception_handler([](R, W res, std::exception_ptr error) {
+      std::string message = "internal error";
+      try {
+        if (error) std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        message += std::string(": ") + e.what();
+      } catch (...) {
+      }
+      SendJson(res, 500, {{"error", message}});
+    });
+  }
+};
+
+EvaluationServer::EvaluationServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+EvaluationServer::~EvaluationServer() {
+  Stop();
+  if (impl_->expiry_thread.joinable()) impl_->expiry_thread.join();
+}
+
+Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const ServerOptions& options) {
+  if (options.data_dir.empty()) return InvalidArgument("--data DIR is required");
+  if (options.lease_seconds < 1) return InvalidArgument("--lease-seconds must be at least 1");
+  if (options.max_attempts < 1) return InvalidArgument("--max-attempts must be at least 1");
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->models_dir = options.data_dir + "/models";
+  std::error_code error;
+  fs::create_directories(impl->models_dir, error);
+  if (error) return InvalidArgument(impl->models_dir + ": cannot create (" + error.message() + ")");
+  auto store = server::Store::Open(options.data_dir + "/edgebench.db");
+  if (!store.ok()) return RuntimeError(store.error().message);
+  impl->store = std::move(store.value());
+  EB_RETURN_IF_ERROR(impl->InitializeTokens());
+  impl->Routes();
+  if (options.port == 0) {
+    impl->port = impl->http.bind_to_any_port(options.host);
+    if (impl->port <= 0) return RuntimeError("cannot listen on " + options.host + " (any port)");
+  } else {
+    if (!impl->http.bind_to_port(options.host, options.port)) {
+      return RuntimeError("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                          " (in use or not a local address)");
+    }
+    impl->port = options.port;
+  }
+  Impl* raw = impl.get();
+  raw->expiry_thread = std::thread([raw] {
+    while (!raw->stopping) {
+      if (raw->store->ExpireLeases(raw->options.max_attempts) > 0) raw->Notify();
+      std::unique_lock lock(raw->wake_mutex);
+      raw->wake.wait_for(lock, std::chrono::milliseconds(500), [raw] { return raw->stopping.load(); });
+    }
+  });
+  return std::unique_ptr<EvaluationServer>(new EvaluationServer(std::move(impl)));
+}
+
+int EvaluationServer::port() const { return impl_->port; }
+
+void EvaluationServer::Serve() { impl_->http.listen_after_bind(); }
+
+void EvaluationServer::Stop() {
+  impl_->stopping = true;
+  impl_->Notify();
+  impl_->http.stop();
+}
+
+}  // namespace edgebench

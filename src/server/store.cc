@@ -1,0 +1,522 @@
+#include "store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <ctime>
+#include <stdexcept>
+
+namespace edgebench::server {
+namespace {
+
+// SQLite failures here are bugs or a broken disk: they surface as 500 through the server's
+// exception handler, never as a half-applied change (every method is one transaction).
+class SqliteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+void Check(sqlite3* db, int rc, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    throw SqliteError(std::string("sqlite: ") + what + ": " + sqlite3_errmsg(db));
+  }
+}
+
+void Exec(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    throw SqliteError(std::string("sqlite: ") + text + " in: " + sql);
+  }
+}
+
+// One prepared statement; Bind* take 1-based indexes, Column* 0-based.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    Check(db, sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr), sql);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& Bind(int index, const std::string& text) {
+    Check(db_, sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                                 SQLITE_TRANSIENT), "bind");
+    return *this;
+  }
+  Statement& Bind(int index, const char* text) { return Bind(index, std::string(text)); }
+  Statement& Bind(int index, int64_t value) {
+    Check(db_, sqlite3_bind_int64(stmt_, index, value), "bind");
+    return *this;
+  }
+  Statement& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
+  Statement& BindNull(int index) {
+    Check(db_, sqlite3_bind_null(stmt_, index), "bind");
+    return *this;
+  }
+  // True while there is a row.
+  bool Step() {
+    const int rc = sqlite3_step(stmt_);
+    Check(db_, rc, sqlite3_sql(stmt_));
+    return rc == SQLITE_ROW;
+  }
+  void Run() { while (Step()) {} }
+  std::string Text(int column) const {
+    const auto* text = sqlite3_column_text(stmt_, column);
+    return text ? reinterpret_cast<const char*>(text) : "";
+  }
+  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back when not committed (an exception in between).
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { Exec(db_, "BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void Commit() {
+    Exec(db_, "COMMIT");
+    committed_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool committed_ = false;
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE tokens (
+  sha256 TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('admin', 'user', 'registration', 'agent')),
+  subject TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE models (
+  sha256 TEXT PRIMARY KEY,
+  size_bytes INTEGER NOT NULL,
+  format TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE agents (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  facts TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  registered_at TEXT NOT NULL,
+  last_seen_ms INTEGER NOT NULL);
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY,
+  model_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  runtime TEXT NOT NULL,
+  device TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'assigned', 'running', 'succeeded', 'failed',
+                                       'cancelled', 'timed_out')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  agent_id INTEGER REFERENCES agents (id),
+  lease_deadline_ms INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  assigned_at TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL DEFAULT '',
+  finished_at TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  owner TEXT NOT NULL);
+CREATE INDEX tasks_by_state ON tasks (state, id);
+CREATE TABLE results (
+  task_id INTEGER PRIMARY KEY REFERENCES tasks (id),
+  agent_id INTEGER NOT NULL REFERENCES agents (id),
+  document TEXT NOT NULL,
+  uploaded_at TEXT NOT NULL);
+)sql";
+
+constexpr const char* kTaskColumns =
+    "t.id, t.model_sha256, t.runtime, t.device, t.selector, t.settings, t.state, t.attempts, "
+    "t.agent_id, COALESCE(a.name, ''), t.lease_deadline_ms, t.created_at, t.assigned_at, "
+    "t.started_at, t.finished_at, t.error, t.owner, "
+    "EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id) "
+    "FROM tasks t LEFT JOIN agents a ON a.id = t.agent_id ";
+
+TaskRow ReadTask(const Statement& s) {
+  TaskRow t;
+  t.id = s.Int(0);
+  t.model_sha256 = s.Text(1);
+  t.runtime = s.Text(2);
+  t.device = s.Text(3);
+  t.selector = nlohmann::json::parse(s.Text(4));
+  t.settings = nlohmann::json::parse(s.Text(5));
+  t.state = s.Text(6);
+  t.attempts = static_cast<int>(s.Int(7));
+  if (!s.IsNull(8)) t.agent_id = s.Int(8);
+  t.agent_name = s.Text(9);
+  t.lease_deadline_ms = s.Int(10);
+  t.created_at = s.Text(11);
+  t.assigned_at = s.Text(12);
+  t.started_at = s.Text(13);
+  t.finished_at = s.Text(14);
+  t.error = s.Text(15);
+  t.owner = s.Text(16);
+  t.has_result = s.Int(17) != 0;
+  return t;
+}
+
+std::optional<TaskRow> SelectTask(sqlite3* db, int64_t id) {
+  Statement s(db, (std::string("SELECT ") + kTaskColumns + "WHERE t.id = ?").c_str());
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadTask(s);
+}
+
+AgentRow ReadAgent(const Statement& s) {
+  AgentRow a;
+  a.id = s.Int(0);
+  a.name = s.Text(1);
+  a.facts = nlohmann::json::parse(s.Text(2));
+  a.labels = nlohmann::json::parse(s.Text(3));
+  a.registered_at = s.Text(4);
+  a.last_seen_ms = s.Int(5);
+  a.last_seen_at = IsoUtc(a.last_seen_ms);
+  return a;
+}
+
+bool AgentCanRun(const AgentRow& agent, const TaskRow& task) {
+  bool has_runtime = false;
+  for (const auto& runtime : agent.facts.value("runtimes", nlohmann::json::array())) {
+    if (runtime.value("name", "") == task.runtime) has_runtime = true;
+  }
+  if (!has_runtime) return false;
+  if (!task.device.empty()) return task.device == agent.name;
+  for (const auto& [key, value] : task.selector.items()) {
+    if (!agent.labels.contains(key) || agent.labels[key] != value) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string IsoUtc(int64_t unix_ms) {
+  const std::time_t seconds = unix_ms / 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  char full[48];
+  std::snprintf(full, sizeof full, "%s.%03dZ", text, static_cast<int>(unix_ms % 1000));
+  return full;
+}
+
+std::string_view TokenKindName(TokenKind kind) {
+  switch (kind) {
+    case TokenKind::kAdmin: return "admin";
+    case TokenKind::kUser: return "user";
+    case TokenKind::kRegistration: return "registration";
+    case TokenKind::kAgent: return "agent";
+  }
+  return "user";
+}
+
+ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string message = path + ": cannot open database: " + (db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return ApiError{500, message};
+  }
+  std::unique_ptr<Store> store(new Store(db));
+  try {
+    sqlite3_busy_timeout(db, 5000);
+    Exec(db, "PRAGMA journal_mode = WAL");
+    Exec(db, "PRAGMA synchronous = NORMAL");
+    Exec(db, "PRAGMA foreign_keys = ON");
+    Transaction transaction(db);
+    Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+    if (!exists.Step()) {
+      Exec(db, kSchema);
+      Statement(db, "INSERT INTO schema_version (version) VALUES (?)").Bind(1, kSchemaVersion).Run();
+    } else {
+      Statement version(db, "SELECT version FROM schema_version");
+      const int64_t found = version.Step() ? version.Int(0) : 0;
+      if (found != kSchemaVersion) {
+        return ApiError{500, path + ": database schema version " + std::to_string(found) +
+                                 ", this server needs " + std::to_string(kSchemaVersion)};
+      }
+    }
+    transaction.Commit();
+  } catch (const std::exception& e) {
+    return ApiError{500, path + ": " + e.what()};
+  }
+  return store;
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+void Store::AddToken(const std::string& token_sha256, TokenKind kind, const std::string& subject) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  Statement(db_, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, ?, ?, ?)")
+      .Bind(1, token_sha256).Bind(2, std::string(TokenKindName(kind))).Bind(3, subject)
+      .Bind(4, IsoUtc(NowMs())).Run();
+  transaction.Commit();
+}
+
+std::optional<TokenRow> Store::FindToken(const std::string& token_sha256) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT kind, subject FROM tokens WHERE sha256 = ?");
+  s.Bind(1, token_sha256);
+  if (!s.Step()) return std::nullopt;
+  TokenRow row;
+  const std::string kind = s.Text(0);
+  row.kind = kind == "admin" ? TokenKind::kAdmin
+             : kind == "registration" ? TokenKind::kRegistration
+             : kind == "agent" ? TokenKind::kAgent : TokenKind::kUser;
+  row.subject = s.Text(1);
+  return row;
+}
+
+bool Store::HasToken(TokenKind kind) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT 1 FROM tokens WHERE kind = ?");
+  s.Bind(1, std::string(TokenKindName(kind)));
+  return s.Step();
+}
+
+void Store::AddModel(const ModelRow& model) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  Statement(db_, "INSERT OR IGNORE INTO models (sha256, size_bytes, format, name, created_at) "
+                 "VALUES (?, ?, ?, ?, ?)")
+      .Bind(1, model.sha256).Bind(2, model.size_bytes).Bind(3, model.format).Bind(4, model.name)
+      .Bind(5, IsoUtc(NowMs())).Run();
+  transaction.Commit();
+}
+
+std::optional<ModelRow> Store::FindModel(const std::string& sha256) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT sha256, size_bytes, format, name, created_at FROM models WHERE sha256 = ?");
+  s.Bind(1, sha256);
+  if (!s.Step()) return std::nullopt;
+  return ModelRow{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4)};
+}
+
+int64_t Store::RegisterAgent(const std::string& name, const nlohmann::json& facts,
+                             const nlohmann::json& labels, const std::string& token_sha256) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  const int64_t now = NowMs();
+  Statement(db_,
+            "INSERT INTO agents (name, facts, labels, registered_at, last_seen_ms) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET facts = excluded.facts, labels = excluded.labels, "
+            "last_seen_ms = excluded.last_seen_ms")
+      .Bind(1, name).Bind(2, facts.dump()).Bind(3, labels.dump()).Bind(4, IsoUtc(now)).Bind(5, now)
+      .Run();
+  Statement id(db_, "SELECT id FROM agents WHERE name = ?");
+  id.Bind(1, name).Step();
+  const int64_t agent_id = id.Int(0);
+  Statement(db_, "DELETE FROM tokens WHERE kind = 'agent' AND subject = ?").Bind(1, name).Run();
+  Statement(db_, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'agent', ?, ?)")
+      .Bind(1, token_sha256).Bind(2, name).Bind(3, IsoUtc(now)).Run();
+  transaction.Commit();
+  return agent_id;
+}
+
+std::optional<AgentRow> Store::FindAgent(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT id, name, facts, labels, registered_at, last_seen_ms FROM agents WHERE name = ?");
+  s.Bind(1, name);
+  if (!s.Step()) return std::nullopt;
+  return ReadAgent(s);
+}
+
+std::vector<AgentRow> Store::ListAgents() {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT id, name, facts, labels, registered_at, last_seen_ms FROM agents ORDER BY name");
+  std::vector<AgentRow> agents;
+  while (s.Step()) agents.push_back(ReadAgent(s));
+  return agents;
+}
+
+int64_t Store::CreateTask(const NewTask& task) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  Statement(db_,
+            "INSERT INTO tasks (model_sha256, runtime, device, selector, settings, state, created_at, owner) "
+            "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)")
+      .Bind(1, task.model_sha256).Bind(2, task.runtime).Bind(3, task.device)
+      .Bind(4, task.selector.dump()).Bind(5, task.settings.dump()).Bind(6, IsoUtc(NowMs()))
+      .Bind(7, task.owner).Run();
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  transaction.Commit();
+  return id;
+}
+
+std::optional<TaskRow> Store::GetTask(int64_t id) {
+  std::lock_guard lock(mutex_);
+  return SelectTask(db_, id);
+}
+
+std::vector<TaskRow> Store::ListTasks(int limit) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, (std::string("SELECT ") + kTaskColumns + "ORDER BY t.id DESC LIMIT ?").c_str());
+  s.Bind(1, limit);
+  std::vector<TaskRow> tasks;
+  while (s.Step()) tasks.push_back(ReadTask(s));
+  return tasks;
+}
+
+std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  const int64_t now = NowMs();
+  Statement(db_, "UPDATE agents SET last_seen_ms = ? WHERE id = ?").Bind(1, now).Bind(2, agent.id).Run();
+  std::optional<TaskRow> chosen;
+  {
+    Statement s(db_, (std::string("SELECT ") + kTaskColumns + "WHERE t.state = 'queued' ORDER BY t.id").c_str());
+    while (s.Step()) {
+      TaskRow task = ReadTask(s);
+      if (AgentCanRun(agent, task)) {
+        chosen = std::move(task);
+        break;
+      }
+    }
+  }
+  if (chosen) {
+    Statement(db_,
+              "UPDATE tasks SET state = 'assigned', agent_id = ?, attempts = attempts + 1, "
+              "lease_deadline_ms = ?, assigned_at = ?, started_at = '' WHERE id = ?")
+        .Bind(1, agent.id).Bind(2, now + lease_ms).Bind(3, IsoUtc(now)).Bind(4, chosen->id).Run();
+    chosen = SelectTask(db_, chosen->id);
+  }
+  transaction.Commit();
+  return chosen;
+}
+
+ApiResult<TaskRow> Store::Heartbeat(int64_t task_id, int64_t agent_id, int64_t lease_ms) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  auto task = SelectTask(db_, task_id);
+  if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
+  if (task->agent_id != agent_id || (task->state != "assigned" && task->state != "running")) {
+    return ApiError{409, "task " + std::to_string(task_id) + " is not held by this agent (state " +
+                             task->state + ")"};
+  }
+  const int64_t now = NowMs();
+  Statement(db_,
+            "UPDATE tasks SET state = 'running', lease_deadline_ms = ?, "
+            "started_at = CASE WHEN started_at = '' THEN ? ELSE started_at END WHERE id = ?")
+      .Bind(1, now + lease_ms).Bind(2, IsoUtc(now)).Bind(3, task_id).Run();
+  Statement(db_, "UPDATE agents SET last_seen_ms = ? WHERE id = ?").Bind(1, now).Bind(2, agent_id).Run();
+  task = SelectTask(db_, task_id);
+  transaction.Commit();
+  return *task;
+}
+
+ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, int64_t agent_id,
+                                                              const nlohmann::json& document,
+                                                              const std::string& final_state,
+                                                              const std::string& error) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  auto task = SelectTask(db_, task_id);
+  if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
+  {
+    Statement stored(db_, "SELECT document, agent_id FROM results WHERE task_id = ?");
+    stored.Bind(1, task_id);
+    if (stored.Step()) {
+      if (stored.Int(1) != agent_id) {
+        return ApiError{409, "task " + std::to_string(task_id) +
+                                 " already has a result from another agent"};
+      }
+      return std::pair{nlohmann::json::parse(stored.Text(0)), false};
+    }
+  }
+  if (task->agent_id != agent_id || (task->state != "assigned" && task->state != "running")) {
+    return ApiError{409, "task " + std::to_string(task_id) + " is not held by this agent (state " +
+                             task->state + ")"};
+  }
+  const int64_t now = NowMs();
+  Statement(db_, "INSERT INTO results (task_id, agent_id, document, uploaded_at) VALUES (?, ?, ?, ?)")
+      .Bind(1, task_id).Bind(2, agent_id).Bind(3, document.dump()).Bind(4, IsoUtc(now)).Run();
+  Statement(db_,
+            "UPDATE tasks SET state = ?, finished_at = ?, error = ?, lease_deadline_ms = 0, "
+            "started_at = CASE WHEN started_at = '' THEN ? ELSE started_at END WHERE id = ?")
+      .Bind(1, final_state).Bind(2, IsoUtc(now)).Bind(3, error).Bind(4, IsoUtc(now)).Bind(5, task_id)
+      .Run();
+  transaction.Commit();
+  return std::pair{document, true};
+}
+
+std::optional<nlohmann::json> Store::GetResult(int64_t task_id) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT document FROM results WHERE task_id = ?");
+  s.Bind(1, task_id);
+  if (!s.Step()) return std::nullopt;
+  return nlohmann::json::parse(s.Text(0));
+}
+
+int Store::CountResults(int64_t task_id) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT COUNT(*) FROM results WHERE task_id = ?");
+  s.Bind(1, task_id).Step();
+  return static_cast<int>(s.Int(0));
+}
+
+ApiResult<TaskRow> Store::CancelTask(int64_t task_id) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  auto task = SelectTask(db_, task_id);
+  if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
+  if (task->state != "queued" && task->state != "assigned" && task->state != "running") {
+    return ApiError{409, "task " + std::to_string(task_id) + " is already " + task->state};
+  }
+  Statement(db_, "UPDATE tasks SET state = 'cancelled', finished_at = ?, lease_deadline_ms = 0, "
+                 "error = 'cancelled by user' WHERE id = ?")
+      .Bind(1, IsoUtc(NowMs())).Bind(2, task_id).Run();
+  task = SelectTask(db_, task_id);
+  transaction.Commit();
+  return *task;
+}
+
+int Store::ExpireLeases(int max_attempts) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  const int64_t now = NowMs();
+  Statement fail(db_,
+                 "UPDATE tasks SET state = 'failed', finished_at = ?, lease_deadline_ms = 0, "
+                 "error = 'lease expired ' || attempts || ' times (agent lost); giving up' "
+                 "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ? AND attempts >= ?");
+  fail.Bind(1, IsoUtc(now)).Bind(2, now).Bind(3, max_attempts).Run();
+  int changed = sqlite3_changes(db_);
+  Statement requeue(db_,
+                    "UPDATE tasks SET state = 'queued', agent_id = NULL, lease_deadline_ms = 0, "
+                    "error = 'lease of attempt ' || attempts || ' expired (agent lost); re-queued' "
+                    "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ?");
+  requeue.Bind(1, now).Run();
+  changed += sqlite3_changes(db_);
+  transaction.Commit();
+  return changed;
+}
+
+bool Store::AgentHoldsModel(int64_t agent_id, const std::string& sha256) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT 1 FROM tasks WHERE agent_id = ? AND model_sha256 = ? "
+                   "AND state IN ('assigned', 'running')");
+  s.Bind(1, agent_id).Bind(2, sha256);
+  return s.Step();
+}
+
+}  // namespace edgebench::server

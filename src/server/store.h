@@ -1,0 +1,150 @@
+// The server's durable state in SQLite (DIR/edgebench.db): tokens, models, agents, tasks and
+// results. One connection guarded by a mutex; every method is one transaction, so a check and
+// the update it guards (lease a task, accept a result) cannot interleave with another request.
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+struct sqlite3;
+
+namespace edgebench::server {
+
+// An answer the HTTP layer sends as {"error": message} with `status`.
+struct ApiError {
+  int status = 500;
+  std::string message;
+};
+
+// Value or ApiError (the HTTP face of status.h's Expected).
+template <typename T>
+class [[nodiscard]] ApiResult {
+ public:
+  ApiResult(T value) : value_(std::move(value)) {}             // NOLINT
+  ApiResult(ApiError error) : value_(std::move(error)) {}      // NOLINT
+  bool ok() const { return std::holds_alternative<T>(value_); }
+  const T& value() const { return std::get<T>(value_); }
+  T& value() { return std::get<T>(value_); }
+  const T* operator->() const { return &value(); }
+  const T& operator*() const { return value(); }
+  const ApiError& error() const { return std::get<ApiError>(value_); }
+
+ private:
+  std::variant<T, ApiError> value_;
+};
+
+inline constexpr int kSchemaVersion = 1;
+
+enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
+std::string_view TokenKindName(TokenKind kind);
+
+struct TokenRow {
+  TokenKind kind = TokenKind::kUser;
+  std::string subject;  // user name, agent name, or "registration"
+};
+
+struct ModelRow {
+  std::string sha256;
+  int64_t size_bytes = 0;
+  std::string format;
+  std::string name;
+  std::string created_at;
+};
+
+struct AgentRow {
+  int64_t id = 0;
+  std::string name;
+  nlohmann::json facts;   // {arch, cpu_model, cores, memory_bytes, runtimes: [{name, version}]}
+  nlohmann::json labels;  // {key: value}
+  std::string registered_at;
+  std::string last_seen_at;
+  int64_t last_seen_ms = 0;
+};
+
+struct TaskRow {
+  int64_t id = 0;
+  std::string model_sha256;
+  std::string runtime;
+  std::string device;        // "" = any agent matching the selector
+  nlohmann::json selector;   // {label: value}
+  nlohmann::json settings;
+  std::string state;         // queued, assigned, running, succeeded, failed, cancelled, timed_out
+  int attempts = 0;          // times the task was handed to an agent
+  std::optional<int64_t> agent_id;
+  std::string agent_name;
+  int64_t lease_deadline_ms = 0;  // unix ms; 0 = no lease
+  std::string created_at, assigned_at, started_at, finished_at;
+  std::string error;              // why it failed/timed out/was cancelled ("" = none)
+  std::string owner;              // token subject that created it
+  bool has_result = false;
+};
+
+struct NewTask {
+  std::string model_sha256, runtime, device, owner;
+  nlohmann::json selector = nlohmann::json::object();
+  nlohmann::json settings = nlohmann::json::object();
+};
+
+class Store {
+ public:
+  static ApiResult<std::unique_ptr<Store>> Open(const std::string& path);
+  ~Store();
+
+  // Tokens are stored as the hex SHA-256 of the secret.
+  void AddToken(const std::string& token_sha256, TokenKind kind, const std::string& subject);
+  std::optional<TokenRow> FindToken(const std::string& token_sha256);
+  bool HasToken(TokenKind kind);
+
+  void AddModel(const ModelRow& model);  // no-op when the sha256 is already stored
+  std::optional<ModelRow> FindModel(const std::string& sha256);
+
+  // Creates or updates the agent called `name` and replaces its token.
+  int64_t RegisterAgent(const std::string& name, const nlohmann::json& facts,
+                        const nlohmann::json& labels, const std::string& token_sha256);
+  std::optional<AgentRow> FindAgent(const std::string& name);
+  std::vector<AgentRow> ListAgents();
+
+  int64_t CreateTask(const NewTask& task);
+  std::optional<TaskRow> GetTask(int64_t id);
+  std::vector<TaskRow> ListTasks(int limit);
+  // Hands the oldest queued task that `agent` can run to it (state assigned, attempts + 1,
+  // lease until now + lease_ms); nullopt when none.
+  std::optional<TaskRow> LeaseTask(const AgentRow& agent, int64_t lease_ms);
+  // The agent holding the task reports it running / still alive: renews the lease. 409 when the
+  // agent no longer holds it (cancelled, expired and re-queued, ...), 404 when unknown.
+  ApiResult<TaskRow> Heartbeat(int64_t task_id, int64_t agent_id, int64_t lease_ms);
+  // Stores the result document of a task held by `agent_id` and moves the task to `final_state`.
+  // The same agent uploading again gets {stored document, false}; others get 409.
+  ApiResult<std::pair<nlohmann::json, bool>> StoreResult(int64_t task_id, int64_t agent_id,
+                                                         const nlohmann::json& document,
+                                                         const std::string& final_state,
+                                                         const std::string& error);
+  std::optional<nlohmann::json> GetResult(int64_t task_id);
+  int CountResults(int64_t task_id);
+  ApiResult<TaskRow> CancelTask(int64_t task_id);
+  // Re-queues tasks whose lease ran out (failed once `max_attempts` were used); returns how many
+  // changed.
+  int ExpireLeases(int max_attempts);
+  // True when the agent holds (assigned/running) a task on this model.
+  bool AgentHoldsModel(int64_t agent_id, const std::string& sha256);
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  std::mutex mutex_;
+  sqlite3* db_;
+};
+
+// Current time as unix milliseconds and as ISO 8601 UTC ("2026-11-22T04:48:29.123Z").
+int64_t NowMs();
+std::string IsoUtc(int64_t unix_ms);
+
+}  // namespace edgebench::server

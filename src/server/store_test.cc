@@ -1,0 +1,131 @@
+// The task state machine of the server's store, without HTTP.
+#include "store.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "testing/test_models.h"
+
+namespace edgebench::server {
+namespace {
+
+using json = nlohmann::json;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = Store::Open(testing::MakeTempDir() + "/edgebench.db");
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened.value());
+    store_->AddModel({std::string(64, 'a'), 10, "onnx", "m.onnx", ""});
+  }
+
+  AgentRow Agent(const std::string& name, json runtimes, json labels = json::object()) {
+    json facts = {{"runtimes", json::array()}};
+    for (const auto& runtime : runtimes) facts["runtimes"].push_back({{"name", runtime}, {"version", "1"}});
+    store_->RegisterAgent(name, facts, labels, "token-" + name);
+    return *store_->FindAgent(name);
+  }
+
+  int64_t Task(const std::string& runtime, const std::string& device, json selector = json::object()) {
+    NewTask task;
+    task.model_sha256 = std::string(64, 'a');
+    task.runtime = runtime;
+    task.device = device;
+    task.selector = selector;
+    task.owner = "admin";
+    return store_->CreateTask(task);
+  }
+
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, LeaseMatchesDeviceOrLabelsAndRuntime) {
+  const AgentRow rpi = Agent("rpi", {"tflite"}, {{"board", "rpi4"}});
+  const AgentRow x86 = Agent("x86", {"onnxruntime", "null"}, {{"board", "pc"}});
+  const int64_t for_rpi = Task("tflite", "rpi");
+  const int64_t for_pc_label = Task("null", "", {{"board", "pc"}});
+  const int64_t wrong_runtime = Task("onnxruntime", "rpi");
+  auto leased = store_->LeaseTask(x86, 1000);
+  ASSERT_TRUE(leased);
+  EXPECT_EQ(leased->id, for_pc_label);
+  EXPECT_EQ(leased->state, "assigned");
+  EXPECT_EQ(leased->attempts, 1);
+  EXPECT_FALSE(store_->LeaseTask(x86, 1000));  // the rest are for rpi
+  leased = store_->LeaseTask(rpi, 1000);
+  ASSERT_TRUE(leased);
+  EXPECT_EQ(leased->id, for_rpi);
+  EXPECT_FALSE(store_->LeaseTask(rpi, 1000));  // rpi lacks onnxruntime
+  EXPECT_EQ(store_->GetTask(wrong_runtime)->state, "queued");
+}
+
+TEST_F(StoreTest, ExpiredLeaseRequeuesThenFails) {
+  const AgentRow agent = Agent("a", {"null"});
+  const int64_t id = Task("null", "a");
+  ASSERT_TRUE(store_->LeaseTask(agent, 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(store_->ExpireLeases(2), 1);
+  EXPECT_EQ(store_->GetTask(id)->state, "queued");
+  EXPECT_FALSE(store_->GetTask(id)->agent_id.has_value());
+  ASSERT_TRUE(store_->LeaseTask(agent, 1));
+  EXPECT_EQ(store_->GetTask(id)->attempts, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(store_->ExpireLeases(2), 1);
+  EXPECT_EQ(store_->GetTask(id)->state, "failed");
+  EXPECT_EQ(store_->ExpireLeases(2), 0);
+}
+
+TEST_F(StoreTest, HeartbeatRenewsAndResultIsStoredOnce) {
+  const AgentRow agent = Agent("a", {"null"});
+  const AgentRow other = Agent("b", {"null"});
+  const int64_t id = Task("null", "a");
+  EXPECT_EQ(store_->Heartbeat(id, agent.id, 1000).error().status, 409);  // not leased yet
+  ASSERT_TRUE(store_->LeaseTask(agent, 1000));
+  auto running = store_->Heartbeat(id, agent.id, 60000);
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(running->state, "running");
+  EXPECT_FALSE(running->started_at.empty());
+  EXPECT_EQ(store_->Heartbeat(id, other.id, 1000).error().status, 409);
+  EXPECT_EQ(store_->Heartbeat(999, agent.id, 1000).error().status, 404);
+  const json document = {{"schema", "edgebench.result/1"}, {"runs", 3}};
+  auto first = store_->StoreResult(id, agent.id, document, "succeeded", "");
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->second);
+  auto again = store_->StoreResult(id, agent.id, {{"runs", 4}}, "failed", "x");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->second);
+  EXPECT_EQ(again->first, document);
+  EXPECT_EQ(store_->StoreResult(id, other.id, document, "succeeded", "").error().status, 409);
+  EXPECT_EQ(store_->CountResults(id), 1);
+  EXPECT_EQ(store_->GetTask(id)->state, "succeeded");
+  EXPECT_EQ(store_->CancelTask(id).error().status, 409);
+}
+
+TEST_F(StoreTest, CancelledTaskCannotBeRenewedOrFinished) {
+  const AgentRow agent = Agent("a", {"null"});
+  const int64_t id = Task("null", "a");
+  ASSERT_TRUE(store_->LeaseTask(agent, 60000));
+  ASSERT_TRUE(store_->CancelTask(id).ok());
+  EXPECT_EQ(store_->Heartbeat(id, agent.id, 1000).error().status, 409);
+  EXPECT_EQ(store_->StoreResult(id, agent.id, json::object(), "succeeded", "").error().status, 409);
+  EXPECT_EQ(store_->GetTask(id)->state, "cancelled");
+}
+
+TEST_F(StoreTest, ReopeningKeepsStateAndChecksTheSchemaVersion) {
+  const std::string path = testing::MakeTempDir() + "/edgebench.db";
+  {
+    auto store = Store::Open(path);
+    ASSERT_TRUE(store.ok());
+    store.value()->AddToken("hash", TokenKind::kAdmin, "admin");
+  }
+  auto reopened = Store::Open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  auto token = reopened.value()->FindToken("hash");
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->kind, TokenKind::kAdmin);
+  EXPECT_FALSE(reopened.value()->FindToken("other"));
+}
+
+}  // namespace
+}  // namespace edgebench::server
