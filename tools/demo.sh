@@ -1,59 +1,71 @@
 #!/usr/bin/env bash
-# edgebench demo: sets up and builds, lists the runtimes, then benchmarks MobileNetV2 on
-# ONNX Runtime, OpenCV DNN and LibTorch, and MediaPipe face detection on TensorFlow Lite.
-# Arguments are passed to tools/setup.sh (e.g. --no-apt).
+# edgebench's main job on one machine (paper A's system, end to end): sets up and builds, starts
+# a local server (SQLite, loopback) and a local agent (native mode), submits the five models of
+# the paper's Table 2 on every runtime that can run them, prints the Table-2-shaped result and
+# the FLOPs-vs-latency analysis, and stops what it started.
+# Arguments are passed to tools/setup.sh (e.g. --no-apt). Results stay in $EDGEBENCH_DEMO_DIR
+# (default: a new temporary directory, printed at the end).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CACHE="${EDGEBENCH_CACHE_DIR:-${HOME:?HOME is not set; set EDGEBENCH_CACHE_DIR}/.cache/edgebench}"
-EDGEBENCH=build/src/cli/edgebench
+EDGEBENCH="$PWD/build/src/cli/edgebench"
+WORK="${EDGEBENCH_DEMO_DIR:-$(mktemp -d /tmp/edgebench-demo.XXXXXX)}"
+MODELS=(mobilenetv1 mobilenetv2 resnet50 efficientnetb0 densenet201)
 
 bash tools/setup.sh "$@"
 bash tools/build.sh
 
-if [[ ! -x "$EDGEBENCH" ]]; then
-  echo "[demo] ERROR: $EDGEBENCH was not built" >&2
-  exit 1
-fi
+mkdir -p "$WORK/results"
+"$EDGEBENCH" runtimes
 
-run() {
-  echo
-  echo "[demo] \$ $*"
-  "$@"
+# The server prints 'listening on URL' as its first line: read it from the coprocess, no polling.
+coproc SERVER { exec "$EDGEBENCH" server --listen 127.0.0.1:0 --data "$WORK/server" 2>"$WORK/server.log"; }
+SERVER_PID=$SERVER_PID
+AGENT_PID=""
+cleanup() {
+  [[ -n "$AGENT_PID" ]] && kill "$AGENT_PID" 2>/dev/null || true
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
 }
+trap cleanup EXIT
+read -r line <&"${SERVER[0]}"
+URL="${line#listening on }"
+echo "[demo] server at $URL (data in $WORK/server)"
+
+"$EDGEBENCH" agent --server "$URL" --name local --token-file "$WORK/server/agent.token" \
+  2>"$WORK/agent.log" &
+AGENT_PID=$!
 
 failed=()
-missing=()
-
-run "$EDGEBENCH" runtimes || failed+=("runtimes")
-# bench MODEL RUNTIME
-bench() {
-  local model="$1" runtime="$2"
+submit() {  # submit MODEL_FILE RUNTIME
+  local model="$1" runtime="$2" name
+  name="$(basename "${model%.*}")"
   if [[ ! -f "$model" ]]; then
-    echo
-    echo "[demo] skipping $runtime: model file $model does not exist" >&2
-    missing+=("$model")
+    echo "[demo] missing $model (tools/setup.sh generates the zoo)" >&2
+    failed+=("$name/$runtime")
     return 0
   fi
-  run "$EDGEBENCH" bench "$model" --runtime "$runtime" || failed+=("$runtime ($model)")
+  echo "[demo] $name on $runtime"
+  "$EDGEBENCH" submit "$model" --server "$URL" --token-file "$WORK/server/admin.token" \
+    --runtime "$runtime" --device local --min-duration-ms 0 --wait --json \
+    > "$WORK/results/${name}_${runtime}.json" || failed+=("$name/$runtime")
 }
-
-bench "$CACHE/zoo/mobilenetv2/mobilenetv2.onnx" onnxruntime
-bench "$CACHE/zoo/mobilenetv2/mobilenetv2.onnx" opencv
-bench "$CACHE/zoo/mobilenetv2/mobilenetv2.pt" libtorch
-bench "$CACHE/models/face_detection_short_range.tflite" tflite
+for model in "${MODELS[@]}"; do
+  submit "$CACHE/zoo/$model/$model.onnx" onnxruntime
+  submit "$CACHE/zoo/$model/$model.onnx" opencv
+  submit "$CACHE/zoo/$model/$model.pt" libtorch
+done
+# TFLite runs .tflite files only (ONNX -> TFLite conversion is a later step): a real MediaPipe model.
+submit "$CACHE/models/face_detection_short_range.tflite" tflite
 
 echo
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "[demo] missing model files (run tools/setup.sh; the zoo comes from tools/zoo/zoo.py):" >&2
-  printf '[demo]   %s\n' "${missing[@]}" | sort -u >&2
-fi
+"$EDGEBENCH" report "$WORK"/results/*.json
+echo
+"$EDGEBENCH" analyze "$WORK"/results/*.json
+echo "[demo] result documents: $WORK/results"
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "[demo] FAILED: ${failed[*]}" >&2
   exit 1
 fi
-if [[ ${#missing[@]} -gt 0 ]]; then
-  exit 1
-fi
-echo "[demo] done"
