@@ -295,15 +295,23 @@ TEST(Cli, ProfileAddsOperatorTimesAfterTheTimedRuns) {
   EXPECT_EQ(profile["kernels"][0]["provider"], "CPUExecutionProvider");
   ASSERT_FALSE(profile["by_kernel_type"].empty());
   EXPECT_GT(profile["by_kernel_type"][0]["share"].get<double>(), 0.0);
+  EXPECT_EQ(profile["by_provider"][0]["provider"], "CPUExecutionProvider");
+  const auto& fusion = document["fusion"];
+  ASSERT_TRUE(fusion.is_object()) << fusion;
+  EXPECT_GT(fusion["source_nodes"].get<int>(), 0);
+  EXPECT_FALSE(fusion["patterns"].empty());
 
   auto text = Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--profile", "--profile-runs", "3"}));
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("operator profile (onnxruntime profiler, 3 runs"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("kernel type"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("fusion map ("), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("kernels ran on CPUExecutionProvider"), std::string::npos) << text.out;
 
   auto without = Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--json", "-"}));
   ASSERT_EQ(without.exit_code, 0) << without.err;
   EXPECT_TRUE(nlohmann::json::parse(without.out)["profile"].is_null());
+  EXPECT_TRUE(nlohmann::json::parse(without.out)["fusion"].is_null());
   ExpectBadInput(Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--profile-runs", "3"})),
                  {"--profile-runs needs --profile"});
   ExpectBadInput(Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--profile", "--profile-runs", "0"})),

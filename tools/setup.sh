@@ -92,12 +92,14 @@ APT_PACKAGES=(
   libopencv-dev libtorch-dev libopenblas0-pthread
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
+  chromium
 )
 # Packages whose versions are worth recording in the log.
 KEY_PACKAGES=(
   cmake ninja-build g++ libopencv-dev libtorch-dev libopenblas0-pthread libonnx-dev
   libprotobuf-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   python3-torch python3-torchvision python3-onnx python3-numpy
+  chromium
 )
 
 # Prints the packages of APT_PACKAGES that are not installed.

@@ -17,6 +17,13 @@ std::optional<double> Pearson(std::span<const double> x, std::span<const double>
 // Spearman rank correlation: Pearson over ranks, ties get their average rank.
 std::optional<double> Spearman(std::span<const double> x, std::span<const double> y);
 
+// Least-squares line y = intercept + slope * x; nullopt for fewer than 2 points or a constant x.
+struct LineFit {
+  double slope = 0;      // units of y per unit of x
+  double intercept = 0;  // units of y
+};
+std::optional<LineFit> FitLine(std::span<const double> x, std::span<const double> y);
+
 // 1-based ranks with ties averaged: {10, 20, 20, 5} -> {2, 3.5, 3.5, 1}.
 std::vector<double> AverageRanks(std::span<const double> values);
 
@@ -43,6 +50,7 @@ struct GroupAnalysis {
   std::string runtime;  // "name version"
   std::vector<ModelPoint> points;  // by ms_per_gflop, descending (least efficient first)
   std::optional<double> pearson_flops, spearman_flops, pearson_params, spearman_params;
+  std::optional<LineFit> fit_flops;  // latency_ms = intercept + slope * flops (ms, ms per FLOP)
 };
 
 // Groups successful results by device and runtime. A result without FLOPs (a TorchScript file)

@@ -42,4 +42,14 @@ struct KernelTypeShare {
 // kernels took no time in total; ms_per_inference is 0 when profiled_runs is 0. Pure.
 std::vector<KernelTypeShare> SummarizeByKernelType(const OpProfile& profile);
 
+// Where kernels ran (paper B: "N of M layers ran on the DLA, the rest fell back to the GPU").
+struct ProviderShare {
+  std::string provider;  // OpEvent::provider; "unknown" where the runtime did not say
+  int64_t kernels = 0;   // kernels that ran there themselves (fused_into empty)
+};
+
+// Counts the kernels that ran themselves per provider, by kernels (descending), ties in order
+// of first appearance. Pure.
+std::vector<ProviderShare> SummarizeByProvider(const OpProfile& profile);
+
 }  // namespace edgebench

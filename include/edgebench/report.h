@@ -1,6 +1,7 @@
 // Human-readable formatting of results. Formatting only: no arithmetic beyond unit display.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,10 +24,33 @@ std::string FormatTable(const std::vector<std::string>& header,
 
 enum class TableStyle { kText, kMarkdown, kCsv };
 
+// The rows and columns of paper A's Table 2 layout, shared by every format (text, md, csv, html).
+struct LatencyTable {
+  struct Cell {
+    bool measured = false;  // a result exists for this model and column
+    bool failed = false;    // ... and it failed
+    double median_ms = 0;
+  };
+  std::vector<std::string> models;   // ModelName, in order of first appearance
+  std::vector<std::string> columns;  // "runtime (hostname)", in order of first appearance
+  std::vector<std::vector<Cell>> cells;  // [model][column]
+  std::vector<std::optional<double>> flops;  // per model, when a result counted them
+  // The table as display strings: header ("model", columns..., "FLOPs") and one row per model.
+  std::vector<std::string> HeaderCells() const;
+  std::vector<std::vector<std::string>> RowCells() const;
+};
+inline constexpr const char* kLatencyTableNote =
+    "median latency in ms; FLOPs = 2 x MACs (edgebench inspect)";
+
+LatencyTable BuildLatencyTable(const std::vector<BenchResult>& results);
+
 // Paper A's Table 2 layout from any set of results: one row per model (ModelName), one column
 // per runtime and device with the median latency in ms, and the model's FLOPs. Failed runs show
 // "failed"; a model not measured on a column is empty.
 std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableStyle style);
+
+// Milliseconds with about four significant digits, as every report shows them ("3.480").
+std::string FormatMilliseconds(double ms);
 
 // The `edgebench analyze` report: per device and runtime, correlations and the ranking.
 std::string FormatAnalysisText(const std::vector<GroupAnalysis>& groups,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "edgebench/environment.h"
+#include "edgebench/fusion.h"
 #include "edgebench/model_file.h"
 #include "edgebench/profile.h"
 #include "edgebench/settings.h"
@@ -76,6 +77,10 @@ struct BenchResult {
   // Set when settings.profile_runs > 0 and the runtime has a profiler (else a warning says why).
   std::optional<OpProfile> profile;
   std::vector<KernelTypeShare> profile_by_type;  // SummarizeByKernelType(*profile)
+  std::vector<ProviderShare> profile_by_provider;  // SummarizeByProvider(*profile)
+  // MapFusion(*profile, source graph): set with a profile of a model whose graph the inspector
+  // reads (ONNX).
+  std::optional<FusionMap> fusion;
   std::optional<RunFailure> failure;  // set when the run did not complete
 };
 

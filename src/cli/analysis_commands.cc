@@ -6,6 +6,7 @@
 
 #include "command.h"
 #include "edgebench/analysis.h"
+#include "edgebench/html_report.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
 
@@ -62,10 +63,12 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
   };
   auto flags = std::make_shared<Flags>();
   auto* command = app.add_subcommand("report", "Paper A's Table 2 layout from saved results");
-  command->footer("Example:\n  edgebench report results/*.json --format md -o table2.md");
+  command->footer(
+      "Examples:\n  edgebench report results/*.json --format md -o table2.md\n"
+      "  edgebench report results/*.json --format html -o report.html  (one self-contained page with charts)");
   command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
-  command->add_option("--format", flags->format, "text, md or csv")
-      ->check(CLI::IsMember({"text", "md", "csv"}))
+  command->add_option("--format", flags->format, "text, md, csv or html")
+      ->check(CLI::IsMember({"text", "md", "csv", "html"}))
       ->capture_default_str();
   command->add_option("-o,--output", flags->output, "Output file ('-' = stdout)")->capture_default_str();
   command->callback([flags, &exit_code] {
@@ -77,7 +80,8 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
     const TableStyle style = flags->format == "md" ? TableStyle::kMarkdown
                              : flags->format == "csv" ? TableStyle::kCsv
                                                       : TableStyle::kText;
-    Status written = WriteOutput(flags->output, FormatLatencyTable(*results, style));
+    Status written = WriteOutput(flags->output, flags->format == "html" ? FormatHtmlReport(*results)
+                                                                        : FormatLatencyTable(*results, style));
     exit_code = written.ok() ? kExitOk : ReportError(written.error());
   });
 }

@@ -8,6 +8,21 @@
 
 namespace edgebench {
 
+std::optional<LineFit> FitLine(std::span<const double> x, std::span<const double> y) {
+  const std::size_t n = std::min(x.size(), y.size());
+  if (n < 2) return std::nullopt;
+  const double mean_x = std::accumulate(x.begin(), x.begin() + n, 0.0) / n;
+  const double mean_y = std::accumulate(y.begin(), y.begin() + n, 0.0) / n;
+  double sxy = 0, sxx = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    sxy += (x[i] - mean_x) * (y[i] - mean_y);
+    sxx += (x[i] - mean_x) * (x[i] - mean_x);
+  }
+  if (sxx == 0) return std::nullopt;
+  const double slope = sxy / sxx;
+  return LineFit{slope, mean_y - slope * mean_x};
+}
+
 std::optional<double> Pearson(std::span<const double> x, std::span<const double> y) {
   const std::size_t n = std::min(x.size(), y.size());
   if (n < 3) return std::nullopt;
@@ -109,6 +124,7 @@ std::vector<GroupAnalysis> AnalyzeResults(const std::vector<BenchResult>& result
     }
     group.pearson_flops = Pearson(flops, latency);
     group.spearman_flops = Spearman(flops, latency);
+    group.fit_flops = FitLine(flops, latency);
     group.pearson_params = Pearson(params, latency);
     group.spearman_params = Spearman(params, latency);
     std::sort(group.points.begin(), group.points.end(),

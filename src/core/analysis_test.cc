@@ -21,6 +21,18 @@ TEST(Pearson, UndefinedForFewPointsOrConstants) {
   EXPECT_FALSE(Pearson(constant, line).has_value());
 }
 
+TEST(FitLine, LeastSquaresByHand) {
+  // x = 1..5, y = {2, 4, 5, 4, 5}: slope = sxy / sxx = 6 / 10, intercept = 4 - 0.6 * 3 = 2.2.
+  std::vector<double> x = {1, 2, 3, 4, 5}, y = {2, 4, 5, 4, 5};
+  const auto fit = FitLine(x, y);
+  ASSERT_TRUE(fit.has_value());
+  EXPECT_NEAR(fit->slope, 0.6, 1e-12);
+  EXPECT_NEAR(fit->intercept, 2.2, 1e-12);
+  std::vector<double> one = {1}, constant = {3, 3, 3};
+  EXPECT_FALSE(FitLine(one, one).has_value());
+  EXPECT_FALSE(FitLine(constant, x).has_value());
+}
+
 TEST(AverageRanks, AveragesTies) {
   std::vector<double> values = {10, 20, 20, 5};
   EXPECT_EQ(AverageRanks(values), (std::vector<double>{2, 3.5, 3.5, 1}));

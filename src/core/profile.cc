@@ -30,4 +30,20 @@ std::vector<KernelTypeShare> SummarizeByKernelType(const OpProfile& profile) {
   return shares;
 }
 
+std::vector<ProviderShare> SummarizeByProvider(const OpProfile& profile) {
+  std::vector<ProviderShare> shares;
+  for (const OpEvent& kernel : profile.kernels) {
+    if (!kernel.fused_into.empty()) continue;
+    const std::string provider = kernel.provider.empty() ? "unknown" : kernel.provider;
+    auto it = std::find_if(shares.begin(), shares.end(),
+                           [&](const ProviderShare& share) { return share.provider == provider; });
+    if (it == shares.end()) it = shares.insert(shares.end(), ProviderShare{provider, 0});
+    it->kernels += 1;
+  }
+  std::stable_sort(shares.begin(), shares.end(), [](const ProviderShare& a, const ProviderShare& b) {
+    return a.kernels > b.kernels;
+  });
+  return shares;
+}
+
 }  // namespace edgebench

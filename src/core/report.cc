@@ -67,6 +67,38 @@ std::string ProfileTable(const OpProfile& profile, const std::vector<KernelTypeS
   return text + "\n";
 }
 
+// Paper A's Tables 3 and 5: source-node patterns and the kernels they became.
+std::string FusionTable(const FusionMap& fusion) {
+  std::vector<std::vector<std::string>> rows;
+  for (const FusionPattern& pattern : fusion.patterns) {
+    rows.push_back({PatternName(pattern), pattern.kernel_type, std::to_string(pattern.kernels)});
+  }
+  auto counts = [](const std::vector<OpTypeCount>& entries) {
+    std::string text;
+    for (const OpTypeCount& entry : entries) {
+      text += (text.empty() ? "" : ", ") + entry.op_type + " x" + std::to_string(entry.count);
+    }
+    return text.empty() ? std::string("none") : text;
+  };
+  return "fusion map (" + std::to_string(fusion.source_nodes) + " source nodes -> " +
+         std::to_string(fusion.kernels) + " kernels)\n" +
+         FormatTable({"source nodes", "kernel", "kernels"}, rows, {false, false, true}) +
+         "removed by the runtime: " + counts(fusion.removed) + "\n" +
+         "added by the runtime: " + counts(fusion.added) + "\n\n";
+}
+
+// Paper B: where the kernels ran.
+std::string PlacementLine(const std::vector<ProviderShare>& by_provider) {
+  int64_t total = 0;
+  for (const ProviderShare& share : by_provider) total += share.kernels;
+  std::string text;
+  for (const ProviderShare& share : by_provider) {
+    text += (text.empty() ? "" : ", ") + std::to_string(share.kernels) + " of " +
+            std::to_string(total) + " kernels ran on " + share.provider;
+  }
+  return "placement  " + text + "\n";
+}
+
 }  // namespace
 
 std::string FormatTable(const std::vector<std::string>& header,
@@ -143,6 +175,8 @@ std::string FormatResultText(const BenchResult& r) {
     out << (v->tolerance ? (v->passed ? ", within " : ", ABOVE ") + Printf("%.3g", *v->tolerance) : "") << "\n";
   }
   if (r.profile) out << ProfileTable(*r.profile, r.profile_by_type);
+  if (r.fusion) out << FusionTable(*r.fusion);
+  if (!r.profile_by_provider.empty()) out << PlacementLine(r.profile_by_provider);
   out << "verdict  " << (r.validity.valid ? "VALID" : "INVALID") << "\n";
   for (const auto& reason : r.validity.reasons) out << "  reason: " << reason << "\n";
   for (const auto& warning : r.validity.warnings) out << "  warning: " << warning << "\n";
@@ -209,35 +243,55 @@ std::string Correlation(const std::optional<double>& value) {
 
 }  // namespace
 
-std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableStyle style) {
-  std::vector<std::string> columns, models;
-  std::map<std::pair<std::string, std::string>, std::string> cells;
-  std::map<std::string, std::string> flops;
+LatencyTable BuildLatencyTable(const std::vector<BenchResult>& results) {
+  LatencyTable table;
+  auto index_of = [](std::vector<std::string>& names, const std::string& name) {
+    auto found = std::find(names.begin(), names.end(), name);
+    if (found != names.end()) return static_cast<std::size_t>(found - names.begin());
+    names.push_back(name);
+    return names.size() - 1;
+  };
   for (const auto& r : results) {
-    const std::string model = ModelName(r.model.path);
-    const std::string column = r.runtime_name + " (" + r.environment.hostname + ")";
-    if (std::find(models.begin(), models.end(), model) == models.end()) models.push_back(model);
-    if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);
-    cells[{model, column}] = r.failure ? "failed" : Ms(r.latency_ms.p50);
-    if (r.model_cost) flops[model] = Billions(static_cast<double>(r.model_cost->flops));
+    const std::size_t model = index_of(table.models, ModelName(r.model.path));
+    const std::size_t column = index_of(table.columns, r.runtime_name + " (" + r.environment.hostname + ")");
+    table.cells.resize(table.models.size());
+    table.flops.resize(table.models.size());
+    for (auto& row : table.cells) row.resize(table.columns.size());
+    table.cells[model][column] = {true, r.failure.has_value(), r.failure ? 0 : r.latency_ms.p50};
+    if (r.model_cost) table.flops[model] = static_cast<double>(r.model_cost->flops);
   }
+  return table;
+}
+
+std::vector<std::string> LatencyTable::HeaderCells() const {
   std::vector<std::string> header = {"model"};
   header.insert(header.end(), columns.begin(), columns.end());
   header.push_back("FLOPs");
+  return header;
+}
+
+std::vector<std::vector<std::string>> LatencyTable::RowCells() const {
   std::vector<std::vector<std::string>> rows;
-  for (const auto& model : models) {
-    std::vector<std::string> row = {model};
-    for (const auto& column : columns) {
-      auto cell = cells.find({model, column});
-      row.push_back(cell == cells.end() ? "" : cell->second);
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    std::vector<std::string> row = {models[m]};
+    for (const Cell& cell : cells[m]) {
+      row.push_back(!cell.measured ? "" : cell.failed ? "failed" : Ms(cell.median_ms));
     }
-    row.push_back(flops.count(model) ? flops[model] : "");
+    row.push_back(flops[m] ? Billions(*flops[m]) : "");
     rows.push_back(std::move(row));
   }
+  return rows;
+}
+
+std::string FormatMilliseconds(double ms) { return Ms(ms); }
+
+std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableStyle style) {
+  const LatencyTable table = BuildLatencyTable(results);
+  const std::vector<std::string> header = table.HeaderCells();
   std::vector<bool> numeric(header.size(), true);
   numeric[0] = false;
-  std::string text = RenderTable(style, header, rows, numeric);
-  if (style != TableStyle::kCsv) text += "\nmedian latency in ms; FLOPs = 2 x MACs (edgebench inspect)\n";
+  std::string text = RenderTable(style, header, table.RowCells(), numeric);
+  if (style != TableStyle::kCsv) text += std::string("\n") + kLatencyTableNote + "\n";
   return text;
 }
 

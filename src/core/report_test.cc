@@ -42,6 +42,31 @@ TEST(FormatResultText, ShowsTheTopTenKernelTypesOnly) {
   EXPECT_EQ(FormatResultText(result).find("operator profile"), std::string::npos);
 }
 
+// The fusion map, as paper A's Tables 3 and 5, and the placement line (paper B).
+TEST(FormatResultText, ShowsTheFusionMapAndPlacement) {
+  BenchResult result = ProfiledResult();
+  result.fusion = FusionMap{.source_nodes = 9,
+                            .kernels = 5,
+                            .patterns = {{{"Conv", "BatchNormalization", "Clip"}, "Conv", 2},
+                                         {{"Pad", "Conv", "BatchNormalization", "Clip"}, "Conv", 1}},
+                            .removed = {{"Dropout", 1}},
+                            .added = {{"ReorderOutput", 2}, {"ReorderInput", 1}}};
+  result.profile_by_provider = {{"dla", 3}, {"gpu", 2}};
+  const std::string expected =
+      "fusion map (9 source nodes -> 5 kernels)\n"
+      "source nodes                      kernel  kernels\n"
+      "--------------------------------  ------  -------\n"
+      "Conv+BatchNormalization+Clip      Conv          2\n"
+      "Pad+Conv+BatchNormalization+Clip  Conv          1\n"
+      "removed by the runtime: Dropout x1\n"
+      "added by the runtime: ReorderOutput x2, ReorderInput x1\n"
+      "\n"
+      "placement  3 of 5 kernels ran on dla, 2 of 5 kernels ran on gpu\n"
+      "verdict  VALID\n";
+  const std::string text = FormatResultText(result);
+  EXPECT_NE(text.find(expected), std::string::npos) << text;
+}
+
 BenchResult Measured(const std::string& model, const std::string& runtime, const std::string& host,
                      double median_ms, std::optional<int64_t> flops) {
   BenchResult r;

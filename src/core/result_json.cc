@@ -148,7 +148,8 @@ Verification VerificationFromJson(const json& j) {
   return v;
 }
 
-json ProfileToJson(const OpProfile& profile, const std::vector<KernelTypeShare>& by_type) {
+json ProfileToJson(const OpProfile& profile, const std::vector<KernelTypeShare>& by_type,
+                   const std::vector<ProviderShare>& by_provider) {
   json kernels = json::array();
   for (const auto& k : profile.kernels) {
     kernels.push_back({{"kernel_name", k.kernel_name},
@@ -166,10 +167,55 @@ json ProfileToJson(const OpProfile& profile, const std::vector<KernelTypeShare>&
                      {"ms_per_inference", t.ms_per_inference},
                      {"share", t.share}});
   }
+  json providers = json::array();
+  for (const auto& p : by_provider) providers.push_back({{"provider", p.provider}, {"kernels", p.kernels}});
   return {{"source", profile.source},
           {"profiled_runs", profile.profiled_runs},
           {"kernels", kernels},
-          {"by_kernel_type", types}};
+          {"by_kernel_type", types},
+          {"by_provider", providers}};
+}
+
+json OpTypeCountsToJson(const std::vector<OpTypeCount>& entries) {
+  json list = json::array();
+  for (const auto& e : entries) list.push_back({{"op_type", e.op_type}, {"count", e.count}});
+  return list;
+}
+
+std::vector<OpTypeCount> OpTypeCountsFromJson(const json& list) {
+  std::vector<OpTypeCount> entries;
+  for (const auto& e : list) entries.push_back({e.at("op_type").get<std::string>(), e.at("count").get<int64_t>()});
+  return entries;
+}
+
+json FusionToJson(const FusionMap& fusion) {
+  json patterns = json::array();
+  for (const auto& p : fusion.patterns) {
+    patterns.push_back({{"source_op_types", p.source_op_types},
+                        {"pattern", PatternName(p)},
+                        {"kernel_type", p.kernel_type},
+                        {"kernels", p.kernels}});
+  }
+  return {{"source_nodes", fusion.source_nodes},
+          {"kernels", fusion.kernels},
+          {"patterns", patterns},
+          {"removed", OpTypeCountsToJson(fusion.removed)},
+          {"added", OpTypeCountsToJson(fusion.added)}};
+}
+
+FusionMap FusionFromJson(const json& j) {
+  FusionMap fusion;
+  j.at("source_nodes").get_to(fusion.source_nodes);
+  j.at("kernels").get_to(fusion.kernels);
+  for (const auto& p : j.at("patterns")) {
+    FusionPattern& pattern = fusion.patterns.emplace_back();
+    p.at("source_op_types").get_to(pattern.source_op_types);
+    p.at("kernel_type").get_to(pattern.kernel_type);
+    p.at("kernels").get_to(pattern.kernels);
+  }
+  fusion.removed = OpTypeCountsFromJson(j.at("removed"));
+  fusion.added = OpTypeCountsFromJson(j.at("added"));
+  return fusion;
 }
 
 OpProfile ProfileFromJson(const json& j) {
@@ -259,7 +305,8 @@ json ToJson(const BenchResult& r) {
       {"validity", {{"valid", r.validity.valid}, {"reasons", r.validity.reasons}, {"warnings", r.validity.warnings}}},
       {"peak_rss_bytes", r.peak_rss_bytes},
       {"verification", r.verification ? VerificationToJson(*r.verification) : json(nullptr)},
-      {"profile", r.profile ? ProfileToJson(*r.profile, r.profile_by_type) : json(nullptr)},
+      {"profile", r.profile ? ProfileToJson(*r.profile, r.profile_by_type, r.profile_by_provider) : json(nullptr)},
+      {"fusion", r.fusion ? FusionToJson(*r.fusion) : json(nullptr)},
       {"error", nullptr}};
   if (r.failure) {
     document["error"] = {{"stage", r.failure->stage},
@@ -338,7 +385,17 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     if (j.contains("profile") && !j["profile"].is_null()) {
       r.profile = ProfileFromJson(j["profile"]);
       r.profile_by_type = KernelTypeSharesFromJson(j["profile"].at("by_kernel_type"));
+      // Absent in documents older than the key: recomputed from the kernels.
+      r.profile_by_provider = SummarizeByProvider(*r.profile);
+      if (j["profile"].contains("by_provider")) {
+        r.profile_by_provider.clear();
+        for (const auto& p : j["profile"]["by_provider"]) {
+          r.profile_by_provider.push_back({p.at("provider").get<std::string>(), p.at("kernels").get<int64_t>()});
+        }
+      }
     }
+    // Absent in documents older than the key.
+    if (j.contains("fusion") && !j["fusion"].is_null()) r.fusion = FusionFromJson(j["fusion"]);
     if (!j.at("error").is_null()) {
       const auto& e = j["error"];
       const ErrorCode code = EnumFromName(

@@ -38,6 +38,12 @@ BenchResult Sample() {
   profile.kernels.push_back({"bn0", "BatchNorm", {"/bn0/BatchNormalization"}, "opencv/cpu", "conv0", 0, 0});
   profile.kernels.push_back({"relu0", "Relu", {}, "CPUExecutionProvider", "", 1.0, 2});
   r.profile_by_type = SummarizeByKernelType(profile);
+  r.profile_by_provider = SummarizeByProvider(profile);
+  r.fusion = FusionMap{.source_nodes = 4,
+                       .kernels = 2,
+                       .patterns = {{{"Conv", "BatchNormalization"}, "Conv", 1}, {{"Relu"}, "Relu", 1}},
+                       .removed = {{"Dropout", 1}},
+                       .added = {}};
   r.profile = profile;
   return r;
 }
@@ -71,6 +77,34 @@ TEST(ResultJson, CarriesTheDocumentedFields) {
   for (const char* key : {"environment", "settings", "load_ms", "first_inference_ms", "peak_rss_bytes"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
+}
+
+TEST(ResultJson, CarriesTheFusionMapAndPlacement) {
+  const nlohmann::json j = ToJson(Sample());
+  EXPECT_EQ(j["profile"]["by_provider"],
+            nlohmann::json::parse(R"([{"provider": "CPUExecutionProvider", "kernels": 2}])"));
+  EXPECT_EQ(j["fusion"]["source_nodes"], 4);
+  EXPECT_EQ(j["fusion"]["kernels"], 2);
+  EXPECT_EQ(j["fusion"]["patterns"][0],
+            nlohmann::json::parse(R"({"source_op_types": ["Conv", "BatchNormalization"],
+                                      "pattern": "Conv+BatchNormalization",
+                                      "kernel_type": "Conv", "kernels": 1})"));
+  EXPECT_EQ(j["fusion"]["removed"], nlohmann::json::parse(R"([{"op_type": "Dropout", "count": 1}])"));
+  EXPECT_EQ(j["fusion"]["added"], nlohmann::json::array());
+}
+
+TEST(ResultJson, FusionIsOptionalInOlderDocuments) {
+  BenchResult result = Sample();
+  result.fusion.reset();
+  nlohmann::json j = ToJson(result);
+  EXPECT_TRUE(j["fusion"].is_null());
+  j.erase("fusion");
+  j["profile"].erase("by_provider");  // recomputed from the kernels
+  auto parsed = BenchResultFromJson(j);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_FALSE(parsed->fusion.has_value());
+  ASSERT_EQ(parsed->profile_by_provider.size(), 1u);
+  EXPECT_EQ(parsed->profile_by_provider[0].kernels, 2);
 }
 
 TEST(ResultJson, RoundTrips) {

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <set>
 
+#include "edgebench/fusion.h"
 #include "edgebench/profile.h"
 #include "edgebench/inspect.h"
 #include "edgebench/registry.h"
@@ -214,10 +215,17 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
                                   " model; runtime " + info.name + " accepts " +
                                   FormatList(info.formats)));
   }
-  // The model's cost on paper travels with its measured latency (FLOPs-vs-time analyses).
+  // The model's cost on paper travels with its measured latency (FLOPs-vs-time analyses);
+  // its nodes stay here, for the fusion map of a profile.
+  std::vector<SourceNode> source_graph;
   if (auto summary = InspectModel(model->path, request.settings.shapes);
-      summary.ok() && summary->graph_analysed && summary->unknown_cost_nodes == 0) {
-    result.model_cost = ModelCost{summary->params, summary->macs, summary->flops};
+      summary.ok() && summary->graph_analysed) {
+    if (summary->unknown_cost_nodes == 0) {
+      result.model_cost = ModelCost{summary->params, summary->macs, summary->flops};
+    }
+    if (request.settings.profile_runs > 0) {
+      for (const NodeCost& node : summary->nodes) source_graph.push_back({node.name, node.op_type});
+    }
   }
   auto options = ValidateOptions(info, request.settings.options);
   if (!options.ok()) return fail("options", options.error());
@@ -286,6 +294,8 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
                               [&] { return backend->Profile(request.settings.profile_runs); });
     if (profile.ok()) {
       result.profile_by_type = SummarizeByKernelType(*profile);
+      result.profile_by_provider = SummarizeByProvider(*profile);
+      if (!source_graph.empty()) result.fusion = MapFusion(*profile, source_graph);
       result.profile = std::move(*profile);
     } else if (profile.error().code == ErrorCode::kUnsupported) {
       // Asking for a profile the runtime cannot give is worth knowing, not a failed benchmark.

@@ -3,9 +3,13 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "edgebench/backend.h"
+#include "edgebench/fusion.h"
+#include "edgebench/inspect.h"
 #include "edgebench/profile.h"
 #include "testing/backend_testing.h"
 #include "testing/test_models.h"
@@ -26,6 +30,29 @@ const testing::BackendUnderTest kOnnxRuntime{backends::onnxruntime::Create,
 
 testing::Loaded Load(const std::string& path, const BackendOptions& options = {}, int threads = 0) {
   return testing::Load(kOnnxRuntime, path, options, threads);
+}
+
+// The source graph of an ONNX file as the harness gives it to MapFusion.
+std::vector<SourceNode> SourceGraph(const std::string& path) {
+  auto summary = InspectModel(path, {});
+  EXPECT_TRUE(summary.ok()) << summary.error().message;
+  std::vector<SourceNode> graph;
+  if (summary.ok()) {
+    for (const NodeCost& node : summary->nodes) graph.push_back({node.name, node.op_type});
+  }
+  return graph;
+}
+
+std::vector<std::tuple<std::string, std::string, int64_t>> Rows(const FusionMap& map) {
+  std::vector<std::tuple<std::string, std::string, int64_t>> rows;
+  for (const auto& p : map.patterns) rows.emplace_back(PatternName(p), p.kernel_type, p.kernels);
+  return rows;
+}
+
+std::vector<std::pair<std::string, int64_t>> Counts(const std::vector<OpTypeCount>& entries) {
+  std::vector<std::pair<std::string, int64_t>> counts;
+  for (const auto& e : entries) counts.emplace_back(e.op_type, e.count);
+  return counts;
 }
 
 TEST(OnnxRuntimeBackend, DescribesLoadedLibrary) {
@@ -122,6 +149,89 @@ TEST(OnnxRuntimeBackend, FusedConvDominatesMobileNetV1Profile) {
     EXPECT_NE(type.kernel_type, "BatchNormalization");  // folded into the Conv weights
     EXPECT_NE(type.kernel_type, "Clip");                // fused as the Conv's activation
   }
+}
+
+// The fusion map of MobileNetV1 at ORT's default level (all), as ORT really runs it (checked
+// against its profile): each Conv+BatchNormalization+Clip block is one NCHWc Conv kernel named
+// after the Clip's output tensor ("/features/features.2/Clip_output_0_nchwc"); the 4 explicit
+// Pads (before the stride-2 depthwise convs) leave no kernel: ORT's Pad fusion folds them into
+// the next Conv, as TensorRT's Pad+depthwise+Relu6 in paper A's Table 5. The NCHWc layout adds
+// ReorderInput/ReorderOutput kernels that no source node has.
+TEST(OnnxRuntimeBackend, MobileNetV1FusionMap) {
+  const std::string path = testing::ZooModel("mobilenetv1", "onnx");
+  EB_REQUIRE_FILE(path);
+  const auto backend = testing::LoadAndRunOnce(kOnnxRuntime, path);
+  ASSERT_NE(backend, nullptr);
+  auto profile = backend->Profile(1);
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  const FusionMap map = MapFusion(*profile, SourceGraph(path));
+  EXPECT_EQ(map.source_nodes, 91);
+  EXPECT_EQ(map.kernels, 36);
+  using Row = std::tuple<std::string, std::string, int64_t>;
+  EXPECT_EQ(Rows(map), (std::vector<Row>{{"Conv+BatchNormalization+Clip", "Conv", 23},
+                                         {"Pad+Conv+BatchNormalization+Clip", "Conv", 4},
+                                         {"Reshape", "Reshape", 2},
+                                         {"GlobalAveragePool", "GlobalAveragePool", 1},
+                                         {"Flatten", "Flatten", 1},
+                                         {"Conv", "Conv", 1},
+                                         {"Softmax", "Softmax", 1}}));
+  EXPECT_TRUE(map.removed.empty());
+  using Count = std::pair<std::string, int64_t>;
+  EXPECT_EQ(Counts(map.added), (std::vector<Count>{{"ReorderOutput", 2}, {"ReorderInput", 1}}));
+  const auto placement = SummarizeByProvider(*profile);
+  ASSERT_EQ(placement.size(), 1u);
+  EXPECT_EQ(placement[0].provider, "CPUExecutionProvider");
+  EXPECT_EQ(placement[0].kernels, 36);
+}
+
+// At level extended (no NCHWc layout) the fused kernel is a FusedConv that keeps the Conv's
+// name; BatchNormalization and Clip after it and the Pad before it are inferred.
+TEST(OnnxRuntimeBackend, MobileNetV1FusionMapWithoutNchwc) {
+  const std::string path = testing::ZooModel("mobilenetv1", "onnx");
+  EB_REQUIRE_FILE(path);
+  auto loaded = Load(path, {{"graph_optimization_level", "extended"}}, 1);
+  ASSERT_TRUE(loaded.status.ok()) << loaded.status.error().message;
+  BindRandomInputs(*loaded.backend, loaded.backend->InputSpecs());
+  ASSERT_TRUE(loaded.backend->RunOnce().ok());
+  auto profile = loaded.backend->Profile(1);
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  const FusionMap map = MapFusion(*profile, SourceGraph(path));
+  EXPECT_EQ(map.kernels, 33);
+  using Row = std::tuple<std::string, std::string, int64_t>;
+  EXPECT_EQ(Rows(map), (std::vector<Row>{{"Conv+BatchNormalization+Clip", "FusedConv", 23},
+                                         {"Pad+Conv+BatchNormalization+Clip", "FusedConv", 4},
+                                         {"Reshape", "Reshape", 2},
+                                         {"GlobalAveragePool", "GlobalAveragePool", 1},
+                                         {"Flatten", "Flatten", 1},
+                                         {"Conv", "Conv", 1},
+                                         {"Softmax", "Softmax", 1}}));
+  EXPECT_TRUE(map.removed.empty());
+  EXPECT_TRUE(map.added.empty());
+}
+
+// ResNet18 at level all: ORT's NCHWc Conv also adds the residual and applies the Relu after
+// it, so each basic block's second Conv+BatchNormalization+Add+Relu is one kernel (named after
+// the BatchNormalization's output: the Add and Relu are inferred); the downsample Conv keeps
+// its BatchNormalization only.
+TEST(OnnxRuntimeBackend, ResNet18FusesResidualAddIntoConv) {
+  const std::string path = testing::ZooModel("resnet18", "onnx");
+  EB_REQUIRE_FILE(path);
+  const auto backend = testing::LoadAndRunOnce(kOnnxRuntime, path);
+  ASSERT_NE(backend, nullptr);
+  auto profile = backend->Profile(1);
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  const FusionMap map = MapFusion(*profile, SourceGraph(path));
+  EXPECT_EQ(map.source_nodes, 69);
+  EXPECT_EQ(map.kernels, 25);
+  using Row = std::tuple<std::string, std::string, int64_t>;
+  EXPECT_EQ(Rows(map), (std::vector<Row>{{"Conv+BatchNormalization+Relu", "Conv", 9},
+                                         {"Conv+BatchNormalization+Add+Relu", "Conv", 8},
+                                         {"Conv+BatchNormalization", "Conv", 3},
+                                         {"MaxPool", "MaxPool", 1},
+                                         {"GlobalAveragePool", "GlobalAveragePool", 1},
+                                         {"Flatten", "Flatten", 1},
+                                         {"Gemm", "Gemm", 1}}));
+  EXPECT_TRUE(map.removed.empty());
 }
 
 TEST(OnnxRuntimeBackend, TruncatedModelIsBadModel) {

@@ -3,9 +3,13 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "edgebench/backend.h"
+#include "edgebench/fusion.h"
+#include "edgebench/inspect.h"
 #include "edgebench/profile.h"
 #include "testing/backend_testing.h"
 #include "testing/test_models.h"
@@ -19,6 +23,29 @@ namespace {
 
 using testing::BindRandomInputs;
 using testing::RunAndGetOutputs;
+
+// The source graph of an ONNX file as the harness gives it to MapFusion.
+std::vector<SourceNode> SourceGraph(const std::string& path) {
+  auto summary = InspectModel(path, {});
+  EXPECT_TRUE(summary.ok()) << summary.error().message;
+  std::vector<SourceNode> graph;
+  if (summary.ok()) {
+    for (const NodeCost& node : summary->nodes) graph.push_back({node.name, node.op_type});
+  }
+  return graph;
+}
+
+std::vector<std::tuple<std::string, std::string, int64_t>> Rows(const FusionMap& map) {
+  std::vector<std::tuple<std::string, std::string, int64_t>> rows;
+  for (const auto& p : map.patterns) rows.emplace_back(PatternName(p), p.kernel_type, p.kernels);
+  return rows;
+}
+
+std::vector<std::pair<std::string, int64_t>> Counts(const std::vector<OpTypeCount>& entries) {
+  std::vector<std::pair<std::string, int64_t>> counts;
+  for (const auto& e : entries) counts.emplace_back(e.op_type, e.count);
+  return counts;
+}
 
 const testing::BackendUnderTest kOpenCv{backends::opencv::Create, backends::opencv::Describe,
                                         ModelFormat::kOnnx, "onnx"};
@@ -146,6 +173,39 @@ TEST(OpenCvBackend, ConvolutionDominatesMobileNetV1Profile) {
     }
   }
   EXPECT_EQ(fused, 27 + 27);
+}
+
+// The fusion map of MobileNetV1 as OpenCV runs it (its own layer lists, checked against its
+// profile): all 27 Conv+BatchNormalization+Clip blocks are one Convolution layer each; the 4
+// explicit Pads stay Padding layers of their own (as TFLite's Pad in paper A's Table 4); the
+// first Conv's own padding becomes a Padding layer too; Flatten runs as two layers; and the
+// network's output layer is an Identity that OpenCV attributes to the Softmax it copies.
+TEST(OpenCvBackend, MobileNetV1FusionMap) {
+  const std::string path = testing::ZooModel("mobilenetv1", "onnx");
+  EB_REQUIRE_FILE(path);
+  const auto backend = testing::LoadAndRunOnce(kOpenCv, path);
+  ASSERT_NE(backend, nullptr);
+  auto profile = backend->Profile(1);
+  ASSERT_TRUE(profile.ok()) << profile.error().message;
+  const FusionMap map = MapFusion(*profile, SourceGraph(path));
+  EXPECT_EQ(map.source_nodes, 91);
+  EXPECT_EQ(map.kernels, 40);
+  using Row = std::tuple<std::string, std::string, int64_t>;
+  EXPECT_EQ(Rows(map), (std::vector<Row>{{"Conv+BatchNormalization+Clip", "Convolution", 27},
+                                         {"Pad", "Padding", 4},
+                                         {"Flatten", "Flatten", 2},
+                                         {"Reshape", "Reshape", 2},
+                                         {"Conv", "Padding", 1},
+                                         {"GlobalAveragePool", "Pooling", 1},
+                                         {"Conv", "Convolution", 1},
+                                         {"Softmax", "Softmax", 1},
+                                         {"Softmax", "Identity", 1}}));
+  EXPECT_TRUE(map.removed.empty());
+  EXPECT_TRUE(map.added.empty());
+  const auto placement = SummarizeByProvider(*profile);
+  ASSERT_EQ(placement.size(), 1u);
+  EXPECT_EQ(placement[0].provider, "opencv/cpu");
+  EXPECT_EQ(placement[0].kernels, 40);
 }
 
 TEST(OpenCvBackend, TruncatedModelIsBadModel) {
