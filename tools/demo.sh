@@ -2,7 +2,7 @@
 # edgebench's main job on one machine (paper A's system, end to end): sets up and builds, starts
 # a local server (SQLite, loopback) and a local agent (native mode), submits the five models of
 # the paper's Table 2 on every runtime that can run them, prints the Table-2-shaped result and
-# the FLOPs-vs-latency analysis, and stops what it started.
+# the FLOPs-vs-latency analysis, writes an HTML report with charts, and stops what it started.
 # Arguments are passed to tools/setup.sh (e.g. --no-apt). Results stay in $EDGEBENCH_DEMO_DIR
 # (default: a new temporary directory, printed at the end).
 set -euo pipefail
@@ -64,7 +64,8 @@ echo
 "$EDGEBENCH" report "$WORK"/results/*.json
 echo
 "$EDGEBENCH" analyze "$WORK"/results/*.json
-echo "[demo] result documents: $WORK/results"
+"$EDGEBENCH" report "$WORK"/results/*.json --format html -o "$WORK/report.html"
+echo "[demo] result documents: $WORK/results; charts: $WORK/report.html"
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "[demo] FAILED: ${failed[*]}" >&2
   exit 1
