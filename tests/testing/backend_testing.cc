@@ -10,6 +10,7 @@
 #include <random>
 #include <utility>
 
+#include "edgebench/inspect.h"
 #include "testing/test_models.h"
 
 namespace edgebench::testing {
@@ -264,6 +265,28 @@ void ExpectRejectsInputsThatDoNotMatchSpecs(const BackendUnderTest& under_test) 
   tensor = MakeRandomTensor(wrong_shape, 1);
   ASSERT_TRUE(tensor.ok());
   EXPECT_EQ(backend->SetInputs({*tensor}).error().code, ErrorCode::kInvalidArgument);
+}
+
+std::vector<SourceNode> SourceGraph(const std::string& path) {
+  auto summary = InspectModel(path, {});
+  EXPECT_TRUE(summary.ok()) << summary.error().message;
+  std::vector<SourceNode> graph;
+  if (summary.ok()) {
+    for (const NodeCost& node : summary->nodes) graph.push_back({node.name, node.op_type});
+  }
+  return graph;
+}
+
+std::vector<std::tuple<std::string, std::string, int64_t>> FusionRows(const FusionMap& map) {
+  std::vector<std::tuple<std::string, std::string, int64_t>> rows;
+  for (const auto& p : map.patterns) rows.emplace_back(PatternName(p), p.kernel_type, p.kernels);
+  return rows;
+}
+
+std::vector<std::pair<std::string, int64_t>> OpTypeCounts(const std::vector<OpTypeCount>& entries) {
+  std::vector<std::pair<std::string, int64_t>> counts;
+  for (const auto& e : entries) counts.emplace_back(e.op_type, e.count);
+  return counts;
 }
 
 }  // namespace edgebench::testing

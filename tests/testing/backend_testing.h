@@ -7,9 +7,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "edgebench/backend.h"
+#include "edgebench/fusion.h"
 
 namespace edgebench::testing {
 
@@ -111,5 +114,17 @@ void ExpectMissingFileIsNotFound(const BackendUnderTest& under_test);
 
 // Zoo tinycnn rejects no inputs, an input of the wrong type and one of the wrong shape.
 void ExpectRejectsInputsThatDoNotMatchSpecs(const BackendUnderTest& under_test);
+
+// --- Fusion maps --------------------------------------------------------------------------------
+
+// The source graph of an ONNX file (inspector nodes, execution order), as the harness gives it
+// to MapFusion.
+std::vector<SourceNode> SourceGraph(const std::string& path);
+
+// A fusion map's patterns as (pattern, kernel type, kernels) rows, for exact comparisons.
+std::vector<std::tuple<std::string, std::string, int64_t>> FusionRows(const FusionMap& map);
+
+// Removed or added op types as (op type, count) pairs.
+std::vector<std::pair<std::string, int64_t>> OpTypeCounts(const std::vector<OpTypeCount>& entries);
 
 }  // namespace edgebench::testing

@@ -9,7 +9,6 @@
 
 #include "edgebench/backend.h"
 #include "edgebench/fusion.h"
-#include "edgebench/inspect.h"
 #include "edgebench/profile.h"
 #include "testing/backend_testing.h"
 #include "testing/test_models.h"
@@ -30,29 +29,6 @@ const testing::BackendUnderTest kOnnxRuntime{backends::onnxruntime::Create,
 
 testing::Loaded Load(const std::string& path, const BackendOptions& options = {}, int threads = 0) {
   return testing::Load(kOnnxRuntime, path, options, threads);
-}
-
-// The source graph of an ONNX file as the harness gives it to MapFusion.
-std::vector<SourceNode> SourceGraph(const std::string& path) {
-  auto summary = InspectModel(path, {});
-  EXPECT_TRUE(summary.ok()) << summary.error().message;
-  std::vector<SourceNode> graph;
-  if (summary.ok()) {
-    for (const NodeCost& node : summary->nodes) graph.push_back({node.name, node.op_type});
-  }
-  return graph;
-}
-
-std::vector<std::tuple<std::string, std::string, int64_t>> Rows(const FusionMap& map) {
-  std::vector<std::tuple<std::string, std::string, int64_t>> rows;
-  for (const auto& p : map.patterns) rows.emplace_back(PatternName(p), p.kernel_type, p.kernels);
-  return rows;
-}
-
-std::vector<std::pair<std::string, int64_t>> Counts(const std::vector<OpTypeCount>& entries) {
-  std::vector<std::pair<std::string, int64_t>> counts;
-  for (const auto& e : entries) counts.emplace_back(e.op_type, e.count);
-  return counts;
 }
 
 TEST(OnnxRuntimeBackend, DescribesLoadedLibrary) {
@@ -164,11 +140,11 @@ TEST(OnnxRuntimeBackend, MobileNetV1FusionMap) {
   ASSERT_NE(backend, nullptr);
   auto profile = backend->Profile(1);
   ASSERT_TRUE(profile.ok()) << profile.error().message;
-  const FusionMap map = MapFusion(*profile, SourceGraph(path));
+  const FusionMap map = MapFusion(*profile, testing::SourceGraph(path));
   EXPECT_EQ(map.source_nodes, 91);
   EXPECT_EQ(map.kernels, 36);
   using Row = std::tuple<std::string, std::string, int64_t>;
-  EXPECT_EQ(Rows(map), (std::vector<Row>{{"Conv+BatchNormalization+Clip", "Conv", 23},
+  EXPECT_EQ(testing::FusionRows(map), (std::vector<Row>{{"Conv+BatchNormalization+Clip", "Conv", 23},
                                          {"Pad+Conv+BatchNormalization+Clip", "Conv", 4},
                                          {"Reshape", "Reshape", 2},
                                          {"GlobalAveragePool", "GlobalAveragePool", 1},
@@ -177,7 +153,7 @@ TEST(OnnxRuntimeBackend, MobileNetV1FusionMap) {
                                          {"Softmax", "Softmax", 1}}));
   EXPECT_TRUE(map.removed.empty());
   using Count = std::pair<std::string, int64_t>;
-  EXPECT_EQ(Counts(map.added), (std::vector<Count>{{"ReorderOutput", 2}, {"ReorderInput", 1}}));
+  EXPECT_EQ(testing::OpTypeCounts(map.added), (std::vector<Count>{{"ReorderOutput", 2}, {"ReorderInput", 1}}));
   const auto placement = SummarizeByProvider(*profile);
   ASSERT_EQ(placement.size(), 1u);
   EXPECT_EQ(placement[0].provider, "CPUExecutionProvider");
@@ -195,10 +171,10 @@ TEST(OnnxRuntimeBackend, MobileNetV1FusionMapWithoutNchwc) {
   ASSERT_TRUE(loaded.backend->RunOnce().ok());
   auto profile = loaded.backend->Profile(1);
   ASSERT_TRUE(profile.ok()) << profile.error().message;
-  const FusionMap map = MapFusion(*profile, SourceGraph(path));
+  const FusionMap map = MapFusion(*profile, testing::SourceGraph(path));
   EXPECT_EQ(map.kernels, 33);
   using Row = std::tuple<std::string, std::string, int64_t>;
-  EXPECT_EQ(Rows(map), (std::vector<Row>{{"Conv+BatchNormalization+Clip", "FusedConv", 23},
+  EXPECT_EQ(testing::FusionRows(map), (std::vector<Row>{{"Conv+BatchNormalization+Clip", "FusedConv", 23},
                                          {"Pad+Conv+BatchNormalization+Clip", "FusedConv", 4},
                                          {"Reshape", "Reshape", 2},
                                          {"GlobalAveragePool", "GlobalAveragePool", 1},
@@ -220,11 +196,11 @@ TEST(OnnxRuntimeBackend, ResNet18FusesResidualAddIntoConv) {
   ASSERT_NE(backend, nullptr);
   auto profile = backend->Profile(1);
   ASSERT_TRUE(profile.ok()) << profile.error().message;
-  const FusionMap map = MapFusion(*profile, SourceGraph(path));
+  const FusionMap map = MapFusion(*profile, testing::SourceGraph(path));
   EXPECT_EQ(map.source_nodes, 69);
   EXPECT_EQ(map.kernels, 25);
   using Row = std::tuple<std::string, std::string, int64_t>;
-  EXPECT_EQ(Rows(map), (std::vector<Row>{{"Conv+BatchNormalization+Relu", "Conv", 9},
+  EXPECT_EQ(testing::FusionRows(map), (std::vector<Row>{{"Conv+BatchNormalization+Relu", "Conv", 9},
                                          {"Conv+BatchNormalization+Add+Relu", "Conv", 8},
                                          {"Conv+BatchNormalization", "Conv", 3},
                                          {"MaxPool", "MaxPool", 1},

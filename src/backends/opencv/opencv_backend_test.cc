@@ -9,7 +9,6 @@
 
 #include "edgebench/backend.h"
 #include "edgebench/fusion.h"
-#include "edgebench/inspect.h"
 #include "edgebench/profile.h"
 #include "testing/backend_testing.h"
 #include "testing/test_models.h"
@@ -23,29 +22,6 @@ namespace {
 
 using testing::BindRandomInputs;
 using testing::RunAndGetOutputs;
-
-// The source graph of an ONNX file as the harness gives it to MapFusion.
-std::vector<SourceNode> SourceGraph(const std::string& path) {
-  auto summary = InspectModel(path, {});
-  EXPECT_TRUE(summary.ok()) << summary.error().message;
-  std::vector<SourceNode> graph;
-  if (summary.ok()) {
-    for (const NodeCost& node : summary->nodes) graph.push_back({node.name, node.op_type});
-  }
-  return graph;
-}
-
-std::vector<std::tuple<std::string, std::string, int64_t>> Rows(const FusionMap& map) {
-  std::vector<std::tuple<std::string, std::string, int64_t>> rows;
-  for (const auto& p : map.patterns) rows.emplace_back(PatternName(p), p.kernel_type, p.kernels);
-  return rows;
-}
-
-std::vector<std::pair<std::string, int64_t>> Counts(const std::vector<OpTypeCount>& entries) {
-  std::vector<std::pair<std::string, int64_t>> counts;
-  for (const auto& e : entries) counts.emplace_back(e.op_type, e.count);
-  return counts;
-}
 
 const testing::BackendUnderTest kOpenCv{backends::opencv::Create, backends::opencv::Describe,
                                         ModelFormat::kOnnx, "onnx"};
@@ -187,11 +163,11 @@ TEST(OpenCvBackend, MobileNetV1FusionMap) {
   ASSERT_NE(backend, nullptr);
   auto profile = backend->Profile(1);
   ASSERT_TRUE(profile.ok()) << profile.error().message;
-  const FusionMap map = MapFusion(*profile, SourceGraph(path));
+  const FusionMap map = MapFusion(*profile, testing::SourceGraph(path));
   EXPECT_EQ(map.source_nodes, 91);
   EXPECT_EQ(map.kernels, 40);
   using Row = std::tuple<std::string, std::string, int64_t>;
-  EXPECT_EQ(Rows(map), (std::vector<Row>{{"Conv+BatchNormalization+Clip", "Convolution", 27},
+  EXPECT_EQ(testing::FusionRows(map), (std::vector<Row>{{"Conv+BatchNormalization+Clip", "Convolution", 27},
                                          {"Pad", "Padding", 4},
                                          {"Flatten", "Flatten", 2},
                                          {"Reshape", "Reshape", 2},
