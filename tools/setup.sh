@@ -93,13 +93,16 @@ APT_PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
   chromium
+  docker.io docker-registry
+  libarmnn-dev libarmnntfliteparser-dev libarmnn-cpuref-backend22
+  flatbuffers-compiler libflatbuffers-dev
 )
 # Packages whose versions are worth recording in the log.
 KEY_PACKAGES=(
   cmake ninja-build g++ libopencv-dev libtorch-dev libopenblas0-pthread libonnx-dev
   libprotobuf-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   python3-torch python3-torchvision python3-onnx python3-numpy
-  chromium
+  chromium docker.io docker-registry libarmnn-dev flatbuffers-compiler
 )
 
 # Prints the packages of APT_PACKAGES that are not installed.
