@@ -172,6 +172,17 @@ TEST(Cli, ReportAndAnalyzeReadSavedResults) {
   EXPECT_NE(table.out.find("| squeezenet11 |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("onnxruntime ("), std::string::npos) << table.out;
 
+  // Operator shares side by side (Tables 4 and 6) from a profiled result.
+  const std::string profiled = dir + "/profiled.json";
+  auto run = Edgebench(Quick({"bench", testing::ZooModel("tinycnn", "onnx"), "-r", "onnxruntime", "--profile",
+                              "--profile-runs", "2", "--json", profiled}));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto ops = Edgebench({"report", "--table", "ops", "--top", "3", "--format", "csv", profiled});
+  ASSERT_EQ(ops.exit_code, 0) << ops.err;
+  EXPECT_EQ(ops.out.rfind("model,column,rank,kernel_type,kernels,ms_per_inference,share\ntinycnn,onnxruntime (", 0), 0u)
+      << ops.out;
+  ExpectBadInput(Edgebench({"report", "--table", "ops", "--format", "html", profiled}), {"--table ops", "html"});
+
   ExpectBadInput(Edgebench({"analyze", WriteFile("broken.json", "{not json")}), {"broken.json", "not valid JSON"});
   ExpectBadInput(Edgebench({"report", WriteFile("other.json", "{\"schema\": \"x/1\"}")}), {"other.json", "schema"});
 }

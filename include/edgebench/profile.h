@@ -46,10 +46,24 @@ std::vector<KernelTypeShare> SummarizeByKernelType(const OpProfile& profile);
 struct ProviderShare {
   std::string provider;  // OpEvent::provider; "unknown" where the runtime did not say
   int64_t kernels = 0;   // kernels that ran there themselves (fused_into empty)
+  double share = 0;      // their fraction of the summed time of all such kernels, in [0, 1]
 };
 
 // Counts the kernels that ran themselves per provider, by kernels (descending), ties in order
 // of first appearance. Pure.
 std::vector<ProviderShare> SummarizeByProvider(const OpProfile& profile);
+
+// Kernels that only move data between host and device memory, as runtimes name them:
+// onnxruntime's MemcpyFromHost/MemcpyToHost (inserted where a graph crosses from one execution
+// provider to another, e.g. around a CUDA or TensorRT partition). CPU-only runs have none.
+bool IsTransferKernelType(const std::string& kernel_type);
+
+// Paper B's hidden cost of fallback: the time spent moving tensors between providers.
+struct TransferSummary {
+  int64_t kernels = 0;          // transfer kernels that ran themselves
+  double ms_per_inference = 0;  // their summed total_ms / profiled_runs
+  double share = 0;             // fraction of the summed time of all kernels, in [0, 1]
+};
+TransferSummary SummarizeTransfers(const OpProfile& profile);
 
 }  // namespace edgebench

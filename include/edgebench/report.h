@@ -49,6 +49,16 @@ LatencyTable BuildLatencyTable(const std::vector<BenchResult>& results);
 // "failed"; a model not measured on a column is empty.
 std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableStyle style);
 
+inline constexpr const char* kOperatorShareNote =
+    "share of the summed kernel time per kernel type (edgebench bench --profile); kernels = how many ran";
+
+// Paper A's Tables 4 and 6 side by side: for each model with operator profiles, its top `top_k`
+// kernel types per runtime and device (the columns of the Table 2 layout) by share of the kernel
+// time, with how many kernels of the type ran. Results without a profile are left out; for a
+// column measured twice the first result counts. CSV is long format (one line per model, column
+// and kernel type).
+std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, int top_k, TableStyle style);
+
 // Milliseconds with about four significant digits, as every report shows them ("3.480").
 std::string FormatMilliseconds(double ms);
 

@@ -59,19 +59,35 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
   struct Flags {
     std::vector<std::string> results;
     std::string format = "text";
+    std::string table = "latency";
+    int top_k = 5;
     std::string output = "-";
   };
   auto flags = std::make_shared<Flags>();
-  auto* command = app.add_subcommand("report", "Paper A's Table 2 layout from saved results");
+  auto* command = app.add_subcommand("report", "Paper A's Table 2 layout (or operator shares) from saved results");
   command->footer(
       "Examples:\n  edgebench report results/*.json --format md -o table2.md\n"
+      "  edgebench report results/*.json --table ops --top 5   (Tables 4/6: operator shares side by side)\n"
       "  edgebench report results/*.json --format html -o report.html  (one self-contained page with charts)");
   command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
   command->add_option("--format", flags->format, "text, md, csv or html")
       ->check(CLI::IsMember({"text", "md", "csv", "html"}))
       ->capture_default_str();
+  command->add_option("--table", flags->table,
+                      "latency: models x runtime/device (Table 2); ops: top kernel types per "
+                      "runtime/device for each model (Tables 4 and 6; needs bench --profile results)")
+      ->check(CLI::IsMember({"latency", "ops"}))
+      ->capture_default_str();
+  command->add_option("--top", flags->top_k, "Kernel types per column with --table ops")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   command->add_option("-o,--output", flags->output, "Output file ('-' = stdout)")->capture_default_str();
   command->callback([flags, &exit_code] {
+    if (flags->format == "html" && flags->table != "latency") {
+      exit_code = ReportError(InvalidArgument(
+          "--table ops has no html form: the HTML report already shows each result's operator breakdown"));
+      return;
+    }
     auto results = ReadResults(flags->results);
     if (!results.ok()) {
       exit_code = ReportError(results.error());
@@ -80,8 +96,11 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
     const TableStyle style = flags->format == "md" ? TableStyle::kMarkdown
                              : flags->format == "csv" ? TableStyle::kCsv
                                                       : TableStyle::kText;
-    Status written = WriteOutput(flags->output, flags->format == "html" ? FormatHtmlReport(*results)
-                                                                        : FormatLatencyTable(*results, style));
+    const std::string document =
+        flags->format == "html"    ? FormatHtmlReport(*results)
+        : flags->table == "ops"    ? FormatOperatorShareTables(*results, flags->top_k, style)
+                                   : FormatLatencyTable(*results, style);
+    Status written = WriteOutput(flags->output, document);
     exit_code = written.ok() ? kExitOk : ReportError(written.error());
   });
 }

@@ -32,18 +32,42 @@ std::vector<KernelTypeShare> SummarizeByKernelType(const OpProfile& profile) {
 
 std::vector<ProviderShare> SummarizeByProvider(const OpProfile& profile) {
   std::vector<ProviderShare> shares;
+  double total_ms = 0;
   for (const OpEvent& kernel : profile.kernels) {
     if (!kernel.fused_into.empty()) continue;
     const std::string provider = kernel.provider.empty() ? "unknown" : kernel.provider;
     auto it = std::find_if(shares.begin(), shares.end(),
                            [&](const ProviderShare& share) { return share.provider == provider; });
-    if (it == shares.end()) it = shares.insert(shares.end(), ProviderShare{provider, 0});
+    if (it == shares.end()) it = shares.insert(shares.end(), ProviderShare{provider, 0, 0});
     it->kernels += 1;
+    it->share += kernel.total_ms;  // summed ms until divided below
+    total_ms += kernel.total_ms;
   }
+  for (ProviderShare& share : shares) share.share = total_ms > 0 ? share.share / total_ms : 0;
   std::stable_sort(shares.begin(), shares.end(), [](const ProviderShare& a, const ProviderShare& b) {
     return a.kernels > b.kernels;
   });
   return shares;
+}
+
+bool IsTransferKernelType(const std::string& kernel_type) {
+  return kernel_type == "MemcpyFromHost" || kernel_type == "MemcpyToHost";
+}
+
+TransferSummary SummarizeTransfers(const OpProfile& profile) {
+  TransferSummary summary;
+  double total_ms = 0;
+  double transfer_ms = 0;
+  for (const OpEvent& kernel : profile.kernels) {
+    if (!kernel.fused_into.empty()) continue;
+    total_ms += kernel.total_ms;
+    if (!IsTransferKernelType(kernel.kernel_type)) continue;
+    summary.kernels += 1;
+    transfer_ms += kernel.total_ms;
+  }
+  summary.ms_per_inference = profile.profiled_runs > 0 ? transfer_ms / profile.profiled_runs : 0;
+  summary.share = total_ms > 0 ? transfer_ms / total_ms : 0;
+  return summary;
 }
 
 }  // namespace edgebench

@@ -44,6 +44,32 @@ TEST(SummarizeByKernelType, MatchesHandComputedShares) {
   EXPECT_DOUBLE_EQ(shares[2].share, 0.04);
 }
 
+TEST(SummarizeByProvider, SharesOfKernelTime) {
+  OpProfile profile = FourRuns();
+  profile.kernels[3].provider = "gpu";  // the depthwise conv, 8 of 50 ms
+  const auto shares = SummarizeByProvider(profile);
+  ASSERT_EQ(shares.size(), 2u);
+  EXPECT_EQ(shares[0].provider, "unknown");
+  EXPECT_EQ(shares[0].kernels, 3);
+  EXPECT_DOUBLE_EQ(shares[0].share, 0.84);
+  EXPECT_EQ(shares[1].provider, "gpu");
+  EXPECT_DOUBLE_EQ(shares[1].share, 0.16);
+}
+
+TEST(SummarizeTransfers, CountsOnlyHostDeviceCopies) {
+  OpProfile profile = FourRuns();
+  EXPECT_EQ(SummarizeTransfers(profile).kernels, 0);
+  EXPECT_DOUBLE_EQ(SummarizeTransfers(profile).share, 0);
+  profile.kernels.push_back(Kernel("in", "MemcpyFromHost", 6));
+  profile.kernels.push_back(Kernel("out", "MemcpyToHost", 4));
+  profile.kernels.push_back(Kernel("fused_copy", "MemcpyToHost", 9, "conv0"));  // not a kernel of its own
+  const TransferSummary transfers = SummarizeTransfers(profile);
+  EXPECT_EQ(transfers.kernels, 2);
+  EXPECT_DOUBLE_EQ(transfers.ms_per_inference, 2.5);  // (6 + 4) / 4 runs
+  EXPECT_DOUBLE_EQ(transfers.share, 10.0 / 60.0);
+  EXPECT_FALSE(IsTransferKernelType("Conv"));
+}
+
 TEST(SummarizeByKernelType, TiesAreOrderedByTypeName) {
   OpProfile profile;
   profile.profiled_runs = 1;

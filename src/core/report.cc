@@ -87,16 +87,26 @@ std::string FusionTable(const FusionMap& fusion) {
          "added by the runtime: " + counts(fusion.added) + "\n\n";
 }
 
-// Paper B: where the kernels ran.
-std::string PlacementLine(const std::vector<ProviderShare>& by_provider) {
+// Paper B: where the kernels ran, their share of the kernel time, and the host/device copies.
+std::string PlacementLine(const std::vector<ProviderShare>& by_provider, const OpProfile* profile) {
   int64_t total = 0;
   for (const ProviderShare& share : by_provider) total += share.kernels;
   std::string text;
   for (const ProviderShare& share : by_provider) {
     text += (text.empty() ? "" : ", ") + std::to_string(share.kernels) + " of " +
             std::to_string(total) + " kernels ran on " + share.provider;
+    if (share.share > 0) text += Printf(" (%.1f%% of the time)", 100 * share.share);
   }
-  return "placement  " + text + "\n";
+  text = "placement  " + text + "\n";
+  if (profile != nullptr) {
+    const TransferSummary transfers = SummarizeTransfers(*profile);
+    text += transfers.kernels == 0
+                ? std::string("transfers  no host/device copy kernels reported\n")
+                : "transfers  " + std::to_string(transfers.kernels) + " copy kernels, " +
+                      Ms(transfers.ms_per_inference) + " ms/inference" +
+                      Printf(" (%.1f%% of the time)\n", 100 * transfers.share);
+  }
+  return text;
 }
 
 }  // namespace
@@ -176,7 +186,7 @@ std::string FormatResultText(const BenchResult& r) {
   }
   if (r.profile) out << ProfileTable(*r.profile, r.profile_by_type);
   if (r.fusion) out << FusionTable(*r.fusion);
-  if (!r.profile_by_provider.empty()) out << PlacementLine(r.profile_by_provider);
+  if (!r.profile_by_provider.empty()) out << PlacementLine(r.profile_by_provider, r.profile ? &*r.profile : nullptr);
   out << "verdict  " << (r.validity.valid ? "VALID" : "INVALID") << "\n";
   for (const auto& reason : r.validity.reasons) out << "  reason: " << reason << "\n";
   for (const auto& warning : r.validity.warnings) out << "  warning: " << warning << "\n";
@@ -237,6 +247,18 @@ std::string RenderTable(TableStyle style, const std::vector<std::string>& header
 
 std::string Billions(double value) { return Printf("%.3fB", value / 1e9); }
 
+// A result's column in the comparison tables: runtime and device.
+std::string ColumnName(const BenchResult& r) {
+  return r.runtime_name + " (" + r.environment.hostname + ")";
+}
+
+std::size_t IndexOf(std::vector<std::string>& names, const std::string& name) {
+  auto found = std::find(names.begin(), names.end(), name);
+  if (found != names.end()) return static_cast<std::size_t>(found - names.begin());
+  names.push_back(name);
+  return names.size() - 1;
+}
+
 std::string Correlation(const std::optional<double>& value) {
   return value ? Printf("%+.2f", *value) : "n/a";
 }
@@ -245,15 +267,9 @@ std::string Correlation(const std::optional<double>& value) {
 
 LatencyTable BuildLatencyTable(const std::vector<BenchResult>& results) {
   LatencyTable table;
-  auto index_of = [](std::vector<std::string>& names, const std::string& name) {
-    auto found = std::find(names.begin(), names.end(), name);
-    if (found != names.end()) return static_cast<std::size_t>(found - names.begin());
-    names.push_back(name);
-    return names.size() - 1;
-  };
   for (const auto& r : results) {
-    const std::size_t model = index_of(table.models, ModelName(r.model.path));
-    const std::size_t column = index_of(table.columns, r.runtime_name + " (" + r.environment.hostname + ")");
+    const std::size_t model = IndexOf(table.models, ModelName(r.model.path));
+    const std::size_t column = IndexOf(table.columns, ColumnName(r));
     table.cells.resize(table.models.size());
     table.flops.resize(table.models.size());
     for (auto& row : table.cells) row.resize(table.columns.size());
@@ -293,6 +309,67 @@ std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableSty
   std::string text = RenderTable(style, header, table.RowCells(), numeric);
   if (style != TableStyle::kCsv) text += std::string("\n") + kLatencyTableNote + "\n";
   return text;
+}
+
+std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, int top_k,
+                                      TableStyle style) {
+  // Per model, the profiled results in order of first appearance of their column.
+  std::vector<std::string> models;
+  std::vector<std::vector<const BenchResult*>> profiled;
+  for (const auto& r : results) {
+    if (!r.profile || r.profile_by_type.empty()) continue;
+    const std::size_t model = IndexOf(models, ModelName(r.model.path));
+    profiled.resize(models.size());
+    auto& columns = profiled[model];
+    const auto same_column = [&](const BenchResult* other) { return ColumnName(*other) == ColumnName(r); };
+    if (std::find_if(columns.begin(), columns.end(), same_column) == columns.end()) columns.push_back(&r);
+  }
+  const auto shown = [top_k](const BenchResult& r) {
+    return std::min(r.profile_by_type.size(), static_cast<std::size_t>(std::max(top_k, 0)));
+  };
+  if (style == TableStyle::kCsv) {  // long format: one line per model, column and kernel type
+    std::vector<std::vector<std::string>> rows;
+    for (std::size_t m = 0; m < models.size(); ++m) {
+      for (const BenchResult* r : profiled[m]) {
+        for (std::size_t i = 0; i < shown(*r); ++i) {
+          const KernelTypeShare& type = r->profile_by_type[i];
+          rows.push_back({models[m], ColumnName(*r), std::to_string(i + 1), type.kernel_type,
+                          std::to_string(type.kernels), Ms(type.ms_per_inference),
+                          Printf("%.4f", type.share)});
+        }
+      }
+    }
+    return RenderTable(style, {"model", "column", "rank", "kernel_type", "kernels", "ms_per_inference", "share"},
+                       rows, {});
+  }
+  std::string text;
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    std::vector<std::string> header = {"#"};
+    std::vector<bool> numeric = {true};
+    std::size_t depth = 0;
+    for (const BenchResult* r : profiled[m]) {
+      header.insert(header.end(), {ColumnName(*r), "kernels", "share"});
+      numeric.insert(numeric.end(), {false, true, true});
+      depth = std::max(depth, shown(*r));
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (std::size_t i = 0; i < depth; ++i) {
+      std::vector<std::string> row = {std::to_string(i + 1)};
+      for (const BenchResult* r : profiled[m]) {
+        if (i < shown(*r)) {
+          const KernelTypeShare& type = r->profile_by_type[i];
+          row.insert(row.end(), {type.kernel_type, std::to_string(type.kernels), Printf("%.1f%%", 100 * type.share)});
+        } else {
+          row.insert(row.end(), {"", "", ""});
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    text += (style == TableStyle::kMarkdown ? "### " : "") + models[m] + "\n" +
+            (style == TableStyle::kMarkdown ? "\n" : "") + RenderTable(style, header, rows, numeric) + "\n";
+  }
+  if (models.empty()) return "no result with an operator profile (run edgebench bench --profile)\n";
+  return text + kOperatorShareNote + "\n";
 }
 
 std::string FormatAnalysisText(const std::vector<GroupAnalysis>& groups,

@@ -51,7 +51,7 @@ TEST(FormatResultText, ShowsTheFusionMapAndPlacement) {
                                          {{"Pad", "Conv", "BatchNormalization", "Clip"}, "Conv", 1}},
                             .removed = {{"Dropout", 1}},
                             .added = {{"ReorderOutput", 2}, {"ReorderInput", 1}}};
-  result.profile_by_provider = {{"dla", 3}, {"gpu", 2}};
+  result.profile_by_provider = {{"dla", 3, 0.75}, {"gpu", 2, 0.25}};
   const std::string expected =
       "fusion map (9 source nodes -> 5 kernels)\n"
       "source nodes                      kernel  kernels\n"
@@ -61,7 +61,8 @@ TEST(FormatResultText, ShowsTheFusionMapAndPlacement) {
       "removed by the runtime: Dropout x1\n"
       "added by the runtime: ReorderOutput x2, ReorderInput x1\n"
       "\n"
-      "placement  3 of 5 kernels ran on dla, 2 of 5 kernels ran on gpu\n"
+      "placement  3 of 5 kernels ran on dla (75.0% of the time), 2 of 5 kernels ran on gpu (25.0% of the time)\n"
+      "transfers  no host/device copy kernels reported\n"
       "verdict  VALID\n";
   const std::string text = FormatResultText(result);
   EXPECT_NE(text.find(expected), std::string::npos) << text;
@@ -115,6 +116,74 @@ TEST(FormatLatencyTable, Text) {
             "b                 3.480       failed                   0.783B\n"
             "c                                               7.681        \n"
             "\nmedian latency in ms; FLOPs = 2 x MACs (edgebench inspect)\n");
+}
+
+// Paper B's hidden cost: host/device copies inserted at a provider boundary.
+TEST(FormatResultText, SumsTheTransferKernels) {
+  BenchResult result = ProfiledResult();
+  result.profile->profiled_runs = 2;
+  result.profile->kernels = {
+      {"copy_in", "MemcpyFromHost", {}, "CUDAExecutionProvider", "", 0.5, 2},
+      {"conv", "Conv", {}, "CUDAExecutionProvider", "", 3.0, 2},
+      {"softmax", "Softmax", {}, "CPUExecutionProvider", "", 0.2, 2},
+      {"copy_out", "MemcpyToHost", {}, "CUDAExecutionProvider", "", 0.3, 2}};
+  result.profile_by_provider = SummarizeByProvider(*result.profile);
+  const std::string text = FormatResultText(result);
+  EXPECT_NE(text.find("placement  3 of 4 kernels ran on CUDAExecutionProvider (95.0% of the time), "
+                      "1 of 4 kernels ran on CPUExecutionProvider (5.0% of the time)\n"
+                      "transfers  2 copy kernels, 0.4000 ms/inference (20.0% of the time)\n"),
+            std::string::npos)
+      << text;
+}
+
+// Paper A's Tables 4 and 6 side by side: two runtimes profiled on one model.
+std::vector<BenchResult> ProfiledPair() {
+  BenchResult opencv = ProfiledResult();
+  opencv.model.path = "/zoo/mobilenetv1.onnx";
+  opencv.environment.hostname = "pi";
+  BenchResult ort = opencv;
+  ort.runtime_name = "onnxruntime";
+  ort.profile->source = "onnxruntime profiler";
+  ort.profile_by_type = {{"Conv", 28, 3.01, 0.994}, {"ReorderOutput", 1, 0.01, 0.004}};
+  BenchResult unprofiled = ort;
+  unprofiled.runtime_name = "libtorch";
+  unprofiled.profile.reset();
+  return {opencv, ort, unprofiled};
+}
+
+TEST(FormatOperatorShareTables, Text) {
+  EXPECT_EQ(FormatOperatorShareTables(ProfiledPair(), 2, TableStyle::kText),
+            "mobilenetv1\n"
+            "#  opencv (pi)  kernels  share  onnxruntime (pi)  kernels  share\n"
+            "-  -----------  -------  -----  ----------------  -------  -----\n"
+            "1  Convolution       28  96.4%  Conv                   28  99.4%\n"
+            "2  Padding            5   3.3%  ReorderOutput           1   0.4%\n"
+            "\n" + std::string(kOperatorShareNote) + "\n");
+}
+
+TEST(FormatOperatorShareTables, MarkdownFillsShorterColumns) {
+  EXPECT_EQ(FormatOperatorShareTables(ProfiledPair(), 3, TableStyle::kMarkdown),
+            "### mobilenetv1\n\n"
+            "| # | opencv (pi) | kernels | share | onnxruntime (pi) | kernels | share |\n"
+            "| ---: | --- | ---: | ---: | --- | ---: | ---: |\n"
+            "| 1 | Convolution | 28 | 96.4% | Conv | 28 | 99.4% |\n"
+            "| 2 | Padding | 5 | 3.3% | ReorderOutput | 1 | 0.4% |\n"
+            "| 3 | Pooling | 1 | 0.2% |  |  |  |\n"
+            "\n" + std::string(kOperatorShareNote) + "\n");
+}
+
+TEST(FormatOperatorShareTables, CsvIsLongFormat) {
+  EXPECT_EQ(FormatOperatorShareTables(ProfiledPair(), 1, TableStyle::kCsv),
+            "model,column,rank,kernel_type,kernels,ms_per_inference,share\n"
+            "mobilenetv1,opencv (pi),1,Convolution,28,15.769,0.9641\n"
+            "mobilenetv1,onnxruntime (pi),1,Conv,28,3.010,0.9940\n");
+}
+
+TEST(FormatOperatorShareTables, SaysWhenNothingWasProfiled) {
+  std::vector<BenchResult> results = ProfiledPair();
+  for (auto& r : results) r.profile.reset();
+  EXPECT_EQ(FormatOperatorShareTables(results, 5, TableStyle::kText),
+            "no result with an operator profile (run edgebench bench --profile)\n");
 }
 
 }  // namespace

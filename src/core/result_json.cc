@@ -168,7 +168,7 @@ json ProfileToJson(const OpProfile& profile, const std::vector<KernelTypeShare>&
                      {"share", t.share}});
   }
   json providers = json::array();
-  for (const auto& p : by_provider) providers.push_back({{"provider", p.provider}, {"kernels", p.kernels}});
+  for (const auto& p : by_provider) providers.push_back({{"provider", p.provider}, {"kernels", p.kernels}, {"share", p.share}});
   return {{"source", profile.source},
           {"profiled_runs", profile.profiled_runs},
           {"kernels", kernels},
@@ -390,7 +390,9 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
       if (j["profile"].contains("by_provider")) {
         r.profile_by_provider.clear();
         for (const auto& p : j["profile"]["by_provider"]) {
-          r.profile_by_provider.push_back({p.at("provider").get<std::string>(), p.at("kernels").get<int64_t>()});
+          // "share" is absent in documents older than the key.
+          r.profile_by_provider.push_back({p.at("provider").get<std::string>(),
+                                           p.at("kernels").get<int64_t>(), p.value("share", 0.0)});
         }
       }
     }

@@ -82,7 +82,7 @@ TEST(ResultJson, CarriesTheDocumentedFields) {
 TEST(ResultJson, CarriesTheFusionMapAndPlacement) {
   const nlohmann::json j = ToJson(Sample());
   EXPECT_EQ(j["profile"]["by_provider"],
-            nlohmann::json::parse(R"([{"provider": "CPUExecutionProvider", "kernels": 2}])"));
+            nlohmann::json::parse(R"([{"provider": "CPUExecutionProvider", "kernels": 2, "share": 1.0}])"));
   EXPECT_EQ(j["fusion"]["source_nodes"], 4);
   EXPECT_EQ(j["fusion"]["kernels"], 2);
   EXPECT_EQ(j["fusion"]["patterns"][0],
