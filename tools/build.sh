@@ -17,6 +17,12 @@ BUILD_DIR=build
 args=(-S . -B "$BUILD_DIR"
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
   "-DEDGEBENCH_CACHE_DIR=$CACHE")
+# ccache (installed by tools/setup.sh) keeps compiled objects between runs and build trees:
+# paths relative to the repository and no build-directory hash, so a fresh clone reuses them.
+if command -v ccache >/dev/null 2>&1; then
+  args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+fi
 # Keep whatever generator an existing build tree was configured with (CMake refuses to switch).
 if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
   args+=(-G Ninja)

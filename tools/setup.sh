@@ -86,7 +86,7 @@ fi
 # Debian packages.
 # ---------------------------------------------------------------------------------------
 APT_PACKAGES=(
-  build-essential cmake ninja-build git curl ca-certificates pkg-config
+  build-essential cmake ninja-build ccache git curl ca-certificates pkg-config
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libsqlite3-dev libcpp-httplib-dev
   libopencv-dev libtorch-dev libopenblas0-pthread
