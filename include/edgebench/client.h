@@ -17,6 +17,7 @@
 
 namespace httplib {
 class Client;
+enum class Error;
 }
 
 namespace edgebench {
@@ -30,9 +31,12 @@ struct HttpAnswer {
 
 class ServiceClient {
  public:
-  // `server_url` is "http://HOST:PORT"; `token` is sent as "Authorization: Bearer TOKEN".
+  // `server_url` is "http://HOST:PORT" or "https://HOST:PORT"; `token` is sent as
+  // "Authorization: Bearer TOKEN". For https the server's certificate is checked against
+  // `ca_file` (PEM), else the file named by $EDGEBENCH_CA_FILE, else the system's CA store.
   static Expected<std::unique_ptr<ServiceClient>> Connect(const std::string& server_url,
-                                                          std::string token);
+                                                          std::string token,
+                                                          const std::string& ca_file = "");
   ~ServiceClient();
 
   // Uploads a model file; returns {sha256, size_bytes, format, name}.
@@ -50,6 +54,19 @@ class ServiceClient {
   Expected<nlohmann::json> ListDevices();
   Expected<nlohmann::json> CancelTask(int64_t task_id);
 
+  // Creates a job from a request {models: [sha256...], runtimes: [...], devices: [...],
+  // selectors: [{label: value}...], settings, skip_unavailable}; returns the job.
+  Expected<nlohmann::json> CreateJob(const nlohmann::json& request);
+  // The job with its tasks and its Table 2 layout ({table: {header, rows, note, text}}).
+  Expected<nlohmann::json> GetJob(int64_t job_id);
+  Expected<nlohmann::json> ListJobs();
+  Expected<nlohmann::json> CancelJob(int64_t job_id);
+  // Polls GetJob until every task is final and returns the job; `on_progress` sees the job
+  // each time its task counts change. Gives up like WaitTask.
+  Expected<nlohmann::json> WaitJob(int64_t job_id,
+                                   const std::function<void(const nlohmann::json&)>& on_progress,
+                                   int poll_interval_ms = 500, double timeout_s = 0);
+
   // Lower level, for the agent: one request; any status code is returned, only a transport
   // failure is an error. `body` is sent as-is with `content_type` (POST when not GET).
   Expected<HttpAnswer> Send(const std::string& method, const std::string& path,
@@ -65,9 +82,10 @@ class ServiceClient {
   void SetReadTimeoutSeconds(int seconds);
 
  private:
-  ServiceClient(std::string server_url, std::string token);
+  ServiceClient(std::string server_url, std::string token, const std::string& ca_file);
   std::string server_url_;
   std::string token_;
+  Error TransportError(httplib::Error error) const;  // for an answer that never came
   std::unique_ptr<httplib::Client> http_;
 };
 
@@ -76,6 +94,9 @@ Error ErrorFromAnswer(const HttpAnswer& answer);
 
 // True for succeeded, failed, cancelled and timed_out.
 bool IsFinalTaskState(const std::string& state);
+
+// True for a job whose tasks are all final (succeeded, failed).
+bool IsFinalJobState(const std::string& state);
 
 // Reads a token file (first line, surrounding blanks removed).
 Expected<std::string> ReadTokenFile(const std::string& path);

@@ -19,7 +19,19 @@ struct ServerOptions {
   int lease_seconds = 30;     // an agent must renew its lease on a task within this
   int max_attempts = 3;       // leases that may expire before a task fails
   int max_long_poll_seconds = 20;  // upper bound of a lease request's ?wait_s
+  int64_t max_request_bytes = 1LL << 20;  // JSON request bodies larger than this get 413
+  int64_t max_result_bytes = 16LL << 20;  // result documents (with operator profiles) likewise
+  int max_job_tasks = 10000;       // tasks one job may create
+  // Requests served at once (one thread each). A waiting lease request holds one, so at most
+  // http_threads - kReservedHttpThreads agents long-poll at a time; more get 503 and retry.
+  int http_threads = 256;
+  // Both set = HTTPS (PEM files); both empty = plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
+
+// Threads kept free of long polls for submits, heartbeats and result uploads.
+inline constexpr int kReservedHttpThreads = 8;
 
 class EvaluationServer {
  public:
@@ -30,6 +42,7 @@ class EvaluationServer {
   ~EvaluationServer();
 
   int port() const;  // the bound port
+  bool tls() const;  // serving HTTPS
   // Serves requests until Stop() is called (from another thread or a signal handler thread).
   void Serve();
   void Stop();

@@ -1,6 +1,7 @@
-// Client subcommands of the evaluation service: submit, tasks, result, devices, cancel.
+// Client subcommands of the evaluation service: submit, job, jobs, tasks, result, devices, cancel.
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include "command.h"
 #include "edgebench/client.h"
@@ -15,23 +16,27 @@ using json = nlohmann::json;
 struct ConnectionFlags {
   std::string server = "http://127.0.0.1:8080";
   std::string token_file;
+  std::string ca_file;
   bool json_output = false;
 };
 
 void AddConnectionFlags(CLI::App* command, ConnectionFlags& flags) {
-  command->add_option("--server", flags.server, "Server URL, http://HOST:PORT")
+  command->add_option("--server", flags.server, "Server URL, http://HOST:PORT or https://HOST:PORT")
       ->envname("EDGEBENCH_SERVER")
       ->capture_default_str();
   command->add_option("--token-file", flags.token_file, "File holding your token (server's DATA_DIR/admin.token)")
       ->envname("EDGEBENCH_TOKEN_FILE")
       ->required();
+  command->add_option("--ca-file", flags.ca_file,
+                      "With https: CA certificate (PEM) that signed the server's (default: the system's)")
+      ->envname("EDGEBENCH_CA_FILE");
   command->add_flag("--json", flags.json_output, "Print JSON");
 }
 
 Expected<std::unique_ptr<ServiceClient>> Connect(const ConnectionFlags& flags) {
   auto token = ReadTokenFile(flags.token_file);
   if (!token.ok()) return token.error();
-  return ServiceClient::Connect(flags.server, *token);
+  return ServiceClient::Connect(flags.server, *token, flags.ca_file);
 }
 
 std::string Text(const json& value) {
@@ -69,20 +74,30 @@ int PrintOutcome(const json& task, bool json_output) {
   return kExitOk;
 }
 
-struct SubmitFlags {
-  ConnectionFlags connection;
-  std::string model;
-  std::string runtime;
-  std::string device;
-  std::vector<std::string> selectors;  // key=value
-  std::vector<std::string> options;    // key=value
-  std::vector<std::string> shapes;     // name=dims
+// The bench options a task or job carries to the device (its `settings`).
+struct BenchOptionFlags {
+  std::vector<std::string> options;  // key=value
+  std::vector<std::string> shapes;   // name=dims
   int min_runs = 0, max_runs = 0, warmup_runs = -1, threads = -1;
   double min_duration_ms = -1, max_duration_ms = -1, warmup_min_ms = -1, target_ci = 0, timeout_s = 0;
   bool allow_unpinned_governor = false;
-  bool wait = false;
-  double wait_timeout_s = 0;  // 0 = wait forever
 };
+
+void AddBenchOptionFlags(CLI::App* command, BenchOptionFlags& f) {
+  command->add_option("--min-runs", f.min_runs, "Minimum timed runs");
+  command->add_option("--max-runs", f.max_runs, "Maximum timed runs");
+  command->add_option("--warmup-runs", f.warmup_runs, "Minimum warm-up runs");
+  command->add_option("--warmup-min-ms", f.warmup_min_ms, "Minimum warm-up time");
+  command->add_option("--min-duration-ms", f.min_duration_ms, "Minimum time of the timed runs");
+  command->add_option("--max-duration-ms", f.max_duration_ms, "Maximum time of the timed runs");
+  command->add_option("-t,--threads", f.threads, "Intra-op threads (0 = runtime default)");
+  command->add_option("--target-ci", f.target_ci, "Adaptive: 95% CI of the median within PERCENT");
+  command->add_option("-o,--option", f.options, "Runtime option KEY=VALUE (repeatable)");
+  command->add_option("--shape", f.shapes, "Input shape NAME=DIMS");
+  command->add_option("--timeout-s", f.timeout_s, "Kill the benchmark on the device after this many seconds");
+  command->add_flag("--allow-unpinned-governor", f.allow_unpinned_governor,
+                    "Do not invalidate results when the cpufreq governor is not 'performance'");
+}
 
 Expected<json> KeyValues(const std::vector<std::string>& items, const std::string& flag) {
   json object = json::object();
@@ -96,10 +111,8 @@ Expected<json> KeyValues(const std::vector<std::string>& items, const std::strin
   return object;
 }
 
-int RunSubmit(SubmitFlags& f) {
-  if (f.device.empty() == f.selectors.empty()) {
-    return ReportError(InvalidArgument("give exactly one of --device NAME and --select KEY=VALUE"));
-  }
+// The `settings` object of the given flags (unset flags are left out: the device's defaults).
+Expected<json> SettingsJson(const BenchOptionFlags& f) {
   json settings = json::object();
   if (f.min_runs > 0) settings["min_runs"] = f.min_runs;
   if (f.max_runs > 0) settings["max_runs"] = f.max_runs;
@@ -112,11 +125,31 @@ int RunSubmit(SubmitFlags& f) {
   if (f.timeout_s > 0) settings["timeout_s"] = f.timeout_s;
   if (f.allow_unpinned_governor) settings["allow_unpinned_governor"] = true;
   auto options = KeyValues(f.options, "--option");
-  if (!options.ok()) return ReportError(options.error());
+  if (!options.ok()) return options.error();
   if (!options->empty()) settings["options"] = *options;
   auto shapes = KeyValues(f.shapes, "--shape");
-  if (!shapes.ok()) return ReportError(shapes.error());
+  if (!shapes.ok()) return shapes.error();
   if (!shapes->empty()) settings["shapes"] = *shapes;
+  return settings;
+}
+
+struct SubmitFlags {
+  ConnectionFlags connection;
+  BenchOptionFlags bench;
+  std::string model;
+  std::string runtime;
+  std::string device;
+  std::vector<std::string> selectors;  // key=value
+  bool wait = false;
+  double wait_timeout_s = 0;  // 0 = wait forever
+};
+
+int RunSubmit(SubmitFlags& f) {
+  if (f.device.empty() == f.selectors.empty()) {
+    return ReportError(InvalidArgument("give exactly one of --device NAME and --select KEY=VALUE"));
+  }
+  auto settings = SettingsJson(f.bench);
+  if (!settings.ok()) return ReportError(settings.error());
   auto selector = KeyValues(f.selectors, "--select");
   if (!selector.ok()) return ReportError(selector.error());
 
@@ -124,7 +157,7 @@ int RunSubmit(SubmitFlags& f) {
   if (!client.ok()) return ReportError(client.error());
   auto model = (*client)->UploadModel(f.model);
   if (!model.ok()) return ReportError(model.error());
-  json request = {{"model_sha256", (*model)["sha256"]}, {"runtime", f.runtime}, {"settings", settings}};
+  json request = {{"model_sha256", (*model)["sha256"]}, {"runtime", f.runtime}, {"settings", *settings}};
   if (!f.device.empty()) {
     request["device"] = f.device;
   } else {
@@ -151,6 +184,104 @@ int RunSubmit(SubmitFlags& f) {
   }, 200, f.wait_timeout_s);
   if (!done.ok()) return ReportError(done.error());
   return PrintOutcome(*done, f.connection.json_output);
+}
+
+struct JobFlags {
+  ConnectionFlags connection;
+  BenchOptionFlags bench;
+  std::vector<std::string> models;
+  std::vector<std::string> runtimes;
+  std::vector<std::string> devices;
+  std::vector<std::string> selectors;  // each KEY=VALUE[,KEY=VALUE...] is one target
+  bool skip_unavailable = false;
+  bool wait = false;
+  double wait_timeout_s = 0;  // 0 = wait forever
+};
+
+// "done/total tasks done (2 succeeded, 1 running, ...)" from a job's counts.
+std::string JobProgress(const json& job) {
+  std::string text = std::to_string(job.value("tasks_done", 0)) + "/" + std::to_string(job.value("tasks_total", 0)) +
+                     " tasks done";
+  std::string counts;
+  for (const auto& [state, count] : job.value("counts", json::object()).items()) {
+    counts += (counts.empty() ? "" : ", ") + std::to_string(count.get<int>()) + " " + state;
+  }
+  return text + (counts.empty() ? "" : " (" + counts + ")");
+}
+
+int RunJob(JobFlags& f) {
+  if (f.devices.empty() && f.selectors.empty()) {
+    return ReportError(InvalidArgument("give at least one --device NAME or --select KEY=VALUE[,KEY=VALUE]"));
+  }
+  auto settings = SettingsJson(f.bench);
+  if (!settings.ok()) return ReportError(settings.error());
+  json selectors = json::array();
+  for (const auto& target : f.selectors) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    for (std::size_t comma; (comma = target.find(',', start)) != std::string::npos; start = comma + 1) {
+      items.push_back(target.substr(start, comma - start));
+    }
+    items.push_back(target.substr(start));
+    auto selector = KeyValues(items, "--select");
+    if (!selector.ok()) return ReportError(selector.error());
+    selectors.push_back(*selector);
+  }
+  auto client = Connect(f.connection);
+  if (!client.ok()) return ReportError(client.error());
+  json models = json::array();
+  std::map<std::string, std::string> model_names;  // sha256 -> file name, for messages
+  for (const auto& path : f.models) {
+    auto model = (*client)->UploadModel(path);
+    if (!model.ok()) return ReportError(model.error());
+    const std::string sha = (*model)["sha256"].get<std::string>();
+    if (model_names.emplace(sha, Text((*model)["name"])).second) models.push_back(sha);
+  }
+  json request = {{"models", models}, {"runtimes", f.runtimes}, {"devices", f.devices},
+                  {"selectors", selectors}, {"settings", *settings}, {"skip_unavailable", f.skip_unavailable}};
+  auto job = (*client)->CreateJob(request);
+  if (!job.ok()) return ReportError(job.error());
+  const int64_t id = (*job)["id"].get<int64_t>();
+  std::cerr << "job " << id << ": " << (*job)["tasks_total"].get<int>() << " tasks queued (" << models.size()
+            << " models x " << f.runtimes.size() << " runtimes x " << f.devices.size() + selectors.size()
+            << " devices/selectors)" << std::endl;
+  for (const auto& skipped : (*job)["spec"]["skipped"]) {
+    std::cerr << "job " << id << ": skipped " << Text(skipped["runtime"]) << " on "
+              << (skipped["device"].is_string() ? Text(skipped["device"]) : skipped["selector"].dump()) << ": "
+              << Text(skipped["reason"]) << std::endl;
+  }
+  if (!f.wait) {
+    if (f.connection.json_output) {
+      std::cout << job->dump(2) << "\n";
+    } else {
+      std::cout << id << "\n";
+    }
+    return kExitOk;
+  }
+  auto done = (*client)->WaitJob(id, [id](const json& j) {
+    std::cerr << "job " << id << ": " << JobProgress(j) << std::endl;
+  }, 500, f.wait_timeout_s);
+  if (!done.ok()) return ReportError(done.error());
+  if (f.connection.json_output) {
+    std::cout << done->dump(2) << "\n";
+  } else {
+    std::cout << (*done)["table"]["text"].get<std::string>();
+  }
+  for (const auto& task : (*done)["tasks"]) {
+    if (task["state"] == "succeeded") continue;
+    std::cerr << "task " << task["id"].get<int64_t>() << " (" << model_names[Text(task["model_sha256"])] << ", "
+              << Text(task["runtime"]) << " on " << (task["agent"].is_string() ? Text(task["agent"]) : "-")
+              << ") " << Text(task["state"]) << ": " << Text(task["error"]) << std::endl;
+  }
+  return (*done)["state"] == "succeeded" ? kExitOk : kExitFailure;
+}
+
+void PrintJobs(const json& jobs) {
+  std::printf("%-6s %-10s %-24s %s\n", "ID", "STATE", "CREATED", "PROGRESS");
+  for (const auto& j : jobs) {
+    std::printf("%-6lld %-10s %-24s %s\n", static_cast<long long>(j.value("id", int64_t{0})), Text(j["state"]).c_str(),
+                Text(j["created_at"]).c_str(), JobProgress(j).c_str());
+  }
 }
 
 void PrintTasks(const json& tasks) {
@@ -198,24 +329,51 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
     command->add_option("-r,--runtime", f->runtime, "Runtime on the device")->required();
     command->add_option("--device", f->device, "Device (agent) name");
     command->add_option("--select", f->selectors, "Any device with label KEY=VALUE (repeatable)");
-    command->add_option("--min-runs", f->min_runs, "Minimum timed runs");
-    command->add_option("--max-runs", f->max_runs, "Maximum timed runs");
-    command->add_option("--warmup-runs", f->warmup_runs, "Minimum warm-up runs");
-    command->add_option("--warmup-min-ms", f->warmup_min_ms, "Minimum warm-up time");
-    command->add_option("--min-duration-ms", f->min_duration_ms, "Minimum time of the timed runs");
-    command->add_option("--max-duration-ms", f->max_duration_ms, "Maximum time of the timed runs");
-    command->add_option("-t,--threads", f->threads, "Intra-op threads (0 = runtime default)");
-    command->add_option("--target-ci", f->target_ci, "Adaptive: 95% CI of the median within PERCENT");
-    command->add_option("-o,--option", f->options, "Runtime option KEY=VALUE (repeatable)");
-    command->add_option("--shape", f->shapes, "Input shape NAME=DIMS");
-    command->add_option("--timeout-s", f->timeout_s, "Kill the benchmark on the device after this many seconds");
-    command->add_flag("--allow-unpinned-governor", f->allow_unpinned_governor,
-                      "Do not invalidate results when the cpufreq governor is not 'performance'");
+    AddBenchOptionFlags(command, f->bench);
     command->add_flag("--wait", f->wait, "Wait for the result (progress on stderr) and print it");
     command->add_option("--wait-timeout", f->wait_timeout_s, "With --wait: give up after this many seconds (0 = never)")
         ->capture_default_str();
     AddConnectionFlags(command, f->connection);
     command->callback([f, &exit_code] { exit_code = RunSubmit(*f); });
+  }
+  {
+    auto f = std::make_shared<JobFlags>();
+    auto* command = app.add_subcommand(
+        "job", "Upload models and measure each on several runtimes and devices (one task per combination)");
+    command->footer("Example:\n  edgebench job mobilenetv2.onnx resnet50.onnx --runtime onnxruntime --runtime opencv "
+                    "--device rpi4 --select board=jetson --server http://10.0.0.1:8080 --token-file admin.token "
+                    "--wait\nWith --wait prints the paper's Table 2 layout (models x runtime (device), FLOPs); "
+                    "exit code 0 only when every task succeeded.");
+    command->add_option("models", f->models, "Model files")->required();
+    command->add_option("-r,--runtime", f->runtimes, "Runtime (repeatable)")->required();
+    command->add_option("--device", f->devices, "Device (agent) name (repeatable)");
+    command->add_option("--select", f->selectors,
+                        "Any device with labels KEY=VALUE[,KEY=VALUE...] (repeatable; each is one column)");
+    command->add_flag("--skip-unavailable", f->skip_unavailable,
+                      "Leave out runtime and device pairs no registered device can run (else refuse the job)");
+    AddBenchOptionFlags(command, f->bench);
+    command->add_flag("--wait", f->wait, "Wait for all tasks (progress on stderr) and print the table");
+    command->add_option("--wait-timeout", f->wait_timeout_s, "With --wait: give up after this many seconds (0 = never)")
+        ->capture_default_str();
+    AddConnectionFlags(command, f->connection);
+    command->callback([f, &exit_code] { exit_code = RunJob(*f); });
+  }
+  {
+    auto f = std::make_shared<ConnectionFlags>();
+    auto* command = app.add_subcommand("jobs", "List the server's jobs, newest first");
+    AddConnectionFlags(command, *f);
+    command->callback([f, &exit_code] {
+      auto client = Connect(*f);
+      if (!client.ok()) return void(exit_code = ReportError(client.error()));
+      auto jobs = (*client)->ListJobs();
+      if (!jobs.ok()) return void(exit_code = ReportError(jobs.error()));
+      if (f->json_output) {
+        std::cout << (*jobs)["jobs"].dump(2) << "\n";
+      } else {
+        PrintJobs((*jobs)["jobs"]);
+      }
+      exit_code = kExitOk;
+    });
   }
   {
     auto f = std::make_shared<ConnectionFlags>();

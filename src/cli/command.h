@@ -30,7 +30,7 @@ void AddBenchCommand(CLI::App& app, int& exit_code);
 // The evaluation service (server_command.cc, agent_command.cc, client_commands.cc).
 void AddServerCommand(CLI::App& app, int& exit_code);
 void AddAgentCommand(CLI::App& app, int& exit_code);
-// submit, tasks, result, devices, cancel.
+// submit, job, jobs, tasks, result, devices, cancel.
 void AddClientCommands(CLI::App& app, int& exit_code);
 void AddInspectCommand(CLI::App& app, int& exit_code);
 void AddZooCommand(CLI::App& app, int& exit_code);

@@ -16,6 +16,7 @@ int g_stop_pipe[2] = {-1, -1};  // signal handler -> stopping thread
 struct ServerFlags {
   std::string listen = "127.0.0.1:8080";
   int64_t max_model_mb = 512;
+  int64_t max_request_kb = 1024;
   ServerOptions options;
 };
 
@@ -39,9 +40,11 @@ int RunServer(ServerFlags& flags) {
   if (Status parsed = ParseListen(flags.listen, flags.options); !parsed.ok()) return ReportError(parsed.error());
   if (flags.max_model_mb < 1) return ReportError(InvalidArgument("--max-model-mb must be at least 1"));
   flags.options.max_model_bytes = flags.max_model_mb << 20;
+  if (flags.max_request_kb < 1) return ReportError(InvalidArgument("--max-request-kb must be at least 1"));
+  flags.options.max_request_bytes = flags.max_request_kb << 10;
   auto server = EvaluationServer::Start(flags.options);
   if (!server.ok()) return ReportError(server.error());
-  std::cout << "listening on http://" << flags.options.host << ":" << (*server)->port() << std::endl;
+  std::cout << "listening on " << ((*server)->tls() ? "https://" : "http://") << flags.options.host << ":" << (*server)->port() << std::endl;
   std::cerr << "edgebench server: data in " << flags.options.data_dir << " (user token: "
             << flags.options.data_dir << "/admin.token, agent registration token: "
             << flags.options.data_dir << "/agent.token)" << std::endl;
@@ -86,6 +89,16 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   command->add_option("--max-attempts", flags->options.max_attempts,
                       "Leases of a task that may expire before it fails")
       ->capture_default_str();
+  command->add_option("--max-request-kb", flags->max_request_kb, "Largest JSON request body accepted (KiB)")
+      ->capture_default_str();
+  command->add_option("--max-job-tasks", flags->options.max_job_tasks, "Most tasks one job may create")
+      ->capture_default_str();
+  command->add_option("--http-threads", flags->options.http_threads,
+                      "Requests served at once; waiting agents hold one each, " +
+                          std::to_string(kReservedHttpThreads) + " are kept for the rest")
+      ->capture_default_str();
+  command->add_option("--tls-cert", flags->options.tls_cert_file, "Serve HTTPS with this certificate (PEM)");
+  command->add_option("--tls-key", flags->options.tls_key_file, "Private key of --tls-cert (PEM)");
   command->callback([flags, &exit_code] { exit_code = RunServer(*flags); });
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -62,9 +63,12 @@ Expected<std::string> ReadTokenFile(const std::string& path) {
   return token.substr(first, last - first + 1);
 }
 
-ServiceClient::ServiceClient(std::string server_url, std::string token)
+bool IsFinalJobState(const std::string& state) { return state == "succeeded" || state == "failed"; }
+
+ServiceClient::ServiceClient(std::string server_url, std::string token, const std::string& ca_file)
     : server_url_(std::move(server_url)), token_(std::move(token)) {
   http_ = std::make_unique<httplib::Client>(server_url_);
+  if (!ca_file.empty()) http_->set_ca_cert_path(ca_file.c_str());
   http_->set_connection_timeout(5, 0);
   http_->set_read_timeout(30, 0);
   http_->set_write_timeout(60, 0);
@@ -74,13 +78,20 @@ ServiceClient::ServiceClient(std::string server_url, std::string token)
 ServiceClient::~ServiceClient() = default;
 
 Expected<std::unique_ptr<ServiceClient>> ServiceClient::Connect(const std::string& server_url,
-                                                                std::string token) {
-  if (server_url.rfind("http://", 0) != 0 && server_url.rfind("https://", 0) != 0) {
-    return InvalidArgument("bad --server '" + server_url + "': expected http://HOST:PORT");
+                                                                std::string token,
+                                                                const std::string& ca_file) {
+  const bool https = server_url.rfind("https://", 0) == 0;
+  if (server_url.rfind("http://", 0) != 0 && !https) {
+    return InvalidArgument("bad --server '" + server_url + "': expected http://HOST:PORT or https://HOST:PORT");
   }
   std::string url = server_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
-  return std::unique_ptr<ServiceClient>(new ServiceClient(url, std::move(token)));
+  std::string ca = ca_file;
+  if (ca.empty() && std::getenv("EDGEBENCH_CA_FILE")) ca = std::getenv("EDGEBENCH_CA_FILE");
+  if (https && !ca.empty() && !std::filesystem::is_regular_file(ca)) {
+    return NotFound(ca + ": cannot read the CA certificate file");
+  }
+  return std::unique_ptr<ServiceClient>(new ServiceClient(url, std::move(token), https ? ca : ""));
 }
 
 void ServiceClient::SetReadTimeoutSeconds(int seconds) { http_->set_read_timeout(seconds, 0); }
@@ -89,10 +100,7 @@ Expected<HttpAnswer> ServiceClient::Send(const std::string& method, const std::s
                                          const std::string& body, const std::string& content_type) {
   httplib::Result result = method == "GET" ? http_->Get(path.c_str())
                                            : http_->Post(path.c_str(), body, content_type.c_str());
-  if (!result) {
-    return RuntimeError("cannot reach " + server_url_ + " (" + httplib::to_string(result.error()) +
-                        ")");
-  }
+  if (!result) return TransportError(result.error());
   HttpAnswer answer;
   answer.status = result->status;
   answer.raw_body = result->body;
@@ -160,6 +168,53 @@ Expected<nlohmann::json> ServiceClient::CancelTask(int64_t task_id) {
   return Call("POST", "/v1/tasks/" + std::to_string(task_id) + "/cancel");
 }
 
+Expected<nlohmann::json> ServiceClient::CreateJob(const nlohmann::json& request) {
+  return Call("POST", "/v1/jobs", request);
+}
+
+Expected<nlohmann::json> ServiceClient::GetJob(int64_t job_id) {
+  return Call("GET", "/v1/jobs/" + std::to_string(job_id));
+}
+
+Expected<nlohmann::json> ServiceClient::ListJobs() { return Call("GET", "/v1/jobs"); }
+
+Expected<nlohmann::json> ServiceClient::CancelJob(int64_t job_id) {
+  return Call("POST", "/v1/jobs/" + std::to_string(job_id) + "/cancel");
+}
+
+Expected<nlohmann::json> ServiceClient::WaitJob(
+    int64_t job_id, const std::function<void(const nlohmann::json&)>& on_progress,
+    int poll_interval_ms, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  nlohmann::json last_counts;
+  for (;;) {
+    auto job = GetJob(job_id);
+    if (!job.ok()) return job.error();
+    if (job->value("counts", nlohmann::json()) != last_counts) {
+      last_counts = job->value("counts", nlohmann::json());
+      if (on_progress) on_progress(*job);
+    }
+    if (IsFinalJobState(job->value("state", ""))) return job;
+    if (timeout_s > 0 && std::chrono::steady_clock::now() > deadline) {
+      return RuntimeError("job " + std::to_string(job_id) + ": " + std::to_string(job->value("tasks_done", 0)) +
+                          " of " + std::to_string(job->value("tasks_total", 0)) + " tasks done after " +
+                          std::to_string(static_cast<int>(timeout_s)) + " s (--wait-timeout)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(poll_interval_ms));
+  }
+}
+
+Error ServiceClient::TransportError(httplib::Error error) const {
+  std::string message = "cannot reach " + server_url_ + " (" + httplib::to_string(error) + ")";
+  if (error == httplib::Error::SSLServerVerification) {
+    message += "; is the server's certificate signed by the CA of --ca-file?";
+  } else if (error == httplib::Error::SSLConnection && server_url_.rfind("https://", 0) == 0) {
+    message += "; is the server serving HTTPS?";
+  }
+  return RuntimeError(message);
+}
+
 Status ServiceClient::Download(const std::string& path, const std::string& file_path) {
   const std::string temporary = file_path + ".part." + std::to_string(getpid());
   std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -183,7 +238,7 @@ Status ServiceClient::Download(const std::string& path, const std::string& file_
   out.close();
   if (!result || status != 200 || !out) {
     std::remove(temporary.c_str());
-    if (!result) return RuntimeError("cannot download " + path + " from " + server_url_);
+    if (!result) return TransportError(result.error());
     if (status != 200) {
       HttpAnswer answer{status, nlohmann::json::parse(error_body, nullptr, false), error_body};
       if (answer.body.is_discarded()) answer.body = nullptr;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "edgebench/model_file.h"
+#include "edgebench/report.h"
 #include "edgebench/result_json.h"
 #include "store.h"
 
@@ -102,15 +103,24 @@ json TaskJson(const TaskRow& t) {
           {"finished_at", NullIfEmpty(t.finished_at)},
           {"error", NullIfEmpty(t.error)},
           {"owner", t.owner},
-          {"has_result", t.has_result}};
+          {"has_result", t.has_result},
+          {"job", t.job_id ? json(*t.job_id) : json(nullptr)}};
 }
 
 json ModelJson(const server::ModelRow& m) {
   return {{"sha256", m.sha256}, {"size_bytes", m.size_bytes}, {"format", m.format}, {"name", m.name}};
 }
 
-// Parses a request body that must be a JSON object.
-ApiResult<json> ParseObject(const httplib::Request& req) {
+ApiError TooLarge(int64_t size, int64_t limit, const std::string& what) {
+  return ApiError{413, what + " of " + std::to_string(size) + " bytes exceeds the limit of " +
+                           std::to_string(limit) + " bytes"};
+}
+
+// Parses a request body that must be a JSON object of at most `max_bytes`.
+ApiResult<json> ParseObject(const httplib::Request& req, int64_t max_bytes) {
+  if (static_cast<int64_t>(req.body.size()) > max_bytes) {
+    return TooLarge(static_cast<int64_t>(req.body.size()), max_bytes, "request body");
+  }
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return ApiError{400, "malformed JSON in the request body"};
   if (!body.is_object()) return ApiError{400, "the request body must be a JSON object"};
@@ -160,6 +170,33 @@ bool ValidName(const std::string& name) {
   return std::regex_match(name, kName);
 }
 
+ApiError BadName(const std::string& field, const std::string& name) {
+  return ApiError{400, "field '" + field + "': '" + name.substr(0, 80) +
+                           "' is not a valid name ([A-Za-z0-9._-], at most 64)"};
+}
+
+// A {key: value} object of strings with valid keys (labels, selectors); `field` names it.
+std::optional<ApiError> CheckLabels(const json& labels, const std::string& field) {
+  if (!labels.is_object()) return WrongType(field, "an object of strings");
+  for (const auto& [key, value] : labels.items()) {
+    if (!ValidName(key)) return BadName(field + " key", key);
+    if (!value.is_string()) return WrongType(field + "." + key, "a string");
+    if (value.get<std::string>().size() > 256) return ApiError{400, "field '" + field + "." + key + "' is longer than 256"};
+  }
+  return std::nullopt;
+}
+
+bool IsSha256(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+bool MatchesSelector(const AgentRow& agent, const json& selector) {
+  for (const auto& [key, value] : selector.items()) {
+    if (!agent.labels.contains(key) || agent.labels[key] != value) return false;
+  }
+  return true;
+}
+
 bool AgentOffersRuntime(const AgentRow& agent, const std::string& runtime) {
   for (const auto& item : agent.facts.value("runtimes", json::array())) {
     if (item.is_object() && item.value("name", "") == runtime) return true;
@@ -167,13 +204,75 @@ bool AgentOffersRuntime(const AgentRow& agent, const std::string& runtime) {
   return false;
 }
 
+// Whether a registered agent could run `task` (device or selector, and runtime); the 422
+// answer says which part is unknown.
+std::optional<ApiError> CheckRunnable(const std::vector<AgentRow>& agents, const server::NewTask& task) {
+  bool runtime_known = false, device_known = false, runnable = false;
+  for (const auto& agent : agents) {
+    const bool offers = AgentOffersRuntime(agent, task.runtime);
+    runtime_known |= offers;
+    if (!task.device.empty()) {
+      if (agent.name == task.device) {
+        device_known = true;
+        runnable = offers;
+      }
+    } else {
+      runnable |= offers && MatchesSelector(agent, task.selector);
+    }
+  }
+  if (!runtime_known) return ApiError{422, "unknown runtime '" + task.runtime + "': no registered device offers it"};
+  if (!task.device.empty() && !device_known) {
+    return ApiError{422, "unknown device '" + task.device + "': no agent of that name is registered"};
+  }
+  if (!runnable) {
+    return ApiError{422, !task.device.empty()
+                             ? "device '" + task.device + "' does not offer runtime '" + task.runtime + "'"
+                             : "no registered device matches selector " + task.selector.dump() +
+                                   " with runtime '" + task.runtime + "'"};
+  }
+  return std::nullopt;
+}
+
+// An optional string field that must be a valid name when present; "" when absent or null.
+ApiResult<std::string> OptionalName(const json& body, const std::string& field) {
+  if (!body.contains(field) || body[field].is_null()) return std::string();
+  if (!body[field].is_string()) return WrongType(field, "a string");
+  const std::string name = body[field].get<std::string>();
+  if (!ValidName(name)) return BadName(field, name);
+  return name;
+}
+
+// The job's state from its tasks' states: queued (none started), running, succeeded (all),
+// failed (all final, some not succeeded).
+std::string JobState(const server::JobRow& job) {
+  int final_tasks = 0, succeeded = 0, queued = 0;
+  for (const auto& [state, count] : job.state_counts) {
+    if (server::IsFinalState(state)) final_tasks += count;
+    if (state == "succeeded") succeeded += count;
+    if (state == "queued") queued += count;
+  }
+  if (final_tasks < job.tasks) return queued == job.tasks ? "queued" : "running";
+  return succeeded == job.tasks ? "succeeded" : "failed";
+}
+
+json JobJson(const server::JobRow& job) {
+  int done = 0;
+  for (const auto& [state, count] : job.state_counts) {
+    if (server::IsFinalState(state)) done += count;
+  }
+  return {{"id", job.id},           {"state", JobState(job)},  {"owner", job.owner},
+          {"created_at", job.created_at}, {"tasks_total", job.tasks}, {"tasks_done", done},
+          {"counts", job.state_counts},   {"spec", job.request}};
+}
+
 }  // namespace
 
 struct EvaluationServer::Impl {
   ServerOptions options;
   std::unique_ptr<server::Store> store;
-  httplib::Server http;
+  std::unique_ptr<httplib::Server> http;  // an httplib::SSLServer with TLS
   int port = 0;
+  std::atomic<int> long_polls{0};  // lease requests waiting now
   std::string models_dir;
   // Wakes long-polling lease requests when tasks become available.
   std::mutex wake_mutex;
@@ -189,6 +288,30 @@ struct EvaluationServer::Impl {
     }
     wake.notify_all();
   }
+
+  int MaxLongPolls() const { return std::max(1, options.http_threads - kReservedHttpThreads); }
+
+  // A place among the waiting lease requests, taken when `wanted` and one is free.
+  class LongPollSlot {
+   public:
+    LongPollSlot(Impl& impl, bool wanted) : impl_(impl) {
+      if (wanted && impl_.long_polls.fetch_add(1) < impl_.MaxLongPolls()) {
+        held_ = true;
+      } else if (wanted) {
+        impl_.long_polls.fetch_sub(1);
+      }
+    }
+    ~LongPollSlot() {
+      if (held_) impl_.long_polls.fetch_sub(1);
+    }
+    LongPollSlot(const LongPollSlot&) = delete;
+    LongPollSlot& operator=(const LongPollSlot&) = delete;
+    bool held() const { return held_; }
+
+   private:
+    Impl& impl_;
+    bool held_ = false;
+  };
 
   int64_t LeaseMs() const { return static_cast<int64_t>(options.lease_seconds) * 1000; }
 
@@ -241,11 +364,11 @@ struct EvaluationServer::Impl {
   void CreateUser(const httplib::Request& req, httplib::Response& res) {
     auto who = Authenticate(req, {TokenKind::kAdmin});
     if (!who.ok()) return SendError(res, who.error());
-    auto body = ParseObject(req);
+    auto body = ParseObject(req, options.max_request_bytes);
     if (!body.ok()) return SendError(res, body.error());
     if (!body->contains("name") || !(*body)["name"].is_string()) return SendError(res, WrongType("name", "a string"));
     const std::string name = (*body)["name"].get<std::string>();
-    if (!ValidName(name)) return SendError(res, {400, "field 'name': '" + name + "' is not a valid name"});
+    if (!ValidName(name)) return SendError(res, BadName("name", name));
     const std::string secret = NewSecret();
     store->AddToken(Sha256Hex(secret), TokenKind::kUser, name);
     SendJson(res, 201, {{"name", name}, {"token", secret}});
@@ -341,10 +464,26 @@ struct EvaluationServer::Impl {
 
   // ---- tasks ---------------------------------------------------------------------------
 
+  // `settings` (shared by tasks and jobs): absent/null = {}.
+  static ApiResult<json> ParseSettings(const json& body) {
+    if (!body.contains("settings") || body["settings"].is_null()) return json::object();
+    if (!body["settings"].is_object()) return WrongType("settings", "an object");
+    if (auto error = ValidateSettings(body["settings"])) return *error;
+    return body["settings"];
+  }
+
+  ApiResult<std::string> KnownModel(const json& value, const std::string& field) {
+    if (!value.is_string()) return WrongType(field, "a string");
+    const std::string sha = value.get<std::string>();
+    if (!IsSha256(sha)) return ApiError{400, "field '" + field + "' must be 64 lowercase hex digits (a sha256)"};
+    if (!store->FindModel(sha)) return ApiError{404, "model " + sha + " not found (upload it with POST /v1/models)"};
+    return sha;
+  }
+
   void CreateTask(const httplib::Request& req, httplib::Response& res) {
     auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
     if (!who.ok()) return SendError(res, who.error());
-    auto parsed = ParseObject(req);
+    auto parsed = ParseObject(req, options.max_request_bytes);
     if (!parsed.ok()) return SendError(res, parsed.error());
     const json& body = *parsed;
     for (const auto& [key, value] : body.items()) {
@@ -354,68 +493,229 @@ struct EvaluationServer::Impl {
     }
     server::NewTask task;
     task.owner = who->subject;
-    if (!body.contains("model_sha256") || !body["model_sha256"].is_string()) {
-      return SendError(res, WrongType("model_sha256", "a string"));
-    }
-    task.model_sha256 = body["model_sha256"].get<std::string>();
+    if (!body.contains("model_sha256")) return SendError(res, WrongType("model_sha256", "a string"));
     if (!body.contains("runtime") || !body["runtime"].is_string()) return SendError(res, WrongType("runtime", "a string"));
-    task.runtime = body["runtime"].get<std::string>();
-    if (body.contains("device") && !body["device"].is_null()) {
-      if (!body["device"].is_string()) return SendError(res, WrongType("device", "a string"));
-      task.device = body["device"].get<std::string>();
-    }
+    auto runtime = OptionalName(body, "runtime");
+    if (!runtime.ok()) return SendError(res, runtime.error());
+    task.runtime = *runtime;
+    auto device = OptionalName(body, "device");
+    if (!device.ok()) return SendError(res, device.error());
+    task.device = *device;
     if (body.contains("selector") && !body["selector"].is_null()) {
-      if (!body["selector"].is_object()) return SendError(res, WrongType("selector", "an object of strings"));
-      for (const auto& [key, value] : body["selector"].items()) {
-        if (!value.is_string()) return SendError(res, WrongType("selector." + key, "a string"));
-      }
+      if (auto error = CheckLabels(body["selector"], "selector")) return SendError(res, *error);
       task.selector = body["selector"];
     }
     if (task.device.empty() == task.selector.empty()) {
       return SendError(res, {400, "give exactly one of 'device' and 'selector'"});
     }
-    if (body.contains("settings") && !body["settings"].is_null()) {
-      if (!body["settings"].is_object()) return SendError(res, WrongType("settings", "an object"));
-      if (auto error = ValidateSettings(body["settings"])) return SendError(res, *error);
-      task.settings = body["settings"];
-    }
-    if (!store->FindModel(task.model_sha256)) {
-      return SendError(res, {404, "model " + task.model_sha256 + " not found (upload it with POST /v1/models)"});
-    }
-    // Which registered agents could run it: the device must exist and offer the runtime.
-    const auto agents = store->ListAgents();
-    bool runtime_known = false, device_known = false, runnable = false;
-    for (const auto& agent : agents) {
-      const bool offers = AgentOffersRuntime(agent, task.runtime);
-      runtime_known |= offers;
-      if (!task.device.empty()) {
-        if (agent.name == task.device) {
-          device_known = true;
-          runnable = offers;
-        }
-      } else {
-        bool matches = true;
-        for (const auto& [key, value] : task.selector.items()) {
-          if (!agent.labels.contains(key) || agent.labels[key] != value) matches = false;
-        }
-        runnable |= matches && offers;
-      }
-    }
-    if (!runtime_known) {
-      return SendError(res, {422, "unknown runtime '" + task.runtime + "': no registered device offers it"});
-    }
-    if (!task.device.empty() && !device_known) {
-      return SendError(res, {422, "unknown device '" + task.device + "': no agent of that name is registered"});
-    }
-    if (!runnable) {
-      return SendError(res, {422, !task.device.empty()
-                                      ? "device '" + task.device + "' does not offer runtime '" + task.runtime + "'"
-                                      : "no registered device matches selector " + task.selector.dump() +
-                                            " with runtime '" + task.runtime + "'"});
-    }
+    auto settings = ParseSettings(body);
+    if (!settings.ok()) return SendError(res, settings.error());
+    task.settings = *settings;
+    auto model = KnownModel(body["model_sha256"], "model_sha256");
+    if (!model.ok()) return SendError(res, model.error());
+    task.model_sha256 = *model;
+    if (auto error = CheckRunnable(store->ListAgents(), task)) return SendError(res, *error);
     const int64_t id = store->CreateTask(task);
     Notify();
     SendJson(res, 201, TaskJson(*store->GetTask(id)));
+  }
+
+  // ---- jobs ----------------------------------------------------------------------------
+
+  // A non-empty array field of distinct items, each checked by `check`.
+  template <typename Check>
+  static std::optional<ApiError> ForEachItem(const json& body, const std::string& field, bool required, Check check) {
+    if (!body.contains(field) || body[field].is_null()) {
+      return required ? std::optional<ApiError>(WrongType(field, "a non-empty array")) : std::nullopt;
+    }
+    if (!body[field].is_array() || (required && body[field].empty())) return WrongType(field, "a non-empty array");
+    for (std::size_t i = 0; i < body[field].size(); ++i) {
+      const json& item = body[field][i];
+      for (std::size_t j = 0; j < i; ++j) {
+        if (body[field][j] == item) return ApiError{400, "field '" + field + "' lists " + item.dump() + " twice"};
+      }
+      if (auto error = check(item, field + "[" + std::to_string(i) + "]")) return error;
+    }
+    return std::nullopt;
+  }
+
+  void CreateJob(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) return SendError(res, who.error());
+    auto parsed = ParseObject(req, options.max_request_bytes);
+    if (!parsed.ok()) return SendError(res, parsed.error());
+    const json& body = *parsed;
+    for (const auto& [key, value] : body.items()) {
+      if (key != "models" && key != "runtimes" && key != "devices" && key != "selectors" && key != "settings" &&
+          key != "skip_unavailable") {
+        return SendError(res, {400, "unknown field '" + key + "'"});
+      }
+    }
+    std::vector<std::string> models, runtimes;
+    std::vector<std::pair<std::string, json>> targets;  // {device, selector}
+    std::optional<ApiError> error = ForEachItem(body, "models", true, [&](const json& item, const std::string& field) {
+      auto sha = KnownModel(item, field);
+      if (!sha.ok()) return std::optional<ApiError>(sha.error());
+      models.push_back(*sha);
+      return std::optional<ApiError>();
+    });
+    if (!error) {
+      error = ForEachItem(body, "runtimes", true, [&](const json& item, const std::string& field) {
+        if (!item.is_string()) return std::optional<ApiError>(WrongType(field, "a string"));
+        if (!ValidName(item.get<std::string>())) return std::optional<ApiError>(BadName(field, item.get<std::string>()));
+        runtimes.push_back(item.get<std::string>());
+        return std::optional<ApiError>();
+      });
+    }
+    if (!error) {
+      error = ForEachItem(body, "devices", false, [&](const json& item, const std::string& field) {
+        if (!item.is_string()) return std::optional<ApiError>(WrongType(field, "a string"));
+        if (!ValidName(item.get<std::string>())) return std::optional<ApiError>(BadName(field, item.get<std::string>()));
+        targets.emplace_back(item.get<std::string>(), json::object());
+        return std::optional<ApiError>();
+      });
+    }
+    if (!error) {
+      error = ForEachItem(body, "selectors", false, [&](const json& item, const std::string& field) {
+        if (auto bad = CheckLabels(item, field)) return bad;
+        if (item.empty()) return std::optional<ApiError>(WrongType(field, "a non-empty object of strings"));
+        targets.emplace_back("", item);
+        return std::optional<ApiError>();
+      });
+    }
+    if (error) return SendError(res, *error);
+    if (targets.empty()) return SendError(res, {400, "give at least one of 'devices' and 'selectors'"});
+    bool skip_unavailable = false;
+    if (body.contains("skip_unavailable")) {
+      if (!body["skip_unavailable"].is_boolean()) return SendError(res, WrongType("skip_unavailable", "a boolean"));
+      skip_unavailable = body["skip_unavailable"].get<bool>();
+    }
+    auto settings = ParseSettings(body);
+    if (!settings.ok()) return SendError(res, settings.error());
+    const std::size_t combinations = models.size() * runtimes.size() * targets.size();
+    if (combinations > static_cast<std::size_t>(options.max_job_tasks)) {
+      return SendError(res, {400, "the job would create " + std::to_string(combinations) + " tasks; the limit is " +
+                                      std::to_string(options.max_job_tasks) + " (--max-job-tasks)"});
+    }
+    // Each (runtime, target) pair must be runnable, or with skip_unavailable is left out.
+    const auto agents = store->ListAgents();
+    std::vector<std::pair<std::string, std::size_t>> pairs;  // runnable {runtime, target index}
+    json skipped = json::array();
+    for (const auto& runtime : runtimes) {
+      for (std::size_t t = 0; t < targets.size(); ++t) {
+        server::NewTask probe;
+        probe.runtime = runtime;
+        probe.device = targets[t].first;
+        probe.selector = targets[t].second;
+        if (auto unrunnable = CheckRunnable(agents, probe)) {
+          if (!skip_unavailable) return SendError(res, *unrunnable);
+          skipped.push_back({{"runtime", runtime}, {"device", NullIfEmpty(probe.device)},
+                             {"selector", probe.selector}, {"reason", unrunnable->message}});
+        } else {
+          pairs.emplace_back(runtime, t);
+        }
+      }
+    }
+    if (pairs.empty()) return SendError(res, {422, "no runtime and device of the job is available"});
+    std::vector<server::NewTask> tasks;
+    for (const auto& model : models) {
+      for (const auto& [runtime, t] : pairs) {
+        server::NewTask task;
+        task.model_sha256 = model;
+        task.runtime = runtime;
+        task.device = targets[t].first;
+        task.selector = targets[t].second;
+        task.settings = *settings;
+        task.owner = who->subject;
+        tasks.push_back(std::move(task));
+      }
+    }
+    json spec = {{"models", models}, {"runtimes", runtimes}, {"devices", json::array()},
+                 {"selectors", json::array()}, {"settings", *settings}, {"skipped", skipped}};
+    for (const auto& [device, selector] : targets) {
+      if (!device.empty()) spec["devices"].push_back(device);
+      else spec["selectors"].push_back(selector);
+    }
+    const int64_t id = store->CreateJob(who->subject, spec, tasks);
+    Notify();
+    SendJson(res, 201, JobDetail(*store->GetJob(id)));
+  }
+
+  // The job with its tasks and the Table 2 layout of its results so far.
+  json JobDetail(const server::JobRow& job) {
+    json body = JobJson(job);
+    const auto tasks = store->ListJobTasks(job.id);
+    std::map<int64_t, std::string> agent_of;
+    body["tasks"] = json::array();
+    for (const auto& task : tasks) {
+      body["tasks"].push_back(TaskJson(task));
+      agent_of[task.id] = task.agent_name;
+    }
+    // Columns are runtime (device as the server knows it), so two agents on one host differ.
+    std::vector<BenchResult> results;
+    for (const auto& [task_id, document] : store->JobResults(job.id)) {
+      auto result = BenchResultFromJson(document);
+      if (!result.ok()) continue;  // validated on upload; a document never fails here
+      if (!agent_of[task_id].empty()) result->environment.hostname = agent_of[task_id];
+      results.push_back(std::move(*result));
+    }
+    const LatencyTable table = BuildLatencyTable(results);
+    body["table"] = {{"header", table.HeaderCells()},
+                     {"rows", table.RowCells()},
+                     {"note", kLatencyTableNote},
+                     {"text", results.empty() ? std::string() : FormatLatencyTable(results, TableStyle::kText)}};
+    return body;
+  }
+
+  static ApiResult<int64_t> JobId(const httplib::Request& req) {
+    try {
+      return static_cast<int64_t>(std::stoll(req.matches[1]));
+    } catch (const std::exception&) {
+      return ApiError{404, "job " + std::string(req.matches[1]) + " not found"};
+    }
+  }
+
+  // The job `req` names, when `who` may see it.
+  ApiResult<server::JobRow> VisibleJob(const httplib::Request& req, const TokenRow& who) {
+    auto id = JobId(req);
+    if (!id.ok()) return id.error();
+    store->ExpireLeases(options.max_attempts);
+    auto job = store->GetJob(*id);
+    if (!job || (who.kind != TokenKind::kAdmin && job->owner != who.subject)) {
+      return ApiError{404, "job " + std::to_string(*id) + " not found"};
+    }
+    return *job;
+  }
+
+  void GetJob(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) return SendError(res, who.error());
+    auto job = VisibleJob(req, *who);
+    if (!job.ok()) return SendError(res, job.error());
+    SendJson(res, 200, JobDetail(*job));
+  }
+
+  void ListJobs(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) return SendError(res, who.error());
+    store->ExpireLeases(options.max_attempts);
+    json jobs = json::array();
+    for (const auto& job : store->ListJobs(who->kind == TokenKind::kAdmin ? "" : who->subject, 1000)) {
+      jobs.push_back(JobJson(job));
+    }
+    SendJson(res, 200, {{"jobs", jobs}});
+  }
+
+  // Cancels the job's tasks that are not final yet.
+  void CancelJob(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser});
+    if (!who.ok()) return SendError(res, who.error());
+    auto job = VisibleJob(req, *who);
+    if (!job.ok()) return SendError(res, job.error());
+    for (const auto& task : store->ListJobTasks(job->id)) {
+      if (!server::IsFinalState(task.state)) (void)store->CancelTask(task.id);  // 409 = finished meanwhile
+    }
+    SendJson(res, 200, JobJson(*store->GetJob(job->id)));
   }
 
   // Users see their own tasks; the admin sees all.
@@ -491,14 +791,12 @@ struct EvaluationServer::Impl {
   void RegisterAgent(const httplib::Request& req, httplib::Response& res) {
     auto who = Authenticate(req, {TokenKind::kRegistration, TokenKind::kAdmin});
     if (!who.ok()) return SendError(res, who.error());
-    auto parsed = ParseObject(req);
+    auto parsed = ParseObject(req, options.max_request_bytes);
     if (!parsed.ok()) return SendError(res, parsed.error());
     const json& body = *parsed;
     if (!body.contains("name") || !body["name"].is_string()) return SendError(res, WrongType("name", "a string"));
     const std::string name = body["name"].get<std::string>();
-    if (!ValidName(name)) {
-      return SendError(res, {400, "field 'name': '" + name + "' is not a valid name ([A-Za-z0-9._-], at most 64)"});
-    }
+    if (!ValidName(name)) return SendError(res, BadName("name", name));
     if (!body.contains("facts") || !body["facts"].is_object()) return SendError(res, WrongType("facts", "an object"));
     const json& facts = body["facts"];
     if (facts.contains("runtimes")) {
@@ -507,14 +805,14 @@ struct EvaluationServer::Impl {
         if (!runtime.is_object() || !runtime.contains("name") || !runtime["name"].is_string()) {
           return SendError(res, WrongType("facts.runtimes[]", "an object with a string 'name'"));
         }
+        if (!ValidName(runtime["name"].get<std::string>())) {
+          return SendError(res, BadName("facts.runtimes[].name", runtime["name"].get<std::string>()));
+        }
       }
     }
     json labels = json::object();
     if (body.contains("labels") && !body["labels"].is_null()) {
-      if (!body["labels"].is_object()) return SendError(res, WrongType("labels", "an object of strings"));
-      for (const auto& [key, value] : body["labels"].items()) {
-        if (!value.is_string()) return SendError(res, WrongType("labels." + key, "a string"));
-      }
+      if (auto error = CheckLabels(body["labels"], "labels")) return SendError(res, *error);
       labels = body["labels"];
     }
     const std::string secret = NewSecret();
@@ -528,14 +826,27 @@ struct EvaluationServer::Impl {
     if (!agent.ok()) return SendError(res, agent.error());
     int wait_s = 0;
     if (req.has_param("wait_s")) {
+      const std::string text = req.get_param_value("wait_s");
+      std::size_t used = 0;
       try {
-        wait_s = std::stoi(req.get_param_value("wait_s"));
+        wait_s = std::stoi(text, &used);
       } catch (const std::exception&) {
-        return SendError(res, {400, "query parameter 'wait_s' must be an integer"});
+        used = 0;
+      }
+      if (used == 0 || used != text.size() || wait_s < 0) {
+        return SendError(res, {400, "query parameter 'wait_s' must be a non-negative integer"});
       }
     }
-    wait_s = std::clamp(wait_s, 0, options.max_long_poll_seconds);
+    wait_s = std::min(wait_s, options.max_long_poll_seconds);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+    // Each waiting request holds a server thread: past the cap, answer at once (503) so that
+    // heartbeats and results always find a free thread.
+    LongPollSlot slot(*this, wait_s > 0);
+    if (wait_s > 0 && !slot.held()) {
+      res.set_header("Retry-After", "2");
+      return SendError(res, {503, "too many agents are waiting for tasks (" + std::to_string(MaxLongPolls()) +
+                                      "; raise --http-threads); retry later"});
+    }
     for (;;) {
       uint64_t seen;
       {
@@ -573,7 +884,7 @@ struct EvaluationServer::Impl {
     if (!agent.ok()) return SendError(res, agent.error());
     auto id = TaskId(req);
     if (!id.ok()) return SendError(res, id.error());
-    auto document = ParseObject(req);
+    auto document = ParseObject(req, options.max_result_bytes);
     if (!document.ok()) return SendError(res, document.error());
     auto parsed = BenchResultFromJson(*document);
     if (!parsed.ok()) return SendError(res, {400, parsed.error().message});
@@ -599,20 +910,43 @@ struct EvaluationServer::Impl {
   void Routes() {
     using R = const httplib::Request&;
     using W = httplib::Response&;
-    http.Post("/v1/users", [this](R req, W res) { CreateUser(req, res); });
-    http.Post("/v1/models", [this](R req, W res, const httplib::ContentReader& reader) { UploadModel(req, res, reader); });
-    http.Get(R"(/v1/models/([0-9a-f]{64}))", [this](R req, W res) { DownloadModel(req, res); });
-    http.Post("/v1/tasks", [this](R req, W res) { CreateTask(req, res); });
-    http.Get("/v1/tasks", [this](R req, W res) { ListTasks(req, res); });
-    http.Get(R"(/v1/tasks/(\d+))", [this](R req, W res) { GetTask(req, res); });
-    http.Post(R"(/v1/tasks/(\d+)/cancel)", [this](R req, W res) { CancelTask(req, res); });
-    http.Post(R"(/v1/tasks/(\d+)/heartbeat)", [this](R req, W res) { Heartbeat(req, res); });
-    http.Post(R"(/v1/tasks/(\d+)/result)", [this](R req, W res) { UploadResult(req, res); });
-    http.Get("/v1/devices", [this](R req, W res) { ListDevices(req, res); });
-    http.Post("/v1/agents", [this](R req, W res) { RegisterAgent(req, res); });
-    http.Post(R"(/v1/agents/([^/]+)/lease)", [this](R req, W res) { Lease(req, res); });
-    http.Get("/v1/health", [](R, W res) { SendJson(res, 200, {{"status", "ok"}}); });
-    http.set_error_handler([](R req, W res) {
+    http->Post("/v1/users", [this](R req, W res) { CreateUser(req, res); });
+    http->Post("/v1/models", [this](R req, W res, const httplib::ContentReader& reader) { UploadModel(req, res, reader); });
+    http->Get(R"(/v1/models/([0-9a-f]{64}))", [this](R req, W res) { DownloadModel(req, res); });
+    http->Post("/v1/tasks", [this](R req, W res) { CreateTask(req, res); });
+    http->Get("/v1/tasks", [this](R req, W res) { ListTasks(req, res); });
+    http->Get(R"(/v1/tasks/(\d+))", [this](R req, W res) { GetTask(req, res); });
+    http->Post(R"(/v1/tasks/(\d+)/cancel)", [this](R req, W res) { CancelTask(req, res); });
+    http->Post(R"(/v1/tasks/(\d+)/heartbeat)", [this](R req, W res) { Heartbeat(req, res); });
+    http->Post(R"(/v1/tasks/(\d+)/result)", [this](R req, W res) { UploadResult(req, res); });
+    http->Post("/v1/jobs", [this](R req, W res) { CreateJob(req, res); });
+    http->Get("/v1/jobs", [this](R req, W res) { ListJobs(req, res); });
+    http->Get(R"(/v1/jobs/(\d+))", [this](R req, W res) { GetJob(req, res); });
+    http->Post(R"(/v1/jobs/(\d+)/cancel)", [this](R req, W res) { CancelJob(req, res); });
+    http->Get("/v1/devices", [this](R req, W res) { ListDevices(req, res); });
+    http->Post("/v1/agents", [this](R req, W res) { RegisterAgent(req, res); });
+    http->Post(R"(/v1/agents/([^/]+)/lease)", [this](R req, W res) { Lease(req, res); });
+    http->Get("/v1/health", [](R, W res) { SendJson(res, 200, {{"status", "ok"}}); });
+    // Bodies over the limits are refused from their Content-Length, before they are read
+    // (ParseObject checks the size of bodies sent without one).
+    http->set_pre_routing_handler([this](R req, W res) {
+      if (!req.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
+      int64_t length = 0;
+      try {
+        length = std::stoll(req.get_header_value("Content-Length"));
+      } catch (const std::exception&) {
+        SendError(res, {400, "bad Content-Length header"});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      const bool model = req.method == "POST" && req.path == "/v1/models";
+      const bool result = req.method == "POST" && std::regex_match(req.path, std::regex(R"(/v1/tasks/\d+/result)"));
+      const int64_t limit = model ? options.max_model_bytes : result ? options.max_result_bytes : options.max_request_bytes;
+      if (length <= limit) return httplib::Server::HandlerResponse::Unhandled;
+      SendError(res, TooLarge(length, limit, model ? "model" : result ? "result document" : "request body"));
+      res.set_header("Connection", "close");  // the unread body must not be taken for a request
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    http->set_error_handler([](R req, W res) {
       if (!res.body.empty()) return;
       if (res.status == 404) {
         SendJson(res, 404, {{"error", "no such endpoint: " + req.method + " " + req.path}});
@@ -620,7 +954,7 @@ struct EvaluationServer::Impl {
         SendJson(res, res.status, {{"error", "HTTP " + std::to_string(res.status)}});
       }
     });
-    http.set_exception_handler([](R, W res, std::exception_ptr error) {
+    http->set_exception_handler([](R, W res, std::exception_ptr error) {
       std::string message = "internal error";
       try {
         if (error) std::rethrow_exception(error);
@@ -654,12 +988,36 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   if (!store.ok()) return RuntimeError(store.error().message);
   impl->store = std::move(store.value());
   EB_RETURN_IF_ERROR(impl->InitializeTokens());
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return InvalidArgument("give both --tls-cert and --tls-key, or neither");
+  }
+  if (options.http_threads < kReservedHttpThreads + 1) {
+    return InvalidArgument("--http-threads must be at least " + std::to_string(kReservedHttpThreads + 1));
+  }
+  if (options.max_request_bytes < 1024) return InvalidArgument("--max-request-kb must be at least 1");
+  if (!options.tls_cert_file.empty()) {
+    for (const std::string& file : {options.tls_cert_file, options.tls_key_file}) {
+      if (!fs::is_regular_file(file)) return NotFound(file + ": no such file");
+    }
+    auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(), options.tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      return InvalidArgument(options.tls_cert_file + ", " + options.tls_key_file +
+                             ": cannot load the TLS certificate and key (PEM, matching pair)");
+    }
+    impl->http = std::move(ssl);
+  } else {
+    impl->http = std::make_unique<httplib::Server>();
+  }
+  const int threads = options.http_threads;
+  impl->http->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  impl->http->set_payload_max_length(
+      static_cast<size_t>(std::max({options.max_model_bytes, options.max_result_bytes, options.max_request_bytes})));
   impl->Routes();
   if (options.port == 0) {
-    impl->port = impl->http.bind_to_any_port(options.host);
+    impl->port = impl->http->bind_to_any_port(options.host);
     if (impl->port <= 0) return RuntimeError("cannot listen on " + options.host + " (any port)");
   } else {
-    if (!impl->http.bind_to_port(options.host, options.port)) {
+    if (!impl->http->bind_to_port(options.host, options.port)) {
       return RuntimeError("cannot listen on " + options.host + ":" + std::to_string(options.port) +
                           " (in use or not a local address)");
     }
@@ -678,12 +1036,14 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
 
 int EvaluationServer::port() const { return impl_->port; }
 
-void EvaluationServer::Serve() { impl_->http.listen_after_bind(); }
+void EvaluationServer::Serve() { impl_->http->listen_after_bind(); }
+
+bool EvaluationServer::tls() const { return !impl_->options.tls_cert_file.empty(); }
 
 void EvaluationServer::Stop() {
   impl_->stopping = true;
   impl_->Notify();
-  impl_->http.stop();
+  impl_->http->stop();
 }
 
 }  // namespace edgebench

@@ -3,7 +3,9 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <functional>
 #include <ctime>
+#include <iterator>
 #include <stdexcept>
 
 namespace edgebench::server {
@@ -63,6 +65,11 @@ class Statement {
     return rc == SQLITE_ROW;
   }
   void Run() { while (Step()) {} }
+  // Ready to run again with new bindings.
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   std::string Text(int column) const {
     const auto* text = sqlite3_column_text(stmt_, column);
     return text ? reinterpret_cast<const char*>(text) : "";
@@ -138,11 +145,26 @@ CREATE TABLE results (
   uploaded_at TEXT NOT NULL);
 )sql";
 
+// kMigrations[v - 1] takes a database from schema version v to v + 1; a fresh database gets
+// kSchema (version 1) and then every migration, so both paths end in the same schema.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  owner TEXT NOT NULL,
+  request TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+ALTER TABLE tasks ADD COLUMN job_id INTEGER REFERENCES jobs (id);
+CREATE INDEX tasks_by_job ON tasks (job_id, id);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion - 1);
+
 constexpr const char* kTaskColumns =
     "t.id, t.model_sha256, t.runtime, t.device, t.selector, t.settings, t.state, t.attempts, "
     "t.agent_id, COALESCE(a.name, ''), t.lease_deadline_ms, t.created_at, t.assigned_at, "
     "t.started_at, t.finished_at, t.error, t.owner, "
-    "EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id) "
+    "EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id), t.job_id "
     "FROM tasks t LEFT JOIN agents a ON a.id = t.agent_id ";
 
 TaskRow ReadTask(const Statement& s) {
@@ -165,6 +187,7 @@ TaskRow ReadTask(const Statement& s) {
   t.error = s.Text(15);
   t.owner = s.Text(16);
   t.has_result = s.Int(17) != 0;
+  if (!s.IsNull(18)) t.job_id = s.Int(18);
   return t;
 }
 
@@ -201,6 +224,10 @@ bool AgentCanRun(const AgentRow& agent, const TaskRow& task) {
 }
 
 }  // namespace
+
+bool IsFinalState(const std::string& state) {
+  return state == "succeeded" || state == "failed" || state == "cancelled" || state == "timed_out";
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -245,17 +272,20 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     Exec(db, "PRAGMA foreign_keys = ON");
     Transaction transaction(db);
     Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+    int64_t version = 1;
     if (!exists.Step()) {
       Exec(db, kSchema);
-      Statement(db, "INSERT INTO schema_version (version) VALUES (?)").Bind(1, kSchemaVersion).Run();
+      Statement(db, "INSERT INTO schema_version (version) VALUES (1)").Run();
     } else {
-      Statement version(db, "SELECT version FROM schema_version");
-      const int64_t found = version.Step() ? version.Int(0) : 0;
-      if (found != kSchemaVersion) {
-        return ApiError{500, path + ": database schema version " + std::to_string(found) +
-                                 ", this server needs " + std::to_string(kSchemaVersion)};
-      }
+      Statement found(db, "SELECT version FROM schema_version");
+      version = found.Step() ? found.Int(0) : 0;
     }
+    if (version < 1 || version > kSchemaVersion) {
+      return ApiError{500, path + ": database schema version " + std::to_string(version) +
+                               ", this server reads 1.." + std::to_string(kSchemaVersion)};
+    }
+    for (; version < kSchemaVersion; ++version) Exec(db, kMigrations[version - 1]);
+    Statement(db, "UPDATE schema_version SET version = ?").Bind(1, kSchemaVersion).Run();
     transaction.Commit();
   } catch (const std::exception& e) {
     return ApiError{500, path + ": " + e.what()};
@@ -369,6 +399,89 @@ std::optional<TaskRow> Store::GetTask(int64_t id) {
   return SelectTask(db_, id);
 }
 
+int64_t Store::CreateJob(const std::string& owner, const nlohmann::json& request,
+                         const std::vector<NewTask>& tasks) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  const std::string now = IsoUtc(NowMs());
+  Statement(db_, "INSERT INTO jobs (owner, request, created_at) VALUES (?, ?, ?)")
+      .Bind(1, owner).Bind(2, request.dump()).Bind(3, now).Run();
+  const int64_t job_id = sqlite3_last_insert_rowid(db_);
+  Statement insert(db_,
+                   "INSERT INTO tasks (model_sha256, runtime, device, selector, settings, state, created_at, "
+                   "owner, job_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)");
+  for (const NewTask& task : tasks) {
+    insert.Bind(1, task.model_sha256).Bind(2, task.runtime).Bind(3, task.device)
+        .Bind(4, task.selector.dump()).Bind(5, task.settings.dump()).Bind(6, now).Bind(7, owner)
+        .Bind(8, job_id).Run();
+    insert.Reset();
+  }
+  transaction.Commit();
+  return job_id;
+}
+
+namespace {
+
+std::vector<JobRow> SelectJobs(sqlite3* db, const std::string& where, const std::function<void(Statement&)>& bind) {
+  std::vector<JobRow> jobs;
+  {
+    Statement s(db, ("SELECT id, owner, request, created_at FROM jobs " + where).c_str());
+    bind(s);
+    while (s.Step()) {
+      JobRow job;
+      job.id = s.Int(0);
+      job.owner = s.Text(1);
+      job.request = nlohmann::json::parse(s.Text(2));
+      job.created_at = s.Text(3);
+      jobs.push_back(std::move(job));
+    }
+  }
+  Statement counts(db, "SELECT state, COUNT(*) FROM tasks WHERE job_id = ? GROUP BY state");
+  for (JobRow& job : jobs) {
+    counts.Bind(1, job.id);
+    while (counts.Step()) {
+      job.state_counts[counts.Text(0)] = static_cast<int>(counts.Int(1));
+      job.tasks += static_cast<int>(counts.Int(1));
+    }
+    counts.Reset();
+  }
+  return jobs;
+}
+
+}  // namespace
+
+std::optional<JobRow> Store::GetJob(int64_t id) {
+  std::lock_guard lock(mutex_);
+  auto jobs = SelectJobs(db_, "WHERE id = ?", [id](Statement& s) { s.Bind(1, id); });
+  if (jobs.empty()) return std::nullopt;
+  return std::move(jobs.front());
+}
+
+std::vector<JobRow> Store::ListJobs(const std::string& owner, int limit) {
+  std::lock_guard lock(mutex_);
+  return SelectJobs(db_, "WHERE ? = '' OR owner = ? ORDER BY id DESC LIMIT ?",
+                    [&](Statement& s) { s.Bind(1, owner).Bind(2, owner).Bind(3, limit); });
+}
+
+std::vector<TaskRow> Store::ListJobTasks(int64_t job_id) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, (std::string("SELECT ") + kTaskColumns + "WHERE t.job_id = ? ORDER BY t.id").c_str());
+  s.Bind(1, job_id);
+  std::vector<TaskRow> tasks;
+  while (s.Step()) tasks.push_back(ReadTask(s));
+  return tasks;
+}
+
+std::vector<std::pair<int64_t, nlohmann::json>> Store::JobResults(int64_t job_id) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT r.task_id, r.document FROM results r JOIN tasks t ON t.id = r.task_id "
+                   "WHERE t.job_id = ? ORDER BY t.id");
+  s.Bind(1, job_id);
+  std::vector<std::pair<int64_t, nlohmann::json>> results;
+  while (s.Step()) results.emplace_back(s.Int(0), nlohmann::json::parse(s.Text(1)));
+  return results;
+}
+
 std::vector<TaskRow> Store::ListTasks(int limit) {
   std::lock_guard lock(mutex_);
   Statement s(db_, (std::string("SELECT ") + kTaskColumns + "ORDER BY t.id DESC LIMIT ?").c_str());
@@ -385,7 +498,16 @@ std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms)
   Statement(db_, "UPDATE agents SET last_seen_ms = ? WHERE id = ?").Bind(1, now).Bind(2, agent.id).Run();
   std::optional<TaskRow> chosen;
   {
-    Statement s(db_, (std::string("SELECT ") + kTaskColumns + "WHERE t.state = 'queued' ORDER BY t.id").c_str());
+    // SQL narrows to queued tasks for this agent or for any, on a runtime it offers; the
+    // selector (labels) is checked here.
+    nlohmann::json runtimes = nlohmann::json::array();
+    for (const auto& runtime : agent.facts.value("runtimes", nlohmann::json::array())) {
+      runtimes.push_back(runtime.value("name", ""));
+    }
+    Statement s(db_, (std::string("SELECT ") + kTaskColumns +
+                      "WHERE t.state = 'queued' AND (t.device = '' OR t.device = ?) "
+                      "AND t.runtime IN (SELECT value FROM json_each(?)) ORDER BY t.id").c_str());
+    s.Bind(1, agent.name).Bind(2, runtimes.dump());
     while (s.Step()) {
       TaskRow task = ReadTask(s);
       if (AgentCanRun(agent, task)) {

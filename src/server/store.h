@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,7 +43,7 @@ class [[nodiscard]] ApiResult {
   std::variant<T, ApiError> value_;
 };
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;  // 2: jobs
 
 enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
 std::string_view TokenKindName(TokenKind kind);
@@ -86,12 +87,23 @@ struct TaskRow {
   std::string error;              // why it failed/timed out/was cancelled ("" = none)
   std::string owner;              // token subject that created it
   bool has_result = false;
+  std::optional<int64_t> job_id;  // the job that created it, if any
 };
 
 struct NewTask {
   std::string model_sha256, runtime, device, owner;
   nlohmann::json selector = nlohmann::json::object();
   nlohmann::json settings = nlohmann::json::object();
+};
+
+// A job: many tasks created at once (models x runtimes x targets, shared settings).
+struct JobRow {
+  int64_t id = 0;
+  std::string owner;
+  nlohmann::json request;  // the accepted request, as given
+  std::string created_at;
+  std::map<std::string, int> state_counts;  // task state -> tasks in it
+  int tasks = 0;
 };
 
 class Store {
@@ -115,6 +127,15 @@ class Store {
 
   int64_t CreateTask(const NewTask& task);
   std::optional<TaskRow> GetTask(int64_t id);
+  // Creates the job and all its tasks in one transaction (all or none); returns the job id.
+  int64_t CreateJob(const std::string& owner, const nlohmann::json& request,
+                    const std::vector<NewTask>& tasks);
+  std::optional<JobRow> GetJob(int64_t id);
+  // Newest first; `owner` "" = every owner's.
+  std::vector<JobRow> ListJobs(const std::string& owner, int limit);
+  std::vector<TaskRow> ListJobTasks(int64_t job_id);  // in creation order
+  // The stored result documents of the job's tasks: {task id, document}, in task order.
+  std::vector<std::pair<int64_t, nlohmann::json>> JobResults(int64_t job_id);
   std::vector<TaskRow> ListTasks(int limit);
   // Hands the oldest queued task that `agent` can run to it (state assigned, attempts + 1,
   // lease until now + lease_ms); nullopt when none.
@@ -142,6 +163,9 @@ class Store {
   std::mutex mutex_;
   sqlite3* db_;
 };
+
+// succeeded, failed, cancelled, timed_out: a task in one never changes again.
+bool IsFinalState(const std::string& state);
 
 // Current time as unix milliseconds and as ISO 8601 UTC ("2026-11-22T04:48:29.123Z").
 int64_t NowMs();
