@@ -1,0 +1,98 @@
+// Model conversion: an ONNX model to a TensorFlow Lite flatbuffer (the converter is edgebench's
+// own; docs/convert.md lists the operators, the layout rules and how to add an operator).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "edgebench/status.h"
+#include "edgebench/tensor.h"
+
+namespace edgebench {
+
+enum class ConvertTarget { kTflite };
+
+std::string_view ConvertTargetName(ConvertTarget target);
+Expected<ConvertTarget> ParseConvertTarget(std::string_view name);
+
+// Bumped whenever the converter's output for the same input can change (a cache key part).
+inline constexpr const char* kConverterVersion = "1";
+
+struct ConvertRequest {
+  std::string model_path;  // an ONNX file
+  ConvertTarget target = ConvertTarget::kTflite;
+  // Fixes dynamic input dims (TFLite needs static shapes); a dynamic dim no entry names is an
+  // error naming the input.
+  ShapeOverrides shapes;
+};
+
+// One ONNX node and what became of it.
+struct NodeConversion {
+  std::string node;     // the node's name, or "<op_type>_<index>" when the file gives none
+  std::string op_type;  // ONNX op type
+  // "converted": became operators[]; "fused": merged into the operator of another node
+  // (fused_into); "folded": evaluated at conversion time (constant); "removed": a no-op at
+  // inference (Dropout, Identity).
+  std::string disposition;
+  std::vector<int> operators;  // indices into ConversionReport::operators
+  std::string fused_into;      // node name, for "fused"
+};
+
+// One TFLite operator of the output, in execution order.
+struct TfliteOperator {
+  std::string op;                         // builtin name, e.g. "CONV_2D"
+  int version = 1;
+  std::vector<std::string> source_nodes;  // ONNX nodes it implements (fused ones included)
+  // Why an operator with no node of its own was added: "layout" (NCHW<->NHWC TRANSPOSE or
+  // RESHAPE), "padding" (explicit PAD for padding TFLite's SAME/VALID cannot express); "" else.
+  std::string added_for;
+};
+
+struct UnsupportedNode {
+  std::string node;
+  std::string op_type;
+  std::string reason;  // one line
+};
+
+// How an input or output of the converted model relates to the ONNX one.
+struct ConvertedTensor {
+  std::string name;
+  std::vector<int64_t> onnx_shape;
+  std::vector<int64_t> tflite_shape;
+  // tflite dim i = onnx dim permutation[i] (identity unless a 4-D NCHW tensor became NHWC).
+  std::vector<int> permutation;
+};
+
+struct ConversionReport {
+  std::string source_path;
+  ConvertTarget target = ConvertTarget::kTflite;
+  std::string converter_version = kConverterVersion;
+  std::vector<std::string> log;  // what the converter did, one line per step
+  std::vector<NodeConversion> nodes;
+  std::vector<TfliteOperator> operators;
+  std::vector<UnsupportedNode> unsupported;  // non-empty: no model was produced
+  std::vector<ConvertedTensor> inputs, outputs;
+  std::string model;  // the output file's bytes; empty when unsupported is not
+
+  bool ok() const { return unsupported.empty(); }
+};
+
+// Converts request.model_path. A file that cannot be read or is not valid ONNX, and a dynamic
+// input the shapes do not fix, are errors (kNotFound, kBadModel, kInvalidArgument); operators the
+// target cannot express come back in report.unsupported (no model bytes) so that a caller can
+// keep the full list; UnsupportedError(report) makes the one-line error for them.
+Expected<ConversionReport> ConvertModel(const ConvertRequest& request);
+
+// kUnsupported: "<model>: cannot convert to tflite: node 'x' (Op): <reason> (and N more)".
+Error UnsupportedError(const ConversionReport& report);
+
+// Schema "edgebench.convert/1" (docs/convert.md); without the model bytes.
+nlohmann::json ToJson(const ConversionReport& report);
+
+// The human-readable summary: counts, operators by type, unsupported nodes, the log.
+std::string FormatConversionText(const ConversionReport& report);
+
+}  // namespace edgebench
