@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -136,12 +137,19 @@ class ServiceTest : public ::testing::Test {
  protected:
   void StartServer(std::vector<std::string> extra = {}) {
     dir_ = testing::MakeTempDir();
-    std::vector<std::string> argv = {EDGEBENCH_BINARY, "server", "--listen", "127.0.0.1:0", "--data", dir_ + "/data"};
+    ListenAgain("127.0.0.1:0", std::move(extra));
+  }
+
+  // Starts a server on the data of the test (first or again), and reads its URL from the
+  // first line it prints.
+  void ListenAgain(const std::string& listen, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {EDGEBENCH_BINARY, "server", "--listen", listen, "--data", dir_ + "/data"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    server_ = std::make_unique<Background>(argv, dir_ + "/server.log", /*pipe_stdout=*/true);
+    const std::string log = dir_ + "/server" + std::to_string(++server_starts_) + ".log";
+    server_ = std::make_unique<Background>(argv, log, /*pipe_stdout=*/true);
     const std::string line = server_->ReadLine(10000);
     const std::string prefix = "listening on ";
-    ASSERT_EQ(line.rfind(prefix, 0), 0u) << "server said '" << line << "'; log: " << ReadFile(dir_ + "/server.log");
+    ASSERT_EQ(line.rfind(prefix, 0), 0u) << "server said '" << line << "'; log: " << ReadFile(log);
     url_ = line.substr(prefix.size());
     admin_token_file_ = dir_ + "/data/admin.token";
     agent_token_file_ = dir_ + "/data/agent.token";
@@ -180,6 +188,7 @@ class ServiceTest : public ::testing::Test {
 
   httplib::Client Http(const std::string& token) {
     httplib::Client client(url_);
+    if (!ca_file_.empty()) client.set_ca_cert_path(ca_file_.c_str());
     client.set_bearer_token_auth(token);
     client.set_read_timeout(30, 0);
     return client;
@@ -200,7 +209,8 @@ class ServiceTest : public ::testing::Test {
 
   std::string UploadModel(const std::string& path) {
     auto client = Http(admin_token_);
-    auto res = client.Post("/v1/models?name=tinycnn.onnx", ReadFile(path), "application/octet-stream");
+    const std::string name = std::filesystem::path(path).filename().string();
+    auto res = client.Post(("/v1/models?name=" + name).c_str(), ReadFile(path), "application/octet-stream");
     EXPECT_TRUE(res);
     if (!res) return "";
     EXPECT_EQ(res->status, 201) << res->body;
@@ -262,6 +272,8 @@ class ServiceTest : public ::testing::Test {
 
   std::string dir_, url_, admin_token_file_, agent_token_file_, admin_token_, registration_token_;
   std::unique_ptr<Background> server_;
+  int server_starts_ = 0;
+  std::string ca_file_;  // set for an https server
 };
 
 // Submit with --wait through a real agent; returns the result document printed by --json.
@@ -497,13 +509,9 @@ TEST_F(ServiceTest, ServerStopsCleanlyOnSigtermAndKeepsItsState) {
   RegisterFakeAgent("fake1");
   const int64_t id = CreateTask(UploadModel(model), "fake1");
   kill(server_->pid(), SIGTERM);
-  EXPECT_EQ(server_->Wait(10000), 0) << ReadFile(dir_ + "/server.log");
+  EXPECT_EQ(server_->Wait(10000), 0) << ReadFile(dir_ + "/server1.log");
   // A restart on the same data keeps tokens, devices and tasks.
-  std::vector<std::string> argv = {EDGEBENCH_BINARY, "server", "--listen", "127.0.0.1:0", "--data", dir_ + "/data"};
-  server_ = std::make_unique<Background>(argv, dir_ + "/server2.log", /*pipe_stdout=*/true);
-  const std::string line = server_->ReadLine(10000);
-  ASSERT_EQ(line.rfind("listening on ", 0), 0u) << ReadFile(dir_ + "/server2.log");
-  url_ = line.substr(std::string("listening on ").size());
+  ListenAgain("127.0.0.1:0");
   EXPECT_EQ(Trim(ReadFile(admin_token_file_)), admin_token_);
   const json task = GetTask(id);
   ASSERT_TRUE(task.is_object());
@@ -655,6 +663,229 @@ TEST_F(ServiceTest, BenchOverItsTimeoutIsKilledAndTimedOut) {
   EXPECT_EQ(document["error"]["stage"], "timeout") << document.dump();
   EXPECT_NE(submit.err.find("timed_out"), std::string::npos) << submit.err;
   EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("dev4");
+}
+
+
+// A job: two models x the null runtime x two devices, through the CLI; the table has the
+// models as rows and runtime (device) as columns.
+TEST_F(ServiceTest, JobRunsEveryCombinationAndPrintsTheTable) {
+  StartServer();
+  const std::string tiny = testing::ZooModel("tinycnn", "onnx");
+  const std::string dynamic = testing::ZooModel("tinycnn_dynamic", "onnx");
+  EB_REQUIRE_FILE(tiny);
+  EB_REQUIRE_FILE(dynamic);
+  auto a1 = StartAgent("a1");
+  auto a2 = StartAgent("a2");
+  ASSERT_TRUE(WaitForDevice("a1")) << AgentLog("a1");
+  ASSERT_TRUE(WaitForDevice("a2")) << AgentLog("a2");
+  std::vector<std::string> args = {"job", tiny, dynamic, "--runtime", "null", "--device", "a1", "--device", "a2",
+                                   "--min-runs", "3", "--wait", "--wait-timeout", "120"};
+  args.insert(args.end(), kQuickFlags.begin(), kQuickFlags.end());
+  for (const auto& flag : ClientFlags()) args.push_back(flag);
+  auto job = Edgebench(args);
+  ASSERT_EQ(job.exit_code, 0) << job.err << "\na1: " << AgentLog("a1") << "\na2: " << AgentLog("a2");
+  EXPECT_NE(job.err.find("4 tasks queued"), std::string::npos) << job.err;
+  EXPECT_NE(job.err.find("4/4 tasks done"), std::string::npos) << job.err;
+  EXPECT_NE(job.out.find("null (a1)"), std::string::npos) << job.out;
+  EXPECT_NE(job.out.find("null (a2)"), std::string::npos) << job.out;
+  EXPECT_NE(job.out.find("tinycnn_dynamic"), std::string::npos) << job.out;
+
+  auto listing = Edgebench({"jobs", "--json", "--server", url_, "--token-file", admin_token_file_});
+  ASSERT_EQ(listing.exit_code, 0) << listing.err;
+  const json jobs = json::parse(listing.out);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["state"], "succeeded");
+  EXPECT_EQ(jobs[0]["tasks_done"], 4);
+  auto res = Http(admin_token_).Get(("/v1/jobs/" + std::to_string(jobs[0]["id"].get<int64_t>())).c_str());
+  ASSERT_TRUE(res && res->status == 200);
+  const json detail = json::parse(res->body);
+  ASSERT_EQ(detail["tasks"].size(), 4u);
+  std::set<std::pair<std::string, std::string>> cells;  // (model, device) pairs run
+  for (const auto& task : detail["tasks"]) {
+    EXPECT_EQ(task["state"], "succeeded") << task.dump();
+    EXPECT_EQ(task["job"], detail["id"]);
+    EXPECT_EQ(task["agent"], task["device"]);
+    EXPECT_EQ(CountStoredResults(task["id"].get<int64_t>()), 1);
+    cells.emplace(task["model_sha256"].get<std::string>(), task["device"].get<std::string>());
+  }
+  EXPECT_EQ(cells.size(), 4u);
+  const json header = detail["table"]["header"];
+  EXPECT_EQ(header, (json{"model", "null (a1)", "null (a2)", "FLOPs"})) << header;
+  ASSERT_EQ(detail["table"]["rows"].size(), 2u);
+  EXPECT_EQ(detail["table"]["rows"][0][0], "tinycnn");
+  EXPECT_EQ(detail["table"]["rows"][1][0], "tinycnn_dynamic");
+  for (const auto& row : detail["table"]["rows"]) {
+    EXPECT_FALSE(row[1].get<std::string>().empty()) << row;
+    EXPECT_FALSE(row[2].get<std::string>().empty()) << row;
+  }
+
+  // A job whose tasks fail (a bad runtime option) ends failed and exits non-zero.
+  std::vector<std::string> bad = {"job", tiny, "--runtime", "null", "--device", "a1", "-o", "spin_ns=-5",
+                                  "--wait", "--wait-timeout", "120"};
+  for (const auto& flag : ClientFlags()) bad.push_back(flag);
+  auto failed = Edgebench(bad);
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_NE(failed.err.find("failed"), std::string::npos) << failed.err;
+}
+
+TEST_F(ServiceTest, BadJobsAndOversizedRequestsAreRefused) {
+  StartServer({"--max-request-kb", "64"});
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  RegisterFakeAgent("fake1", {{"board", "pc"}});
+  const std::string sha = UploadModel(model);
+  auto client = Http(admin_token_);
+  auto post = [&](const json& body) { return client.Post("/v1/jobs", body.dump(), "application/json"); };
+  const json good = {{"models", {sha}}, {"runtimes", {"null"}}, {"devices", {"fake1"}}};
+  json wrong = good;
+  wrong.erase("models");
+  ExpectError(post(wrong), 400, "'models' must be a non-empty array");
+  wrong = good;
+  wrong["runtimes"] = {"null", "null"};
+  ExpectError(post(wrong), 400, "twice");
+  wrong = good;
+  wrong["models"] = {std::string(64, 'f')};
+  ExpectError(post(wrong), 404, "not found");
+  wrong = good;
+  wrong["models"] = {"abc"};
+  ExpectError(post(wrong), 400, "sha256");
+  wrong = good;
+  wrong["devices"] = {"nowhere"};
+  ExpectError(post(wrong), 422, "unknown device 'nowhere'");
+  wrong = good;
+  wrong["runtimes"] = {"null", "tflite"};
+  ExpectError(post(wrong), 422, "unknown runtime 'tflite'");
+  wrong["skip_unavailable"] = true;  // leaves the pair out instead
+  auto skipped = post(wrong);
+  ASSERT_TRUE(skipped);
+  ASSERT_EQ(skipped->status, 201) << skipped->body;
+  EXPECT_EQ(json::parse(skipped->body)["tasks_total"], 1);
+  EXPECT_EQ(json::parse(skipped->body)["spec"]["skipped"][0]["runtime"], "tflite");
+  wrong = good;
+  wrong["selectors"] = {{{"board", 5}}};
+  ExpectError(post(wrong), 400, "'selectors[0].board' must be a string");
+  wrong = good;
+  wrong.erase("devices");
+  ExpectError(post(wrong), 400, "at least one of 'devices' and 'selectors'");
+  wrong = good;
+  wrong["settings"] = {{"min_runs", 0}};
+  ExpectError(post(wrong), 400, "'settings.min_runs' is out of range");
+  wrong = good;
+  wrong["colour"] = "red";
+  ExpectError(post(wrong), 400, "unknown field 'colour'");
+  ExpectError(client.Get("/v1/jobs/12345"), 404, "job 12345 not found");
+  ExpectError(Http("wrong").Get("/v1/jobs"), 401, "invalid token");
+
+  // Bodies over --max-request-kb: refused from Content-Length, and without one (chunked).
+  json big = good;
+  big["settings"] = {{"options", {{"pad", std::string(100 << 10, 'x')}}}};
+  ExpectError(post(big), 413, "exceeds the limit of 65536 bytes");
+  ExpectError(client.Post("/v1/tasks", big.dump(), "application/json"), 413, "exceeds the limit");
+  const std::string body = big.dump();
+  auto chunked = client.Post(
+      "/v1/tasks",
+      [&](size_t offset, httplib::DataSink& sink) {
+        if (offset < body.size()) sink.write(body.data() + offset, std::min<size_t>(4096, body.size() - offset));
+        if (offset + 4096 >= body.size()) sink.done();
+        return true;
+      },
+      "application/json");
+  ExpectError(chunked, 413, "exceeds the limit");
+  ExpectError(Http(registration_token_).Post("/v1/agents", big.dump(), "application/json"), 413, "exceeds the limit");
+  // Names and labels are checked too.
+  json agent = {{"name", "ok"}, {"facts", {{"runtimes", {{{"name", "null"}}}}}}, {"labels", {{"bad key!", "x"}}}};
+  ExpectError(Http(registration_token_).Post("/v1/agents", agent.dump(), "application/json"), 400, "labels key");
+  ExpectError(Http(registration_token_).Post("/v1/agents/fake1/lease?wait_s=abc"), 403, "");
+}
+
+// The server is killed (-9) while a job runs and restarted on the same data and port: the
+// agent carries on, the job completes, one result per task.
+TEST_F(ServiceTest, ServerKilledMidJobRestartsAndTheJobCompletes) {
+  StartServer();
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  const std::string listen = url_.substr(std::string("http://").size());
+  auto agent = StartAgent("survivor");
+  ASSERT_TRUE(WaitForDevice("survivor")) << AgentLog("survivor");
+  // Three tasks of ~1 s simulated work each.
+  const json settings = {{"min_runs", 500}, {"max_runs", 500}, {"warmup_runs", 0}, {"warmup_min_ms", 0},
+                         {"min_duration_ms", 0}, {"options", {{"spin_ns", "2000000"}}}};
+  const std::string sha = UploadModel(model);
+  const std::string other = UploadModel(testing::ZooModel("tinycnn_dynamic", "onnx"));
+  json request = {{"models", {sha, other}}, {"runtimes", {"null"}}, {"devices", {"survivor"}},
+                  {"settings", settings}};
+  auto created = Http(admin_token_).Post("/v1/jobs", request.dump(), "application/json");
+  ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+  const int64_t job_id = json::parse(created->body)["id"].get<int64_t>();
+  const int64_t first = json::parse(created->body)["tasks"][0]["id"].get<int64_t>();
+  json task = WaitForTask(first, [](const json& t) { return t["state"] == "running"; }, 30000);
+  ASSERT_EQ(task["state"], "running") << task.dump() << AgentLog("survivor");
+
+  server_->Kill(SIGKILL);
+  // Down until the agent has met the dead server (a heartbeat or an upload that cannot connect).
+  const auto down_deadline = Clock::now() + std::chrono::seconds(60);
+  while (AgentLog("survivor").find("cannot reach") == std::string::npos && Clock::now() < down_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(AgentLog("survivor").find("cannot reach"), std::string::npos) << AgentLog("survivor");
+  ListenAgain(listen);
+  auto job_state = [&] {
+    auto res = Http(admin_token_).Get(("/v1/jobs/" + std::to_string(job_id)).c_str());
+    return res && res->status == 200 ? json::parse(res->body) : json();
+  };
+  json job;
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (Clock::now() < deadline) {
+    job = job_state();
+    if (job.is_object() && (job["state"] == "succeeded" || job["state"] == "failed")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(job["state"], "succeeded") << job.dump() << "\n" << AgentLog("survivor");
+  for (const auto& t : job["tasks"]) {
+    EXPECT_EQ(t["state"], "succeeded") << t.dump();
+    EXPECT_EQ(CountStoredResults(t["id"].get<int64_t>()), 1);
+    EXPECT_FALSE(t.contains("result")) << t.dump();  // the job lists tasks; results are in the table
+  }
+  EXPECT_EQ(job["table"]["rows"].size(), 2u) << job["table"].dump();
+  EXPECT_TRUE(agent->running());
+}
+
+// HTTPS with a self-signed certificate made by the openssl CLI: a task runs end to end; a client
+// without the CA is refused with a clear message.
+TEST_F(ServiceTest, TlsServerRunsATaskForClientsThatTrustItsCertificate) {
+  const std::string dir = testing::MakeTempDir();
+  ca_file_ = dir + "/cert.pem";
+  const std::string key = dir + "/key.pem";
+  auto made = testing::RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                                   "-out", ca_file_, "-days", "2", "-subj", "/CN=127.0.0.1",
+                                   "-addext", "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  StartServer({"--tls-cert", ca_file_, "--tls-key", key});
+  ASSERT_EQ(url_.rfind("https://", 0), 0u) << url_;
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  setenv("EDGEBENCH_CA_FILE", ca_file_.c_str(), 1);  // the agent trusts the CA through the environment
+  auto agent = StartAgent("secure", {"--once"});
+  unsetenv("EDGEBENCH_CA_FILE");
+  ASSERT_TRUE(WaitForDevice("secure")) << AgentLog("secure");
+  std::vector<std::string> args = {"submit", model, "--runtime", "null", "--device", "secure", "--min-runs", "3",
+                                   "--wait", "--wait-timeout", "60", "--json", "--ca-file", ca_file_};
+  args.insert(args.end(), kQuickFlags.begin(), kQuickFlags.end());
+  for (const auto& flag : ClientFlags()) args.push_back(flag);
+  testing::ProcessResult submit;
+  json document = SubmitAndWait(args, &submit);
+  ASSERT_EQ(submit.exit_code, 0) << submit.err << "\nagent: " << AgentLog("secure");
+  EXPECT_EQ(document["runs"], 3);
+  EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("secure");
+
+  auto untrusted = Edgebench({"tasks", "--server", url_, "--token-file", admin_token_file_});
+  EXPECT_EQ(untrusted.exit_code, 1) << untrusted.err;
+  EXPECT_NE(untrusted.err.find("--ca-file"), std::string::npos) << untrusted.err;
+  auto plain = Edgebench({"tasks", "--server", "http" + url_.substr(5), "--token-file", admin_token_file_});
+  EXPECT_NE(plain.exit_code, 0);
+  auto missing = Edgebench({"server", "--listen", "127.0.0.1:0", "--data", dir + "/other", "--tls-cert", ca_file_});
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_NE(missing.err.find("--tls-key"), std::string::npos) << missing.err;
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ struct AgentOptions {
   int poll_seconds = 10;                // long-poll wait of one lease request
   int task_timeout_seconds = 3600;      // upper bound; a task's settings.timeout_s may lower it
   int register_timeout_seconds = 60;    // keep trying an unreachable server this long at start
+  int server_retry_seconds = 600;       // keep retrying a model download or a result upload this
+                                        // long while the server is unreachable (restarting)
 };
 
 // Facts about this device sent at registration: {arch, cpu_model, cores, memory_bytes, os,

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -164,7 +165,9 @@ class Agent {
       auto cached = Sha256OfFile(path);
       if (cached.ok() && *cached == sha) return path;
     }
-    EB_RETURN_IF_ERROR(client_->Download("/v1/models/" + sha, path));
+    EB_RETURN_IF_ERROR(WhileServerUnreachable("model download", [&]() -> Status {
+      return client_->Download("/v1/models/" + sha, path);
+    }));
     auto downloaded = Sha256OfFile(path);
     if (!downloaded.ok()) return downloaded.error();
     if (*downloaded != sha) {
@@ -306,21 +309,35 @@ class Agent {
     fs::remove_all(work, ignored);
   }
 
+  // Uploads a result; a refusal (4xx: the task is no longer ours) is logged, not retried.
   void Upload(int64_t task_id, const json& document) {
     const std::string path = "/v1/tasks/" + std::to_string(task_id) + "/result";
-    for (int attempt = 1; attempt <= 5; ++attempt) {
+    const std::string what = "task " + std::to_string(task_id) + ": result upload";
+    Status uploaded = WhileServerUnreachable(what, [&]() -> Status {
       auto answer = client_->Send("POST", path, document.dump());
-      if (answer.ok() && (answer->status == 200 || answer->status == 201)) {
+      if (!answer.ok()) return answer.error();
+      if (answer->status == 200 || answer->status == 201) {
         Log("task " + std::to_string(task_id) + ": result uploaded (" +
             answer->body.value("state", std::string("?")) + ")");
-        return;
+        return OkStatus();
       }
-      if (answer.ok()) {
-        Log("task " + std::to_string(task_id) + ": result refused: " + ErrorFromAnswer(*answer).message);
-        return;
+      return ErrorFromAnswer(*answer);  // 5xx: kRuntimeError, retried
+    });
+    if (!uploaded.ok()) Log(what + " failed: " + uploaded.error().message);
+  }
+
+  // Runs `attempt` until it succeeds or fails with something other than an unreachable server
+  // or a 5xx (kRuntimeError), for at most options_.server_retry_seconds; waits 1, 2, 4, 5, 5...
+  // seconds between tries. A server that restarts keeps what it had, so waiting loses nothing.
+  Status WhileServerUnreachable(const std::string& what, const std::function<Status()>& attempt) {
+    const auto deadline = Clock::now() + std::chrono::seconds(options_.server_retry_seconds);
+    for (int wait_s = 1;; wait_s = std::min(wait_s * 2, 5)) {
+      Status status = attempt();
+      if (status.ok() || status.error().code != ErrorCode::kRuntimeError || Clock::now() >= deadline) {
+        return status;
       }
-      Log("task " + std::to_string(task_id) + ": upload failed (" + answer.error().message + "), retrying");
-      std::this_thread::sleep_for(std::chrono::seconds(attempt));
+      Log(what + ": " + status.error().message + "; retrying in " + std::to_string(wait_s) + " s");
+      std::this_thread::sleep_for(std::chrono::seconds(wait_s));
     }
   }
 

@@ -50,6 +50,10 @@ void AddAgentCommand(CLI::App& app, int& exit_code) {
   command->add_option("--register-timeout", o.register_timeout_seconds,
                       "Keep trying an unreachable server this many seconds at start")
       ->capture_default_str();
+  command->add_option("--server-retry", o.server_retry_seconds,
+                      "Keep retrying a model download or result upload this many seconds while "
+                      "the server is unreachable")
+      ->capture_default_str();
   command->add_flag("--once", o.once, "Exit after one task");
   command->callback([flags, &exit_code] { exit_code = RunAgentCommand(*flags); });
 }

@@ -203,7 +203,8 @@ std::string JobProgress(const json& job) {
   std::string text = std::to_string(job.value("tasks_done", 0)) + "/" + std::to_string(job.value("tasks_total", 0)) +
                      " tasks done";
   std::string counts;
-  for (const auto& [state, count] : job.value("counts", json::object()).items()) {
+  const json by_state = job.value("counts", json::object());  // items() must not outlive it
+  for (const auto& [state, count] : by_state.items()) {
     counts += (counts.empty() ? "" : ", ") + std::to_string(count.get<int>()) + " " + state;
   }
   return text + (counts.empty() ? "" : " (" + counts + ")");
