@@ -502,6 +502,29 @@ TEST_F(ServiceTest, UsersHaveTheirOwnTokensAndTasks) {
   EXPECT_EQ(json::parse(all->body)["tasks"].size(), 1u);
 }
 
+// The runtime image catalog for docker-mode agents: admins add (runtime, arch) -> reference,
+// anyone with a token reads it, bad fields are named.
+TEST_F(ServiceTest, ImageCatalogTakesAdminEntriesAndNamesBadOnes) {
+  StartServer();
+  auto admin = Http(admin_token_);
+  const json entry = {{"runtime", "onnxruntime"}, {"arch", "amd64"}, {"image", "127.0.0.1:5000/edgebench/onnxruntime:1"}};
+  auto added = admin.Post("/v1/images", entry.dump(), "application/json");
+  ASSERT_TRUE(added && added->status == 201) << (added ? added->body : "no answer");
+  auto listed = Http(registration_token_).Get("/v1/images?arch=x86_64");
+  ASSERT_TRUE(listed && listed->status == 200);
+  const json images = json::parse(listed->body)["images"];
+  ASSERT_EQ(images.size(), 1u) << images.dump();
+  EXPECT_EQ(images[0]["arch"], "x86_64");  // amd64 is stored under uname's name
+  EXPECT_EQ(images[0]["image"], entry["image"]);
+  json bad = entry;
+  bad["image"] = "no spaces allowed";
+  ExpectError(admin.Post("/v1/images", bad.dump(), "application/json"), 400, "bad image reference");
+  bad = entry;
+  bad.erase("arch");
+  ExpectError(admin.Post("/v1/images", bad.dump(), "application/json"), 400, "arch");
+  ExpectError(Http(registration_token_).Post("/v1/images", entry.dump(), "application/json"), 403, "");
+}
+
 TEST_F(ServiceTest, ServerStopsCleanlyOnSigtermAndKeepsItsState) {
   StartServer();
   const std::string model = testing::ZooModel("tinycnn", "onnx");
@@ -732,7 +755,7 @@ TEST_F(ServiceTest, BadJobsAndOversizedRequestsAreRefused) {
   StartServer({"--max-request-kb", "64"});
   const std::string model = testing::ZooModel("tinycnn", "onnx");
   EB_REQUIRE_FILE(model);
-  RegisterFakeAgent("fake1", {{"board", "pc"}});
+  const std::string agent_token = RegisterFakeAgent("fake1", {{"board", "pc"}});
   const std::string sha = UploadModel(model);
   auto client = Http(admin_token_);
   auto post = [&](const json& body) { return client.Post("/v1/jobs", body.dump(), "application/json"); };
@@ -795,7 +818,8 @@ TEST_F(ServiceTest, BadJobsAndOversizedRequestsAreRefused) {
   // Names and labels are checked too.
   json agent = {{"name", "ok"}, {"facts", {{"runtimes", {{{"name", "null"}}}}}}, {"labels", {{"bad key!", "x"}}}};
   ExpectError(Http(registration_token_).Post("/v1/agents", agent.dump(), "application/json"), 400, "labels key");
-  ExpectError(Http(registration_token_).Post("/v1/agents/fake1/lease?wait_s=abc"), 403, "");
+  ExpectError(Http(agent_token).Post("/v1/agents/fake1/lease?wait_s=abc"), 400, "'wait_s'");
+  ExpectError(Http(agent_token).Post("/v1/agents/fake1/lease?wait_s=-1"), 400, "'wait_s'");
 }
 
 // The server is killed (-9) while a job runs and restarted on the same data and port: the

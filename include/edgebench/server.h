@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "edgebench/status.h"
 
@@ -28,6 +29,8 @@ struct ServerOptions {
   // Both set = HTTPS (PEM files); both empty = plain HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Runtime images for docker-mode agents, "RUNTIME/ARCH=REFERENCE" (src/server/images.h).
+  std::vector<std::string> images;
 };
 
 // Threads kept free of long polls for submits, heartbeats and result uploads.

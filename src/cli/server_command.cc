@@ -99,6 +99,9 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--tls-cert", flags->options.tls_cert_file, "Serve HTTPS with this certificate (PEM)");
   command->add_option("--tls-key", flags->options.tls_key_file, "Private key of --tls-cert (PEM)");
+  command->add_option("--image", flags->options.images,
+                      "Runtime image for docker-mode agents, RUNTIME/ARCH=REFERENCE (repeatable; "
+                      "tools/images.sh prints them)");
   command->callback([flags, &exit_code] { exit_code = RunServer(*flags); });
 }
 

@@ -20,6 +20,7 @@
 #include "edgebench/model_file.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
+#include "images.h"
 #include "store.h"
 
 namespace edgebench {
@@ -270,6 +271,7 @@ json JobJson(const server::JobRow& job) {
 struct EvaluationServer::Impl {
   ServerOptions options;
   std::unique_ptr<server::Store> store;
+  std::unique_ptr<server::ImageCatalog> images;  // (runtime, arch) -> image reference
   std::unique_ptr<httplib::Server> http;  // an httplib::SSLServer with TLS
   int port = 0;
   std::atomic<int> long_polls{0};  // lease requests waiting now
@@ -859,6 +861,8 @@ struct EvaluationServer::Impl {
         json body = TaskJson(*task);
         body["model"] = ModelJson(*model);
         body["lease_seconds"] = options.lease_seconds;
+        auto image = images->Find(task->runtime, agent->facts.value("arch", ""));
+        body["image"] = image ? json(*image) : json(nullptr);
         return SendJson(res, 200, {{"task", body}});
       }
       std::unique_lock lock(wake_mutex);
@@ -907,6 +911,31 @@ struct EvaluationServer::Impl {
     SendJson(res, stored->second ? 201 : 200, body);
   }
 
+  // ---- runtime images (images.h) --------------------------------------------------------
+
+  // Any token may read the catalog (agents read it before registering); ?arch= filters.
+  void ListImages(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin, TokenKind::kUser, TokenKind::kAgent, TokenKind::kRegistration});
+    if (!who.ok()) return SendError(res, who.error());
+    SendJson(res, 200, {{"images", images->ToJson(req.has_param("arch") ? req.get_param_value("arch") : "")}});
+  }
+
+  void AddImage(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, {TokenKind::kAdmin});
+    if (!who.ok()) return SendError(res, who.error());
+    auto body = ParseObject(req, options.max_request_bytes);
+    if (!body.ok()) return SendError(res, body.error());
+    for (const char* field : {"runtime", "arch", "image"}) {
+      if (!body->contains(field) || !(*body)[field].is_string()) return SendError(res, WrongType(field, "a string"));
+    }
+    Status added = images->Add((*body)["runtime"], (*body)["arch"], (*body)["image"]);
+    if (!added.ok()) {
+      const int status = added.error().code == ErrorCode::kInvalidArgument ? 400 : 500;
+      return SendError(res, {status, added.error().message});
+    }
+    SendJson(res, 201, {{"images", images->ToJson()}});
+  }
+
   void Routes() {
     using R = const httplib::Request&;
     using W = httplib::Response&;
@@ -926,6 +955,8 @@ struct EvaluationServer::Impl {
     http->Get("/v1/devices", [this](R req, W res) { ListDevices(req, res); });
     http->Post("/v1/agents", [this](R req, W res) { RegisterAgent(req, res); });
     http->Post(R"(/v1/agents/([^/]+)/lease)", [this](R req, W res) { Lease(req, res); });
+    http->Get("/v1/images", [this](R req, W res) { ListImages(req, res); });
+    http->Post("/v1/images", [this](R req, W res) { AddImage(req, res); });
     http->Get("/v1/health", [](R, W res) { SendJson(res, 200, {{"status", "ok"}}); });
     // Bodies over the limits are refused from their Content-Length, before they are read
     // (ParseObject checks the size of bodies sent without one).
@@ -988,6 +1019,9 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   if (!store.ok()) return RuntimeError(store.error().message);
   impl->store = std::move(store.value());
   EB_RETURN_IF_ERROR(impl->InitializeTokens());
+  auto images = server::ImageCatalog::Open(options.data_dir, options.images);
+  if (!images.ok()) return images.error();
+  impl->images = std::move(images.value());
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return InvalidArgument("give both --tls-cert and --tls-key, or neither");
   }
