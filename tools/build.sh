@@ -4,7 +4,7 @@
 #
 # Environment:
 #   EDGEBENCH_CACHE_DIR    cache directory made by tools/setup.sh (default: $HOME/.cache/edgebench)
-#   EDGEBENCH_REQUIRE_ALL  1: every backend (null, onnxruntime, opencv, libtorch, tflite) must be
+#   EDGEBENCH_REQUIRE_ALL  1: every backend (null, onnxruntime, opencv, libtorch, tflite, armnn) must be
 #                          compiled, otherwise configuration fails (tools/test.sh and CI set this)
 # Extra arguments are passed to the CMake configure step, e.g. tools/build.sh -DEDGEBENCH_BUILD_BENCH=OFF
 set -euo pipefail
@@ -29,7 +29,7 @@ if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
 fi
 # Always set the list explicitly, so a previous EDGEBENCH_REQUIRE_ALL=1 run does not stick.
 if [[ "${EDGEBENCH_REQUIRE_ALL:-0}" == "1" ]]; then
-  args+=("-DEDGEBENCH_REQUIRE_BACKENDS=null;onnxruntime;opencv;libtorch;tflite")
+  args+=("-DEDGEBENCH_REQUIRE_BACKENDS=null;onnxruntime;opencv;libtorch;tflite;armnn")
 else
   args+=("-DEDGEBENCH_REQUIRE_BACKENDS=")
 fi
