@@ -1,6 +1,9 @@
 // The evaluation service's agent (paper A): runs on a device, registers it with the server,
-// leases tasks and runs each as a native `edgebench bench` child process, then uploads the
-// result document. A failed or timed-out bench is still uploaded (its document has `error` set).
+// leases tasks and runs `edgebench bench` for each, then uploads the result document. Two modes:
+// native (a child process) and docker (the task's runtime image, pulled from a registry, run
+// through the Docker Engine API with no network, resource limits, a read-only model and a
+// non-root user; docs/device-images.md). A failed or timed-out bench is still uploaded (its
+// document has `error` set).
 #pragma once
 
 #include <map>
@@ -11,6 +14,19 @@
 #include "edgebench/status.h"
 
 namespace edgebench {
+
+enum class ExecutionMode { kNative, kDocker, kAuto };  // auto: docker when an engine answers
+
+// Sandbox of a docker-mode task.
+struct DockerOptions {
+  std::string socket_path;          // "" = $DOCKER_HOST (unix://) or /var/run/docker.sock
+  int64_t memory_mb = 4096;         // memory limit (swap included: no swap beyond it)
+  double cpus = 0;                  // CPU quota in cores; 0 = all cores
+  int64_t pids_limit = 256;         // processes and threads
+  std::string user = "65534:65534"; // uid:gid the bench runs as (never root)
+  int64_t tmpfs_mb = 256;           // size of the writable /tmp (the root filesystem is read-only)
+  int pull_timeout_seconds = 900;   // pulling an image may take this long
+};
 
 struct AgentOptions {
   std::string server_url;               // http://HOST:PORT
@@ -25,11 +41,15 @@ struct AgentOptions {
   int register_timeout_seconds = 60;    // keep trying an unreachable server this long at start
   int server_retry_seconds = 600;       // keep retrying a model download or a result upload this
                                         // long while the server is unreachable (restarting)
+  ExecutionMode mode = ExecutionMode::kNative;
+  DockerOptions docker;
 };
 
 // Facts about this device sent at registration: {arch, cpu_model, cores, memory_bytes, os,
-// hostname, runtimes: [{name, version}]} (runtimes = those compiled into this binary).
-nlohmann::json DetectDeviceFacts();
+// hostname, accelerators: [{kind, name, ...}], docker: {available, version, api_version} or
+// {available: false, reason}, runtimes: [{name, version}]} (runtimes = those compiled into this
+// binary; a docker-mode agent replaces them by the server's images for its architecture).
+nlohmann::json DetectDeviceFacts(const std::string& docker_socket = "");
 
 // Registers and serves tasks until `once` is done or a fatal error (unreachable server at
 // registration, rejected token). Per-task trouble is reported to the server, not returned.

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <future>
+#include <random>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +22,7 @@
 #include "edgebench/model_file.h"
 #include "edgebench/registry.h"
 #include "edgebench/result_json.h"
+#include "docker_engine.h"
 
 namespace edgebench {
 namespace {
@@ -27,6 +30,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using agent::DockerEngine;
+
+enum class WaitOutcome { kDone, kTimedOut, kAbandoned };
 
 void Log(const std::string& line) {
   std::fprintf(stderr, "edgebench agent: %s\n", line.c_str());
@@ -125,7 +131,10 @@ class Agent {
     if (!registrar.ok()) return registrar.error();
     json labels = json::object();
     for (const auto& [key, value] : options_.labels) labels[key] = value;
-    const json request = {{"name", options_.name}, {"facts", DetectDeviceFacts()}, {"labels", labels}};
+    json facts = DetectDeviceFacts(options_.docker.socket_path);
+    EB_RETURN_IF_ERROR(ChooseMode(**registrar, facts));
+    facts["execution"] = docker_ ? "docker" : "native";
+    const json request = {{"name", options_.name}, {"facts", facts}, {"labels", labels}};
     // An unreachable server (or a 5xx) is retried for a while: devices may boot before it.
     const auto deadline = Clock::now() + std::chrono::seconds(options_.register_timeout_seconds);
     Expected<json> registered = json();
@@ -144,7 +153,47 @@ class Agent {
     if (!client.ok()) return client.error();
     client_ = std::move(client.value());
     client_->SetReadTimeoutSeconds(options_.poll_seconds + 15);
-    Log("registered as '" + options_.name + "' with " + options_.server_url);
+    Log("registered as '" + options_.name + "' with " + options_.server_url + " (" +
+        (docker_ ? "docker mode, engine on " + docker_->socket_path() : std::string("native mode")) + ")");
+    return OkStatus();
+  }
+
+  // Picks the execution mode. Docker mode offers the runtimes the server has images for on this
+  // architecture (in place of the host binary's); auto falls back to native without an engine
+  // or without images.
+  Status ChooseMode(ServiceClient& registrar, json& facts) {
+    docker_.reset();
+    if (options_.mode == ExecutionMode::kNative) return OkStatus();
+    const json docker = facts.value("docker", json::object());
+    if (!docker.value("available", false)) {
+      if (options_.mode == ExecutionMode::kDocker) {
+        return RuntimeError("--mode docker: " + docker.value("reason", std::string("no Docker engine answers")));
+      }
+      Log("no Docker engine (" + docker.value("reason", std::string("?")) + "): native mode");
+      return OkStatus();
+    }
+    const std::string arch = facts.value("arch", "");
+    auto catalog = registrar.Call("GET", "/v1/images?arch=" + arch, nullptr);
+    if (!catalog.ok()) return catalog.error();
+    json runtimes = json::array();
+    DockerEngine engine(options_.docker.socket_path);
+    for (const auto& item : catalog->value("images", json::array())) {
+      const std::string image = item.value("image", "");
+      // The version label of an image already pulled; "" until then.
+      std::string version;
+      if (auto inspected = engine.Request("GET", "/images/" + image + "/json", nullptr, 10);
+          inspected.ok() && inspected->status == 200) {
+        const json labels = inspected->Json()["Config"].value("Labels", json::object());
+        if (labels.is_object()) version = labels.value("org.edgebench.runtime.version", "");
+      }
+      runtimes.push_back({{"name", item.value("runtime", "")}, {"version", version}, {"image", image}});
+    }
+    if (runtimes.empty() && options_.mode == ExecutionMode::kAuto) {
+      Log("the server has no runtime images for " + arch + ": native mode");
+      return OkStatus();
+    }
+    facts["runtimes"] = runtimes;
+    docker_ = std::make_unique<DockerEngine>(engine);
     return OkStatus();
   }
 
@@ -212,6 +261,31 @@ class Agent {
     return true;
   }
 
+  // Polls `done` every 50 ms, renewing the lease as it goes, until it holds (kDone), the
+  // deadline passes (kTimedOut) or the server says the task is no longer ours (kAbandoned).
+  WaitOutcome WaitHeartbeating(int64_t task_id, Clock::time_point deadline, const std::function<bool()>& done) {
+    const auto every = std::chrono::milliseconds(std::max(200, lease_seconds_ * 1000 / 3));
+    auto next_heartbeat = Clock::now() + every;
+    for (;;) {
+      if (done()) return WaitOutcome::kDone;
+      const auto now = Clock::now();
+      if (now > deadline) return WaitOutcome::kTimedOut;
+      if (now >= next_heartbeat) {
+        next_heartbeat = now + every;
+        if (!Heartbeat(task_id)) return WaitOutcome::kAbandoned;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  // What one bench run left behind, for the result document.
+  struct BenchOutcome {
+    WaitOutcome wait = WaitOutcome::kDone;
+    int exit_code = 0;
+    std::string log;
+    std::string note;  // appended to a missing-result message (e.g. OOM kill)
+  };
+
   void RunTask(const json& task) {
     const int64_t id = task.at("id").get<int64_t>();
     const std::string runtime = task.value("runtime", "");
@@ -232,16 +306,55 @@ class Agent {
       Upload(id, FailureDocument(task, *model_path, "agent", RuntimeError("cannot create a work directory")));
       return;
     }
-    const std::string json_path = std::string(work) + "/result.json";
-    const std::string log_path = std::string(work) + "/bench.log";
-    std::vector<std::string> argv = {options_.bench_binary, "bench", *model_path, "--runtime", runtime,
-                                     "--json", json_path, "-q"};
-    for (auto& flag : BenchFlags(settings)) argv.push_back(std::move(flag));
-
     int timeout_s = options_.task_timeout_seconds;
     if (settings.contains("timeout_s") && settings["timeout_s"].is_number()) {
       timeout_s = std::min(timeout_s, std::max(1, static_cast<int>(settings["timeout_s"].get<double>())));
     }
+    const std::string out_dir = std::string(work) + "/out";
+    fs::create_directories(out_dir);
+    Expected<BenchOutcome> outcome = docker_ ? RunInContainer(task, *model_path, out_dir, timeout_s)
+                                             : RunNative(task, *model_path, out_dir, timeout_s);
+    const std::string what = docker_ ? "container" : "bench process";
+    if (!outcome.ok()) {
+      Upload(id, FailureDocument(task, *model_path, docker_ ? outcome.error().code == ErrorCode::kNotFound
+                                                                  ? "image" : "container"
+                                                            : "agent",
+                                 outcome.error()));
+    } else if (outcome->wait == WaitOutcome::kAbandoned) {
+      Log("task " + std::to_string(id) + ": abandoned (no longer held), " + what + " killed");
+    } else if (outcome->wait == WaitOutcome::kTimedOut) {
+      Upload(id, FailureDocument(task, *model_path, "timeout",
+                                 RuntimeError("no result within " + std::to_string(timeout_s) + " s; the " + what +
+                                              " was killed" + (docker_ ? " and removed" : "")),
+                                 outcome->log));
+    } else {
+      json document = json::parse(Slurp(out_dir + "/result.json"), nullptr, /*allow_exceptions=*/false);
+      if (document.is_discarded() || !BenchResultFromJson(document).ok()) {
+        std::string message = "bench exited with code " + std::to_string(outcome->exit_code) + " without a result";
+        if (!outcome->note.empty()) message += " (" + outcome->note + ")";
+        if (const std::string last = LastLine(outcome->log); !last.empty()) message += ": " + last;
+        document = FailureDocument(task, *model_path, docker_ ? "container" : "agent", RuntimeError(message),
+                                   outcome->log);
+      }
+      Upload(id, document);
+    }
+    std::error_code ignored;
+    fs::remove_all(work, ignored);
+  }
+
+  // The bench command line after the binary: model and result paths as the bench sees them.
+  static std::vector<std::string> BenchArguments(const json& task, const std::string& model, const std::string& result) {
+    std::vector<std::string> args = {"bench", model, "--runtime", task.value("runtime", ""), "--json", result, "-q"};
+    for (auto& flag : BenchFlags(task.value("settings", json::object()))) args.push_back(std::move(flag));
+    return args;
+  }
+
+  Expected<BenchOutcome> RunNative(const json& task, const std::string& model_path, const std::string& out_dir,
+                                   int timeout_s) {
+    const int64_t id = task.at("id").get<int64_t>();
+    const std::string log_path = out_dir + "/bench.log";
+    std::vector<std::string> argv = BenchArguments(task, model_path, out_dir + "/result.json");
+    argv.insert(argv.begin(), options_.bench_binary);
     const pid_t agent_pid = getpid();
     const pid_t pid = fork();
     if (pid == 0) {
@@ -260,56 +373,109 @@ class Agent {
       execv(args[0], args.data());
       _exit(127);
     }
-    if (pid < 0) {
-      Upload(id, FailureDocument(task, *model_path, "agent", RuntimeError("fork failed")));
-      return;
-    }
-    const auto started = Clock::now();
-    const auto heartbeat_every = std::chrono::milliseconds(std::max(200, lease_seconds_ * 1000 / 3));
-    auto next_heartbeat = started + heartbeat_every;
+    if (pid < 0) return RuntimeError("fork failed");
     int status = 0;
-    bool timed_out = false, abandoned = false;
-    for (;;) {
-      const pid_t done = waitpid(pid, &status, WNOHANG);
-      if (done == pid) break;
-      const auto now = Clock::now();
-      if (now - started > std::chrono::seconds(timeout_s)) {
-        timed_out = true;
-      } else if (now >= next_heartbeat) {
-        next_heartbeat = now + heartbeat_every;
-        if (!Heartbeat(id)) abandoned = true;
-      }
-      if (timed_out || abandoned) {
-        kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    BenchOutcome outcome;
+    outcome.wait = WaitHeartbeating(id, Clock::now() + std::chrono::seconds(timeout_s),
+                                    [&] { return waitpid(pid, &status, WNOHANG) == pid; });
+    if (outcome.wait != WaitOutcome::kDone) {
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
     }
-    const std::string log = Slurp(log_path);
-    if (abandoned) {
-      Log("task " + std::to_string(id) + ": abandoned (no longer held), bench killed");
-    } else if (timed_out) {
-      Upload(id, FailureDocument(task, *model_path, "timeout",
-                                 RuntimeError("no result within " + std::to_string(timeout_s) +
-                                              " s; the bench process was killed"),
-                                 log));
-    } else {
-      json document = json::parse(Slurp(json_path), nullptr, /*allow_exceptions=*/false);
-      if (document.is_discarded() || !BenchResultFromJson(document).ok()) {
-        const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        std::string message = "bench exited with code " + std::to_string(code) + " without a result";
-        if (const std::string last = LastLine(log); !last.empty()) message += ": " + last;
-        document = FailureDocument(task, *model_path, "agent", RuntimeError(message), log);
-      }
-      Upload(id, document);
-    }
-    std::error_code ignored;
-    fs::remove_all(work, ignored);
+    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    outcome.log = Slurp(log_path);
+    return outcome;
   }
 
-  // Uploads a result; a refusal (4xx: the task is no longer ours) is logged, not retried.
+  // Docker mode: pull the task's image, run the bench in a sandboxed container, always remove it.
+  // Errors: NotFound = no usable image (stage "image"), others = the container (stage "container").
+  Expected<BenchOutcome> RunInContainer(const json& task, const std::string& model_path, const std::string& out_dir,
+                                        int timeout_s) {
+    const int64_t id = task.at("id").get<int64_t>();
+    const std::string arch = CollectEnvironment().architecture;
+    const std::string image = task.value("image", json()).is_string() ? task["image"].get<std::string>() : "";
+    if (image.empty()) {
+      return NotFound("the server has no image for runtime '" + task.value("runtime", "") + "' on " + arch +
+                      " (edgebench server --image " + task.value("runtime", "") + "/" + arch + "=REFERENCE)");
+    }
+    // Pull in the background while the lease is renewed (a large image takes a while).
+    const DockerEngine engine = *docker_;
+    const int pull_timeout = options_.docker.pull_timeout_seconds;
+    auto pulled = std::async(std::launch::async, [engine, image, pull_timeout] { return engine.Pull(image, pull_timeout); });
+    const WaitOutcome pulling = WaitHeartbeating(id, Clock::now() + std::chrono::seconds(pull_timeout + 5), [&] {
+      return pulled.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
+    if (pulling == WaitOutcome::kAbandoned) return BenchOutcome{WaitOutcome::kAbandoned, 0, "", ""};
+    if (Status status = pulled.get(); !status.ok()) return NotFound(status.error().message);
+
+    // The output directory is written by the container's (non-root) user.
+    fs::permissions(out_dir, fs::perms::all);
+    const std::string model_name = fs::path(model_path).filename().string();
+    const std::string inner_model = "/models/" + model_name;
+    std::vector<std::string> args = BenchArguments(task, inner_model, "/results/result.json");
+    std::mt19937_64 random(std::random_device{}());
+    const std::string name = "edgebench-task-" + std::to_string(id) + "-" + std::to_string(random() % 1000000000);
+    const DockerOptions& limits = options_.docker;
+    json host = {{"NetworkMode", "none"},
+                 {"Memory", limits.memory_mb << 20},
+                 {"MemorySwap", limits.memory_mb << 20},
+                 {"PidsLimit", limits.pids_limit},
+                 {"ReadonlyRootfs", true},
+                 {"CapDrop", {"ALL"}},
+                 {"SecurityOpt", {"no-new-privileges"}},
+                 {"Tmpfs", {{"/tmp", "rw,nosuid,nodev,size=" + std::to_string(limits.tmpfs_mb) + "m"}}},
+                 {"Binds", {fs::absolute(model_path).string() + ":" + inner_model + ":ro", out_dir + ":/results:rw"}}};
+    if (limits.cpus > 0) host["NanoCpus"] = static_cast<int64_t>(limits.cpus * 1e9);
+    const json spec = {{"Image", image},
+                       {"Entrypoint", {"edgebench"}},
+                       {"Cmd", args},
+                       {"User", limits.user},
+                       {"WorkingDir", "/tmp"},
+                       {"Env", {"HOME=/tmp"}},
+                       {"NetworkDisabled", true},
+                       {"Labels", {{"org.edgebench.task", std::to_string(id)}, {"org.edgebench.agent", options_.name}}},
+                       {"HostConfig", host}};
+    auto created = engine.Request("POST", "/containers/create?name=" + name, spec, 60);
+    if (!created.ok()) return created.error();
+    if (created->status != 201) {
+      return RuntimeError("creating the container failed (" + std::to_string(created->status) + "): " +
+                          created->Json().value("message", created->body));
+    }
+    const std::string container = created->Json().value("Id", name);
+    // Removed whatever happens next (force: kills it when still running).
+    struct Remover {
+      const DockerEngine& engine;
+      std::string id;
+      ~Remover() { (void)engine.Request("DELETE", "/containers/" + id + "?force=1", nullptr, 60); }
+    } remover{engine, container};
+    auto started = engine.Request("POST", "/containers/" + container + "/start", nullptr, 60);
+    if (!started.ok()) return started.error();
+    if (started->status != 204) {
+      return RuntimeError("starting the container failed (" + std::to_string(started->status) + "): " +
+                          started->Json().value("message", started->body));
+    }
+    Log("task " + std::to_string(id) + ": container " + container.substr(0, 12) + " from " + image);
+    json state;
+    auto exited = [&] {
+      auto inspected = engine.Request("GET", "/containers/" + container + "/json", nullptr, 30);
+      if (!inspected.ok() || inspected->status != 200) return false;
+      state = inspected->Json().value("State", json::object());
+      return state.value("Status", "") == "exited" || state.value("Status", "") == "dead";
+    };
+    BenchOutcome outcome;
+    outcome.wait = WaitHeartbeating(id, Clock::now() + std::chrono::seconds(timeout_s), exited);
+    if (outcome.wait != WaitOutcome::kDone) {
+      (void)engine.Request("POST", "/containers/" + container + "/kill", nullptr, 30);
+    }
+    outcome.exit_code = state.value("ExitCode", -1);
+    if (state.value("OOMKilled", false)) {
+      outcome.note = "killed at the memory limit of " + std::to_string(limits.memory_mb) + " MiB";
+    }
+    if (auto logs = engine.Logs(container); logs.ok()) outcome.log = *logs;
+    return outcome;
+  }
+
   void Upload(int64_t task_id, const json& document) {
     const std::string path = "/v1/tasks/" + std::to_string(task_id) + "/result";
     const std::string what = "task " + std::to_string(task_id) + ": result upload";
@@ -343,12 +509,70 @@ class Agent {
 
   AgentOptions options_;
   std::unique_ptr<ServiceClient> client_;
+  std::unique_ptr<DockerEngine> docker_;  // set in docker mode
   int lease_seconds_ = 30;
 };
 
 }  // namespace
 
-json DetectDeviceFacts() {
+namespace {
+
+// GPUs and other accelerators visible to this device: NVIDIA (nvidia-smi, else /dev/nvidia*),
+// DRM render nodes (/dev/dri, with PCI vendor/device ids) and Jetson (Tegra) boards.
+json DetectAccelerators() {
+  json accelerators = json::array();
+  if (FILE* smi = popen("nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader,nounits "
+                        "2>/dev/null", "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, smi)) {
+      std::vector<std::string> fields;
+      std::stringstream row(line);
+      for (std::string field; std::getline(row, field, ',');) {
+        field.erase(0, field.find_first_not_of(' '));
+        field.erase(field.find_last_not_of(" \r\n") + 1);
+        fields.push_back(field);
+      }
+      if (fields.size() == 3) {
+        accelerators.push_back({{"kind", "nvidia-gpu"}, {"name", fields[0]},
+                                {"memory_bytes", std::atoll(fields[1].c_str()) << 20}, {"driver", fields[2]}});
+      }
+    }
+    pclose(smi);
+  }
+  std::error_code error;
+  if (accelerators.empty()) {
+    for (const auto& entry : fs::directory_iterator("/dev", error)) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() > 6 && name.rfind("nvidia", 0) == 0 && std::isdigit(static_cast<unsigned char>(name[6]))) {
+        accelerators.push_back({{"kind", "nvidia-gpu"}, {"device", entry.path().string()}});
+      }
+    }
+  }
+  for (const auto& entry : fs::directory_iterator("/dev/dri", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("renderD", 0) != 0) continue;
+    const std::string sys = "/sys/class/drm/" + name + "/device/";
+    auto read = [&](const std::string& file) { return LastLine(Slurp(sys + file)); };
+    accelerators.push_back({{"kind", "drm-render"}, {"device", entry.path().string()},
+                            {"vendor_id", read("vendor")}, {"device_id", read("device")}});
+  }
+  if (fs::exists("/etc/nv_tegra_release", error)) {
+    accelerators.push_back({{"kind", "nvidia-tegra"}, {"name", LastLine(Slurp("/etc/nv_tegra_release"))}});
+  }
+  return accelerators;
+}
+
+json DetectDocker(const std::string& socket_path) {
+  DockerEngine engine(socket_path);
+  auto version = engine.Version();
+  if (!version.ok()) return {{"available", false}, {"reason", version.error().message}};
+  return {{"available", true}, {"version", version->value("Version", "")},
+          {"api_version", version->value("ApiVersion", "")}, {"socket", engine.socket_path()}};
+}
+
+}  // namespace
+
+json DetectDeviceFacts(const std::string& docker_socket) {
   const Environment environment = CollectEnvironment();
   json runtimes = json::array();
   for (const auto& backend : AllBackends()) {
@@ -363,6 +587,8 @@ json DetectDeviceFacts() {
           {"hostname", environment.hostname},
           {"container", environment.container},
           {"edgebench_version", environment.edgebench_version},
+          {"accelerators", DetectAccelerators()},
+          {"docker", DetectDocker(docker_socket)},
           {"runtimes", runtimes}};
 }
 
