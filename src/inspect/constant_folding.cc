@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 
+#include "edgebench/float16.h"
 #include "onnx_util.h"
 
 namespace edgebench::inspect {
@@ -13,49 +14,6 @@ namespace {
 
 using Tensor = ConstTensor;
 using Folded = std::optional<std::vector<ConstTensor>>;
-
-float HalfToFloat(uint16_t half) {
-  const uint32_t sign = uint32_t(half & 0x8000) << 16;
-  uint32_t exponent = (half >> 10) & 0x1f;
-  uint32_t mantissa = half & 0x3ff;
-  uint32_t bits = 0;
-  if (exponent == 0) {
-    if (mantissa == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      exponent = 127 - 15 + 1;
-      while (!(mantissa & 0x400)) {
-        mantissa <<= 1;
-        --exponent;
-      }
-      mantissa &= 0x3ff;
-      bits = sign | (exponent << 23) | (mantissa << 13);
-    }
-  } else if (exponent == 0x1f) {
-    bits = sign | 0x7f800000 | (mantissa << 13);
-  } else {
-    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-  }
-  float value = 0;
-  std::memcpy(&value, &bits, sizeof value);
-  return value;
-}
-
-uint16_t FloatToHalf(float value) {
-  uint32_t bits = 0;
-  std::memcpy(&bits, &value, sizeof bits);
-  const uint16_t sign = uint16_t((bits >> 16) & 0x8000);
-  const int32_t exponent = int32_t((bits >> 23) & 0xff) - 127 + 15;
-  const uint32_t mantissa = bits & 0x7fffff;
-  if (((bits >> 23) & 0xff) == 0xff) return uint16_t(sign | 0x7c00 | (mantissa ? 0x200 : 0));
-  if (exponent >= 0x1f) return uint16_t(sign | 0x7c00);
-  if (exponent <= 0) {
-    if (exponent < -10) return sign;
-    const uint32_t full = mantissa | 0x800000;
-    return uint16_t(sign | (full >> (14 - exponent)));
-  }
-  return uint16_t(sign | (exponent << 10) | (mantissa >> 13));
-}
 
 float BFloat16ToFloat(uint16_t value) {
   const uint32_t bits = uint32_t(value) << 16;
