@@ -18,7 +18,7 @@ REGISTRY="${EDGEBENCH_REGISTRY:-127.0.0.1:5000}"
 SOCKET="${EDGEBENCH_DOCKER_SOCKET:-/var/run/docker.sock}"
 CACHE="${EDGEBENCH_CACHE_DIR:-${HOME:-/root}/.cache/edgebench}"
 STATE="$CACHE/docker-env"
-DOCKER="${EDGEBENCH_DOCKER_CLI:-$(command -v /usr/bin/docker docker | head -n1)}"
+DOCKER="${EDGEBENCH_DOCKER_CLI:-$(command -v /usr/bin/docker || command -v docker || true)}"
 
 die() { echo "docker-env: $*" >&2; exit 1; }
 

@@ -23,7 +23,7 @@ BINARY="$PWD/build/src/cli/edgebench"
 REGISTRY="${EDGEBENCH_REGISTRY:-127.0.0.1:5000}"
 RUNTIMES=""
 PUSH=1
-DOCKER="${EDGEBENCH_DOCKER_CLI:-$(command -v /usr/bin/docker docker | head -n1)}"
+DOCKER="${EDGEBENCH_DOCKER_CLI:-$(command -v /usr/bin/docker || command -v docker || true)}"
 
 die() { echo "images: $*" >&2; exit 1; }
 log() { echo "[images] $*" >&2; }
