@@ -1,280 +1,29 @@
 // End-to-end tests of the evaluation service: a real `edgebench server`, real agents and the
 // client commands, as processes on loopback. Bad-input answers are checked with httplib.
-#include <fcntl.h>
-#include <httplib.h>
-#include <poll.h>
 #include <signal.h>
-#include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <set>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
-#include "testing/process.h"
-#include "testing/test_models.h"
+#include "testing/service_fixture.h"
 
 namespace edgebench {
 namespace {
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-// A child process left running in the background (server, agent); killed when destroyed.
-class Background {
- public:
-  // stdout goes to a pipe (read with ReadLine) when `pipe_stdout`, else with stderr to `log_path`.
-  Background(const std::vector<std::string>& argv, const std::string& log_path, bool pipe_stdout) {
-    int fds[2] = {-1, -1};
-    if (pipe_stdout && pipe(fds) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(pipe_stdout ? fds[1] : log, STDOUT_FILENO);
-      dup2(log, STDERR_FILENO);
-      if (pipe_stdout) close(fds[0]);
-      std::vector<char*> args;
-      for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    if (pipe_stdout) {
-      close(fds[1]);
-      out_fd_ = fds[0];
-    }
-  }
-  ~Background() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_fd_ >= 0) close(out_fd_);
-  }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-
-  bool running() const { return pid_ > 0 && !exited_; }
-  pid_t pid() const { return pid_; }
-
-  // The first line of stdout, or "" after `timeout_ms`.
-  std::string ReadLine(int timeout_ms) {
-    std::string line;
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < deadline) {
-      pollfd p{out_fd_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char c;
-      if (read(out_fd_, &c, 1) != 1) break;
-      if (c == '\n') return line;
-      line.push_back(c);
-    }
-    return "";
-  }
-
-  // Exit code, or -1 when still running after `timeout_ms`.
-  int Wait(int timeout_ms) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (!exited_) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        break;
-      }
-      if (Clock::now() > deadline) return -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return exit_code_;
-  }
-
-  void Kill(int signal) {
-    kill(pid_, signal);
-    Wait(10000);
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  bool exited_ = false;
-  int exit_code_ = -1;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::string Trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
-testing::ProcessResult Edgebench(std::vector<std::string> args) {
-  args.insert(args.begin(), EDGEBENCH_BINARY);
-  return testing::RunProcess(args);
-}
-
-bool RuntimeCompiled(const std::string& name) {
-  static const json listing = json::parse(Edgebench({"runtimes", "--json"}).out);
-  for (const auto& runtime : listing["runtimes"]) {
-    if (runtime["name"] == name) return runtime["available"].get<bool>();
-  }
-  return false;
-}
-
-// Settings that make a benchmark quick.
-const std::vector<std::string> kQuickFlags = {"--warmup-runs", "1", "--warmup-min-ms", "0",
-                                              "--min-duration-ms", "0"};
-
-class ServiceTest : public ::testing::Test {
- protected:
-  void StartServer(std::vector<std::string> extra = {}) {
-    dir_ = testing::MakeTempDir();
-    ListenAgain("127.0.0.1:0", std::move(extra));
-  }
-
-  // Starts a server on the data of the test (first or again), and reads its URL from the
-  // first line it prints.
-  void ListenAgain(const std::string& listen, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {EDGEBENCH_BINARY, "server", "--listen", listen, "--data", dir_ + "/data"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    const std::string log = dir_ + "/server" + std::to_string(++server_starts_) + ".log";
-    server_ = std::make_unique<Background>(argv, log, /*pipe_stdout=*/true);
-    const std::string line = server_->ReadLine(10000);
-    const std::string prefix = "listening on ";
-    ASSERT_EQ(line.rfind(prefix, 0), 0u) << "server said '" << line << "'; log: " << ReadFile(log);
-    url_ = line.substr(prefix.size());
-    admin_token_file_ = dir_ + "/data/admin.token";
-    agent_token_file_ = dir_ + "/data/agent.token";
-    admin_token_ = Trim(ReadFile(admin_token_file_));
-    registration_token_ = Trim(ReadFile(agent_token_file_));
-  }
-
-  std::unique_ptr<Background> StartAgent(const std::string& name, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {EDGEBENCH_BINARY, "agent", "--server", url_, "--name", name,
-                                     "--token-file", agent_token_file_, "--cache-dir", dir_ + "/cache-" + name,
-                                     "--poll-seconds", "2"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<Background>(argv, dir_ + "/agent-" + name + ".log", /*pipe_stdout=*/false);
-  }
-
-  // Waits (bounded) until the agent called `name` has registered.
-  bool WaitForDevice(const std::string& name, int timeout_ms = 20000) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    auto client = Http(admin_token_);
-    while (Clock::now() < deadline) {
-      auto res = client.Get("/v1/devices");
-      if (res && res->status == 200) {
-        const json devices = json::parse(res->body)["devices"];
-        for (const auto& device : devices) {
-          if (device["name"] == name) return true;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
-
-  std::string AgentLog(const std::string& name) { return ReadFile(dir_ + "/agent-" + name + ".log"); }
-
-  std::vector<std::string> ClientFlags() { return {"--server", url_, "--token-file", admin_token_file_}; }
-
-  httplib::Client Http(const std::string& token) {
-    httplib::Client client(url_);
-    if (!ca_file_.empty()) client.set_ca_cert_path(ca_file_.c_str());
-    client.set_bearer_token_auth(token);
-    client.set_read_timeout(30, 0);
-    return client;
-  }
-
-  // Registers a fake agent over HTTP; returns its token.
-  std::string RegisterFakeAgent(const std::string& name, json labels = json::object()) {
-    auto client = Http(registration_token_);
-    json body = {{"name", name},
-                 {"facts", {{"arch", "x86_64"}, {"cores", 2}, {"runtimes", {{{"name", "null"}, {"version", "1"}}}}}},
-                 {"labels", labels}};
-    auto res = client.Post("/v1/agents", body.dump(), "application/json");
-    EXPECT_TRUE(res);
-    if (!res) return "";
-    EXPECT_EQ(res->status, 201) << res->body;
-    return json::parse(res->body)["token"].get<std::string>();
-  }
-
-  std::string UploadModel(const std::string& path) {
-    auto client = Http(admin_token_);
-    const std::string name = std::filesystem::path(path).filename().string();
-    auto res = client.Post(("/v1/models?name=" + name).c_str(), ReadFile(path), "application/octet-stream");
-    EXPECT_TRUE(res);
-    if (!res) return "";
-    EXPECT_EQ(res->status, 201) << res->body;
-    return json::parse(res->body)["sha256"].get<std::string>();
-  }
-
-  int64_t CreateTask(const std::string& sha, const std::string& device, json settings = json::object()) {
-    auto client = Http(admin_token_);
-    json body = {{"model_sha256", sha}, {"runtime", "null"}, {"device", device}, {"settings", settings}};
-    auto res = client.Post("/v1/tasks", body.dump(), "application/json");
-    EXPECT_TRUE(res);
-    if (!res) return 0;
-    EXPECT_EQ(res->status, 201) << res->body;
-    return json::parse(res->body)["id"].get<int64_t>();
-  }
-
-  json GetTask(int64_t id) {
-    auto client = Http(admin_token_);
-    auto res = client.Get(("/v1/tasks/" + std::to_string(id)).c_str());
-    if (!res || res->status != 200) return nullptr;
-    return json::parse(res->body);
-  }
-
-  // Polls the task until `done(task)` holds or `timeout_ms` passes; returns the last state seen.
-  json WaitForTask(int64_t id, const std::function<bool(const json&)>& done, int timeout_ms) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    json task;
-    while (Clock::now() < deadline) {
-      task = GetTask(id);
-      if (!task.is_null() && done(task)) return task;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return task;
-  }
-
-  int CountStoredResults(int64_t task_id) {
-    sqlite3* db = nullptr;
-    int count = -1;
-    if (sqlite3_open_v2((dir_ + "/data/edgebench.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-      sqlite3_stmt* stmt = nullptr;
-      sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM results WHERE task_id = ?", -1, &stmt, nullptr);
-      sqlite3_bind_int64(stmt, 1, task_id);
-      if (sqlite3_step(stmt) == SQLITE_ROW) count = sqlite3_column_int(stmt, 0);
-      sqlite3_finalize(stmt);
-    }
-    sqlite3_close(db);
-    return count;
-  }
-
-  // Checks status code and that the JSON error names the problem.
-  static void ExpectError(const httplib::Result& res, int status, const std::string& fragment) {
-    ASSERT_TRUE(res) << "no answer";
-    EXPECT_EQ(res->status, status) << res->body;
-    const json body = json::parse(res->body, nullptr, false);
-    ASSERT_TRUE(body.is_object() && body.contains("error") && body["error"].is_string()) << res->body;
-    EXPECT_NE(body["error"].get<std::string>().find(fragment), std::string::npos)
-        << "'" << fragment << "' not in: " << body["error"];
-  }
-
-  std::string dir_, url_, admin_token_file_, agent_token_file_, admin_token_, registration_token_;
-  std::unique_ptr<Background> server_;
-  int server_starts_ = 0;
-  std::string ca_file_;  // set for an https server
-};
+using testing::Background;
+using testing::Edgebench;
+using testing::kQuickFlags;
+using testing::ReadFile;
+using testing::RuntimeCompiled;
+using testing::Trim;
+using ServiceTest = testing::ServiceFixture;
 
 // Submit with --wait through a real agent; returns the result document printed by --json.
 json SubmitAndWait(const std::vector<std::string>& args, testing::ProcessResult* out) {
@@ -888,9 +637,7 @@ TEST_F(ServiceTest, TlsServerRunsATaskForClientsThatTrustItsCertificate) {
   ASSERT_EQ(url_.rfind("https://", 0), 0u) << url_;
   const std::string model = testing::ZooModel("tinycnn", "onnx");
   EB_REQUIRE_FILE(model);
-  setenv("EDGEBENCH_CA_FILE", ca_file_.c_str(), 1);  // the agent trusts the CA through the environment
-  auto agent = StartAgent("secure", {"--once"});
-  unsetenv("EDGEBENCH_CA_FILE");
+  auto agent = StartAgent("secure", {"--once", "--ca-file", ca_file_});
   ASSERT_TRUE(WaitForDevice("secure")) << AgentLog("secure");
   std::vector<std::string> args = {"submit", model, "--runtime", "null", "--device", "secure", "--min-runs", "3",
                                    "--wait", "--wait-timeout", "60", "--json", "--ca-file", ca_file_};
@@ -901,6 +648,10 @@ TEST_F(ServiceTest, TlsServerRunsATaskForClientsThatTrustItsCertificate) {
   ASSERT_EQ(submit.exit_code, 0) << submit.err << "\nagent: " << AgentLog("secure");
   EXPECT_EQ(document["runs"], 3);
   EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("secure");
+  // An agent that does not trust the certificate cannot register and says why.
+  auto doubting = StartAgent("doubting", {"--once", "--register-timeout", "0"});
+  EXPECT_EQ(doubting->Wait(20000), 1) << AgentLog("doubting");
+  EXPECT_NE(AgentLog("doubting").find("certificate"), std::string::npos) << AgentLog("doubting");
 
   auto untrusted = Edgebench({"tasks", "--server", url_, "--token-file", admin_token_file_});
   EXPECT_EQ(untrusted.exit_code, 1) << untrusted.err;

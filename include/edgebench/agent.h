@@ -29,7 +29,8 @@ struct DockerOptions {
 };
 
 struct AgentOptions {
-  std::string server_url;               // http://HOST:PORT
+  std::string server_url;               // http://HOST:PORT or https://HOST:PORT
+  std::string ca_file;                  // PEM CA of an https server; "" = $EDGEBENCH_CA_FILE / system
   std::string name;                     // device name, unique per server
   std::string registration_token;       // the server's DATA_DIR/agent.token
   std::map<std::string, std::string> labels;

@@ -127,7 +127,7 @@ class Agent {
 
  private:
   Status Register() {
-    auto registrar = ServiceClient::Connect(options_.server_url, options_.registration_token);
+    auto registrar = ServiceClient::Connect(options_.server_url, options_.registration_token, options_.ca_file);
     if (!registrar.ok()) return registrar.error();
     json labels = json::object();
     for (const auto& [key, value] : options_.labels) labels[key] = value;
@@ -149,7 +149,8 @@ class Agent {
     }
     if (!registered.ok()) return registered.error();
     lease_seconds_ = registered->value("lease_seconds", 30);
-    auto client = ServiceClient::Connect(options_.server_url, registered->at("token").get<std::string>());
+    auto client = ServiceClient::Connect(options_.server_url, registered->at("token").get<std::string>(),
+                                        options_.ca_file);
     if (!client.ok()) return client.error();
     client_ = std::move(client.value());
     client_->SetReadTimeoutSeconds(options_.poll_seconds + 15);

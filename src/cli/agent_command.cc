@@ -54,6 +54,10 @@ void AddAgentCommand(CLI::App& app, int& exit_code) {
                   "Each task runs 'edgebench bench': as a child process (--mode native) or in the task's\n"
                   "runtime image through the Docker engine (--mode docker; see docs/device-images.md).");
   command->add_option("--server", o.server_url, "Server URL, http://HOST:PORT")->required()->envname("EDGEBENCH_SERVER");
+  command->add_option("--ca-file", o.ca_file,
+                      "CA certificate (PEM) that signed an https server's certificate (default $EDGEBENCH_CA_FILE, "
+                      "else the system's CA store)")
+      ->check(CLI::ExistingFile);
   command->add_option("--name", o.name, "Device name (unique on the server)")->required();
   command->add_option("--token-file", flags->token_file, "File holding the server's agent registration token")
       ->required();
