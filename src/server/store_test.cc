@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <thread>
 
@@ -125,6 +126,104 @@ TEST_F(StoreTest, ReopeningKeepsStateAndChecksTheSchemaVersion) {
   ASSERT_TRUE(token);
   EXPECT_EQ(token->kind, TokenKind::kAdmin);
   EXPECT_FALSE(reopened.value()->FindToken("other"));
+}
+
+TEST_F(StoreTest, JobCreatesItsTasksAndCountsTheirStates) {
+  const AgentRow agent = Agent("a", {"null", "onnxruntime"});
+  std::vector<NewTask> tasks(3);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    tasks[i].model_sha256 = std::string(64, 'a');
+    tasks[i].runtime = i == 2 ? "onnxruntime" : "null";
+    tasks[i].device = "a";
+    tasks[i].owner = "alice";
+  }
+  const json request = {{"models", {std::string(64, 'a')}}, {"runtimes", {"null", "onnxruntime"}}};
+  const int64_t job = store_->CreateJob("alice", request, tasks);
+  auto row = store_->GetJob(job);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->owner, "alice");
+  EXPECT_EQ(row->request, request);
+  EXPECT_EQ(row->tasks, 3);
+  EXPECT_EQ(row->state_counts, (std::map<std::string, int>{{"queued", 3}}));
+  const std::vector<TaskRow> listed = store_->ListJobTasks(job);
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_LT(listed[0].id, listed[1].id);
+  EXPECT_LT(listed[1].id, listed[2].id);
+  EXPECT_EQ(listed[2].runtime, "onnxruntime");
+
+  // One task finishes, one fails: the counts and the job's results follow.
+  auto first = store_->LeaseTask(agent, 60000);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->id, listed[0].id);  // oldest first
+  ASSERT_TRUE(store_->StoreResult(first->id, agent.id, {{"runs", 3}}, "succeeded", "").ok());
+  auto second = store_->LeaseTask(agent, 60000);
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(store_->StoreResult(second->id, agent.id, {{"runs", 0}}, "failed", "load").ok());
+  row = store_->GetJob(job);
+  EXPECT_EQ(row->state_counts, (std::map<std::string, int>{{"failed", 1}, {"queued", 1}, {"succeeded", 1}}));
+  const auto results = store_->JobResults(job);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].first, listed[0].id);
+  EXPECT_EQ(results[0].second, (json{{"runs", 3}}));
+
+  // Owners see their own jobs, newest first; "" sees all.
+  const int64_t other = store_->CreateJob("bob", json::object(), {tasks[0]});
+  EXPECT_EQ(store_->ListJobs("alice", 10).size(), 1u);
+  const auto all = store_->ListJobs("", 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, other);
+  EXPECT_FALSE(store_->GetJob(other + 1));
+}
+
+// Runs SQL on a closed store's database file.
+void ExecSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
+  const std::string path = testing::MakeTempDir() + "/edgebench.db";
+  int64_t old_task = 0;
+  {
+    auto store = Store::Open(path);
+    ASSERT_TRUE(store.ok());
+    store.value()->AddModel({std::string(64, 'b'), 10, "onnx", "m.onnx", ""});
+    NewTask task;
+    task.model_sha256 = std::string(64, 'b');
+    task.runtime = "null";
+    task.device = "a";
+    task.owner = "admin";
+    old_task = store.value()->CreateTask(task);
+  }
+  // What a version-1 server left: no jobs table, no tasks.job_id.
+  ExecSql(path, "DROP INDEX tasks_by_job; ALTER TABLE tasks DROP COLUMN job_id; DROP TABLE jobs; "
+                "UPDATE schema_version SET version = 1;");
+  auto migrated = Store::Open(path);
+  ASSERT_TRUE(migrated.ok()) << migrated.error().message;
+  auto task = migrated.value()->GetTask(old_task);
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->state, "queued");
+  NewTask next;
+  next.model_sha256 = std::string(64, 'b');
+  next.runtime = "null";
+  next.device = "a";
+  next.owner = "admin";
+  const int64_t job = migrated.value()->CreateJob("admin", json::object(), {next});
+  EXPECT_EQ(migrated.value()->GetJob(job)->tasks, 1);
+}
+
+TEST_F(StoreTest, DatabaseFromANewerServerIsRefused) {
+  const std::string path = testing::MakeTempDir() + "/edgebench.db";
+  ASSERT_TRUE(Store::Open(path).ok());
+  ExecSql(path, "UPDATE schema_version SET version = 99;");
+  auto refused = Store::Open(path);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().status, 500);
+  EXPECT_NE(refused.error().message.find("schema version 99"), std::string::npos) << refused.error().message;
 }
 
 }  // namespace
