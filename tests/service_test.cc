@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -375,6 +377,43 @@ TEST_F(ServiceTest, CancellingARunningTaskStopsItsBench) {
   EXPECT_EQ(task["state"], "cancelled");
   EXPECT_TRUE(task["result"].is_null());
   EXPECT_EQ(CountStoredResults(id), 0);
+}
+
+// A new task wakes a waiting agent that can run it (and only such an agent): each long poll
+// below returns its own pool's task, not 204 at the end of its 20 s wait.
+TEST_F(ServiceTest, NewTaskWakesAWaitingAgentThatCanRunIt) {
+  StartServer();
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  const std::string sha = UploadModel(model);
+  std::map<std::string, std::string> tokens = {{"a", RegisterFakeAgent("wa", {{"pool", "a"}})},
+                                               {"b", RegisterFakeAgent("wb", {{"pool", "b"}})}};
+  std::map<std::string, json> leased;
+  std::mutex mutex;
+  std::vector<std::thread> waiting;
+  for (const auto& [pool, token] : tokens) {
+    waiting.emplace_back([&, pool = pool, token = token] {
+      auto client = Http(token);
+      client.set_read_timeout(60, 0);
+      auto res = client.Post(("/v1/agents/w" + pool + "/lease?wait_s=20").c_str());
+      std::lock_guard lock(mutex);
+      leased[pool] = res ? json{{"status", res->status}, {"body", json::parse(res->body, nullptr, false)}}
+                         : json{{"status", 0}};
+    });
+  }
+  auto admin = Http(admin_token_);
+  std::map<std::string, int64_t> ids;
+  for (const std::string pool : {"b", "a"}) {
+    json body = {{"model_sha256", sha}, {"runtime", "null"}, {"selector", {{"pool", pool}}}};
+    auto res = admin.Post("/v1/tasks", body.dump(), "application/json");
+    ASSERT_TRUE(res && res->status == 201);
+    ids[pool] = json::parse(res->body)["id"].get<int64_t>();
+  }
+  for (auto& thread : waiting) thread.join();
+  for (const std::string pool : {"a", "b"}) {
+    ASSERT_EQ(leased[pool]["status"], 200) << pool << ": " << leased[pool].dump();
+    EXPECT_EQ(leased[pool]["body"]["task"]["id"], ids[pool]) << pool;
+  }
 }
 
 TEST_F(ServiceTest, TaskFailsAfterMaxAttempts) {

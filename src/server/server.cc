@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <list>
 #include <regex>
 #include <thread>
 
@@ -205,6 +206,11 @@ bool AgentOffersRuntime(const AgentRow& agent, const std::string& runtime) {
   return false;
 }
 
+bool AgentCanRun(const AgentRow& agent, const server::NewTask& task) {
+  if (!AgentOffersRuntime(agent, task.runtime)) return false;
+  return task.device.empty() ? MatchesSelector(agent, task.selector) : agent.name == task.device;
+}
+
 // Whether a registered agent could run `task` (device or selector, and runtime); the 422
 // answer says which part is unknown.
 std::optional<ApiError> CheckRunnable(const std::vector<AgentRow>& agents, const server::NewTask& task) {
@@ -276,19 +282,45 @@ struct EvaluationServer::Impl {
   int port = 0;
   std::atomic<int> long_polls{0};  // lease requests waiting now
   std::string models_dir;
-  // Wakes long-polling lease requests when tasks become available.
+  // A long-polling lease request. It is listed (under wake_mutex) before it looks for a task,
+  // so that a task created meanwhile cannot be missed, and it sleeps on its own condition.
+  struct Waiter {
+    const AgentRow& agent;
+    std::condition_variable cv;
+    bool woken = false;
+    std::optional<server::NewTask> woken_for;  // the new task it was woken for, if any
+  };
   std::mutex wake_mutex;
-  std::condition_variable wake;
-  uint64_t generation = 0;
+  std::list<Waiter*> waiters;        // longest waiting first
+  std::condition_variable stop_cv;   // wakes the expiry thread at shutdown
   std::atomic<bool> stopping{false};
   std::thread expiry_thread;
 
-  void Notify() {
-    {
-      std::lock_guard lock(wake_mutex);
-      ++generation;
+  // For each new task, wakes the longest-waiting lease request whose agent can run it, so that
+  // one task costs one lease attempt, not one per waiting agent (1,000 agents: bench/). Without
+  // tasks (leases expired and re-queued, shutdown), wakes every waiter. A woken request takes
+  // the oldest task it can run; one that was busy with another task when woken passes the
+  // wake-up on (Lease), so no new task is left without a woken agent.
+  void Notify(const std::vector<server::NewTask>& tasks = {}) {
+    std::lock_guard lock(wake_mutex);
+    if (tasks.empty()) {
+      for (Waiter* waiter : waiters) {
+        waiter->woken = true;
+        waiter->cv.notify_one();
+      }
+      stop_cv.notify_all();
+      return;
     }
-    wake.notify_all();
+    for (const auto& task : tasks) {
+      for (Waiter* waiter : waiters) {
+        if (!waiter->woken && AgentCanRun(waiter->agent, task)) {
+          waiter->woken = true;
+          waiter->woken_for = task;
+          waiter->cv.notify_one();
+          break;
+        }
+      }
+    }
   }
 
   int MaxLongPolls() const { return std::max(1, options.http_threads - kReservedHttpThreads); }
@@ -516,9 +548,9 @@ struct EvaluationServer::Impl {
     auto model = KnownModel(body["model_sha256"], "model_sha256");
     if (!model.ok()) return SendError(res, model.error());
     task.model_sha256 = *model;
-    if (auto error = CheckRunnable(store->ListAgents(), task)) return SendError(res, *error);
+    if (auto error = CheckRunnable(*store->RegisteredAgents(), task)) return SendError(res, *error);
     const int64_t id = store->CreateTask(task);
-    Notify();
+    Notify({task});
     SendJson(res, 201, TaskJson(*store->GetTask(id)));
   }
 
@@ -600,7 +632,7 @@ struct EvaluationServer::Impl {
                                       std::to_string(options.max_job_tasks) + " (--max-job-tasks)"});
     }
     // Each (runtime, target) pair must be runnable, or with skip_unavailable is left out.
-    const auto agents = store->ListAgents();
+    const auto agents = store->RegisteredAgents();
     std::vector<std::pair<std::string, std::size_t>> pairs;  // runnable {runtime, target index}
     json skipped = json::array();
     for (const auto& runtime : runtimes) {
@@ -609,7 +641,7 @@ struct EvaluationServer::Impl {
         probe.runtime = runtime;
         probe.device = targets[t].first;
         probe.selector = targets[t].second;
-        if (auto unrunnable = CheckRunnable(agents, probe)) {
+        if (auto unrunnable = CheckRunnable(*agents, probe)) {
           if (!skip_unavailable) return SendError(res, *unrunnable);
           skipped.push_back({{"runtime", runtime}, {"device", NullIfEmpty(probe.device)},
                              {"selector", probe.selector}, {"reason", unrunnable->message}});
@@ -639,7 +671,7 @@ struct EvaluationServer::Impl {
       else spec["selectors"].push_back(selector);
     }
     const int64_t id = store->CreateJob(who->subject, spec, tasks);
-    Notify();
+    Notify(tasks);
     SendJson(res, 201, JobDetail(*store->GetJob(id)));
   }
 
@@ -849,14 +881,24 @@ struct EvaluationServer::Impl {
       return SendError(res, {503, "too many agents are waiting for tasks (" + std::to_string(MaxLongPolls()) +
                                       "; raise --http-threads); retry later"});
     }
+    // Expired leases are re-queued by the expiry thread (every 500 ms), which then wakes us.
+    std::optional<server::NewTask> owed;  // a wake-up received here, passed on if another task is taken
     for (;;) {
-      uint64_t seen;
-      {
-        std::lock_guard lock(wake_mutex);
-        seen = generation;
+      Waiter waiter{*agent};
+      std::unique_lock lock(wake_mutex);
+      const auto listed = waiters.insert(waiters.end(), &waiter);
+      lock.unlock();
+      auto task = store->LeaseTask(*agent, LeaseMs());
+      lock.lock();
+      if (!task && !stopping) {
+        waiter.cv.wait_until(lock, deadline, [&] { return waiter.woken || stopping.load(); });
       }
-      store->ExpireLeases(options.max_attempts);
-      if (auto task = store->LeaseTask(*agent, LeaseMs())) {
+      waiters.erase(listed);
+      lock.unlock();
+      if (waiter.woken_for) owed = waiter.woken_for;
+      if (task) {
+        // Woken for a task but taking another (or the same: one spare wake-up): pass it on.
+        if (owed) Notify({*owed});
         auto model = store->FindModel(task->model_sha256);
         json body = TaskJson(*task);
         body["model"] = ModelJson(*model);
@@ -865,8 +907,7 @@ struct EvaluationServer::Impl {
         body["image"] = image ? json(*image) : json(nullptr);
         return SendJson(res, 200, {{"task", body}});
       }
-      std::unique_lock lock(wake_mutex);
-      if (stopping || !wake.wait_until(lock, deadline, [&] { return generation != seen || stopping.load(); })) {
+      if (stopping || !waiter.woken) {
         res.status = 204;
         return;
       }
@@ -1062,7 +1103,7 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
     while (!raw->stopping) {
       if (raw->store->ExpireLeases(raw->options.max_attempts) > 0) raw->Notify();
       std::unique_lock lock(raw->wake_mutex);
-      raw->wake.wait_for(lock, std::chrono::milliseconds(500), [raw] { return raw->stopping.load(); });
+      raw->stop_cv.wait_for(lock, std::chrono::milliseconds(500), [raw] { return raw->stopping.load(); });
     }
   });
   return std::unique_ptr<EvaluationServer>(new EvaluationServer(std::move(impl)));

@@ -361,6 +361,8 @@ int64_t Store::RegisterAgent(const std::string& name, const nlohmann::json& fact
   Statement(db_, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'agent', ?, ?)")
       .Bind(1, token_sha256).Bind(2, name).Bind(3, IsoUtc(now)).Run();
   transaction.Commit();
+  registered_agents_.reset();
+  ++registrations_;
   return agent_id;
 }
 
@@ -377,6 +379,19 @@ std::vector<AgentRow> Store::ListAgents() {
   Statement s(db_, "SELECT id, name, facts, labels, registered_at, last_seen_ms FROM agents ORDER BY name");
   std::vector<AgentRow> agents;
   while (s.Step()) agents.push_back(ReadAgent(s));
+  return agents;
+}
+
+std::shared_ptr<const std::vector<AgentRow>> Store::RegisteredAgents() {
+  uint64_t registrations = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (registered_agents_) return registered_agents_;
+    registrations = registrations_;
+  }
+  auto agents = std::make_shared<const std::vector<AgentRow>>(ListAgents());
+  std::lock_guard lock(mutex_);
+  if (registrations == registrations_) registered_agents_ = agents;
   return agents;
 }
 

@@ -124,6 +124,9 @@ class Store {
                         const nlohmann::json& labels, const std::string& token_sha256);
   std::optional<AgentRow> FindAgent(const std::string& name);
   std::vector<AgentRow> ListAgents();
+  // Every agent as it registered (facts, labels; last_seen_ms as of then), shared and cached
+  // until the next RegisterAgent: checking a new task against 1,000 agents reads none of them.
+  std::shared_ptr<const std::vector<AgentRow>> RegisteredAgents();
 
   int64_t CreateTask(const NewTask& task);
   std::optional<TaskRow> GetTask(int64_t id);
@@ -162,6 +165,8 @@ class Store {
   explicit Store(sqlite3* db) : db_(db) {}
   std::mutex mutex_;
   sqlite3* db_;
+  std::shared_ptr<const std::vector<AgentRow>> registered_agents_;  // RegisteredAgents(); null = stale
+  uint64_t registrations_ = 0;  // RegisterAgent calls, so a list read before one is not cached
 };
 
 // succeeded, failed, cancelled, timed_out: a task in one never changes again.
