@@ -56,3 +56,14 @@ print(f"--target-ci 1: {sys.argv[3]} s wall, {a['runs']} runs, median {a['latenc
 print(f"TFLite-style defaults: {sys.argv[4]} s wall, {f['runs']} runs, median {f['latency_ms']['p50']:.3f} ms "
       f"+/-{ci(f):.2f}%")
 PY
+
+echo
+echo "== the evaluation service: dispatch overhead and 1,000 simulated agents (bench/service_dispatch.cc)"
+# Docker mode too when an engine and registry can run here (tools/docker-env.sh, tools/images.sh).
+image_args=()
+if bash tools/docker-env.sh start > /dev/null 2>&1; then
+  image="$(bash tools/images.sh --runtimes null 2>/dev/null | sed -n 's/^image //p' | head -n1)"
+  [[ -n "$image" ]] && image_args=(--image "$image")
+fi
+[[ ${#image_args[@]} -eq 0 ]] && echo "(no Docker engine here: native dispatch only)"
+build/bench/bench_service_dispatch --binary "$EDGEBENCH" --model "$CACHE/zoo/tinycnn/tinycnn.onnx" "${image_args[@]}"
