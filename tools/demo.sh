@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # edgebench's main job on one machine (paper A's system, end to end): sets up and builds, starts
-# a local server (SQLite, loopback) and a local agent (native mode), submits the five models of
+# a local server (SQLite, loopback) and a local agent (docker mode when a Docker engine can run
+# here: tools/docker-env.sh starts it and a loopback registry, tools/images.sh builds and pushes
+# the runtime images; native mode otherwise, with the reason printed), submits the five models of
 # the paper's Table 2 on every runtime that can run them, prints the Table-2-shaped result and
 # the FLOPs-vs-latency analysis, writes an HTML report with charts, and stops what it started.
 # Arguments are passed to tools/setup.sh (e.g. --no-apt). Results stay in $EDGEBENCH_DEMO_DIR
@@ -20,8 +22,23 @@ bash tools/build.sh
 mkdir -p "$WORK/results"
 "$EDGEBENCH" runtimes
 
+# Docker mode when the engine, the registry and the images can be had; native otherwise.
+MODE=native
+IMAGE_ARGS=()
+if docker_env="$(bash tools/docker-env.sh start 2>&1)"; then
+  if images="$(bash tools/images.sh 2>"$WORK/images.log")"; then
+    MODE=docker
+    while read -r _ ref; do IMAGE_ARGS+=(--image "$ref"); done <<<"$images"
+    echo "[demo] docker mode: $(tr '\n' ' ' <<<"$docker_env")with $((${#IMAGE_ARGS[@]} / 2)) runtime image(s)"
+  else
+    echo "[demo] native mode: tools/images.sh failed: $(tail -n1 "$WORK/images.log")"
+  fi
+else
+  echo "[demo] native mode: $(tail -n1 <<<"$docker_env")"
+fi
+
 # The server prints 'listening on URL' as its first line: read it from the coprocess, no polling.
-coproc SERVER { exec "$EDGEBENCH" server --listen 127.0.0.1:0 --data "$WORK/server" 2>"$WORK/server.log"; }
+coproc SERVER { exec "$EDGEBENCH" server --listen 127.0.0.1:0 --data "$WORK/server" "${IMAGE_ARGS[@]}" 2>"$WORK/server.log"; }
 SERVER_PID=$SERVER_PID
 AGENT_PID=""
 cleanup() {
@@ -34,7 +51,7 @@ read -r line <&"${SERVER[0]}"
 URL="${line#listening on }"
 echo "[demo] server at $URL (data in $WORK/server)"
 
-"$EDGEBENCH" agent --server "$URL" --name local --token-file "$WORK/server/agent.token" \
+"$EDGEBENCH" agent --server "$URL" --name local --token-file "$WORK/server/agent.token" --mode "$MODE" \
   2>"$WORK/agent.log" &
 AGENT_PID=$!
 
