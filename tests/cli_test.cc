@@ -113,6 +113,38 @@ TEST(Cli, NullBenchWritesTheResultDocument) {
   EXPECT_EQ(nlohmann::json::parse(in)["runtime"]["name"], "null");
 }
 
+TEST(Cli, ConvertWritesATfliteModelThatTheTfliteRuntimeRuns) {
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  const std::string dir = testing::MakeTempDir();
+  auto converted = Edgebench({"convert", model, "--to", "tflite", "-o", dir + "/tiny.tflite", "--json"});
+  ASSERT_EQ(converted.exit_code, 0) << converted.err;
+  const auto report = nlohmann::json::parse(converted.out);
+  EXPECT_EQ(report["schema"], "edgebench.convert/1");
+  EXPECT_TRUE(report["ok"].get<bool>());
+  EXPECT_EQ(report["inputs"][0]["tflite_shape"], (std::vector<int64_t>{1, 32, 32, 3}));
+  ASSERT_TRUE(std::filesystem::exists(dir + "/tiny.tflite"));
+  if (RuntimeCompiled("tflite")) {
+    auto bench = Edgebench(Quick({"bench", dir + "/tiny.tflite", "--runtime", "tflite", "--json", "-"}));
+    EXPECT_EQ(bench.exit_code, 0) << bench.err;
+  }
+
+  // An operator it cannot express: named, exit 2, and no file (not even a partial one).
+  const std::string shufflenet = testing::ZooModel("shufflenetv2", "onnx");
+  EB_REQUIRE_FILE(shufflenet);
+  auto refused = Edgebench({"convert", shufflenet, "-o", dir + "/shufflenet.tflite"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("(Transpose)"), std::string::npos) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/shufflenet.tflite"));
+  auto precision = Edgebench({"convert", model, "--precision", "int8", "-o", dir + "/int8.tflite"});
+  EXPECT_EQ(precision.exit_code, 2) << precision.err;
+  EXPECT_NE(precision.err.find("only fp32"), std::string::npos) << precision.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/int8.tflite"));
+  int files = 0;  // no temporary file left behind either
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1);
+}
+
 TEST(Cli, ZooListShowsTheGeneratedModels) {
   EB_REQUIRE_FILE(testing::ZooModel("mobilenetv1", "onnx"));
   auto result = Edgebench({"zoo", "list", "--json"});

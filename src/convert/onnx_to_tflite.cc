@@ -91,10 +91,12 @@ struct Value {
   bool nhwc = false;
 };
 
-// Thrown to stop at an operator the converter cannot express; caught in Convert().
+// Thrown to stop at an operator the converter cannot express; caught in Run().
 struct NotConvertible {
   std::string reason;
 };
+// Thrown by a node whose input an unsupported node should have produced: not reported again.
+struct AfterUnsupported {};
 
 class Converter {
  public:
@@ -130,6 +132,7 @@ class Converter {
         ConvertNode(node);
       } catch (const NotConvertible& unsupported) {
         report_.unsupported.push_back({name, node.op_type(), unsupported.reason});
+      } catch (const AfterUnsupported&) {
       }
     }
     if (!report_.unsupported.empty()) return;
@@ -209,6 +212,7 @@ class Converter {
       values_[name] = v;
       return v;
     }
+    if (!report_.unsupported.empty()) throw AfterUnsupported{};
     throw NotConvertible{"input '" + name + "' is produced by no converted node"};
   }
 
