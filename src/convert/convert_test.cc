@@ -129,7 +129,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ZooConversion,
                                            std::make_tuple("densenet201", false), std::make_tuple("resnet18", true),
                                            std::make_tuple("squeezenet11", true), std::make_tuple("vgg16", false),
                                            std::make_tuple("inceptionv3", false),
-                                           std::make_tuple("xception", false)),
+                                           std::make_tuple("xception", false),
+                                           std::make_tuple("mobilenetv3small", true)),
                          [](const auto& info) { return std::get<0>(info.param); });
 
 TEST(Convert, MobileNetV1FusesBatchNormAndRelu6IntoConv) {

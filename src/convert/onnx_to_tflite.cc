@@ -364,6 +364,25 @@ class Converter {
       return Converted(node, first);
     }
     if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div") return ConvertElementwise(node, name, first);
+    if (op == "HardSigmoid") {
+      // max(0, min(1, alpha x + beta)) = RELU6(6 alpha x + 6 beta) / 6, with operators every
+      // runtime has (x * HardSigmoid(x), HardSwish, stays a MUL after it).
+      const Value x = Input(node.input(0));
+      const float alpha = FloatAttr(node, "alpha", 0.2f), beta = FloatAttr(node, "beta", 0.5f);
+      auto& builder = writer_.builder();
+      const Value shaped{-1, out_shape, x.nhwc};
+      const int scale = writer_.AddFloatConstant(name + "/scale", {1}, {6 * alpha});
+      const int shift = writer_.AddFloatConstant(name + "/shift", {1}, {6 * beta});
+      const int sixth = writer_.AddFloatConstant(name + "/sixth", {1}, {1.0f / 6});
+      Emit(tfl::BuiltinOperator_MUL, "MUL", {x.tensor, scale}, shaped, name + "/scaled", sources, "",
+           tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(builder).Union());
+      Emit(tfl::BuiltinOperator_ADD, "ADD", {values_[name + "/scaled"].tensor, shift}, shaped, name + "/shifted",
+           sources, "", tfl::BuiltinOptions_AddOptions,
+           tfl::CreateAddOptions(builder, tfl::ActivationFunctionType_RELU6).Union());
+      Emit(tfl::BuiltinOperator_MUL, "MUL", {values_[name + "/shifted"].tensor, sixth}, shaped, node.output(0),
+           sources, "", tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(builder).Union());
+      return Converted(node, first);
+    }
     if (op == "MaxPool" || op == "AveragePool") return ConvertPool(node, name, first);
     if (op == "GlobalAveragePool") {
       const Value x = Input(node.input(0));
