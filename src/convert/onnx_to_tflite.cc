@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "layout.h"
+#include "onnx_util.h"  // src/inspect: attribute readers
 #include "tflite_writer.h"
 
 namespace edgebench::convert {
@@ -25,29 +26,6 @@ namespace {
 using onnx::NodeProto;
 
 // ---- ONNX helpers -----------------------------------------------------------------------
-
-const onnx::AttributeProto* Attribute(const NodeProto& node, const std::string& name) {
-  for (const auto& attribute : node.attribute()) {
-    if (attribute.name() == name) return &attribute;
-  }
-  return nullptr;
-}
-int64_t IntAttr(const NodeProto& node, const std::string& name, int64_t fallback) {
-  const auto* a = Attribute(node, name);
-  return a && a->has_i() ? a->i() : fallback;
-}
-float FloatAttr(const NodeProto& node, const std::string& name, float fallback) {
-  const auto* a = Attribute(node, name);
-  return a && a->has_f() ? a->f() : fallback;
-}
-std::vector<int64_t> IntsAttr(const NodeProto& node, const std::string& name, std::vector<int64_t> fallback = {}) {
-  const auto* a = Attribute(node, name);
-  return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : fallback;
-}
-std::string StringAttr(const NodeProto& node, const std::string& name, const std::string& fallback) {
-  const auto* a = Attribute(node, name);
-  return a && a->has_s() ? a->s() : fallback;
-}
 
 // An initializer's values as float or int64 (raw_data is little-endian, as on every target).
 std::optional<std::vector<float>> FloatData(const onnx::TensorProto& t) {
@@ -239,7 +217,7 @@ class Converter {
     const NodeProto& node = model_.graph().node(*next);
     tfl::ActivationFunctionType fused = tfl::ActivationFunctionType_RELU;
     if (node.op_type() == "Clip") {
-      const float lo = FloatAttr(node, "min", -FLT_MAX), hi = FloatAttr(node, "max", FLT_MAX);
+      const float lo = inspect::FloatAttribute(node, "min", -FLT_MAX), hi = inspect::FloatAttribute(node, "max", FLT_MAX);
       if (node.input_size() > 1 || lo != 0.0f) return tfl::ActivationFunctionType_NONE;
       if (hi == 6.0f) fused = tfl::ActivationFunctionType_RELU6;
       else if (hi < FLT_MAX) return tfl::ActivationFunctionType_NONE;
@@ -328,7 +306,7 @@ class Converter {
       // No Conv before it (that case is folded in ConvertConv): x * a + b per channel.
       const Value x = Input(node.input(0));
       BatchNorm bn{Floats(node.input(1)), Floats(node.input(2)), Floats(node.input(3)), Floats(node.input(4)),
-                   FloatAttr(node, "epsilon", 1e-5f)};
+                   inspect::FloatAttribute(node, "epsilon", 1e-5f)};
       std::vector<float> a, b;
       BatchNormAsAffine(bn, a, b);
       const Shape channel = x.nhwc ? Shape{1, 1, 1, int64_t(a.size())} : Shape{1, int64_t(a.size()), 1, 1};
@@ -351,7 +329,7 @@ class Converter {
         code = tfl::BuiltinOperator_LOGISTIC;
         code_name = "LOGISTIC";
       } else if (op == "Clip") {
-        const float lo = FloatAttr(node, "min", -FLT_MAX), hi = FloatAttr(node, "max", FLT_MAX);
+        const float lo = inspect::FloatAttribute(node, "min", -FLT_MAX), hi = inspect::FloatAttribute(node, "max", FLT_MAX);
         if (node.input_size() > 1) throw NotConvertible{"Clip with min/max inputs (opset 11+) is not supported"};
         if (lo == 0 && hi == 6) {
           code = tfl::BuiltinOperator_RELU6;
@@ -368,7 +346,7 @@ class Converter {
       // max(0, min(1, alpha x + beta)) = RELU6(6 alpha x + 6 beta) / 6, with operators every
       // runtime has (x * HardSigmoid(x), HardSwish, stays a MUL after it).
       const Value x = Input(node.input(0));
-      const float alpha = FloatAttr(node, "alpha", 0.2f), beta = FloatAttr(node, "beta", 0.5f);
+      const float alpha = inspect::FloatAttribute(node, "alpha", 0.2f), beta = inspect::FloatAttribute(node, "beta", 0.5f);
       auto& builder = writer_.builder();
       const Value shaped{-1, out_shape, x.nhwc};
       const int scale = writer_.AddFloatConstant(name + "/scale", {1}, {6 * alpha});
@@ -407,7 +385,7 @@ class Converter {
     if (op == "Gemm") return ConvertGemm(node, name, first);
     if (op == "Softmax") {
       const Value x = Input(node.input(0));
-      const int64_t axis = IntAttr(node, "axis", 1);
+      const int64_t axis = inspect::IntAttribute(node, "axis", 1);
       if (x.onnx_shape.size() != 2 || (axis != 1 && axis != -1)) {
         throw NotConvertible{"Softmax over axis " + std::to_string(axis) + " of a " + ShapeText(x.onnx_shape) +
                           " tensor: only 2-D inputs over the last axis"};
@@ -424,7 +402,7 @@ class Converter {
         nhwc = v.nhwc;
         inputs.push_back(v.tensor);
       }
-      int64_t axis = IntAttr(node, "axis", 1);
+      int64_t axis = inspect::IntAttribute(node, "axis", 1);
       if (axis < 0) axis += int64_t(out_shape.size());
       if (nhwc) axis = InversePermutation(kNchwToNhwc)[axis];
       Emit(tfl::BuiltinOperator_CONCATENATION, "CONCATENATION", inputs, {-1, out_shape, nhwc}, node.output(0), sources,
@@ -434,10 +412,10 @@ class Converter {
     }
     if (op == "Pad") {
       const Value x = Input(node.input(0));
-      if (StringAttr(node, "mode", "constant") != "constant" || FloatAttr(node, "value", 0) != 0 || node.input_size() > 1) {
+      if (inspect::StringAttribute(node, "mode", "constant") != "constant" || inspect::FloatAttribute(node, "value", 0) != 0 || node.input_size() > 1) {
         throw NotConvertible{"only constant zero Pad with a pads attribute (opset <= 10)"};
       }
-      const std::vector<int64_t> pads = IntsAttr(node, "pads");
+      const std::vector<int64_t> pads = inspect::IntsAttribute(node, "pads").value_or(std::vector<int64_t>{});
       const std::size_t rank = x.onnx_shape.size();
       std::vector<int32_t> paddings(rank * 2);
       for (std::size_t d = 0; d < rank; ++d) {
@@ -527,20 +505,20 @@ class Converter {
     if (auto bn = SoleConsumer(output, {"BatchNormalization"})) {
       const NodeProto& norm = model_.graph().node(*bn);
       FoldBatchNorm({Floats(norm.input(1)), Floats(norm.input(2)), Floats(norm.input(3)), Floats(norm.input(4)),
-                     FloatAttr(norm, "epsilon", 1e-5f)},
+                     inspect::FloatAttribute(norm, "epsilon", 1e-5f)},
                     weights, bias);
       Fuse(*bn, sources);
       output = norm.output(0);
     }
     const auto act = FuseActivation(output, sources);
     const Shape out_shape = ShapeOf(output);
-    const int64_t group = IntAttr(node, "group", 1);
+    const int64_t group = inspect::IntAttribute(node, "group", 1);
     const std::vector<int64_t> kernel = {w_shape[2], w_shape[3]};
-    const std::vector<int64_t> strides = IntsAttr(node, "strides", {1, 1});
-    const std::vector<int64_t> dilations = IntsAttr(node, "dilations", {1, 1});
-    std::vector<int64_t> pads = IntsAttr(node, "pads", {0, 0, 0, 0});
-    if (StringAttr(node, "auto_pad", "NOTSET") != "NOTSET" && StringAttr(node, "auto_pad", "NOTSET") != "VALID") {
-      throw NotConvertible{"auto_pad " + StringAttr(node, "auto_pad", "") + " (re-export with explicit pads)"};
+    const std::vector<int64_t> strides = inspect::IntsAttribute(node, "strides").value_or(std::vector<int64_t>{1, 1});
+    const std::vector<int64_t> dilations = inspect::IntsAttribute(node, "dilations").value_or(std::vector<int64_t>{1, 1});
+    std::vector<int64_t> pads = inspect::IntsAttribute(node, "pads").value_or(std::vector<int64_t>{0, 0, 0, 0});
+    if (inspect::StringAttribute(node, "auto_pad", "NOTSET") != "NOTSET" && inspect::StringAttribute(node, "auto_pad", "NOTSET") != "VALID") {
+      throw NotConvertible{"auto_pad " + inspect::StringAttribute(node, "auto_pad", "") + " (re-export with explicit pads)"};
     }
     const tfl::Padding padding = Windows(x, out_shape, kernel, strides, dilations, pads, name, 0.0f);
     const int bias_tensor = writer_.AddFloatConstant(name + "/bias", {out_channels}, bias);
@@ -572,16 +550,16 @@ class Converter {
     Value x = Input(node.input(0));
     if (!x.nhwc) throw NotConvertible{node.op_type() + " of a non-4-D input"};
     const bool max = node.op_type() == "MaxPool";
-    const std::vector<int64_t> kernel = IntsAttr(node, "kernel_shape");
-    const std::vector<int64_t> strides = IntsAttr(node, "strides", {1, 1});
-    const std::vector<int64_t> pads = IntsAttr(node, "pads", {0, 0, 0, 0});
+    const std::vector<int64_t> kernel = inspect::IntsAttribute(node, "kernel_shape").value_or(std::vector<int64_t>{});
+    const std::vector<int64_t> strides = inspect::IntsAttribute(node, "strides").value_or(std::vector<int64_t>{1, 1});
+    const std::vector<int64_t> pads = inspect::IntsAttribute(node, "pads").value_or(std::vector<int64_t>{0, 0, 0, 0});
     if (kernel.size() != 2) throw NotConvertible{"pooling needs a 2-D kernel_shape"};
-    if (StringAttr(node, "auto_pad", "NOTSET") != "NOTSET") throw NotConvertible{"auto_pad (re-export with explicit pads)"};
+    if (inspect::StringAttribute(node, "auto_pad", "NOTSET") != "NOTSET") throw NotConvertible{"auto_pad (re-export with explicit pads)"};
     const Shape out_shape = ShapeOf(node.output(0));
     const bool padded = std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p != 0; });
     std::vector<std::string> sources = {name};
     tfl::Padding padding;
-    if (!max && padded && IntAttr(node, "count_include_pad", 0) == 1) {
+    if (!max && padded && inspect::IntAttribute(node, "count_include_pad", 0) == 1) {
       // Averages over padded windows count the zeros: explicit PAD, then VALID.
       std::vector<SpatialPadding> dims(2);
       std::vector<int64_t> end(2);
@@ -648,16 +626,16 @@ class Converter {
 
   void ConvertGemm(const NodeProto& node, const std::string& name, int first) {
     const Value a = Input(node.input(0));
-    if (a.onnx_shape.size() != 2 || IntAttr(node, "transA", 0) != 0) {
+    if (a.onnx_shape.size() != 2 || inspect::IntAttribute(node, "transA", 0) != 0) {
       throw NotConvertible{"Gemm needs a 2-D A that is not transposed"};
     }
     Shape w_shape = ShapeOf(node.input(1));
     std::vector<float> weights = Floats(node.input(1));
-    if (IntAttr(node, "transB", 0) == 0) {  // B is [K, N]; FULLY_CONNECTED wants [N, K]
+    if (inspect::IntAttribute(node, "transB", 0) == 0) {  // B is [K, N]; FULLY_CONNECTED wants [N, K]
       weights = TransposeData(weights, w_shape, {1, 0});
       w_shape = {w_shape[1], w_shape[0]};
     }
-    const float alpha = FloatAttr(node, "alpha", 1.0f), beta = FloatAttr(node, "beta", 1.0f);
+    const float alpha = inspect::FloatAttribute(node, "alpha", 1.0f), beta = inspect::FloatAttribute(node, "beta", 1.0f);
     for (float& w : weights) w *= alpha;
     std::vector<float> bias(w_shape[0], 0.0f);
     if (node.input_size() > 2 && !node.input(2).empty()) {
