@@ -416,6 +416,56 @@ TEST_F(ServiceTest, NewTaskWakesAWaitingAgentThatCanRunIt) {
   }
 }
 
+// Paper A: the server converts an ONNX model for a runtime that reads only TFLite, once, and the
+// agent runs the converted model; a model the converter cannot express is refused with its node.
+TEST_F(ServiceTest, ServerConvertsOnnxForTfliteOnceAndTheAgentRunsIt) {
+  if (!RuntimeCompiled("tflite")) GTEST_SKIP() << "tflite is not compiled in this build";
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  StartServer();
+  auto agent = StartAgent("lite", {"--once"});
+  ASSERT_TRUE(WaitForDevice("lite")) << AgentLog("lite");
+  const std::string source = UploadModel(model);
+  std::vector<std::string> args = {"submit", model, "--runtime", "tflite", "--device", "lite", "--min-runs", "3",
+                                   "--wait", "--wait-timeout", "60", "--json"};
+  args.insert(args.end(), kQuickFlags.begin(), kQuickFlags.end());
+  for (const auto& flag : ClientFlags()) args.push_back(flag);
+  testing::ProcessResult submit;
+  const json document = SubmitAndWait(args, &submit);
+  ASSERT_EQ(submit.exit_code, 0) << submit.err << "\nagent: " << AgentLog("lite");
+  EXPECT_EQ(document["runtime"]["name"], "tflite");
+  EXPECT_EQ(document["model"]["format"], "tflite");
+  EXPECT_TRUE(document["error"].is_null()) << document.dump();
+  EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("lite");
+
+  const json listing = json::parse(Edgebench({"tasks", "--json", "--server", url_, "--token-file", admin_token_file_}).out);
+  ASSERT_EQ(listing.size(), 1u);
+  const json task = GetTask(listing[0]["id"].get<int64_t>());
+  ASSERT_TRUE(task["conversion"].is_object()) << task.dump();
+  EXPECT_EQ(task["conversion"]["source_model_sha256"], source);
+  EXPECT_EQ(task["conversion"]["target"], "tflite");
+  EXPECT_TRUE(task["conversion"]["report"]["ok"].get<bool>());
+  EXPECT_NE(task["model_sha256"], source);
+  EXPECT_EQ(document["model"]["sha256"], task["model_sha256"]);
+  // A second task on the same model reuses the conversion.
+  const std::string agent_token = RegisterFakeAgent("lite2");
+  auto client = Http(admin_token_);
+  json body = {{"model_sha256", source}, {"runtime", "null"}, {"device", "lite2"}};
+  auto plain = client.Post("/v1/tasks", body.dump(), "application/json");
+  ASSERT_TRUE(plain && plain->status == 201);
+  EXPECT_EQ(json::parse(plain->body)["model_sha256"], source);  // null reads ONNX: no conversion
+  body = {{"model_sha256", source}, {"runtime", "tflite"}, {"device", "lite"}};
+  auto again = client.Post("/v1/tasks", body.dump(), "application/json");
+  ASSERT_TRUE(again && again->status == 201) << (again ? again->body : "");
+  EXPECT_EQ(json::parse(again->body)["model_sha256"], task["model_sha256"]);
+
+  // ShuffleNetV2 has operators the converter does not cover: 422 naming the node and op.
+  const std::string shufflenet = testing::ZooModel("shufflenetv2", "onnx");
+  EB_REQUIRE_FILE(shufflenet);
+  body["model_sha256"] = UploadModel(shufflenet);
+  ExpectError(client.Post("/v1/tasks", body.dump(), "application/json"), 422, "shufflenetv2.onnx: cannot convert");
+}
+
 TEST_F(ServiceTest, TaskFailsAfterMaxAttempts) {
   StartServer({"--lease-seconds", "1", "--max-attempts", "2"});
   const std::string model = testing::ZooModel("tinycnn", "onnx");

@@ -18,6 +18,7 @@
 #include <regex>
 #include <thread>
 
+#include "edgebench/convert.h"
 #include "edgebench/model_file.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
@@ -290,6 +291,7 @@ struct EvaluationServer::Impl {
     bool woken = false;
     std::optional<server::NewTask> woken_for;  // the new task it was woken for, if any
   };
+  std::mutex convert_mutex;  // ModelForRuntime
   std::mutex wake_mutex;
   std::list<Waiter*> waiters;        // longest waiting first
   std::condition_variable stop_cv;   // wakes the expiry thread at shutdown
@@ -506,6 +508,54 @@ struct EvaluationServer::Impl {
     return body["settings"];
   }
 
+  // Runtimes that read only TFLite files: an ONNX model for them is converted on the server.
+  static bool ReadsOnlyTflite(const std::string& runtime) { return runtime == "tflite" || runtime == "armnn"; }
+
+  // The model a task on `runtime` runs: `sha` itself, or its TFLite conversion, made once and
+  // kept by (source, target, converter version) as a model of its own. 422 naming the node and
+  // op when the converter cannot express the model.
+  ApiResult<std::string> ModelForRuntime(const std::string& sha, const std::string& runtime) {
+    const auto model = store->FindModel(sha);
+    if (!model || model->format != "onnx" || !ReadsOnlyTflite(runtime)) return sha;
+    const std::string target(ConvertTargetName(ConvertTarget::kTflite));
+    std::lock_guard lock(convert_mutex);  // one conversion at a time; the cache answers the rest
+    if (auto cached = store->FindConversion(sha, target, kConverterVersion)) return cached->converted_sha256;
+    ConvertRequest request;
+    request.model_path = models_dir + "/" + sha;
+    auto report = ConvertModel(request);
+    auto name_it = [&](std::string message) {  // the user's file name, not the store's path
+      for (size_t at; (at = message.find(request.model_path)) != std::string::npos;) {
+        message.replace(at, request.model_path.size(), model->name);
+      }
+      return message;
+    };
+    if (!report.ok()) return ApiError{422, "runtime '" + runtime + "' needs TFLite: " + name_it(report.error().message)};
+    if (!report->ok()) {
+      return ApiError{422, "runtime '" + runtime + "' needs TFLite: " + name_it(UnsupportedError(*report).message)};
+    }
+    const std::string converted = Sha256Hex(report->model);
+    const std::string final_path = models_dir + "/" + converted;
+    if (!fs::exists(final_path)) {
+      const std::string temporary = models_dir + "/.convert-" + NewSecret().substr(0, 16);
+      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+      out.write(report->model.data(), static_cast<std::streamsize>(report->model.size()));
+      out.close();
+      if (!out || std::rename(temporary.c_str(), final_path.c_str()) != 0) {
+        std::error_code ignored;
+        fs::remove(temporary, ignored);
+        return ApiError{500, "cannot write the converted model to the model store"};
+      }
+      FsyncPath(final_path);
+      FsyncPath(models_dir);
+    }
+    store->AddModel({converted, static_cast<int64_t>(report->model.size()), "tflite",
+                     fs::path(model->name).stem().string() + ".tflite", ""});
+    json log = ToJson(*report);
+    log["source"] = model->name;
+    store->AddConversion({sha, target, kConverterVersion, converted, log});
+    return converted;
+  }
+
   ApiResult<std::string> KnownModel(const json& value, const std::string& field) {
     if (!value.is_string()) return WrongType(field, "a string");
     const std::string sha = value.get<std::string>();
@@ -547,8 +597,10 @@ struct EvaluationServer::Impl {
     task.settings = *settings;
     auto model = KnownModel(body["model_sha256"], "model_sha256");
     if (!model.ok()) return SendError(res, model.error());
-    task.model_sha256 = *model;
     if (auto error = CheckRunnable(*store->RegisteredAgents(), task)) return SendError(res, *error);
+    auto runnable_model = ModelForRuntime(*model, task.runtime);
+    if (!runnable_model.ok()) return SendError(res, runnable_model.error());
+    task.model_sha256 = *runnable_model;
     const int64_t id = store->CreateTask(task);
     Notify({task});
     SendJson(res, 201, TaskJson(*store->GetTask(id)));
@@ -655,7 +707,9 @@ struct EvaluationServer::Impl {
     for (const auto& model : models) {
       for (const auto& [runtime, t] : pairs) {
         server::NewTask task;
-        task.model_sha256 = model;
+        auto runnable_model = ModelForRuntime(model, runtime);
+        if (!runnable_model.ok()) return SendError(res, runnable_model.error());
+        task.model_sha256 = *runnable_model;
         task.runtime = runtime;
         task.device = targets[t].first;
         task.selector = targets[t].second;
@@ -785,6 +839,13 @@ struct EvaluationServer::Impl {
     auto task = store->GetTask(*id);
     if (!task || !CanSee(*who, *task)) return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
     json body = TaskJson(*task);
+    // A model the server converted for the task's runtime: where from, and the converter's report.
+    auto conversion = store->FindConversionTo(task->model_sha256);
+    body["conversion"] = conversion ? json{{"source_model_sha256", conversion->source_sha256},
+                                           {"target", conversion->target},
+                                           {"converter_version", conversion->converter_version},
+                                           {"report", conversion->report}}
+                                    : json(nullptr);
     auto result = store->GetResult(*id);
     body["result"] = result ? *result : json(nullptr);
     SendJson(res, 200, body);

@@ -157,6 +157,17 @@ CREATE TABLE jobs (
 ALTER TABLE tasks ADD COLUMN job_id INTEGER REFERENCES jobs (id);
 CREATE INDEX tasks_by_job ON tasks (job_id, id);
 )sql",
+    R"sql(
+CREATE TABLE conversions (
+  source_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  target TEXT NOT NULL,
+  converter_version TEXT NOT NULL,
+  converted_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  report TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (source_sha256, target, converter_version));
+CREATE INDEX conversions_by_result ON conversions (converted_sha256);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
@@ -333,6 +344,42 @@ void Store::AddModel(const ModelRow& model) {
       .Bind(1, model.sha256).Bind(2, model.size_bytes).Bind(3, model.format).Bind(4, model.name)
       .Bind(5, IsoUtc(NowMs())).Run();
   transaction.Commit();
+}
+
+void Store::AddConversion(const ConversionRow& c) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  Statement(db_, "INSERT OR IGNORE INTO conversions (source_sha256, target, converter_version, converted_sha256, "
+                 "report, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .Bind(1, c.source_sha256).Bind(2, c.target).Bind(3, c.converter_version).Bind(4, c.converted_sha256)
+      .Bind(5, c.report.dump()).Bind(6, IsoUtc(NowMs())).Run();
+  transaction.Commit();
+}
+
+namespace {
+constexpr const char* kConversionColumns =
+    "SELECT source_sha256, target, converter_version, converted_sha256, report FROM conversions ";
+ConversionRow ReadConversion(const Statement& s) {
+  return {s.Text(0), s.Text(1), s.Text(2), s.Text(3), nlohmann::json::parse(s.Text(4))};
+}
+}  // namespace
+
+std::optional<ConversionRow> Store::FindConversion(const std::string& source_sha256, const std::string& target,
+                                                   const std::string& converter_version) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, (std::string(kConversionColumns) +
+                    "WHERE source_sha256 = ? AND target = ? AND converter_version = ?").c_str());
+  s.Bind(1, source_sha256).Bind(2, target).Bind(3, converter_version);
+  if (!s.Step()) return std::nullopt;
+  return ReadConversion(s);
+}
+
+std::optional<ConversionRow> Store::FindConversionTo(const std::string& converted_sha256) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, (std::string(kConversionColumns) + "WHERE converted_sha256 = ? LIMIT 1").c_str());
+  s.Bind(1, converted_sha256);
+  if (!s.Step()) return std::nullopt;
+  return ReadConversion(s);
 }
 
 std::optional<ModelRow> Store::FindModel(const std::string& sha256) {

@@ -43,7 +43,7 @@ class [[nodiscard]] ApiResult {
   std::variant<T, ApiError> value_;
 };
 
-inline constexpr int kSchemaVersion = 2;  // 2: jobs
+inline constexpr int kSchemaVersion = 3;  // 2: jobs; 3: conversions
 
 enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
 std::string_view TokenKindName(TokenKind kind);
@@ -59,6 +59,13 @@ struct ModelRow {
   std::string format;
   std::string name;
   std::string created_at;
+};
+
+// A model the server converted for a runtime that cannot read the submitted format (paper A:
+// the server converts, the agent runs the result). Keyed by (source, target, converter version).
+struct ConversionRow {
+  std::string source_sha256, target, converter_version, converted_sha256;
+  nlohmann::json report;  // edgebench.convert/1 (docs/convert.md)
 };
 
 struct AgentRow {
@@ -118,6 +125,12 @@ class Store {
 
   void AddModel(const ModelRow& model);  // no-op when the sha256 is already stored
   std::optional<ModelRow> FindModel(const std::string& sha256);
+
+  void AddConversion(const ConversionRow& conversion);  // no-op when the key is already stored
+  std::optional<ConversionRow> FindConversion(const std::string& source_sha256, const std::string& target,
+                                              const std::string& converter_version);
+  // The conversion that produced the model `converted_sha256`, if it was one.
+  std::optional<ConversionRow> FindConversionTo(const std::string& converted_sha256);
 
   // Creates or updates the agent called `name` and replaces its token.
   int64_t RegisterAgent(const std::string& name, const nlohmann::json& facts,

@@ -200,8 +200,8 @@ TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
     old_task = store.value()->CreateTask(task);
   }
   // What a version-1 server left: no jobs table, no tasks.job_id.
-  ExecSql(path, "DROP INDEX tasks_by_job; ALTER TABLE tasks DROP COLUMN job_id; DROP TABLE jobs; "
-                "UPDATE schema_version SET version = 1;");
+  ExecSql(path, "DROP TABLE conversions; DROP INDEX tasks_by_job; ALTER TABLE tasks DROP COLUMN job_id; "
+                "DROP TABLE jobs; UPDATE schema_version SET version = 1;");
   auto migrated = Store::Open(path);
   ASSERT_TRUE(migrated.ok()) << migrated.error().message;
   auto task = migrated.value()->GetTask(old_task);
@@ -214,6 +214,8 @@ TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
   next.owner = "admin";
   const int64_t job = migrated.value()->CreateJob("admin", json::object(), {next});
   EXPECT_EQ(migrated.value()->GetJob(job)->tasks, 1);
+  migrated.value()->AddConversion({std::string(64, 'b'), "tflite", "1", std::string(64, 'b'), json::object()});
+  EXPECT_TRUE(migrated.value()->FindConversion(std::string(64, 'b'), "tflite", "1"));
 }
 
 TEST_F(StoreTest, DatabaseFromANewerServerIsRefused) {
