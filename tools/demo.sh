@@ -54,6 +54,20 @@ echo "[demo] server at $URL (data in $WORK/server)"
 "$EDGEBENCH" agent --server "$URL" --name local --token-file "$WORK/server/agent.token" --mode "$MODE" \
   2>"$WORK/agent.log" &
 AGENT_PID=$!
+# Tasks are refused until the agent has registered (docker mode first asks the engine and the
+# server's image catalog): wait for it to be listed, bounded, and stop if it died.
+for ((i = 0; ; i++)); do
+  if "$EDGEBENCH" devices --json --server "$URL" --token-file "$WORK/server/admin.token" 2>/dev/null |
+    jq -e 'any(.[]; .name == "local")' >/dev/null; then
+    break
+  fi
+  if ! kill -0 "$AGENT_PID" 2>/dev/null || ((i >= 240)); then
+    echo "[demo] the agent did not register: $(tail -n1 "$WORK/agent.log")" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+echo "[demo] agent 'local' registered ($MODE mode)"
 
 failed=()
 submit() {  # submit MODEL_FILE RUNTIME
@@ -65,9 +79,14 @@ submit() {  # submit MODEL_FILE RUNTIME
     return 0
   fi
   echo "[demo] $name on $runtime"
-  "$EDGEBENCH" submit "$model" --server "$URL" --token-file "$WORK/server/admin.token" \
-    --runtime "$runtime" --device local --min-duration-ms 0 --wait --json \
-    > "$WORK/results/${name}_${runtime}.json" || failed+=("$name/$runtime")
+  local out="$WORK/results/${name}_${runtime}.json"
+  if ! "$EDGEBENCH" submit "$model" --server "$URL" --token-file "$WORK/server/admin.token" \
+    --runtime "$runtime" --device local --min-duration-ms 0 --wait --json >"$out.tmp"; then
+    failed+=("$name/$runtime")
+  fi
+  # A failed task still has a result document (its error shows in the report); a refused
+  # submit has none and leaves no file.
+  if [[ -s "$out.tmp" ]]; then mv "$out.tmp" "$out"; else rm -f "$out.tmp"; fi
 }
 for model in "${MODELS[@]}"; do
   submit "$CACHE/zoo/$model/$model.onnx" onnxruntime

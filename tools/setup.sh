@@ -93,7 +93,7 @@ APT_PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
   chromium
-  docker.io docker-registry
+  docker.io docker-registry jq
   libarmnn-dev libarmnntfliteparser-dev libarmnn-cpuref-backend22
   flatbuffers-compiler libflatbuffers-dev
 )
