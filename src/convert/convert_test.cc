@@ -123,7 +123,7 @@ TEST_P(ZooConversion, RunsOnTfliteAndArmnnAndMatchesPyTorch) {
   ASSERT_FALSE(path.empty());
   // The measured errors go into the test report (--gtest_output=json) for docs and notes.
   const double tflite_error = RelativeErrorOnRuntime(name, "tflite", report, path);
-  RecordProperty("tflite_relative_error", std::to_string(tflite_error));
+  RecordProperty("tflite_relative_error", Scientific(tflite_error));
   EXPECT_LT(tflite_error, 1e-4) << name << " on tflite";
   if (on_armnn || std::getenv("EDGEBENCH_CONVERT_TEST_ARMNN_ALL")) {
     const double armnn_error = RelativeErrorOnRuntime(name, "armnn", report, path);
