@@ -428,7 +428,10 @@ class Agent {
                  {"Tmpfs", {{"/tmp", "rw,nosuid,nodev,size=" + std::to_string(limits.tmpfs_mb) + "m"}}},
                  {"Binds", {fs::absolute(model_path).string() + ":" + inner_model + ":ro", out_dir + ":/results:rw"}}};
     if (limits.cpus > 0) host["NanoCpus"] = static_cast<int64_t>(limits.cpus * 1e9);
+    // The container is named after the device (not its random id), so that its results group
+    // with the device's in reports.
     const json spec = {{"Image", image},
+                       {"Hostname", CollectEnvironment().hostname},
                        {"Entrypoint", {"edgebench"}},
                        {"Cmd", args},
                        {"User", limits.user},
