@@ -33,6 +33,7 @@ void AddAgentCommand(CLI::App& app, int& exit_code);
 // submit, job, jobs, tasks, result, devices, cancel.
 void AddClientCommands(CLI::App& app, int& exit_code);
 void AddInspectCommand(CLI::App& app, int& exit_code);
+void AddConvertCommand(CLI::App& app, int& exit_code);
 void AddZooCommand(CLI::App& app, int& exit_code);
 void AddReportCommand(CLI::App& app, int& exit_code);
 void AddAnalyzeCommand(CLI::App& app, int& exit_code);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   AddAgentCommand(app, exit_code);
   AddClientCommands(app, exit_code);
   AddInspectCommand(app, exit_code);
+  AddConvertCommand(app, exit_code);
   AddZooCommand(app, exit_code);
   AddReportCommand(app, exit_code);
   AddAnalyzeCommand(app, exit_code);

@@ -1,0 +1,202 @@
+// The ONNX -> TFLite converter on every zoo model: the converted file loads and runs in the
+// tflite and armnn backends and reproduces the zoo's PyTorch output (output.f32 for input.f32).
+// Tolerance: max |tflite - reference| <= 1e-3 x max(1, max |reference|) (float32 with other
+// summation orders and BatchNorm folded into the weights).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "convert/layout.h"
+#include "edgebench/convert.h"
+#include "edgebench/model_file.h"
+#include "edgebench/registry.h"
+#include "edgebench/verify.h"
+#include "testing/backend_testing.h"
+#include "testing/test_models.h"
+
+namespace edgebench {
+namespace {
+
+constexpr double kRelativeTolerance = 1e-3;
+
+std::string ZooFile(const std::string& model, const std::string& file) {
+  return testing::CacheDir() + "/zoo/" + model + "/" + file;
+}
+
+std::vector<float> ReadFloatFile(const std::string& path) {
+  const std::string bytes = testing::ReadFile(path);
+  std::vector<float> values(bytes.size() / sizeof(float));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  return values;
+}
+
+// Runs the .tflite file once on `runtime` with `input` (already in the file's layout).
+Expected<std::vector<float>> RunOnce(const std::string& runtime, const std::string& path,
+                                     const std::vector<float>& input) {
+  auto entry = FindBackend(runtime);
+  if (!entry.ok()) return entry.error();
+  if (!(*entry)->compiled) return Unsupported(runtime + " is not compiled");
+  auto model = InspectModelFile(path);
+  if (!model.ok()) return model.error();
+  auto backend = (*entry)->create();
+  auto options = ValidateOptions((*entry)->describe(), {});
+  if (!options.ok()) return options.error();
+  EB_RETURN_IF_ERROR(backend->Load({*model, 1, *options}));
+  const auto specs = backend->InputSpecs();
+  if (specs.size() != 1) return InvalidArgument(path + ": expected one input");
+  Tensor tensor{specs[0], {}};
+  tensor.data.resize(input.size() * sizeof(float));
+  std::memcpy(tensor.data.data(), input.data(), tensor.data.size());
+  EB_RETURN_IF_ERROR(backend->SetInputs({tensor}));
+  EB_RETURN_IF_ERROR(backend->RunOnce());
+  auto outputs = backend->Outputs();
+  if (!outputs.ok()) return outputs.error();
+  if (outputs->size() != 1) return InvalidArgument(path + ": expected one output");
+  return testing::Floats(outputs->front());
+}
+
+struct ZooCase {
+  const char* name;
+  bool armnn;  // also run on Arm NN (CpuRef is a slow reference: the largest models are skipped)
+};
+
+void PrintTo(const ZooCase& zoo, std::ostream* out) { *out << zoo.name; }
+
+class ZooConversion : public ::testing::TestWithParam<ZooCase> {};
+
+TEST_P(ZooConversion, RunsOnTfliteAndArmnnLikePyTorch) {
+  const std::string name = GetParam().name;
+  const std::string onnx = ZooFile(name, name + ".onnx");
+  EB_REQUIRE_FILE(onnx);
+  EB_REQUIRE_FILE(ZooFile(name, "input.f32"));
+  EB_REQUIRE_FILE(ZooFile(name, "output.f32"));
+  ConvertRequest request;
+  request.model_path = onnx;
+  if (name == "tinycnn_dynamic") request.shapes["input"] = {1, 3, 32, 32};
+  auto report = ConvertModel(request);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_TRUE(report->ok()) << UnsupportedError(*report).message;
+  ASSERT_FALSE(report->model.empty());
+  for (const auto& node : report->nodes) {
+    EXPECT_NE(node.disposition, "") << node.node;
+  }
+  ASSERT_EQ(report->inputs.size(), 1u);
+  const ConvertedTensor& input = report->inputs[0];
+  EXPECT_EQ(input.permutation, (std::vector<int>{0, 2, 3, 1}));
+  EXPECT_EQ(input.tflite_shape, convert::PermuteShape(input.onnx_shape, input.permutation));
+
+  const std::string path = testing::MakeTempDir() + "/" + name + ".tflite";
+  testing::WriteFile(path, report->model);
+  const std::vector<float> nchw = ReadFloatFile(ZooFile(name, "input.f32"));
+  const std::vector<float> nhwc = convert::TransposeData(nchw, input.onnx_shape, input.permutation);
+  const std::vector<float> reference = ReadFloatFile(ZooFile(name, "output.f32"));
+  double range = 1;
+  for (float value : reference) range = std::max(range, double(std::abs(value)));
+
+  std::vector<std::string> runtimes{"tflite"};
+  if (GetParam().armnn) runtimes.push_back("armnn");
+  for (const std::string& runtime : runtimes) {
+    SCOPED_TRACE(runtime);
+    auto output = RunOnce(runtime, path, nhwc);
+    ASSERT_TRUE(output.ok()) << output.error().message;
+    ASSERT_EQ(output->size(), reference.size());
+    double max_error = 0;
+    for (std::size_t i = 0; i < reference.size(); ++i) {
+      max_error = std::max(max_error, std::abs(double((*output)[i]) - reference[i]));
+    }
+    std::cout << "[convert] " << name << " on " << runtime << ": max |error| " << max_error
+              << " (max |reference| " << range << ")\n";
+    RecordProperty(runtime + "_max_error", std::to_string(max_error));
+    EXPECT_LE(max_error, kRelativeTolerance * range);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Zoo, ZooConversion,
+    ::testing::Values(ZooCase{"tinycnn", true}, ZooCase{"tinycnn_dynamic", true},
+                      ZooCase{"mobilenetv1", true}, ZooCase{"mobilenetv2", true},
+                      ZooCase{"mobilenetv3small", true}, ZooCase{"efficientnetb0", true},
+                      ZooCase{"shufflenetv2", true}, ZooCase{"squeezenet11", true},
+                      ZooCase{"resnet18", true}, ZooCase{"resnet50", false},
+                      ZooCase{"densenet201", false}, ZooCase{"inceptionv3", false},
+                      ZooCase{"xception", false}, ZooCase{"vgg16", false}),
+    [](const ::testing::TestParamInfo<ZooCase>& info) { return std::string(info.param.name); });
+
+// MobileNetV2 needs no layout operator at all: NHWC input, Flatten of a 1x1 map is a RESHAPE;
+// every BatchNorm folds into its Conv and every Clip(0, 6) fuses as RELU6.
+TEST(Convert, MobileNetV2HasNoTransposeAndFusesBatchNormAndRelu6) {
+  const std::string onnx = ZooFile("mobilenetv2", "mobilenetv2.onnx");
+  EB_REQUIRE_FILE(onnx);
+  auto report = ConvertModel({onnx, ConvertTarget::kTflite, {}});
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_TRUE(report->ok());
+  for (const auto& op : report->operators) {
+    EXPECT_NE(op.op, "TRANSPOSE");
+    EXPECT_NE(op.op, "MUL") << "an unfolded BatchNorm";
+    EXPECT_NE(op.op, "RELU6") << "an unfused Clip";
+  }
+  int fused_bn = 0, fused_clip = 0;
+  for (const auto& node : report->nodes) {
+    if (node.op_type == "BatchNormalization") fused_bn += node.disposition == "fused";
+    if (node.op_type == "Clip") fused_clip += node.disposition == "fused";
+  }
+  EXPECT_EQ(fused_bn, 52);
+  EXPECT_EQ(fused_clip, 35);
+  const nlohmann::json json = ToJson(*report);
+  EXPECT_EQ(json["schema"], "edgebench.convert/1");
+  EXPECT_EQ(json["outputs"][0]["tflite_shape"], (std::vector<int64_t>{1, 1000}));
+  EXPECT_EQ(json.count("model"), 0u);
+}
+
+TEST(Convert, DynamicInputWithoutShapeIsAnErrorNamingTheInput) {
+  const std::string onnx = ZooFile("tinycnn_dynamic", "tinycnn_dynamic.onnx");
+  EB_REQUIRE_FILE(onnx);
+  auto report = ConvertModel({onnx, ConvertTarget::kTflite, {}});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(report.error().message.find("'input'"), std::string::npos) << report.error().message;
+  EXPECT_NE(report.error().message.find("--shape"), std::string::npos) << report.error().message;
+}
+
+TEST(Convert, MalformedFileIsBadModel) {
+  const std::string path = testing::WriteTempFile("broken.onnx", testing::RandomBytes(4096, 3));
+  auto report = ConvertModel({path, ConvertTarget::kTflite, {}});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::kBadModel) << report.error().message;
+  EXPECT_NE(report.error().message.find(path), std::string::npos);
+}
+
+TEST(Convert, MissingFileIsNotFound) {
+  auto report = ConvertModel({testing::MakeTempDir() + "/absent.onnx", ConvertTarget::kTflite, {}});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::kNotFound);
+}
+
+// A single-operator conformance model (LRN) has no TFLite conversion here: it is listed with its
+// node and op, and no model bytes come back.
+TEST(Convert, UnsupportedOperatorIsListedWithoutModel) {
+  const std::string onnx = std::string(EDGEBENCH_ONNX_TESTDATA_DIR) + "/node/test_lrn/model.onnx";
+  EB_REQUIRE_FILE(onnx);
+  auto report = ConvertModel({onnx, ConvertTarget::kTflite, {}});
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_EQ(report->unsupported.size(), 1u);
+  EXPECT_EQ(report->unsupported[0].op_type, "LRN");
+  EXPECT_TRUE(report->model.empty());
+  const Error error = UnsupportedError(*report);
+  EXPECT_EQ(error.code, ErrorCode::kUnsupported);
+  EXPECT_NE(error.message.find("(LRN)"), std::string::npos) << error.message;
+  EXPECT_NE(error.message.find("node '" + report->unsupported[0].node + "'"), std::string::npos);
+}
+
+TEST(Convert, ParsesTargets) {
+  EXPECT_EQ(*ParseConvertTarget("tflite"), ConvertTarget::kTflite);
+  EXPECT_EQ(ParseConvertTarget("coreml").error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace edgebench
