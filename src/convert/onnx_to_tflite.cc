@@ -277,13 +277,13 @@ int Converter::InLayout(const std::string& name, const Value& value, const Permu
   const Shape& shape = writer_.shape(value.tensor);
   const Shape target = PermuteShape(shape, t);
   const std::string target_name = name + "/" + (perm == kNchwToNhwc ? "nhwc" : perm == Identity(perm.size()) ? "onnx" : "perm");
+  const std::vector<int> nodes = node < 0 ? std::vector<int>{} : std::vector<int>{node};
+  if (IsMemoryOrderPreserved(shape, t) && any_shape) return value.tensor;  // nothing to emit
   report_.log.push_back("layout: '" + name + "' " + PermText(value.perm) + " -> " + PermText(perm) +
                         " for " + (node < 0 ? std::string("the graph output") : "'" + Label(node) + "'"));
-  const std::vector<int> nodes = node < 0 ? std::vector<int>{} : std::vector<int>{node};
   int result;
   if (IsMemoryOrderPreserved(shape, t)) {
-    result = any_shape ? value.tensor : Reshape(value.tensor, target, target_name, nodes, "layout");
-    if (any_shape) return result;
+    result = Reshape(value.tensor, target, target_name, nodes, "layout");
   } else {
     const CollapsedTranspose collapsed = CollapseTranspose(shape, t);
     int source = value.tensor;
