@@ -1134,6 +1134,10 @@ Status Converter::AddInputs() {
                            "); TFLite needs static shapes: fix it with --shape " + input + "=DIMS");
   }
   for (const InspectedTensor& input : analysis_.inputs) {
+    if (!input.rank_known) {
+      return InvalidArgument(path_ + ": input '" + input.name + "' has no known rank; TFLite needs " +
+                             "static shapes: give it with --shape " + input.name + "=DIMS");
+    }
     if (input.type != "float32") {
       return Unsupported(path_ + ": input '" + input.name + "' is " + input.type + "; only float32 inputs convert");
     }
