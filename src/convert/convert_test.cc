@@ -157,6 +157,21 @@ TEST(Convert, MobileNetV2HasNoTransposeAndFusesBatchNormAndRelu6) {
   EXPECT_EQ(json.count("model"), 0u);
 }
 
+// ShuffleNetV2's channel shuffle (Reshape -> Transpose -> Reshape) stays NHWC: one 3-D TRANSPOSE
+// per shuffle (16) swapping the two channel halves, no NHWC <-> NCHW transposes around it.
+TEST(Convert, ShuffleNetV2ShufflesChannelsWithOneTransposeEach) {
+  const std::string onnx = ZooFile("shufflenetv2", "shufflenetv2.onnx");
+  EB_REQUIRE_FILE(onnx);
+  auto report = ConvertModel({onnx, ConvertTarget::kTflite, {}});
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_TRUE(report->ok());
+  int transposes = 0, shuffles = 0;
+  for (const auto& op : report->operators) transposes += op.op == "TRANSPOSE";
+  for (const auto& node : report->nodes) shuffles += node.op_type == "Transpose";
+  EXPECT_EQ(shuffles, 16);
+  EXPECT_EQ(transposes, shuffles);
+}
+
 TEST(Convert, DynamicInputWithoutShapeIsAnErrorNamingTheInput) {
   const std::string onnx = ZooFile("tinycnn_dynamic", "tinycnn_dynamic.onnx");
   EB_REQUIRE_FILE(onnx);

@@ -90,5 +90,29 @@ TEST(Layout, MatchesTflitePadding) {
   EXPECT_EQ(EffectiveEndPadding({6, 3, 2, 1, 0, 0, 3}), 1);
 }
 
+TEST(Layout, PlansReshapesThatMoveNoData) {
+  // ShuffleNetV2 on NHWC: [1,116,28,28] -> [1,2,58,28,28] splits C in place.
+  auto split = PlanReshape({1, 116, 28, 28}, {1, 2, 58, 28, 28}, kNchwToNhwc);
+  ASSERT_TRUE(split);
+  EXPECT_EQ(split->input, kNchwToNhwc);
+  EXPECT_EQ(split->output, (Permutation{0, 3, 4, 1, 2}));
+  // After the transpose the channel halves are reversed: gather them (one transpose), then the
+  // merge gives NHWC back.
+  auto merge = PlanReshape({1, 58, 2, 28, 28}, {1, 116, 28, 28}, {0, 3, 4, 2, 1});
+  ASSERT_TRUE(merge);
+  EXPECT_EQ(merge->input, (Permutation{0, 3, 4, 1, 2}));
+  EXPECT_EQ(merge->output, kNchwToNhwc);
+  // Flatten of an NHWC map with H, W > 1 needs ONNX order.
+  auto flatten = PlanReshape({1, 512, 7, 7}, {1, 25088}, kNchwToNhwc);
+  ASSERT_TRUE(flatten);
+  EXPECT_EQ(flatten->input, (Permutation{0, 1, 2, 3}));
+  EXPECT_EQ(flatten->output, (Permutation{0, 1}));
+  // [1,1024] -> [1,1024,1,1] comes out NHWC.
+  auto unflatten = PlanReshape({1, 1024}, {1, 1024, 1, 1}, {0, 1});
+  ASSERT_TRUE(unflatten);
+  EXPECT_EQ(unflatten->output, kNchwToNhwc);
+  EXPECT_FALSE(PlanReshape({2, 0}, {0}, {0, 1}));
+}
+
 }  // namespace
 }  // namespace edgebench::convert

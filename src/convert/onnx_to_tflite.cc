@@ -901,16 +901,22 @@ Status Converter::ConvertReduceMean(int index) {
   return OkStatus();
 }
 
-// Reshape, Flatten, Squeeze, Unsqueeze: a RESHAPE in ONNX order to the inferred output shape.
+// Reshape, Flatten, Squeeze, Unsqueeze: a RESHAPE to the inferred output shape.
 Status Converter::ConvertReshape(int index) {
   const onnx::NodeProto& n = node(index);
   auto x = Activation(n.input(0));
   if (!x.ok()) return x.error();
   auto out_shape = OnnxShape(n.output(0));
   if (!out_shape.ok()) return out_shape.error();
-  const int input = InLayout(n.input(0), *x, Identity(x->perm.size()), index, /*any_shape=*/true);
-  const int result = Reshape(input, *out_shape, n.output(0), {index}, "");
-  Define(n.output(0), result, Identity(out_shape->size()), x->non_negative);
+  auto in_shape = OnnxShape(n.input(0));
+  if (!in_shape.ok()) return in_shape.error();
+  // Split and merged dims stay where they are in the TFLite tensor when they can (a channel
+  // shuffle on NHWC moves no data here); otherwise the input is transposed first.
+  const ReshapeLayout layout = PlanReshape(*in_shape, *out_shape, x->perm)
+                                   .value_or(ReshapeLayout{Identity(in_shape->size()), Identity(out_shape->size())});
+  const int input = InLayout(n.input(0), *x, layout.input, index, /*any_shape=*/true);
+  const int result = Reshape(input, PermuteShape(*out_shape, layout.output), n.output(0), {index}, "");
+  Define(n.output(0), result, layout.output, x->non_negative);
   return OkStatus();
 }
 
