@@ -14,6 +14,7 @@ namespace {
 struct ConvertFlags {
   std::string model;
   std::string to;
+  std::string precision = "fp32";
   std::string output;  // default: MODEL with the target's extension
   std::vector<std::string> shapes;
   bool json = false;
@@ -25,6 +26,9 @@ int RunConvert(const ConvertFlags& flags) {
   auto target = ParseConvertTarget(flags.to);
   if (!target.ok()) return ReportError(target.error());
   request.target = *target;
+  auto precision = ParseConvertPrecision(flags.precision);
+  if (!precision.ok()) return ReportError(precision.error());
+  request.precision = *precision;
   for (const auto& shape : flags.shapes) {
     auto parsed = ParseShapeArgument(shape);
     if (!parsed.ok()) return ReportError(parsed.error());
@@ -62,6 +66,9 @@ void AddConvertCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<ConvertFlags>();
   command->add_option("model", flags->model, "ONNX model file")->required();
   command->add_option("--to", flags->to, "Target format: tflite")->required();
+  command->add_option("--precision", flags->precision,
+                      "fp32, or fp16: float16 weights widened by DEQUANTIZE at load (compute stays FP32)")
+      ->capture_default_str();
   command->add_option("-o,--output", flags->output,
                       "Output file (default: MODEL with the target's extension; - for stdout)");
   command->add_option("--shape", flags->shapes,

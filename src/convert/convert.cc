@@ -20,6 +20,16 @@ Expected<ConvertTarget> ParseConvertTarget(std::string_view name) {
   return InvalidArgument("unknown conversion target '" + std::string(name) + "' (known: tflite)");
 }
 
+std::string_view ConvertPrecisionName(ConvertPrecision precision) {
+  return precision == ConvertPrecision::kFloat16 ? "fp16" : "fp32";
+}
+
+Expected<ConvertPrecision> ParseConvertPrecision(std::string_view name) {
+  if (name == "fp32") return ConvertPrecision::kFloat32;
+  if (name == "fp16") return ConvertPrecision::kFloat16;
+  return InvalidArgument("unknown precision '" + std::string(name) + "' (known: fp32, fp16)");
+}
+
 Expected<ConversionReport> ConvertModel(const ConvertRequest& request) {
   switch (request.target) {
     case ConvertTarget::kTflite: return convert::ConvertOnnxToTflite(request);
@@ -69,6 +79,7 @@ nlohmann::json ToJson(const ConversionReport& report) {
   json["schema"] = "edgebench.convert/1";
   json["source_path"] = report.source_path;
   json["target"] = std::string(ConvertTargetName(report.target));
+  json["precision"] = std::string(ConvertPrecisionName(report.precision));
   json["converter_version"] = report.converter_version;
   json["ok"] = report.ok();
   json["model_bytes"] = report.model.size();
@@ -102,7 +113,8 @@ nlohmann::json ToJson(const ConversionReport& report) {
 
 std::string FormatConversionText(const ConversionReport& report) {
   std::string text = report.source_path + " -> " + std::string(ConvertTargetName(report.target)) +
-                     " (converter " + report.converter_version + ")\n";
+                     " " + std::string(ConvertPrecisionName(report.precision)) + " (converter " +
+                     report.converter_version + ")\n";
   std::map<std::string, int> dispositions;
   for (const auto& node : report.nodes) ++dispositions[node.disposition];
   text += "  ONNX nodes: " + std::to_string(report.nodes.size());

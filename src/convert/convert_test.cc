@@ -73,24 +73,30 @@ void PrintTo(const ZooCase& zoo, std::ostream* out) { *out << zoo.name; }
 
 class ZooConversion : public ::testing::TestWithParam<ZooCase> {};
 
-TEST_P(ZooConversion, RunsOnTfliteAndArmnnLikePyTorch) {
-  const std::string name = GetParam().name;
+// Converts zoo model `name` and checks its output on each runtime against output.f32; returns
+// the report (empty model on a failure).
+ConversionReport CheckZooModel(const std::string& name, ConvertPrecision precision,
+                               const std::vector<std::string>& runtimes, double tolerance) {
   const std::string onnx = ZooFile(name, name + ".onnx");
-  EB_REQUIRE_FILE(onnx);
-  EB_REQUIRE_FILE(ZooFile(name, "input.f32"));
-  EB_REQUIRE_FILE(ZooFile(name, "output.f32"));
   ConvertRequest request;
   request.model_path = onnx;
+  request.precision = precision;
   if (name == "tinycnn_dynamic") request.shapes["input"] = {1, 3, 32, 32};
   auto report = ConvertModel(request);
-  ASSERT_TRUE(report.ok()) << report.error().message;
-  ASSERT_TRUE(report->ok()) << UnsupportedError(*report).message;
-  ASSERT_FALSE(report->model.empty());
+  if (!report.ok()) {
+    ADD_FAILURE() << report.error().message;
+    return {};
+  }
+  if (!report->ok()) {
+    ADD_FAILURE() << UnsupportedError(*report).message;
+    return {};
+  }
+  EXPECT_FALSE(report->model.empty());
   for (const auto& node : report->nodes) {
     EXPECT_NE(node.disposition, "") << node.node;
   }
-  ASSERT_EQ(report->inputs.size(), 1u);
-  const ConvertedTensor& input = report->inputs[0];
+  EXPECT_EQ(report->inputs.size(), 1u);
+  const ConvertedTensor& input = report->inputs.at(0);
   EXPECT_EQ(input.permutation, (std::vector<int>{0, 2, 3, 1}));
   EXPECT_EQ(input.tflite_shape, convert::PermuteShape(input.onnx_shape, input.permutation));
 
@@ -101,23 +107,34 @@ TEST_P(ZooConversion, RunsOnTfliteAndArmnnLikePyTorch) {
   const std::vector<float> reference = ReadFloatFile(ZooFile(name, "output.f32"));
   double range = 1;
   for (float value : reference) range = std::max(range, double(std::abs(value)));
-
-  std::vector<std::string> runtimes{"tflite"};
-  if (GetParam().armnn) runtimes.push_back("armnn");
   for (const std::string& runtime : runtimes) {
     SCOPED_TRACE(runtime);
     auto output = RunOnce(runtime, path, nhwc);
-    ASSERT_TRUE(output.ok()) << output.error().message;
-    ASSERT_EQ(output->size(), reference.size());
+    if (!output.ok()) {
+      ADD_FAILURE() << output.error().message;
+      continue;
+    }
+    EXPECT_EQ(output->size(), reference.size());
     double max_error = 0;
-    for (std::size_t i = 0; i < reference.size(); ++i) {
+    for (std::size_t i = 0; i < reference.size() && i < output->size(); ++i) {
       max_error = std::max(max_error, std::abs(double((*output)[i]) - reference[i]));
     }
-    std::cout << "[convert] " << name << " on " << runtime << ": max |error| " << max_error
-              << " (max |reference| " << range << ")\n";
-    RecordProperty(runtime + "_max_error", std::to_string(max_error));
-    EXPECT_LE(max_error, kRelativeTolerance * range);
+    std::cout << "[convert] " << name << " " << ConvertPrecisionName(precision) << " on " << runtime
+              << ": max |error| " << max_error << " (max |reference| " << range << ")\n";
+    ::testing::Test::RecordProperty(runtime + "_max_error", std::to_string(max_error));
+    EXPECT_LE(max_error, tolerance * range);
   }
+  return std::move(*report);
+}
+
+TEST_P(ZooConversion, RunsOnTfliteAndArmnnLikePyTorch) {
+  const std::string name = GetParam().name;
+  EB_REQUIRE_FILE(ZooFile(name, name + ".onnx"));
+  EB_REQUIRE_FILE(ZooFile(name, "input.f32"));
+  EB_REQUIRE_FILE(ZooFile(name, "output.f32"));
+  std::vector<std::string> runtimes{"tflite"};
+  if (GetParam().armnn) runtimes.push_back("armnn");
+  CheckZooModel(name, ConvertPrecision::kFloat32, runtimes, kRelativeTolerance);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -172,6 +189,30 @@ TEST(Convert, ShuffleNetV2ShufflesChannelsWithOneTransposeEach) {
   EXPECT_EQ(transposes, shuffles);
 }
 
+// Float16 weights: about half the file (MobileNetV3 small), one DEQUANTIZE per weight tensor, outputs within
+// 1e-2 x max(1, max |reference|) (float16 keeps 11 significant bits).
+TEST(Convert, Float16WeightsHalveTheFileAndStayClose) {
+  for (const std::string name : {"tinycnn", "mobilenetv3small"}) {
+    SCOPED_TRACE(name);
+    EB_REQUIRE_FILE(ZooFile(name, name + ".onnx"));
+    const ConversionReport fp32 = CheckZooModel(name, ConvertPrecision::kFloat32, {}, 0);
+    const ConversionReport fp16 = CheckZooModel(name, ConvertPrecision::kFloat16, {"tflite", "armnn"}, 1e-2);
+    ASSERT_FALSE(fp16.model.empty());
+    // Where the weights dominate the file (not tinycnn's 1,658 parameters).
+    if (fp32.model.size() > (1u << 20)) {
+      EXPECT_LT(double(fp16.model.size()), 0.6 * double(fp32.model.size()));
+    }
+    int dequantize = 0;
+    for (const auto& op : fp16.operators) {
+      if (op.op != "DEQUANTIZE") continue;
+      ++dequantize;
+      EXPECT_EQ(op.added_for, "precision");
+    }
+    EXPECT_GT(dequantize, 0);
+    EXPECT_EQ(ToJson(fp16)["precision"], "fp16");
+  }
+}
+
 TEST(Convert, DynamicInputWithoutShapeIsAnErrorNamingTheInput) {
   const std::string onnx = ZooFile("tinycnn_dynamic", "tinycnn_dynamic.onnx");
   EB_REQUIRE_FILE(onnx);
@@ -215,6 +256,9 @@ TEST(Convert, UnsupportedOperatorIsListedWithoutModel) {
 TEST(Convert, ParsesTargets) {
   EXPECT_EQ(*ParseConvertTarget("tflite"), ConvertTarget::kTflite);
   EXPECT_EQ(ParseConvertTarget("coreml").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(*ParseConvertPrecision("fp16"), ConvertPrecision::kFloat16);
+  EXPECT_EQ(ConvertPrecisionName(ConvertPrecision::kFloat32), "fp32");
+  EXPECT_EQ(ParseConvertPrecision("fp8").error().code, ErrorCode::kInvalidArgument);
 }
 
 

@@ -56,7 +56,8 @@ Error Cannot(std::string reason) { return Unsupported(std::move(reason)); }
 class Converter {
  public:
   Converter(const inspect::OnnxAnalysis& analysis, const std::string& path, ConversionReport& report)
-      : analysis_(analysis), graph_(analysis.model.graph()), path_(path), report_(report) {}
+      : analysis_(analysis), graph_(analysis.model.graph()), path_(path), report_(report),
+        float16_weights_(report.precision == ConvertPrecision::kFloat16) {}
 
   // Fills the report; kUnsupported node errors land in report.unsupported, other errors return.
   Status Run();
@@ -93,8 +94,11 @@ class Converter {
   // Explicit PAD (or PADV2 with `pad_value` != 0) of a tensor; paddings per tflite dim.
   int Pad(int tensor, const std::vector<std::pair<int64_t, int64_t>>& paddings, float pad_value,
           int node, const std::string& added_for);
+  // A weight of `node`: a float32 constant, or with float16 weights a FLOAT16 constant and the
+  // DEQUANTIZE (added_for "precision") that widens it.
+  int Weights(const std::string& name, const Shape& shape, const std::vector<float>& values, int node);
   // A float constant broadcastable against a value of `rank` dims laid out in `perm`.
-  Expected<int> BroadcastConstant(const std::string& name, const Permutation& perm);
+  Expected<int> BroadcastConstant(const std::string& name, const Permutation& perm, int node);
 
   // Activation fusion: when `output`'s only consumer is Relu or a Clip TFLite has, marks it fused
   // into `producer` and returns its activation; `output` becomes that node's output.
@@ -128,6 +132,7 @@ class Converter {
   const onnx::GraphProto& graph_;
   const std::string& path_;
   ConversionReport& report_;
+  const bool float16_weights_;
   TfliteWriter writer_;
 
   std::map<std::string, const onnx::TensorProto*> tensor_protos_;  // initializers, Constant values
@@ -329,7 +334,23 @@ int Converter::Pad(int tensor, const std::vector<std::pair<int64_t, int64_t>>& p
   return output;
 }
 
-Expected<int> Converter::BroadcastConstant(const std::string& name, const Permutation& perm) {
+int Converter::Weights(const std::string& name, const Shape& shape, const std::vector<float>& values,
+                       int node) {
+  if (!float16_weights_) return writer_.AddFloatConstant(name, shape, values);
+  std::string bytes(values.size() * 2, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const uint16_t half = FloatToHalf(values[i]);
+    std::memcpy(bytes.data() + 2 * i, &half, 2);
+  }
+  const int half = writer_.AddTensor(name + "/fp16", tfl::TensorType_FLOAT16, shape, std::move(bytes));
+  const int wide = NewTensor(name, shape);
+  // DEQUANTIZE of float16 is version 3 (TFLite 2.2 registers up to 4).
+  Emit(tfl::BuiltinOperator_DEQUANTIZE, 3, {half}, {wide}, {node}, "precision",
+       tfl::BuiltinOptions_DequantizeOptions, tfl::CreateDequantizeOptions(writer_.builder()).Union());
+  return wide;
+}
+
+Expected<int> Converter::BroadcastConstant(const std::string& name, const Permutation& perm, int node) {
   auto values = ConstantFloats(name);
   if (!values.ok()) return values.error();
   auto shape = OnnxShape(name);
@@ -337,7 +358,7 @@ Expected<int> Converter::BroadcastConstant(const std::string& name, const Permut
   if (shape->size() > perm.size()) return Cannot("constant '" + name + "' has more dims than the activation");
   Shape full(perm.size() - shape->size(), 1);  // ONNX broadcasting aligns trailing dims
   full.insert(full.end(), shape->begin(), shape->end());
-  return writer_.AddFloatConstant(name, PermuteShape(full, perm), TransposeData(*values, full, perm));
+  return Weights(name, PermuteShape(full, perm), TransposeData(*values, full, perm), node);
 }
 
 void Converter::Define(const std::string& onnx_name, int tensor, Permutation perm, bool non_negative) {
@@ -525,14 +546,14 @@ Status Converter::ConvertConv(int index) {
   const tfl::Padding tfl_padding = *padding == TflitePadding::kSame ? tfl::Padding_SAME : tfl::Padding_VALID;
   const Shape out_nhwc = PermuteShape(*out_shape, kNchwToNhwc);
   const std::string& base = n.output(0);
-  const int bias_tensor = writer_.AddFloatConstant(base + "/bias", {out_channels}, bias);
+  const int bias_tensor = Weights(base + "/bias", {out_channels}, bias, index);
   const int result = NewTensor(output, out_nhwc);
   auto& b = writer_.builder();
   const int stride_h = int(window->strides[0]), stride_w = int(window->strides[1]);
   const int dilation_h = int(window->dilations[0]), dilation_w = int(window->dilations[1]);
   if (depthwise) {
-    const int filter = writer_.AddFloatConstant(base + "/filter", {1, kernel[0], kernel[1], out_channels},
-                                                DepthwiseWeightsTo1hwc(*weights, *w_shape));
+    const int filter = Weights(base + "/filter", {1, kernel[0], kernel[1], out_channels},
+                               DepthwiseWeightsTo1hwc(*weights, *w_shape), index);
     auto options = tfl::CreateDepthwiseConv2DOptions(b, tfl_padding, stride_w, stride_h,
                                                      int(out_channels / in_channels), activation,
                                                      dilation_w, dilation_h).Union();
@@ -540,8 +561,8 @@ Status Converter::ConvertConv(int index) {
     Emit(tfl::BuiltinOperator_DEPTHWISE_CONV_2D, version, {source, filter, bias_tensor}, {result}, sources,
          "", tfl::BuiltinOptions_DepthwiseConv2DOptions, options);
   } else {
-    const int filter = writer_.AddFloatConstant(base + "/filter", {out_channels, kernel[0], kernel[1], in_channels},
-                                                ConvWeightsToOhwi(*weights, *w_shape));
+    const int filter = Weights(base + "/filter", {out_channels, kernel[0], kernel[1], in_channels},
+                               ConvWeightsToOhwi(*weights, *w_shape), index);
     auto options = tfl::CreateConv2DOptions(b, tfl_padding, stride_w, stride_h, activation, dilation_w,
                                             dilation_h).Union();
     Emit(tfl::BuiltinOperator_CONV_2D, 1, {source, filter, bias_tensor}, {result}, sources, "",
@@ -573,8 +594,8 @@ Status Converter::ConvertBatchNorm(int index) {
   shape[InversePermutation(x->perm)[1]] = int64_t(a.size());
   auto& fb = writer_.builder();
   const std::string& out = n.output(0);
-  const int scale = writer_.AddFloatConstant(out + "/scale", shape, a);
-  const int offset = writer_.AddFloatConstant(out + "/offset", shape, b);
+  const int scale = Weights(out + "/scale", shape, a, index);
+  const int offset = Weights(out + "/offset", shape, b, index);
   const int scaled = NewTensor(out + "/scaled", writer_.shape(x->tensor));
   Emit(tfl::BuiltinOperator_MUL, 1, {x->tensor, scale}, {scaled}, {index}, "",
        tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(fb).Union());
@@ -605,7 +626,7 @@ Status Converter::ConvertBinary(int index, tfl::BuiltinOperator op) {
   std::vector<int> operands;
   for (const std::string* name : {&a_name, &b_name}) {
     if (IsConstant(*name)) {
-      auto constant = BroadcastConstant(*name, perm);
+      auto constant = BroadcastConstant(*name, perm, index);
       if (!constant.ok()) return constant.error();
       operands.push_back(*constant);
       continue;
@@ -756,7 +777,7 @@ Status Converter::ConvertConcat(int index) {
   bool non_negative = true;
   for (const auto& name : n.input()) {
     if (IsConstant(name)) {
-      auto constant = BroadcastConstant(name, perm);
+      auto constant = BroadcastConstant(name, perm, index);
       if (!constant.ok()) return constant.error();
       inputs.push_back(*constant);
       non_negative = false;
@@ -1090,8 +1111,8 @@ Status Converter::ConvertGemm(int index) {
   std::string output = n.output(0);
   std::vector<int> sources{index};
   const auto activation = FuseActivation(index, output, sources);
-  const int filter_tensor = writer_.AddFloatConstant(n.output(0) + "/weights", {units, depth}, filter);
-  const int bias_tensor = writer_.AddFloatConstant(n.output(0) + "/bias", {units}, bias);
+  const int filter_tensor = Weights(n.output(0) + "/weights", {units, depth}, filter, index);
+  const int bias_tensor = Weights(n.output(0) + "/bias", {units}, bias, index);
   const int result = NewTensor(output, {writer_.shape(input)[0], units});
   auto& b = writer_.builder();
   Emit(tfl::BuiltinOperator_FULLY_CONNECTED, 1, {input, filter_tensor, bias_tensor}, {result}, sources, "",
@@ -1244,6 +1265,7 @@ Expected<ConversionReport> ConvertOnnxToTflite(const ConvertRequest& request) {
   ConversionReport report;
   report.source_path = request.model_path;
   report.target = request.target;
+  report.precision = request.precision;
   for (const auto& warning : analysis->warnings) report.log.push_back("warning: " + warning);
   Converter converter(*analysis, request.model_path, report);
   EB_RETURN_IF_ERROR(converter.Run());
