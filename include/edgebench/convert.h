@@ -21,12 +21,20 @@ Expected<ConvertTarget> ParseConvertTarget(std::string_view name);
 // Bumped whenever the converter's output for the same input can change (a cache key part).
 inline constexpr const char* kConverterVersion = "1";
 
+// kFloat16: weights stored as float16 and widened to float32 by DEQUANTIZE operators when the
+// model loads (what TFLite's own float16 post-training quantization writes); compute stays FP32.
+enum class ConvertPrecision { kFloat32, kFloat16 };
+
+std::string_view ConvertPrecisionName(ConvertPrecision precision);  // "fp32", "fp16"
+Expected<ConvertPrecision> ParseConvertPrecision(std::string_view name);
+
 struct ConvertRequest {
   std::string model_path;  // an ONNX file
   ConvertTarget target = ConvertTarget::kTflite;
   // Fixes dynamic input dims (TFLite needs static shapes); a dynamic dim no entry names is an
   // error naming the input.
   ShapeOverrides shapes;
+  ConvertPrecision precision = ConvertPrecision::kFloat32;
 };
 
 // One ONNX node and what became of it.
@@ -47,7 +55,8 @@ struct TfliteOperator {
   int version = 1;
   std::vector<std::string> source_nodes;  // ONNX nodes it implements (fused ones included)
   // Why an operator with no node of its own was added: "layout" (NCHW<->NHWC TRANSPOSE or
-  // RESHAPE), "padding" (explicit PAD for padding TFLite's SAME/VALID cannot express); "" else.
+  // RESHAPE), "padding" (explicit PAD for padding TFLite's SAME/VALID cannot express),
+  // "precision" (DEQUANTIZE of float16 weights); "" else.
   std::string added_for;
 };
 
@@ -69,6 +78,7 @@ struct ConvertedTensor {
 struct ConversionReport {
   std::string source_path;
   ConvertTarget target = ConvertTarget::kTflite;
+  ConvertPrecision precision = ConvertPrecision::kFloat32;
   std::string converter_version = kConverterVersion;
   std::vector<std::string> log;  // what the converter did, one line per step
   std::vector<NodeConversion> nodes;

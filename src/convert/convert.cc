@@ -1,7 +1,8 @@
+// The public conversion API (edgebench/convert.h): target names, errors, JSON and text.
 #include "edgebench/convert.h"
 
+#include <algorithm>
 #include <map>
-#include <sstream>
 
 #include "onnx_to_tflite.h"
 
@@ -9,10 +10,9 @@ namespace edgebench {
 
 std::string_view ConvertTargetName(ConvertTarget target) {
   switch (target) {
-    case ConvertTarget::kTflite:
-      return "tflite";
+    case ConvertTarget::kTflite: return "tflite";
   }
-  return "?";
+  return "unknown";
 }
 
 Expected<ConvertTarget> ParseConvertTarget(std::string_view name) {
@@ -20,87 +20,137 @@ Expected<ConvertTarget> ParseConvertTarget(std::string_view name) {
   return InvalidArgument("unknown conversion target '" + std::string(name) + "' (known: tflite)");
 }
 
+std::string_view ConvertPrecisionName(ConvertPrecision precision) {
+  return precision == ConvertPrecision::kFloat16 ? "fp16" : "fp32";
+}
+
+Expected<ConvertPrecision> ParseConvertPrecision(std::string_view name) {
+  if (name == "fp32") return ConvertPrecision::kFloat32;
+  if (name == "fp16") return ConvertPrecision::kFloat16;
+  return InvalidArgument("unknown precision '" + std::string(name) + "' (known: fp32, fp16)");
+}
+
 Expected<ConversionReport> ConvertModel(const ConvertRequest& request) {
-  return convert::ConvertOnnxToTflite(request);
+  switch (request.target) {
+    case ConvertTarget::kTflite: return convert::ConvertOnnxToTflite(request);
+  }
+  return Internal("unknown conversion target");
 }
 
 Error UnsupportedError(const ConversionReport& report) {
-  if (report.unsupported.empty()) return Internal("UnsupportedError of a successful conversion");
+  std::string message = report.source_path + ": cannot convert to " +
+                        std::string(ConvertTargetName(report.target));
+  if (report.unsupported.empty()) return Unsupported(message);
   const UnsupportedNode& first = report.unsupported.front();
-  std::string message = report.source_path + ": cannot convert to " + std::string(ConvertTargetName(report.target)) +
-                        ": node '" + first.node + "' (" + first.op_type + "): " + first.reason;
-  if (report.unsupported.size() > 1) message += " (and " + std::to_string(report.unsupported.size() - 1) + " more)";
+  message += ": node '" + first.node + "' (" + first.op_type + "): " + first.reason;
+  if (report.unsupported.size() > 1) {
+    message += " (and " + std::to_string(report.unsupported.size() - 1) + " more)";
+  }
   return Unsupported(message);
 }
 
 namespace {
 
-nlohmann::json TensorJson(const ConvertedTensor& t) {
-  return {{"name", t.name}, {"onnx_shape", t.onnx_shape}, {"tflite_shape", t.tflite_shape},
-          {"permutation", t.permutation}};
+nlohmann::json TensorJson(const ConvertedTensor& tensor) {
+  return {{"name", tensor.name},
+          {"onnx_shape", tensor.onnx_shape},
+          {"tflite_shape", tensor.tflite_shape},
+          {"permutation", tensor.permutation}};
+}
+
+// Operators by type, in order of first appearance.
+std::vector<std::pair<std::string, int>> CountOperators(const ConversionReport& report) {
+  std::vector<std::pair<std::string, int>> counts;
+  for (const TfliteOperator& op : report.operators) {
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == op.op; });
+    if (it == counts.end()) {
+      counts.push_back({op.op, 1});
+    } else {
+      ++it->second;
+    }
+  }
+  return counts;
 }
 
 }  // namespace
 
 nlohmann::json ToJson(const ConversionReport& report) {
-  nlohmann::json nodes = nlohmann::json::array(), operators = nlohmann::json::array(),
-                 unsupported = nlohmann::json::array(), inputs = nlohmann::json::array(),
-                 outputs = nlohmann::json::array();
-  for (const auto& n : report.nodes) {
-    nodes.push_back({{"node", n.node}, {"op_type", n.op_type}, {"disposition", n.disposition},
-                     {"operators", n.operators}, {"fused_into", n.fused_into}});
-  }
+  nlohmann::json json;
+  json["schema"] = "edgebench.convert/1";
+  json["source_path"] = report.source_path;
+  json["target"] = std::string(ConvertTargetName(report.target));
+  json["precision"] = std::string(ConvertPrecisionName(report.precision));
+  json["converter_version"] = report.converter_version;
+  json["ok"] = report.ok();
+  json["model_bytes"] = report.model.size();
+  json["inputs"] = nlohmann::json::array();
+  for (const auto& tensor : report.inputs) json["inputs"].push_back(TensorJson(tensor));
+  json["outputs"] = nlohmann::json::array();
+  for (const auto& tensor : report.outputs) json["outputs"].push_back(TensorJson(tensor));
+  json["operators"] = nlohmann::json::array();
   for (const auto& op : report.operators) {
-    operators.push_back({{"op", op.op}, {"version", op.version}, {"source_nodes", op.source_nodes},
-                         {"added_for", op.added_for}});
+    json["operators"].push_back({{"op", op.op},
+                                 {"version", op.version},
+                                 {"source_nodes", op.source_nodes},
+                                 {"added_for", op.added_for}});
   }
-  for (const auto& u : report.unsupported) {
-    unsupported.push_back({{"node", u.node}, {"op_type", u.op_type}, {"reason", u.reason}});
+  json["nodes"] = nlohmann::json::array();
+  for (const auto& node : report.nodes) {
+    nlohmann::json entry{{"node", node.node},
+                         {"op_type", node.op_type},
+                         {"disposition", node.disposition},
+                         {"operators", node.operators}};
+    if (!node.fused_into.empty()) entry["fused_into"] = node.fused_into;
+    json["nodes"].push_back(std::move(entry));
   }
-  for (const auto& t : report.inputs) inputs.push_back(TensorJson(t));
-  for (const auto& t : report.outputs) outputs.push_back(TensorJson(t));
-  return {{"schema", "edgebench.convert/1"},
-          {"source", report.source_path},
-          {"target", ConvertTargetName(report.target)},
-          {"converter_version", report.converter_version},
-          {"ok", report.ok()},
-          {"model_bytes", report.model.size()},
-          {"inputs", inputs},
-          {"outputs", outputs},
-          {"nodes", nodes},
-          {"operators", operators},
-          {"unsupported", unsupported},
-          {"log", report.log}};
+  json["unsupported"] = nlohmann::json::array();
+  for (const auto& node : report.unsupported) {
+    json["unsupported"].push_back({{"node", node.node}, {"op_type", node.op_type}, {"reason", node.reason}});
+  }
+  json["log"] = report.log;
+  return json;
 }
 
 std::string FormatConversionText(const ConversionReport& report) {
-  std::ostringstream out;
-  std::map<std::string, int> by_op, by_disposition, added;
-  for (const auto& op : report.operators) {
-    ++by_op[op.op];
-    if (!op.added_for.empty()) ++added[op.added_for];
+  std::string text = report.source_path + " -> " + std::string(ConvertTargetName(report.target)) +
+                     " " + std::string(ConvertPrecisionName(report.precision)) + " (converter " +
+                     report.converter_version + ")\n";
+  std::map<std::string, int> dispositions;
+  for (const auto& node : report.nodes) ++dispositions[node.disposition];
+  text += "  ONNX nodes: " + std::to_string(report.nodes.size());
+  for (const auto& [name, count] : dispositions) text += ", " + std::to_string(count) + " " + name;
+  text += "\n";
+  for (const auto& tensor : report.inputs) {
+    text += "  input  " + tensor.name + ": onnx " + FormatShape(tensor.onnx_shape) + " -> tflite " +
+            FormatShape(tensor.tflite_shape) + "\n";
   }
-  for (const auto& n : report.nodes) ++by_disposition[n.disposition];
-  out << report.source_path << " -> " << ConvertTargetName(report.target) << " (converter "
-      << report.converter_version << ")\n";
-  out << "ONNX nodes: " << report.nodes.size();
-  for (const auto& [disposition, count] : by_disposition) out << ", " << count << " " << disposition;
-  out << "\nTFLite operators: " << report.operators.size();
-  for (const auto& [why, count] : added) out << " (" << count << " added for " << why << ")";
-  out << "\n";
-  for (const auto& [op, count] : by_op) out << "  " << op << " x" << count << "\n";
-  for (const auto& t : report.inputs) {
-    out << "input  " << t.name << ": ONNX [";
-    for (std::size_t i = 0; i < t.onnx_shape.size(); ++i) out << (i ? "," : "") << t.onnx_shape[i];
-    out << "] -> TFLite [";
-    for (std::size_t i = 0; i < t.tflite_shape.size(); ++i) out << (i ? "," : "") << t.tflite_shape[i];
-    out << "]\n";
+  for (const auto& tensor : report.outputs) {
+    text += "  output " + tensor.name + ": onnx " + FormatShape(tensor.onnx_shape) + " -> tflite " +
+            FormatShape(tensor.tflite_shape) + "\n";
   }
-  for (const auto& u : report.unsupported) {
-    out << "unsupported: node '" << u.node << "' (" << u.op_type << "): " << u.reason << "\n";
+  if (report.ok()) {
+    int added_layout = 0, added_padding = 0;
+    for (const auto& op : report.operators) {
+      added_layout += op.added_for == "layout";
+      added_padding += op.added_for == "padding";
+    }
+    text += "  TFLite operators: " + std::to_string(report.operators.size()) + " (" +
+            std::to_string(added_layout) + " added for layout, " + std::to_string(added_padding) +
+            " for padding), " + std::to_string(report.model.size()) + " bytes\n";
+    for (const auto& [op, count] : CountOperators(report)) {
+      text += "    " + op + std::string(op.size() < 24 ? 24 - op.size() : 1, ' ') + std::to_string(count) + "\n";
+    }
+  } else {
+    text += "  unsupported nodes: " + std::to_string(report.unsupported.size()) + "\n";
+    for (const auto& node : report.unsupported) {
+      text += "    " + node.node + " (" + node.op_type + "): " + node.reason + "\n";
+    }
   }
-  for (const auto& line : report.log) out << line << "\n";
-  return out.str();
+  if (!report.log.empty()) {
+    text += "  log:\n";
+    for (const auto& line : report.log) text += "    " + line + "\n";
+  }
+  return text;
 }
 
 }  // namespace edgebench

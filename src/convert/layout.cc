@@ -101,6 +101,63 @@ CollapsedTranspose CollapseTranspose(const Shape& shape, const Permutation& perm
   return result;
 }
 
+std::optional<ReshapeLayout> PlanReshape(const Shape& in, const Shape& out, const Permutation& current) {
+  std::vector<int> in_dims, out_dims;  // dims > 1
+  for (std::size_t d = 0; d < in.size(); ++d) {
+    if (in[d] <= 0) return std::nullopt;
+    if (in[d] > 1) in_dims.push_back(int(d));
+  }
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    if (out[d] <= 0) return std::nullopt;
+    if (out[d] > 1) out_dims.push_back(int(d));
+  }
+  // Groups of consecutive input dims and output dims with equal products.
+  std::vector<int> group_of_in(in.size(), -1);
+  std::vector<std::vector<int>> group_outputs;
+  std::size_t i = 0, j = 0;
+  while (i < in_dims.size() && j < out_dims.size()) {
+    const int group = int(group_outputs.size());
+    group_outputs.push_back({out_dims[j]});
+    group_of_in[in_dims[i]] = group;
+    int64_t in_product = in[in_dims[i++]], out_product = out[out_dims[j++]];
+    while (in_product != out_product) {
+      if (in_product < out_product) {
+        if (i == in_dims.size()) return std::nullopt;
+        group_of_in[in_dims[i]] = group;
+        in_product *= in[in_dims[i++]];
+      } else {
+        if (j == out_dims.size()) return std::nullopt;
+        group_outputs.back().push_back(out_dims[j]);
+        out_product *= out[out_dims[j++]];
+      }
+    }
+  }
+  if (i != in_dims.size() || j != out_dims.size()) return std::nullopt;
+  ReshapeLayout layout;
+  // Input: size-1 dims first, then each group's dims, in order, where its first dim sits.
+  std::vector<bool> placed(group_outputs.size(), false);
+  for (int axis : current) {
+    if (in[axis] == 1) layout.input.push_back(axis);
+  }
+  std::vector<int> group_order;
+  for (int axis : current) {
+    const int group = group_of_in[axis];
+    if (group < 0 || placed[group]) continue;
+    placed[group] = true;
+    group_order.push_back(group);
+    for (int d : in_dims) {
+      if (group_of_in[d] == group) layout.input.push_back(d);
+    }
+  }
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    if (out[d] == 1) layout.output.push_back(int(d));
+  }
+  for (int group : group_order) {
+    for (int d : group_outputs[group]) layout.output.push_back(d);
+  }
+  return layout;
+}
+
 std::vector<float> ConvWeightsToOhwi(const std::vector<float>& weights, const Shape& shape) {
   return TransposeData(weights, shape, {0, 2, 3, 1});
 }

@@ -37,6 +37,17 @@ struct CollapsedTranspose {
 };
 CollapsedTranspose CollapseTranspose(const Shape& shape, const Permutation& perm);
 
+// How a reshape of a tensor laid out in `current` (tflite dim i = onnx dim current[i]) can run
+// as a plain RESHAPE: the ONNX dims split or merged together (dims > 1) must sit adjacent and in
+// order in the TFLite tensor. `input` is the layout to bring the input to first (size-1 dims
+// first, then each group's dims gathered where its first one sits in `current`; the same memory
+// order as `current` when that already qualifies), `output` the layout of the result (size-1 dims first, then each group's dims where its input
+// group was). nullopt for shapes with a 0 dim or different element counts.
+struct ReshapeLayout {
+  Permutation input, output;
+};
+std::optional<ReshapeLayout> PlanReshape(const Shape& in, const Shape& out, const Permutation& current);
+
 // ONNX Conv weights [O, I, kh, kw] -> TFLite CONV_2D filter [O, kh, kw, I] (OHWI).
 std::vector<float> ConvWeightsToOhwi(const std::vector<float>& weights, const Shape& shape);
 // ONNX depthwise Conv weights [C*M, 1, kh, kw] -> TFLite DEPTHWISE_CONV_2D filter

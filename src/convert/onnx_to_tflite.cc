@@ -1,710 +1,1274 @@
-// ONNX -> TFLite (FP32). The graph is walked in ONNX order (topological by the ONNX spec). Every
-// 4-D activation is kept NHWC; other ranks keep their ONNX layout. Conv absorbs a following
-// BatchNormalization and activation (Relu, Clip 0..6), Add absorbs a following Relu, padding
-// becomes SAME/VALID when that computes exactly the ONNX windows and an explicit PAD otherwise.
 #include "onnx_to_tflite.h"
 
-#include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
-
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
-#include <fstream>
+#include <filesystem>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
-#include <sstream>
 
+#include "edgebench/float16.h"
+#include "inspect/onnx_analysis.h"
+#include "inspect/onnx_util.h"
 #include "layout.h"
-#include "onnx_util.h"  // src/inspect: attribute readers
 #include "tflite_writer.h"
 
 namespace edgebench::convert {
 namespace {
 
-using onnx::NodeProto;
+using inspect::FindAttribute;
+using inspect::FloatAttribute;
+using inspect::IntAttribute;
+using inspect::IntsAttribute;
+using inspect::StringAttribute;
 
-// ---- ONNX helpers -----------------------------------------------------------------------
-
-// An initializer's values as float or int64 (raw_data is little-endian, as on every target).
-std::optional<std::vector<float>> FloatData(const onnx::TensorProto& t) {
-  if (t.data_type() != onnx::TensorProto::FLOAT) return std::nullopt;
-  if (t.has_raw_data()) {
-    std::vector<float> values(t.raw_data().size() / sizeof(float));
-    std::memcpy(values.data(), t.raw_data().data(), values.size() * sizeof(float));
-    return values;
-  }
-  return std::vector<float>(t.float_data().begin(), t.float_data().end());
-}
-std::optional<std::vector<int64_t>> Int64Data(const onnx::TensorProto& t) {
-  if (t.data_type() != onnx::TensorProto::INT64) return std::nullopt;
-  if (t.has_raw_data()) {
-    std::vector<int64_t> values(t.raw_data().size() / sizeof(int64_t));
-    std::memcpy(values.data(), t.raw_data().data(), values.size() * sizeof(int64_t));
-    return values;
-  }
-  return std::vector<int64_t>(t.int64_data().begin(), t.int64_data().end());
-}
-
-int64_t Elements(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
-std::string ShapeText(const Shape& shape) {
-  std::string text;
-  for (int64_t d : shape) text += (text.empty() ? "" : "x") + std::to_string(d);
-  return text.empty() ? "scalar" : text;
-}
-
-// ---- the converter ------------------------------------------------------------------------
-
-// A converted ONNX value: its TFLite tensor, and whether that tensor holds a 4-D NCHW value
-// as NHWC.
+// An ONNX tensor as converted: the TFLite tensor holding it and how its dims are ordered.
 struct Value {
   int tensor = -1;
-  Shape onnx_shape;
-  bool nhwc = false;
+  Permutation perm;           // tflite dim i = onnx dim perm[i]
+  bool non_negative = false;  // every element >= 0 (after a RELU, for exact zero padding)
 };
 
-// Thrown to stop at an operator the converter cannot express; caught in Run().
-struct NotConvertible {
-  std::string reason;
-};
-// Thrown by a node whose input an unsupported node should have produced: not reported again.
-struct AfterUnsupported {};
+Permutation Identity(std::size_t rank) {
+  Permutation perm(rank);
+  std::iota(perm.begin(), perm.end(), 0);
+  return perm;
+}
+
+std::string PermText(const Permutation& perm) {
+  if (perm == Identity(perm.size())) return "onnx order";
+  if (perm == kNchwToNhwc) return "NHWC";
+  std::string text = "perm ";
+  for (int axis : perm) text += std::to_string(axis);
+  return text;
+}
+
+int64_t NormalizeAxis(int64_t axis, std::size_t rank) { return axis < 0 ? axis + int64_t(rank) : axis; }
+
+tfl::ActivationFunctionType NoActivation() { return tfl::ActivationFunctionType_NONE; }
+
+// A node the converter cannot express: becomes report.unsupported.
+Error Cannot(std::string reason) { return Unsupported(std::move(reason)); }
 
 class Converter {
  public:
-  Converter(onnx::ModelProto model, ConversionReport& report) : model_(std::move(model)), report_(report) {}
+  Converter(const inspect::OnnxAnalysis& analysis, const std::string& path, ConversionReport& report)
+      : analysis_(analysis), graph_(analysis.model.graph()), path_(path), report_(report),
+        float16_weights_(report.precision == ConvertPrecision::kFloat16) {}
 
-  void Run() {
-    const auto& graph = model_.graph();
-    for (const auto& init : graph.initializer()) initializers_[init.name()] = &init;
-    for (const auto& info : graph.value_info()) RecordShape(info);
-    for (const auto& info : graph.input()) RecordShape(info);
-    for (const auto& info : graph.output()) RecordShape(info);
-    for (const auto& node : graph.node()) {
-      for (const auto& input : node.input()) ++consumers_[input];
-    }
-    for (const auto& output : graph.output()) ++consumers_[output.name()];  // never fused away
-
-    std::vector<int> inputs;
-    for (const auto& input : graph.input()) {
-      if (initializers_.count(input.name())) continue;
-      const Shape shape = shapes_.at(input.name());
-      Value value{-1, shape, shape.size() == 4};
-      value.tensor = writer_.AddTensor(input.name(), tfl::TensorType_FLOAT32, Stored(value));
-      values_[input.name()] = value;
-      inputs.push_back(value.tensor);
-      report_.inputs.push_back(Describe(input.name(), value));
-    }
-    const int count = graph.node_size();
-    for (index_ = 0; index_ < count; ++index_) {
-      const NodeProto& node = graph.node(index_);
-      if (handled_.count(index_)) continue;
-      const std::string name = NodeName(node, index_);
-      try {
-        ConvertNode(node);
-      } catch (const NotConvertible& unsupported) {
-        report_.unsupported.push_back({name, node.op_type(), unsupported.reason});
-      } catch (const AfterUnsupported&) {
-      }
-    }
-    if (!report_.unsupported.empty()) return;
-    std::vector<int> outputs;
-    for (const auto& output : graph.output()) {
-      const Value& value = values_.at(output.name());
-      // Graph outputs keep the ONNX layout unless they are 4-D (then NHWC, recorded).
-      outputs.push_back(value.tensor);
-      report_.outputs.push_back(Describe(output.name(), value));
-    }
-    report_.model = writer_.Finish(inputs, outputs, "edgebench convert " + std::string(kConverterVersion));
-    report_.log.push_back("wrote " + std::to_string(writer_.operator_count()) + " TFLite operators for " +
-                          std::to_string(count) + " ONNX nodes");
-  }
+  // Fills the report; kUnsupported node errors land in report.unsupported, other errors return.
+  Status Run();
 
  private:
-  void RecordShape(const onnx::ValueInfoProto& info) {
-    if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape()) return;
-    Shape shape;
-    for (const auto& dim : info.type().tensor_type().shape().dim()) {
-      shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
-    }
-    shapes_[info.name()] = shape;
+  const onnx::NodeProto& node(int index) const { return graph_.node(index); }
+  std::string Label(int index) const { return inspect::NodeLabel(node(index), index); }
+
+  // ---- graph facts
+  bool IsConstant(const std::string& name) const;
+  Expected<Shape> OnnxShape(const std::string& name) const;
+  Expected<std::vector<float>> ConstantFloats(const std::string& name) const;
+  Expected<std::vector<int64_t>> ConstantInts(const std::string& name) const;
+  // The one node reading `name`, when exactly one does and it is not a graph output.
+  std::optional<int> SoleConsumer(const std::string& name) const;
+
+  // ---- emitting
+  int Emit(tfl::BuiltinOperator op, int version, const std::vector<int>& inputs,
+           const std::vector<int>& outputs, std::vector<int> nodes, const std::string& added_for,
+           tfl::BuiltinOptions options_type = tfl::BuiltinOptions_NONE,
+           flatbuffers::Offset<void> options = 0);
+  int NewTensor(const std::string& name, const Shape& shape) {
+    return writer_.AddTensor(name, tfl::TensorType_FLOAT32, shape);
   }
+  int Int32Vector(const std::string& name, const std::vector<int64_t>& values);
+  Expected<Value> Activation(const std::string& name) const;
+  // `value` (of ONNX tensor `name`) with dims in `perm` order; TRANSPOSE or RESHAPE as needed.
+  // With `any_shape`, a tensor in the same memory order but of another (collapsed) shape may come
+  // back (for a RESHAPE that follows).
+  int InLayout(const std::string& name, const Value& value, const Permutation& perm, int node,
+               bool any_shape = false);
+  int Reshape(int tensor, const Shape& shape, const std::string& name, std::vector<int> nodes,
+              const std::string& added_for);
+  // Explicit PAD (or PADV2 with `pad_value` != 0) of a tensor; paddings per tflite dim.
+  int Pad(int tensor, const std::vector<std::pair<int64_t, int64_t>>& paddings, float pad_value,
+          int node, const std::string& added_for);
+  // A weight of `node`: a float32 constant, or with float16 weights a FLOAT16 constant and the
+  // DEQUANTIZE (added_for "precision") that widens it.
+  int Weights(const std::string& name, const Shape& shape, const std::vector<float>& values, int node);
+  // A float constant broadcastable against a value of `rank` dims laid out in `perm`.
+  Expected<int> BroadcastConstant(const std::string& name, const Permutation& perm, int node);
 
-  static std::string NodeName(const NodeProto& node, int index) {
-    return node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name();
-  }
+  // Activation fusion: when `output`'s only consumer is Relu or a Clip TFLite has, marks it fused
+  // into `producer` and returns its activation; `output` becomes that node's output.
+  // `sources` gains the fused node.
+  tfl::ActivationFunctionType FuseActivation(int producer, std::string& output, std::vector<int>& sources);
+  void Define(const std::string& onnx_name, int tensor, Permutation perm, bool non_negative = false);
+  void MarkFused(int fused, int into);
 
-  static Shape Stored(const Value& v) { return v.nhwc ? PermuteShape(v.onnx_shape, kNchwToNhwc) : v.onnx_shape; }
+  // ---- operators; each returns kUnsupported for what TFLite cannot express
+  Status ConvertNode(int index);
+  Status ConvertConv(int index);
+  Status ConvertBatchNorm(int index);
+  Status ConvertBinary(int index, tfl::BuiltinOperator op);
+  Status ConvertUnaryActivation(int index);
+  Status ConvertHardSigmoid(int index);
+  Status ConvertConcat(int index);
+  Status ConvertPool(int index);
+  Status ConvertGlobalAveragePool(int index);
+  Status ConvertReduceMean(int index);
+  Status ConvertReshape(int index);
+  Status ConvertTranspose(int index);
+  Status ConvertSplit(int index);
+  Status ConvertSoftmax(int index);
+  Status ConvertPad(int index);
+  Status ConvertGemm(int index);
 
-  ConvertedTensor Describe(const std::string& name, const Value& v) {
-    ConvertedTensor t;
-    t.name = name;
-    t.onnx_shape = v.onnx_shape;
-    t.tflite_shape = Stored(v);
-    t.permutation = v.nhwc ? kNchwToNhwc : Permutation();
-    if (!v.nhwc) {
-      for (std::size_t i = 0; i < v.onnx_shape.size(); ++i) t.permutation.push_back(int(i));
-    }
-    return t;
-  }
+  Status AddInputs();
+  Status AddOutputs();
 
-  Shape ShapeOf(const std::string& name) {
-    auto it = shapes_.find(name);
-    if (it == shapes_.end()) {
-      if (auto init = initializers_.find(name); init != initializers_.end()) {
-        return Shape(init->second->dims().begin(), init->second->dims().end());
-      }
-      throw NotConvertible{"no static shape for '" + name + "' (fix dynamic inputs with --shape)"};
-    }
-    for (int64_t d : it->second) {
-      if (d < 0) throw NotConvertible{"'" + name + "' has a dynamic shape (fix it with --shape)"};
-    }
-    return it->second;
-  }
-
-  const onnx::TensorProto* Initializer(const std::string& name) {
-    auto it = initializers_.find(name);
-    return it == initializers_.end() ? nullptr : it->second;
-  }
-
-  std::vector<float> Floats(const std::string& name) {
-    const auto* init = Initializer(name);
-    if (!init) throw NotConvertible{"input '" + name + "' must be a constant (initializer)"};
-    auto values = FloatData(*init);
-    if (!values) throw NotConvertible{"constant '" + name + "' is not float32"};
-    return *values;
-  }
-
-  // The converted value of an activation input, or a constant made from an initializer.
-  Value Input(const std::string& name) {
-    if (auto it = values_.find(name); it != values_.end()) return it->second;
-    if (const auto* init = Initializer(name)) {
-      Value v{-1, Shape(init->dims().begin(), init->dims().end()), false};
-      v.tensor = writer_.AddFloatConstant(name, v.onnx_shape, Floats(name));
-      values_[name] = v;
-      return v;
-    }
-    if (!report_.unsupported.empty()) throw AfterUnsupported{};
-    throw NotConvertible{"input '" + name + "' is produced by no converted node"};
-  }
-
-  // The single consumer of `tensor` when it is node index > index_ with op `op_type`.
-  std::optional<int> SoleConsumer(const std::string& tensor, const std::set<std::string>& op_types) {
-    if (consumers_[tensor] != 1) return std::nullopt;
-    const auto& graph = model_.graph();
-    for (int i = index_ + 1; i < graph.node_size(); ++i) {
-      for (const auto& input : graph.node(i).input()) {
-        if (input == tensor) {
-          if (op_types.count(graph.node(i).op_type())) return i;
-          return std::nullopt;
-        }
-      }
-    }
-    return std::nullopt;
-  }
-
-  // An activation fused into the op producing `tensor`: marks the node handled and returns it
-  // with the name of the value it produces.
-  tfl::ActivationFunctionType FuseActivation(std::string& tensor, std::vector<std::string>& sources) {
-    auto next = SoleConsumer(tensor, {"Relu", "Clip"});
-    if (!next) return tfl::ActivationFunctionType_NONE;
-    const NodeProto& node = model_.graph().node(*next);
-    tfl::ActivationFunctionType fused = tfl::ActivationFunctionType_RELU;
-    if (node.op_type() == "Clip") {
-      const float lo = inspect::FloatAttribute(node, "min", -FLT_MAX), hi = inspect::FloatAttribute(node, "max", FLT_MAX);
-      if (node.input_size() > 1 || lo != 0.0f) return tfl::ActivationFunctionType_NONE;
-      if (hi == 6.0f) fused = tfl::ActivationFunctionType_RELU6;
-      else if (hi < FLT_MAX) return tfl::ActivationFunctionType_NONE;
-    }
-    Fuse(*next, sources);
-    tensor = node.output(0);
-    fused_relu_outputs_.insert(tensor);
-    return fused;
-  }
-
-  void Fuse(int node_index, std::vector<std::string>& sources) {
-    const NodeProto& node = model_.graph().node(node_index);
-    handled_.insert(node_index);
-    sources.push_back(NodeName(node, node_index));
-    report_.nodes.push_back({NodeName(node, node_index), node.op_type(), "fused", {},
-                             sources.front()});
-  }
-
-  // Records the operator and the value it produces.
-  int Emit(tfl::BuiltinOperator op, const char* op_name, const std::vector<int>& inputs, const Value& output_value,
-           const std::string& output_name, const std::vector<std::string>& sources, const std::string& added_for = "",
-           tfl::BuiltinOptions options_type = tfl::BuiltinOptions_NONE, flatbuffers::Offset<void> options = 0) {
-    Value out = output_value;
-    out.tensor = writer_.AddTensor(output_name, tfl::TensorType_FLOAT32, Stored(out));
-    writer_.AddOperator(op, 1, inputs, {out.tensor}, options_type, options);
-    report_.operators.push_back({op_name, 1, sources, added_for});
-    if (op == tfl::BuiltinOperator_RELU || op == tfl::BuiltinOperator_RELU6 || op == tfl::BuiltinOperator_LOGISTIC ||
-        fused_relu_outputs_.count(output_name)) {
-      non_negative_.insert(out.tensor);
-    }
-    values_[output_name] = out;
-    return out.tensor;
-  }
-
-  void Converted(const NodeProto& node, int first_operator) {
-    NodeConversion c{NodeName(node, index_), node.op_type(), "converted", {}, ""};
-    for (int i = first_operator; i < writer_.operator_count(); ++i) c.operators.push_back(i);
-    report_.nodes.push_back(c);
-  }
-
-  // A value in NCHW order (a TRANSPOSE, or a RESHAPE when only size-1 dims move) for ops that
-  // need ONNX's layout.
-  Value ToOnnxLayout(const Value& v, const std::string& node_name) {
-    if (!v.nhwc) return v;
-    Value out{-1, v.onnx_shape, false};
-    const std::string name = node_name + "/nchw";
-    const Shape stored = Stored(v);
-    if (IsMemoryOrderPreserved(stored, kNhwcToNchw)) {
-      const int shape = writer_.AddInt32Constant(name + "/shape", {4}, Int32(v.onnx_shape));
-      Emit(tfl::BuiltinOperator_RESHAPE, "RESHAPE", {v.tensor, shape}, out, name, {node_name}, "layout");
-    } else {
-      const int perm = writer_.AddInt32Constant(name + "/perm", {4}, {0, 3, 1, 2});
-      Emit(tfl::BuiltinOperator_TRANSPOSE, "TRANSPOSE", {v.tensor, perm}, out, name, {node_name}, "layout");
-    }
-    return values_[name];
-  }
-
-  static std::vector<int32_t> Int32(const Shape& shape) { return std::vector<int32_t>(shape.begin(), shape.end()); }
-
-  // A constant operand of an elementwise op next to a 4-D NHWC value: broadcast-compatible in
-  // NHWC (rank raised to 4 with leading 1s, then permuted).
-  int ElementwiseConstant(const std::string& name, bool other_nhwc) {
-    std::vector<float> data = Floats(name);
-    Shape shape(Initializer(name)->dims().begin(), Initializer(name)->dims().end());
-    if (other_nhwc) {
-      while (shape.size() < 4) shape.insert(shape.begin(), 1);
-      data = TransposeData(data, shape, kNchwToNhwc);
-      shape = PermuteShape(shape, kNchwToNhwc);
-    }
-    return writer_.AddFloatConstant(name, shape, data);
-  }
-
-  void ConvertNode(const NodeProto& node) {
-    const std::string& op = node.op_type();
-    const int first = writer_.operator_count();
-    const std::string name = NodeName(node, index_);
-    if (op == "Conv") return ConvertConv(node, name, first);
-    if (op == "Dropout" || op == "Identity") {
-      values_[node.output(0)] = Input(node.input(0));
-      report_.nodes.push_back({name, op, "removed", {}, ""});
-      return;
-    }
-    std::vector<std::string> sources = {name};
-    const Shape out_shape = ShapeOf(node.output(0));
-    if (op == "BatchNormalization") {
-      // No Conv before it (that case is folded in ConvertConv): x * a + b per channel.
-      const Value x = Input(node.input(0));
-      BatchNorm bn{Floats(node.input(1)), Floats(node.input(2)), Floats(node.input(3)), Floats(node.input(4)),
-                   inspect::FloatAttribute(node, "epsilon", 1e-5f)};
-      std::vector<float> a, b;
-      BatchNormAsAffine(bn, a, b);
-      const Shape channel = x.nhwc ? Shape{1, 1, 1, int64_t(a.size())} : Shape{1, int64_t(a.size()), 1, 1};
-      const int scale = writer_.AddFloatConstant(name + "/scale", channel, a);
-      const int shift = writer_.AddFloatConstant(name + "/shift", channel, b);
-      const std::string scaled = name + "/scaled";
-      Emit(tfl::BuiltinOperator_MUL, "MUL", {x.tensor, scale}, {-1, out_shape, x.nhwc}, scaled, sources, "",
-           tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(writer_.builder()).Union());
-      std::string output = node.output(0);
-      const auto act = FuseActivation(output, sources);
-      Emit(tfl::BuiltinOperator_ADD, "ADD", {values_[scaled].tensor, shift}, {-1, out_shape, x.nhwc}, output, sources,
-           "", tfl::BuiltinOptions_AddOptions, tfl::CreateAddOptions(writer_.builder(), act).Union());
-      return Converted(node, first);
-    }
-    if (op == "Relu" || op == "Clip" || op == "Sigmoid") {
-      const Value x = Input(node.input(0));
-      tfl::BuiltinOperator code = tfl::BuiltinOperator_RELU;
-      const char* code_name = "RELU";
-      if (op == "Sigmoid") {
-        code = tfl::BuiltinOperator_LOGISTIC;
-        code_name = "LOGISTIC";
-      } else if (op == "Clip") {
-        const float lo = inspect::FloatAttribute(node, "min", -FLT_MAX), hi = inspect::FloatAttribute(node, "max", FLT_MAX);
-        if (node.input_size() > 1) throw NotConvertible{"Clip with min/max inputs (opset 11+) is not supported"};
-        if (lo == 0 && hi == 6) {
-          code = tfl::BuiltinOperator_RELU6;
-          code_name = "RELU6";
-        } else if (!(lo == 0 && hi == FLT_MAX)) {
-          throw NotConvertible{"Clip(" + std::to_string(lo) + ", " + std::to_string(hi) + "): only Clip(0, 6) and Clip(0)"};
-        }
-      }
-      Emit(code, code_name, {x.tensor}, {-1, out_shape, x.nhwc}, node.output(0), sources);
-      return Converted(node, first);
-    }
-    if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div") return ConvertElementwise(node, name, first);
-    if (op == "HardSigmoid") {
-      // max(0, min(1, alpha x + beta)) = RELU6(6 alpha x + 6 beta) / 6, with operators every
-      // runtime has (x * HardSigmoid(x), HardSwish, stays a MUL after it).
-      const Value x = Input(node.input(0));
-      const float alpha = inspect::FloatAttribute(node, "alpha", 0.2f), beta = inspect::FloatAttribute(node, "beta", 0.5f);
-      auto& builder = writer_.builder();
-      const Value shaped{-1, out_shape, x.nhwc};
-      const int scale = writer_.AddFloatConstant(name + "/scale", {1}, {6 * alpha});
-      const int shift = writer_.AddFloatConstant(name + "/shift", {1}, {6 * beta});
-      const int sixth = writer_.AddFloatConstant(name + "/sixth", {1}, {1.0f / 6});
-      Emit(tfl::BuiltinOperator_MUL, "MUL", {x.tensor, scale}, shaped, name + "/scaled", sources, "",
-           tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(builder).Union());
-      Emit(tfl::BuiltinOperator_ADD, "ADD", {values_[name + "/scaled"].tensor, shift}, shaped, name + "/shifted",
-           sources, "", tfl::BuiltinOptions_AddOptions,
-           tfl::CreateAddOptions(builder, tfl::ActivationFunctionType_RELU6).Union());
-      Emit(tfl::BuiltinOperator_MUL, "MUL", {values_[name + "/shifted"].tensor, sixth}, shaped, node.output(0),
-           sources, "", tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(builder).Union());
-      return Converted(node, first);
-    }
-    if (op == "MaxPool" || op == "AveragePool") return ConvertPool(node, name, first);
-    if (op == "GlobalAveragePool") {
-      const Value x = Input(node.input(0));
-      if (!x.nhwc) throw NotConvertible{"GlobalAveragePool of a non-4-D input"};
-      const int axes = writer_.AddInt32Constant(name + "/axes", {2}, {1, 2});
-      Emit(tfl::BuiltinOperator_MEAN, "MEAN", {x.tensor, axes}, {-1, out_shape, true}, node.output(0), sources, "",
-           tfl::BuiltinOptions_ReducerOptions, tfl::CreateReducerOptions(writer_.builder(), true).Union());
-      return Converted(node, first);
-    }
-    if (op == "Flatten" || op == "Reshape") {
-      const Value x = ToOnnxLayout(Input(node.input(0)), name);
-      const bool to_nhwc = out_shape.size() == 4;
-      Value out{-1, out_shape, false};
-      const int shape = writer_.AddInt32Constant(name + "/shape", {int64_t(out_shape.size())}, Int32(out_shape));
-      const std::string target = to_nhwc ? name + "/onnx_layout" : node.output(0);
-      Emit(tfl::BuiltinOperator_RESHAPE, "RESHAPE", {x.tensor, shape}, out, target, sources, "",
-           tfl::BuiltinOptions_ReshapeOptions,
-           tfl::CreateReshapeOptions(writer_.builder(), writer_.builder().CreateVector(Int32(out_shape))).Union());
-      if (to_nhwc) ToNhwc(values_[target], node.output(0), name);
-      return Converted(node, first);
-    }
-    if (op == "Gemm") return ConvertGemm(node, name, first);
-    if (op == "Softmax") {
-      const Value x = Input(node.input(0));
-      const int64_t axis = inspect::IntAttribute(node, "axis", 1);
-      if (x.onnx_shape.size() != 2 || (axis != 1 && axis != -1)) {
-        throw NotConvertible{"Softmax over axis " + std::to_string(axis) + " of a " + ShapeText(x.onnx_shape) +
-                          " tensor: only 2-D inputs over the last axis"};
-      }
-      Emit(tfl::BuiltinOperator_SOFTMAX, "SOFTMAX", {x.tensor}, {-1, out_shape, false}, node.output(0), sources, "",
-           tfl::BuiltinOptions_SoftmaxOptions, tfl::CreateSoftmaxOptions(writer_.builder(), 1.0f).Union());
-      return Converted(node, first);
-    }
-    if (op == "Concat") {
-      std::vector<int> inputs;
-      bool nhwc = false;
-      for (const auto& input : node.input()) {
-        const Value v = Input(input);
-        nhwc = v.nhwc;
-        inputs.push_back(v.tensor);
-      }
-      int64_t axis = inspect::IntAttribute(node, "axis", 1);
-      if (axis < 0) axis += int64_t(out_shape.size());
-      if (nhwc) axis = InversePermutation(kNchwToNhwc)[axis];
-      Emit(tfl::BuiltinOperator_CONCATENATION, "CONCATENATION", inputs, {-1, out_shape, nhwc}, node.output(0), sources,
-           "", tfl::BuiltinOptions_ConcatenationOptions,
-           tfl::CreateConcatenationOptions(writer_.builder(), int(axis)).Union());
-      return Converted(node, first);
-    }
-    if (op == "Pad") {
-      const Value x = Input(node.input(0));
-      if (inspect::StringAttribute(node, "mode", "constant") != "constant" || inspect::FloatAttribute(node, "value", 0) != 0 || node.input_size() > 1) {
-        throw NotConvertible{"only constant zero Pad with a pads attribute (opset <= 10)"};
-      }
-      const std::vector<int64_t> pads = inspect::IntsAttribute(node, "pads").value_or(std::vector<int64_t>{});
-      const std::size_t rank = x.onnx_shape.size();
-      std::vector<int32_t> paddings(rank * 2);
-      for (std::size_t d = 0; d < rank; ++d) {
-        const std::size_t stored_d = x.nhwc ? std::size_t(kNchwToNhwc[d]) : d;  // ONNX dim at stored position d
-        paddings[2 * d] = int32_t(pads[stored_d]);
-        paddings[2 * d + 1] = int32_t(pads[stored_d + rank]);
-      }
-      const int padding = writer_.AddInt32Constant(name + "/paddings", {int64_t(rank), 2}, paddings);
-      Emit(tfl::BuiltinOperator_PAD, "PAD", {x.tensor, padding}, {-1, out_shape, x.nhwc}, node.output(0), sources, "",
-           tfl::BuiltinOptions_PadOptions, tfl::CreatePadOptions(writer_.builder()).Union());
-      return Converted(node, first);
-    }
-    throw NotConvertible{"operator " + op + " is not supported by the ONNX -> TFLite converter (docs/convert.md)"};
-  }
-
-  void ToNhwc(const Value& v, const std::string& output, const std::string& node_name) {
-    Value out{-1, v.onnx_shape, true};
-    const Shape stored = v.onnx_shape;
-    if (IsMemoryOrderPreserved(stored, kNchwToNhwc)) {
-      const int shape = writer_.AddInt32Constant(node_name + "/nhwc_shape", {4}, Int32(Stored(out)));
-      Emit(tfl::BuiltinOperator_RESHAPE, "RESHAPE", {v.tensor, shape}, out, output, {node_name}, "layout");
-    } else {
-      const int perm = writer_.AddInt32Constant(node_name + "/nhwc_perm", {4}, {0, 2, 3, 1});
-      Emit(tfl::BuiltinOperator_TRANSPOSE, "TRANSPOSE", {v.tensor, perm}, out, output, {node_name}, "layout");
-    }
-  }
-
-  // Explicit zero padding of the spatial dims of a NHWC value; returns the padded value.
-  Value PadSpatial(const Value& x, const std::vector<int64_t>& begin, const std::vector<int64_t>& end,
-                   const std::string& name, float value) {
-    Shape padded = x.onnx_shape;
-    padded[2] += begin[0] + end[0];
-    padded[3] += begin[1] + end[1];
-    const int paddings = writer_.AddInt32Constant(name + "/paddings", {4, 2},
-                                                  {0, 0, int32_t(begin[0]), int32_t(end[0]), int32_t(begin[1]),
-                                                   int32_t(end[1]), 0, 0});
-    const std::string out = name + "/padded";
-    if (value == 0) {
-      Emit(tfl::BuiltinOperator_PAD, "PAD", {x.tensor, paddings}, {-1, padded, true}, out, {name}, "padding",
-           tfl::BuiltinOptions_PadOptions, tfl::CreatePadOptions(writer_.builder()).Union());
-    } else {
-      const int fill = writer_.AddFloatConstant(name + "/fill", {}, {value});
-      Emit(tfl::BuiltinOperator_PADV2, "PADV2", {x.tensor, paddings, fill}, {-1, padded, true}, out, {name},
-           "padding", tfl::BuiltinOptions_PadV2Options, tfl::CreatePadV2Options(writer_.builder()).Union());
-    }
-    return values_[out];
-  }
-
-  // The TFLite padding for windows (kernel, strides, dilations, ONNX pads), or an explicit pad
-  // of `x` (returned in `x`) and VALID.
-  tfl::Padding Windows(Value& x, const Shape& out_shape, const std::vector<int64_t>& kernel,
-                       const std::vector<int64_t>& strides, const std::vector<int64_t>& dilations,
-                       const std::vector<int64_t>& pads, const std::string& name, float pad_value) {
-    std::vector<SpatialPadding> dims(2);
-    for (int d = 0; d < 2; ++d) {
-      dims[d] = {x.onnx_shape[2 + d], kernel[d], strides[d], dilations[d], pads[d], pads[d + 2], out_shape[2 + d]};
-    }
-    if (auto match = MatchTflitePadding(dims)) {
-      return *match == TflitePadding::kSame ? tfl::Padding_SAME : tfl::Padding_VALID;
-    }
-    std::vector<int64_t> begin(2), end(2);
-    for (int d = 0; d < 2; ++d) {
-      begin[d] = pads[d];
-      end[d] = std::max<int64_t>(EffectiveEndPadding(dims[d]), 0);
-    }
-    x = PadSpatial(x, begin, end, name, pad_value);
-    for (int d = 0; d < 2; ++d) {
-      dims[d].in = x.onnx_shape[2 + d];
-      dims[d].begin = dims[d].end = 0;
-    }
-    if (MatchTflitePadding(dims) != TflitePadding::kValid) {
-      throw NotConvertible{"padding that neither SAME, VALID nor an explicit PAD expresses"};
-    }
-    return tfl::Padding_VALID;
-  }
-
-  void ConvertConv(const NodeProto& node, const std::string& name, int first) {
-    Value x = Input(node.input(0));
-    if (!x.nhwc) throw NotConvertible{"Conv of a non-4-D input (only 2-D convolutions)"};
-    const Shape w_shape = ShapeOf(node.input(1));
-    std::vector<float> weights = Floats(node.input(1));
-    const int64_t out_channels = w_shape[0], in_channels = x.onnx_shape[1];
-    std::vector<float> bias = node.input_size() > 2 && !node.input(2).empty() ? Floats(node.input(2))
-                                                                             : std::vector<float>(out_channels, 0.0f);
-    std::vector<std::string> sources = {name};
-    std::string output = node.output(0);
-    if (auto bn = SoleConsumer(output, {"BatchNormalization"})) {
-      const NodeProto& norm = model_.graph().node(*bn);
-      FoldBatchNorm({Floats(norm.input(1)), Floats(norm.input(2)), Floats(norm.input(3)), Floats(norm.input(4)),
-                     inspect::FloatAttribute(norm, "epsilon", 1e-5f)},
-                    weights, bias);
-      Fuse(*bn, sources);
-      output = norm.output(0);
-    }
-    const auto act = FuseActivation(output, sources);
-    const Shape out_shape = ShapeOf(output);
-    const int64_t group = inspect::IntAttribute(node, "group", 1);
-    const std::vector<int64_t> kernel = {w_shape[2], w_shape[3]};
-    const std::vector<int64_t> strides = inspect::IntsAttribute(node, "strides").value_or(std::vector<int64_t>{1, 1});
-    const std::vector<int64_t> dilations = inspect::IntsAttribute(node, "dilations").value_or(std::vector<int64_t>{1, 1});
-    std::vector<int64_t> pads = inspect::IntsAttribute(node, "pads").value_or(std::vector<int64_t>{0, 0, 0, 0});
-    if (inspect::StringAttribute(node, "auto_pad", "NOTSET") != "NOTSET" && inspect::StringAttribute(node, "auto_pad", "NOTSET") != "VALID") {
-      throw NotConvertible{"auto_pad " + inspect::StringAttribute(node, "auto_pad", "") + " (re-export with explicit pads)"};
-    }
-    const tfl::Padding padding = Windows(x, out_shape, kernel, strides, dilations, pads, name, 0.0f);
-    const int bias_tensor = writer_.AddFloatConstant(name + "/bias", {out_channels}, bias);
-    Value out{-1, out_shape, true};
-    auto& b = writer_.builder();
-    if (group == 1) {
-      const int filter = writer_.AddFloatConstant(name + "/filter", PermuteShape(w_shape, {0, 2, 3, 1}),
-                                                  ConvWeightsToOhwi(weights, w_shape));
-      Emit(tfl::BuiltinOperator_CONV_2D, "CONV_2D", {x.tensor, filter, bias_tensor}, out, output, sources, "",
-           tfl::BuiltinOptions_Conv2DOptions,
-           tfl::CreateConv2DOptions(b, padding, int(strides[1]), int(strides[0]), act, int(dilations[1]),
-                                    int(dilations[0])).Union());
-    } else if (group == in_channels && w_shape[1] == 1) {
-      if (dilations[0] != 1 || dilations[1] != 1) throw NotConvertible{"dilated depthwise Conv (needs op version 2)"};
-      const int filter = writer_.AddFloatConstant(name + "/filter", {1, kernel[0], kernel[1], out_channels},
-                                                  DepthwiseWeightsTo1hwc(weights, w_shape));
-      Emit(tfl::BuiltinOperator_DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D", {x.tensor, filter, bias_tensor}, out, output,
-           sources, "", tfl::BuiltinOptions_DepthwiseConv2DOptions,
-           tfl::CreateDepthwiseConv2DOptions(b, padding, int(strides[1]), int(strides[0]),
-                                             int(out_channels / in_channels), act).Union());
-    } else {
-      throw NotConvertible{"grouped Conv (group " + std::to_string(group) + " of " + std::to_string(in_channels) +
-                        " channels): only group 1 and depthwise"};
-    }
-    Converted(node, first);
-  }
-
-  void ConvertPool(const NodeProto& node, const std::string& name, int first) {
-    Value x = Input(node.input(0));
-    if (!x.nhwc) throw NotConvertible{node.op_type() + " of a non-4-D input"};
-    const bool max = node.op_type() == "MaxPool";
-    const std::vector<int64_t> kernel = inspect::IntsAttribute(node, "kernel_shape").value_or(std::vector<int64_t>{});
-    const std::vector<int64_t> strides = inspect::IntsAttribute(node, "strides").value_or(std::vector<int64_t>{1, 1});
-    const std::vector<int64_t> pads = inspect::IntsAttribute(node, "pads").value_or(std::vector<int64_t>{0, 0, 0, 0});
-    if (kernel.size() != 2) throw NotConvertible{"pooling needs a 2-D kernel_shape"};
-    if (inspect::StringAttribute(node, "auto_pad", "NOTSET") != "NOTSET") throw NotConvertible{"auto_pad (re-export with explicit pads)"};
-    const Shape out_shape = ShapeOf(node.output(0));
-    const bool padded = std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p != 0; });
-    std::vector<std::string> sources = {name};
-    tfl::Padding padding;
-    if (!max && padded && inspect::IntAttribute(node, "count_include_pad", 0) == 1) {
-      // Averages over padded windows count the zeros: explicit PAD, then VALID.
-      std::vector<SpatialPadding> dims(2);
-      std::vector<int64_t> end(2);
-      for (int d = 0; d < 2; ++d) {
-        dims[d] = {x.onnx_shape[2 + d], kernel[d], strides[d], 1, pads[d], pads[d + 2], out_shape[2 + d]};
-        end[d] = std::max<int64_t>(EffectiveEndPadding(dims[d]), 0);
-      }
-      x = PadSpatial(x, {pads[0], pads[1]}, end, name, 0.0f);
-      padding = tfl::Padding_VALID;
-    } else {
-      // TFLite's SAME excludes padding from averages and max. An explicit pad for max pooling
-      // is zeros when the input cannot be negative (after a ReLU: a plain PAD, which every
-      // runtime has), else the lowest float (PADV2).
-      const bool zeros_are_neutral = !max || non_negative_.count(x.tensor);
-      padding = Windows(x, out_shape, kernel, strides, {1, 1}, pads, name, zeros_are_neutral ? 0.0f : -FLT_MAX);
-      if (!max && padding == tfl::Padding_VALID && padded && values_.count(name + "/padded")) {
-        throw NotConvertible{"AveragePool excluding padding with windows SAME cannot express"};
-      }
-    }
-    std::string output = node.output(0);
-    const auto act = FuseActivation(output, sources);
-    auto options = tfl::CreatePool2DOptions(writer_.builder(), padding, int(strides[1]), int(strides[0]),
-                                            int(kernel[1]), int(kernel[0]), act);
-    Emit(max ? tfl::BuiltinOperator_MAX_POOL_2D : tfl::BuiltinOperator_AVERAGE_POOL_2D,
-         max ? "MAX_POOL_2D" : "AVERAGE_POOL_2D", {x.tensor}, {-1, ShapeOf(output), true}, output, sources, "",
-         tfl::BuiltinOptions_Pool2DOptions, options.Union());
-    Converted(node, first);
-  }
-
-  void ConvertElementwise(const NodeProto& node, const std::string& name, int first) {
-    const std::string& op = node.op_type();
-    const bool a_const = Initializer(node.input(0)) && !values_.count(node.input(0));
-    const bool b_const = Initializer(node.input(1)) && !values_.count(node.input(1));
-    if (a_const && b_const) throw NotConvertible{"elementwise op of two constants (fold it before converting)"};
-    Value a = a_const ? Value{} : Input(node.input(0));
-    Value b = b_const ? Value{} : Input(node.input(1));
-    if (!a_const && !b_const && a.nhwc != b.nhwc) {
-      throw NotConvertible{"broadcast between a 4-D and a lower-rank activation"};
-    }
-    const bool nhwc = a_const ? b.nhwc : a.nhwc;
-    if (a_const) a.tensor = ElementwiseConstant(node.input(0), nhwc);
-    if (b_const) b.tensor = ElementwiseConstant(node.input(1), nhwc);
-    std::vector<std::string> sources = {name};
-    std::string output = node.output(0);
-    auto act = tfl::ActivationFunctionType_NONE;
-    if (op == "Add") act = FuseActivation(output, sources);
-    auto& builder = writer_.builder();
-    const Value out{-1, ShapeOf(output), nhwc};
-    if (op == "Add") {
-      Emit(tfl::BuiltinOperator_ADD, "ADD", {a.tensor, b.tensor}, out, output, sources, "",
-           tfl::BuiltinOptions_AddOptions, tfl::CreateAddOptions(builder, act).Union());
-    } else if (op == "Mul") {
-      Emit(tfl::BuiltinOperator_MUL, "MUL", {a.tensor, b.tensor}, out, output, sources, "",
-           tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(builder).Union());
-    } else if (op == "Sub") {
-      Emit(tfl::BuiltinOperator_SUB, "SUB", {a.tensor, b.tensor}, out, output, sources, "",
-           tfl::BuiltinOptions_SubOptions, tfl::CreateSubOptions(builder).Union());
-    } else {
-      Emit(tfl::BuiltinOperator_DIV, "DIV", {a.tensor, b.tensor}, out, output, sources, "",
-           tfl::BuiltinOptions_DivOptions, tfl::CreateDivOptions(builder).Union());
-    }
-    Converted(node, first);
-  }
-
-  void ConvertGemm(const NodeProto& node, const std::string& name, int first) {
-    const Value a = Input(node.input(0));
-    if (a.onnx_shape.size() != 2 || inspect::IntAttribute(node, "transA", 0) != 0) {
-      throw NotConvertible{"Gemm needs a 2-D A that is not transposed"};
-    }
-    Shape w_shape = ShapeOf(node.input(1));
-    std::vector<float> weights = Floats(node.input(1));
-    if (inspect::IntAttribute(node, "transB", 0) == 0) {  // B is [K, N]; FULLY_CONNECTED wants [N, K]
-      weights = TransposeData(weights, w_shape, {1, 0});
-      w_shape = {w_shape[1], w_shape[0]};
-    }
-    const float alpha = inspect::FloatAttribute(node, "alpha", 1.0f), beta = inspect::FloatAttribute(node, "beta", 1.0f);
-    for (float& w : weights) w *= alpha;
-    std::vector<float> bias(w_shape[0], 0.0f);
-    if (node.input_size() > 2 && !node.input(2).empty()) {
-      const std::vector<float> c = Floats(node.input(2));
-      if (int64_t(c.size()) != w_shape[0]) throw NotConvertible{"Gemm bias C must have N elements"};
-      for (std::size_t i = 0; i < c.size(); ++i) bias[i] = beta * c[i];
-    }
-    const int filter = writer_.AddFloatConstant(name + "/weights", w_shape, weights);
-    const int bias_tensor = writer_.AddFloatConstant(name + "/bias", {w_shape[0]}, bias);
-    std::vector<std::string> sources = {name};
-    std::string output = node.output(0);
-    const auto act = FuseActivation(output, sources);
-    Emit(tfl::BuiltinOperator_FULLY_CONNECTED, "FULLY_CONNECTED", {a.tensor, filter, bias_tensor},
-         {-1, ShapeOf(output), false}, output, sources, "", tfl::BuiltinOptions_FullyConnectedOptions,
-         tfl::CreateFullyConnectedOptions(writer_.builder(), act).Union());
-    Converted(node, first);
-  }
-
-  onnx::ModelProto model_;
+  const inspect::OnnxAnalysis& analysis_;
+  const onnx::GraphProto& graph_;
+  const std::string& path_;
   ConversionReport& report_;
+  const bool float16_weights_;
   TfliteWriter writer_;
-  std::map<std::string, const onnx::TensorProto*> initializers_;
-  std::map<std::string, Shape> shapes_;
-  std::map<std::string, int> consumers_;
+
+  std::map<std::string, const onnx::TensorProto*> tensor_protos_;  // initializers, Constant values
+  std::map<std::string, std::vector<int>> consumers_;
+  std::set<std::string> graph_outputs_;
   std::map<std::string, Value> values_;
-  std::set<int> handled_;
-  std::set<int> non_negative_;  // tensors >= 0 by construction (a ReLU, fused or not, or a sigmoid)
-  std::set<std::string> fused_relu_outputs_;  // ONNX values whose producer got a fused ReLU/ReLU6
-  int index_ = 0;
+  std::map<std::pair<int, Permutation>, int> layout_cache_;
+  std::vector<bool> done_;                // per node index: handled already (fused)
+  std::map<int, int> entry_of_node_;      // node index -> report_.nodes index
+  // Pad nodes merged into the Conv reading their output, by output name.
+  struct MergedPad {
+    int node = 0;
+    std::vector<int64_t> pads;  // top, left, bottom, right
+  };
+  std::map<std::string, MergedPad> pending_pads_;
+  std::vector<int> graph_inputs_, graph_outputs_tensors_;
 };
+
+// ------------------------------------------------------------------------------- graph facts
+
+bool Converter::IsConstant(const std::string& name) const {
+  return analysis_.constants.count(name) || tensor_protos_.count(name);
+}
+
+Expected<Shape> Converter::OnnxShape(const std::string& name) const {
+  auto it = analysis_.shapes.find(name);
+  if (it == analysis_.shapes.end() || !it->second.IsConcrete()) {
+    return Cannot("the shape of tensor '" + name + "' is not known statically");
+  }
+  return it->second.dims;
+}
+
+Expected<std::vector<float>> Converter::ConstantFloats(const std::string& name) const {
+  if (auto it = analysis_.constants.find(name); it != analysis_.constants.end()) {
+    std::vector<float> values;
+    for (int64_t i = 0; i < it->second.size(); ++i) values.push_back(float(it->second.AsDouble(i)));
+    return values;
+  }
+  auto it = tensor_protos_.find(name);
+  if (it == tensor_protos_.end()) return Cannot("input '" + name + "' must be a constant");
+  const onnx::TensorProto& tensor = *it->second;
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    return Cannot("constant '" + name + "' keeps its data in an external file (not supported)");
+  }
+  auto count = inspect::ProductOfDims({tensor.dims().begin(), tensor.dims().end()});
+  if (!count) return BadModel(path_ + ": constant '" + name + "' has a bad shape");
+  std::vector<float> values(static_cast<std::size_t>(*count));
+  const std::string& raw = tensor.raw_data();
+  switch (tensor.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      if (!raw.empty()) {
+        if (raw.size() != values.size() * 4) break;
+        std::memcpy(values.data(), raw.data(), raw.size());
+        return values;
+      }
+      if (tensor.float_data_size() != int(values.size())) break;
+      std::copy(tensor.float_data().begin(), tensor.float_data().end(), values.begin());
+      return values;
+    case onnx::TensorProto::FLOAT16:
+      if (!raw.empty()) {
+        if (raw.size() != values.size() * 2) break;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          uint16_t half;
+          std::memcpy(&half, raw.data() + 2 * i, 2);
+          values[i] = HalfToFloat(half);
+        }
+        return values;
+      }
+      if (tensor.int32_data_size() != int(values.size())) break;
+      for (std::size_t i = 0; i < values.size(); ++i) values[i] = HalfToFloat(uint16_t(tensor.int32_data(int(i))));
+      return values;
+    default:
+      return Cannot("constant '" + name + "' is of type " +
+                    inspect::ElementTypeName(tensor.data_type()) + "; only float weights convert");
+  }
+  return BadModel(path_ + ": constant '" + name + "' holds the wrong number of values");
+}
+
+Expected<std::vector<int64_t>> Converter::ConstantInts(const std::string& name) const {
+  auto it = analysis_.constants.find(name);
+  if (it == analysis_.constants.end() || it->second.is_float()) {
+    return Cannot("input '" + name + "' must be a constant integer tensor");
+  }
+  return it->second.ints;
+}
+
+std::optional<int> Converter::SoleConsumer(const std::string& name) const {
+  if (graph_outputs_.count(name)) return std::nullopt;
+  auto it = consumers_.find(name);
+  if (it == consumers_.end() || it->second.size() != 1) return std::nullopt;
+  return it->second.front();
+}
+
+// ---------------------------------------------------------------------------------- emitting
+
+int Converter::Emit(tfl::BuiltinOperator op, int version, const std::vector<int>& inputs,
+                    const std::vector<int>& outputs, std::vector<int> nodes,
+                    const std::string& added_for, tfl::BuiltinOptions options_type,
+                    flatbuffers::Offset<void> options) {
+  const int index = writer_.AddOperator(op, version, inputs, outputs, options_type, options);
+  TfliteOperator entry;
+  entry.op = tfl::EnumNameBuiltinOperator(op);
+  entry.version = version;
+  entry.added_for = added_for;
+  for (int n : nodes) {
+    entry.source_nodes.push_back(Label(n));
+    report_.nodes[entry_of_node_.at(n)].operators.push_back(index);
+  }
+  report_.operators.push_back(std::move(entry));
+  return index;
+}
+
+int Converter::Int32Vector(const std::string& name, const std::vector<int64_t>& values) {
+  return writer_.AddInt32Constant(name, {int64_t(values.size())},
+                                  std::vector<int32_t>(values.begin(), values.end()));
+}
+
+Expected<Value> Converter::Activation(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) {
+    if (IsConstant(name)) return Cannot("input '" + name + "' is a constant; only activations convert here");
+    return Internal(path_ + ": tensor '" + name + "' used before it was converted");
+  }
+  return it->second;
+}
+
+int Converter::Reshape(int tensor, const Shape& shape, const std::string& name, std::vector<int> nodes,
+                       const std::string& added_for) {
+  auto& b = writer_.builder();
+  const std::vector<int32_t> dims(shape.begin(), shape.end());
+  auto options = tfl::CreateReshapeOptions(b, b.CreateVector(dims)).Union();
+  const int shape_tensor = Int32Vector(name + "/shape", shape);
+  const int output = NewTensor(name, shape);
+  Emit(tfl::BuiltinOperator_RESHAPE, 1, {tensor, shape_tensor}, {output}, std::move(nodes), added_for,
+       tfl::BuiltinOptions_ReshapeOptions, options);
+  return output;
+}
+
+int Converter::InLayout(const std::string& name, const Value& value, const Permutation& perm, int node,
+                        bool any_shape) {
+  if (value.perm == perm) return value.tensor;
+  if (auto it = layout_cache_.find({value.tensor, perm}); it != layout_cache_.end()) return it->second;
+  // The transposition of the TFLite tensor: target dim i = onnx dim perm[i] = current dim t[i].
+  const Permutation inverse = InversePermutation(value.perm);
+  Permutation t(perm.size());
+  for (std::size_t i = 0; i < perm.size(); ++i) t[i] = inverse[perm[i]];
+  const Shape& shape = writer_.shape(value.tensor);
+  const Shape target = PermuteShape(shape, t);
+  const std::string target_name = name + "/" + (perm == kNchwToNhwc ? "nhwc" : perm == Identity(perm.size()) ? "onnx" : "perm");
+  const std::vector<int> nodes = node < 0 ? std::vector<int>{} : std::vector<int>{node};
+  if (IsMemoryOrderPreserved(shape, t) && any_shape) return value.tensor;  // nothing to emit
+  report_.log.push_back("layout: '" + name + "' " + PermText(value.perm) + " -> " + PermText(perm) +
+                        " for " + (node < 0 ? std::string("the graph output") : "'" + Label(node) + "'"));
+  int result;
+  if (IsMemoryOrderPreserved(shape, t)) {
+    result = Reshape(value.tensor, target, target_name, nodes, "layout");
+  } else {
+    const CollapsedTranspose collapsed = CollapseTranspose(shape, t);
+    int source = value.tensor;
+    if (collapsed.shape != shape) source = Reshape(source, collapsed.shape, target_name + "/collapsed", nodes, "layout");
+    const Shape transposed = PermuteShape(collapsed.shape, collapsed.perm);
+    const int perm_tensor = Int32Vector(target_name + "/perm", {collapsed.perm.begin(), collapsed.perm.end()});
+    auto& b = writer_.builder();
+    auto options = tfl::CreateTransposeOptions(b).Union();
+    result = NewTensor(collapsed.shape != shape ? target_name + "/transposed" : target_name, transposed);
+    Emit(tfl::BuiltinOperator_TRANSPOSE, 1, {source, perm_tensor}, {result}, nodes, "layout",
+         tfl::BuiltinOptions_TransposeOptions, options);
+    if (transposed != target) {
+      if (any_shape) return result;
+      result = Reshape(result, target, target_name, nodes, "layout");
+    }
+  }
+  layout_cache_[{value.tensor, perm}] = result;
+  return result;
+}
+
+
+int Converter::Pad(int tensor, const std::vector<std::pair<int64_t, int64_t>>& paddings, float pad_value,
+                   int node, const std::string& added_for) {
+  std::vector<int32_t> flat;
+  Shape padded = writer_.shape(tensor);
+  for (std::size_t d = 0; d < paddings.size(); ++d) {
+    flat.push_back(int32_t(paddings[d].first));
+    flat.push_back(int32_t(paddings[d].second));
+    padded[d] += paddings[d].first + paddings[d].second;
+  }
+  const std::string name = writer_.name(tensor) + "/padded";
+  const int pads = writer_.AddInt32Constant(name + "/paddings", {int64_t(paddings.size()), 2}, flat);
+  const int output = NewTensor(name, padded);
+  auto& b = writer_.builder();
+  if (pad_value == 0) {
+    Emit(tfl::BuiltinOperator_PAD, 1, {tensor, pads}, {output}, {node}, added_for,
+         tfl::BuiltinOptions_PadOptions, tfl::CreatePadOptions(b).Union());
+  } else {
+    const int value = writer_.AddFloatConstant(name + "/value", {}, {pad_value});
+    Emit(tfl::BuiltinOperator_PADV2, 1, {tensor, pads, value}, {output}, {node}, added_for,
+         tfl::BuiltinOptions_PadV2Options, tfl::CreatePadV2Options(b).Union());
+  }
+  return output;
+}
+
+int Converter::Weights(const std::string& name, const Shape& shape, const std::vector<float>& values,
+                       int node) {
+  if (!float16_weights_) return writer_.AddFloatConstant(name, shape, values);
+  std::string bytes(values.size() * 2, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const uint16_t half = FloatToHalf(values[i]);
+    std::memcpy(bytes.data() + 2 * i, &half, 2);
+  }
+  const int half = writer_.AddTensor(name + "/fp16", tfl::TensorType_FLOAT16, shape, std::move(bytes));
+  const int wide = NewTensor(name, shape);
+  // DEQUANTIZE of float16 is version 3 (TFLite 2.2 registers up to 4).
+  Emit(tfl::BuiltinOperator_DEQUANTIZE, 3, {half}, {wide}, {node}, "precision",
+       tfl::BuiltinOptions_DequantizeOptions, tfl::CreateDequantizeOptions(writer_.builder()).Union());
+  return wide;
+}
+
+Expected<int> Converter::BroadcastConstant(const std::string& name, const Permutation& perm, int node) {
+  auto values = ConstantFloats(name);
+  if (!values.ok()) return values.error();
+  auto shape = OnnxShape(name);
+  if (!shape.ok()) return shape.error();
+  if (shape->size() > perm.size()) return Cannot("constant '" + name + "' has more dims than the activation");
+  Shape full(perm.size() - shape->size(), 1);  // ONNX broadcasting aligns trailing dims
+  full.insert(full.end(), shape->begin(), shape->end());
+  return Weights(name, PermuteShape(full, perm), TransposeData(*values, full, perm), node);
+}
+
+void Converter::Define(const std::string& onnx_name, int tensor, Permutation perm, bool non_negative) {
+  values_[onnx_name] = Value{tensor, std::move(perm), non_negative};
+}
+
+void Converter::MarkFused(int fused, int into) {
+  NodeConversion& entry = report_.nodes[entry_of_node_.at(fused)];
+  entry.disposition = "fused";
+  entry.fused_into = Label(into);
+  done_[fused] = true;
+}
+
+tfl::ActivationFunctionType Converter::FuseActivation(int producer, std::string& output,
+                                                      std::vector<int>& sources) {
+  const auto consumer = SoleConsumer(output);
+  if (!consumer) return NoActivation();
+  const onnx::NodeProto& next = node(*consumer);
+  tfl::ActivationFunctionType activation = NoActivation();
+  if (next.op_type() == "Relu") {
+    activation = tfl::ActivationFunctionType_RELU;
+  } else if (next.op_type() == "Clip") {
+    float low = -FLT_MAX, high = FLT_MAX;
+    if (analysis_.opset < 11) {
+      low = FloatAttribute(next, "min", low);
+      high = FloatAttribute(next, "max", high);
+    } else {
+      for (int i : {1, 2}) {
+        const std::string& bound = inspect::InputName(next, i);
+        if (bound.empty()) continue;
+        auto value = ConstantFloats(bound);
+        if (!value.ok() || value->size() != 1) return NoActivation();
+        (i == 1 ? low : high) = (*value)[0];
+      }
+    }
+    if (low == 0 && high == 6) activation = tfl::ActivationFunctionType_RELU6;
+    else if (low == 0 && high == FLT_MAX) activation = tfl::ActivationFunctionType_RELU;
+    else if (low == -1 && high == 1) activation = tfl::ActivationFunctionType_RELU_N1_TO_1;
+  }
+  if (activation == NoActivation()) return activation;
+  MarkFused(*consumer, producer);
+  sources.push_back(*consumer);
+  report_.log.push_back("fused " + next.op_type() + " '" + Label(*consumer) + "' into '" +
+                        Label(producer) + "' (fused_activation_function " +
+                        tfl::EnumNameActivationFunctionType(activation) + ")");
+  output = next.output(0);
+  return activation;
+}
+
+bool IsNonNegative(tfl::ActivationFunctionType activation) {
+  return activation == tfl::ActivationFunctionType_RELU || activation == tfl::ActivationFunctionType_RELU6;
+}
+
+// -------------------------------------------------------------------------------- operators
+
+struct Window {
+  std::vector<int64_t> kernel, strides, dilations, pads;  // pads: begins then ends
+};
+
+Expected<Window> ReadWindow(const onnx::NodeProto& n, const Shape& kernel, const Shape& in,
+                            const Shape& out) {
+  Window w;
+  w.kernel = kernel;
+  w.strides = IntsAttribute(n, "strides").value_or(std::vector<int64_t>(kernel.size(), 1));
+  w.dilations = IntsAttribute(n, "dilations").value_or(std::vector<int64_t>(kernel.size(), 1));
+  w.pads = IntsAttribute(n, "pads").value_or(std::vector<int64_t>(2 * kernel.size(), 0));
+  if (w.strides.size() != 2 || w.dilations.size() != 2 || w.pads.size() != 4) {
+    return Cannot("only 2-D windows convert");
+  }
+  const std::string auto_pad = StringAttribute(n, "auto_pad", "NOTSET");
+  if (auto_pad == "VALID") {
+    w.pads.assign(4, 0);
+  } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    for (int d = 0; d < 2; ++d) {
+      const int64_t window = (w.kernel[d] - 1) * w.dilations[d] + 1;
+      const int64_t total = std::max<int64_t>((out[d] - 1) * w.strides[d] + window - in[d], 0);
+      const int64_t small = total / 2;
+      w.pads[d] = auto_pad == "SAME_UPPER" ? small : total - small;
+      w.pads[d + 2] = total - w.pads[d];
+    }
+  } else if (auto_pad != "NOTSET") {
+    return Cannot("auto_pad " + auto_pad + " is not supported");
+  }
+  for (int64_t pad : w.pads) {
+    if (pad < 0) return Cannot("negative pads do not convert");
+  }
+  return w;
+}
+
+std::vector<SpatialPadding> Spatial(const Window& w, const Shape& in, const Shape& out) {
+  std::vector<SpatialPadding> dims;
+  for (int d = 0; d < 2; ++d) {
+    dims.push_back({in[d], w.kernel[d], w.strides[d], w.dilations[d], w.pads[d], w.pads[d + 2], out[d]});
+  }
+  return dims;
+}
+
+// NHWC paddings of an explicit PAD that lets a VALID window compute the ONNX windows.
+std::vector<std::pair<int64_t, int64_t>> ExplicitPads(const std::vector<SpatialPadding>& dims) {
+  std::vector<std::pair<int64_t, int64_t>> pads{{0, 0}};
+  for (const SpatialPadding& dim : dims) {
+    pads.push_back({dim.begin, std::max<int64_t>(EffectiveEndPadding(dim), 0)});
+  }
+  pads.push_back({0, 0});
+  return pads;
+}
+
+std::string PadsText(const std::vector<int64_t>& pads) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < pads.size(); ++i) text += (i ? "," : "") + std::to_string(pads[i]);
+  return text + "]";
+}
+
+Status Converter::ConvertConv(int index) {
+  const onnx::NodeProto& n = node(index);
+  const std::string& x_name = n.input(0);
+  auto x = Activation(x_name);
+  if (!x.ok()) return x.error();
+  if (x->perm.size() != 4) return Cannot("only 2-D convolutions (4-D inputs) convert");
+  auto w_shape = OnnxShape(inspect::InputName(n, 1));
+  if (!w_shape.ok()) return w_shape.error();
+  auto weights = ConstantFloats(n.input(1));
+  if (!weights.ok()) return weights.error();
+  const int64_t out_channels = (*w_shape)[0];
+  std::vector<float> bias(std::size_t(out_channels), 0.f);
+  if (!inspect::InputName(n, 2).empty()) {
+    auto b = ConstantFloats(n.input(2));
+    if (!b.ok()) return b.error();
+    if (int64_t(b->size()) != out_channels) return BadModel(path_ + ": Conv '" + Label(index) + "' bias size");
+    bias = *b;
+  }
+  const int input = InLayout(x_name, *x, kNchwToNhwc, index);
+  const Shape in_nhwc = writer_.shape(input);
+  const int64_t in_channels = in_nhwc[3];
+  const int64_t group = IntAttribute(n, "group", 1);
+  const bool depthwise = group > 1 && group == in_channels && (*w_shape)[1] == 1;
+  if (group != 1 && !depthwise) {
+    return Cannot("grouped convolution with group " + std::to_string(group) + " of " +
+                  std::to_string(in_channels) + " channels (TFLite has plain and depthwise only)");
+  }
+
+  std::string output = n.output(0);
+  std::vector<int> sources{index};
+  // BatchNormalization reading only this Conv folds into its weights.
+  if (auto consumer = SoleConsumer(output); consumer && node(*consumer).op_type() == "BatchNormalization") {
+    const onnx::NodeProto& bn_node = node(*consumer);
+    BatchNorm bn;
+    bn.epsilon = FloatAttribute(bn_node, "epsilon", 1e-5f);
+    bool constant = true;
+    std::vector<float>* parts[] = {&bn.scale, &bn.bias, &bn.mean, &bn.variance};
+    for (int i = 0; i < 4 && constant; ++i) {
+      auto values = ConstantFloats(inspect::InputName(bn_node, i + 1));
+      constant = values.ok() && int64_t(values->size()) == out_channels;
+      if (constant) *parts[i] = std::move(*values);
+    }
+    if (constant && bn_node.output_size() >= 1) {
+      FoldBatchNorm(bn, *weights, bias);
+      MarkFused(*consumer, index);
+      sources.push_back(*consumer);
+      report_.log.push_back("folded BatchNormalization '" + Label(*consumer) + "' into Conv '" +
+                            Label(index) + "'");
+      output = bn_node.output(0);
+    }
+  }
+  const tfl::ActivationFunctionType activation = FuseActivation(index, output, sources);
+
+  auto out_shape = OnnxShape(output);
+  if (!out_shape.ok()) return out_shape.error();
+  const Shape kernel{(*w_shape)[2], (*w_shape)[3]};
+  auto window = ReadWindow(n, kernel, {in_nhwc[1], in_nhwc[2]}, {(*out_shape)[2], (*out_shape)[3]});
+  if (!window.ok()) return window.error();
+  if (auto pending = pending_pads_.find(x_name); pending != pending_pads_.end()) {
+    for (int i = 0; i < 4; ++i) window->pads[i] += pending->second.pads[i];
+    sources.push_back(pending->second.node);
+  }
+  const auto dims = Spatial(*window, {in_nhwc[1], in_nhwc[2]}, {(*out_shape)[2], (*out_shape)[3]});
+  auto padding = MatchTflitePadding(dims);
+  int source = input;
+  if (!padding) {
+    report_.log.push_back("padding: Conv '" + Label(index) + "' pads " + PadsText(window->pads) +
+                          " are neither SAME nor VALID: explicit PAD");
+    source = Pad(input, ExplicitPads(dims), 0.f, index, "padding");
+    padding = TflitePadding::kValid;
+  }
+  const tfl::Padding tfl_padding = *padding == TflitePadding::kSame ? tfl::Padding_SAME : tfl::Padding_VALID;
+  const Shape out_nhwc = PermuteShape(*out_shape, kNchwToNhwc);
+  const std::string& base = n.output(0);
+  const int bias_tensor = Weights(base + "/bias", {out_channels}, bias, index);
+  const int result = NewTensor(output, out_nhwc);
+  auto& b = writer_.builder();
+  const int stride_h = int(window->strides[0]), stride_w = int(window->strides[1]);
+  const int dilation_h = int(window->dilations[0]), dilation_w = int(window->dilations[1]);
+  if (depthwise) {
+    const int filter = Weights(base + "/filter", {1, kernel[0], kernel[1], out_channels},
+                               DepthwiseWeightsTo1hwc(*weights, *w_shape), index);
+    auto options = tfl::CreateDepthwiseConv2DOptions(b, tfl_padding, stride_w, stride_h,
+                                                     int(out_channels / in_channels), activation,
+                                                     dilation_w, dilation_h).Union();
+    const int version = dilation_h != 1 || dilation_w != 1 ? 2 : 1;
+    Emit(tfl::BuiltinOperator_DEPTHWISE_CONV_2D, version, {source, filter, bias_tensor}, {result}, sources,
+         "", tfl::BuiltinOptions_DepthwiseConv2DOptions, options);
+  } else {
+    const int filter = Weights(base + "/filter", {out_channels, kernel[0], kernel[1], in_channels},
+                               ConvWeightsToOhwi(*weights, *w_shape), index);
+    auto options = tfl::CreateConv2DOptions(b, tfl_padding, stride_w, stride_h, activation, dilation_w,
+                                            dilation_h).Union();
+    Emit(tfl::BuiltinOperator_CONV_2D, 1, {source, filter, bias_tensor}, {result}, sources, "",
+         tfl::BuiltinOptions_Conv2DOptions, options);
+  }
+  Define(output, result, kNchwToNhwc, IsNonNegative(activation));
+  return OkStatus();
+}
+
+// A per-channel affine y = x * a + b (BatchNormalization with no Conv to fold into).
+Status Converter::ConvertBatchNorm(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::size_t rank = x->perm.size();
+  if (rank < 2) return Cannot("BatchNormalization needs a channel dim");
+  BatchNorm bn;
+  bn.epsilon = FloatAttribute(n, "epsilon", 1e-5f);
+  std::vector<float>* parts[] = {&bn.scale, &bn.bias, &bn.mean, &bn.variance};
+  for (int i = 0; i < 4; ++i) {
+    auto values = ConstantFloats(inspect::InputName(n, i + 1));
+    if (!values.ok()) return values.error();
+    *parts[i] = std::move(*values);
+  }
+  std::vector<float> a, b;
+  BatchNormAsAffine(bn, a, b);
+  // The channel (onnx dim 1) sits at tflite dim inverse[1]; the constants broadcast along it.
+  Shape shape(rank, 1);
+  shape[InversePermutation(x->perm)[1]] = int64_t(a.size());
+  auto& fb = writer_.builder();
+  const std::string& out = n.output(0);
+  const int scale = Weights(out + "/scale", shape, a, index);
+  const int offset = Weights(out + "/offset", shape, b, index);
+  const int scaled = NewTensor(out + "/scaled", writer_.shape(x->tensor));
+  Emit(tfl::BuiltinOperator_MUL, 1, {x->tensor, scale}, {scaled}, {index}, "",
+       tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(fb).Union());
+  std::string output = out;
+  std::vector<int> sources{index};
+  const auto activation = FuseActivation(index, output, sources);
+  const int result = NewTensor(output, writer_.shape(x->tensor));
+  Emit(tfl::BuiltinOperator_ADD, 1, {scaled, offset}, {result}, sources, "",
+       tfl::BuiltinOptions_AddOptions, tfl::CreateAddOptions(fb, activation).Union());
+  Define(output, result, x->perm, IsNonNegative(activation));
+  return OkStatus();
+}
+
+Status Converter::ConvertBinary(int index, tfl::BuiltinOperator op) {
+  const onnx::NodeProto& n = node(index);
+  const std::string &a_name = n.input(0), &b_name = n.input(1);
+  const bool a_constant = IsConstant(a_name);
+  // The activation operand decides the layout; a constant one is laid out to match.
+  const std::string& lead_name = a_constant ? b_name : a_name;
+  auto lead = Activation(lead_name);
+  if (!lead.ok()) return lead.error();
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  if (out_shape->size() != lead->perm.size()) {
+    return Cannot("broadcasting that raises the rank of an activation is not supported");
+  }
+  const Permutation perm = lead->perm;
+  std::vector<int> operands;
+  for (const std::string* name : {&a_name, &b_name}) {
+    if (IsConstant(*name)) {
+      auto constant = BroadcastConstant(*name, perm, index);
+      if (!constant.ok()) return constant.error();
+      operands.push_back(*constant);
+      continue;
+    }
+    auto value = Activation(*name);
+    if (!value.ok()) return value.error();
+    if (value->perm.size() != perm.size()) return Cannot("operands of different rank");
+    operands.push_back(InLayout(*name, *value, perm, index));
+  }
+  std::string output = n.output(0);
+  std::vector<int> sources{index};
+  const auto activation = FuseActivation(index, output, sources);
+  const int result = NewTensor(output, PermuteShape(*out_shape, perm));
+  auto& b = writer_.builder();
+  tfl::BuiltinOptions type = tfl::BuiltinOptions_NONE;
+  flatbuffers::Offset<void> options;
+  switch (op) {
+    case tfl::BuiltinOperator_ADD:
+      type = tfl::BuiltinOptions_AddOptions, options = tfl::CreateAddOptions(b, activation).Union();
+      break;
+    case tfl::BuiltinOperator_SUB:
+      type = tfl::BuiltinOptions_SubOptions, options = tfl::CreateSubOptions(b, activation).Union();
+      break;
+    case tfl::BuiltinOperator_MUL:
+      type = tfl::BuiltinOptions_MulOptions, options = tfl::CreateMulOptions(b, activation).Union();
+      break;
+    default:
+      type = tfl::BuiltinOptions_DivOptions, options = tfl::CreateDivOptions(b, activation).Union();
+      break;
+  }
+  Emit(op, 1, operands, {result}, sources, "", type, options);
+  Define(output, result, perm, IsNonNegative(activation));
+  return OkStatus();
+}
+
+// Relu, Clip, Sigmoid, Tanh, LeakyRelu on their own (not fused into a producer).
+Status Converter::ConvertUnaryActivation(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::string& type = n.op_type();
+  const Shape shape = writer_.shape(x->tensor);
+  const int result = NewTensor(n.output(0), shape);
+  auto& b = writer_.builder();
+  bool non_negative = false;
+  if (type == "Relu") {
+    Emit(tfl::BuiltinOperator_RELU, 1, {x->tensor}, {result}, {index}, "");
+    non_negative = true;
+  } else if (type == "Sigmoid") {
+    Emit(tfl::BuiltinOperator_LOGISTIC, 1, {x->tensor}, {result}, {index}, "");
+    non_negative = true;
+  } else if (type == "Tanh") {
+    Emit(tfl::BuiltinOperator_TANH, 1, {x->tensor}, {result}, {index}, "");
+  } else if (type == "LeakyRelu") {
+    Emit(tfl::BuiltinOperator_LEAKY_RELU, 1, {x->tensor}, {result}, {index}, "",
+         tfl::BuiltinOptions_LeakyReluOptions,
+         tfl::CreateLeakyReluOptions(b, FloatAttribute(n, "alpha", 0.01f)).Union());
+  } else {  // Clip
+    float low = -FLT_MAX, high = FLT_MAX;
+    if (analysis_.opset < 11) {
+      low = FloatAttribute(n, "min", low);
+      high = FloatAttribute(n, "max", high);
+    } else {
+      for (int i : {1, 2}) {
+        const std::string& bound = inspect::InputName(n, i);
+        if (bound.empty()) continue;
+        auto value = ConstantFloats(bound);
+        if (!value.ok()) return value.error();
+        if (value->size() != 1) return Cannot("Clip bounds must be scalars");
+        (i == 1 ? low : high) = (*value)[0];
+      }
+    }
+    non_negative = low >= 0;
+    if (low == 0 && high == 6) {
+      Emit(tfl::BuiltinOperator_RELU6, 1, {x->tensor}, {result}, {index}, "");
+    } else if (low == 0 && high == FLT_MAX) {
+      Emit(tfl::BuiltinOperator_RELU, 1, {x->tensor}, {result}, {index}, "");
+    } else if (low == -1 && high == 1) {
+      Emit(tfl::BuiltinOperator_RELU_N1_TO_1, 1, {x->tensor}, {result}, {index}, "");
+    } else {
+      // max(x, low) then min(., high)
+      const int low_tensor = writer_.AddFloatConstant(n.output(0) + "/min", {}, {low});
+      const int high_tensor = writer_.AddFloatConstant(n.output(0) + "/max", {}, {high});
+      const int raised = NewTensor(n.output(0) + "/raised", shape);
+      Emit(tfl::BuiltinOperator_MAXIMUM, 1, {x->tensor, low_tensor}, {raised}, {index}, "",
+           tfl::BuiltinOptions_MaximumMinimumOptions, tfl::CreateMaximumMinimumOptions(b).Union());
+      Emit(tfl::BuiltinOperator_MINIMUM, 1, {raised, high_tensor}, {result}, {index}, "",
+           tfl::BuiltinOptions_MaximumMinimumOptions, tfl::CreateMaximumMinimumOptions(b).Union());
+    }
+  }
+  Define(n.output(0), result, x->perm, non_negative);
+  return OkStatus();
+}
+
+// HardSigmoid(x) feeding only Mul(x, .) is hard-swish (HARD_SWISH); alone it is
+// relu6(x * 6 alpha + 6 beta) / 6.
+Status Converter::ConvertHardSigmoid(int index) {
+  const onnx::NodeProto& n = node(index);
+  const std::string& x_name = n.input(0);
+  auto x = Activation(x_name);
+  if (!x.ok()) return x.error();
+  const float alpha = FloatAttribute(n, "alpha", 0.2f), beta = FloatAttribute(n, "beta", 0.5f);
+  const Shape shape = writer_.shape(x->tensor);
+  auto& b = writer_.builder();
+  if (auto consumer = SoleConsumer(n.output(0));
+      consumer && node(*consumer).op_type() == "Mul" && std::abs(alpha - 1.f / 6) < 1e-6f && beta == 0.5f) {
+    const onnx::NodeProto& mul = node(*consumer);
+    const std::string& other = mul.input(0) == n.output(0) ? mul.input(1) : mul.input(0);
+    if (other == x_name) {
+      MarkFused(*consumer, index);
+      report_.log.push_back("fused HardSigmoid '" + Label(index) + "' and Mul '" + Label(*consumer) +
+                            "' into HARD_SWISH");
+      const int result = NewTensor(mul.output(0), shape);
+      Emit(tfl::BuiltinOperator_HARD_SWISH, 1, {x->tensor}, {result}, {index, *consumer}, "",
+           tfl::BuiltinOptions_HardSwishOptions, tfl::CreateHardSwishOptions(b).Union());
+      Define(mul.output(0), result, x->perm);
+      return OkStatus();
+    }
+  }
+  const std::string& out = n.output(0);
+  const int scale = writer_.AddFloatConstant(out + "/scale", {}, {6 * alpha});
+  const int offset = writer_.AddFloatConstant(out + "/offset", {}, {6 * beta});
+  const int sixth = writer_.AddFloatConstant(out + "/sixth", {}, {1.f / 6});
+  const int scaled = NewTensor(out + "/scaled", shape), clipped = NewTensor(out + "/relu6", shape);
+  const int result = NewTensor(out, shape);
+  Emit(tfl::BuiltinOperator_MUL, 1, {x->tensor, scale}, {scaled}, {index}, "",
+       tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(b).Union());
+  Emit(tfl::BuiltinOperator_ADD, 1, {scaled, offset}, {clipped}, {index}, "",
+       tfl::BuiltinOptions_AddOptions, tfl::CreateAddOptions(b, tfl::ActivationFunctionType_RELU6).Union());
+  Emit(tfl::BuiltinOperator_MUL, 1, {clipped, sixth}, {result}, {index}, "",
+       tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(b).Union());
+  Define(out, result, x->perm, true);
+  return OkStatus();
+}
+
+Status Converter::ConvertConcat(int index) {
+  const onnx::NodeProto& n = node(index);
+  const Value* lead = nullptr;
+  for (const auto& input : n.input()) {
+    if (auto it = values_.find(input); it != values_.end()) {
+      lead = &it->second;
+      break;
+    }
+  }
+  if (!lead) return Cannot("Concat of constants only");
+  const Permutation perm = lead->perm;
+  std::vector<int> inputs;
+  bool non_negative = true;
+  for (const auto& name : n.input()) {
+    if (IsConstant(name)) {
+      auto constant = BroadcastConstant(name, perm, index);
+      if (!constant.ok()) return constant.error();
+      inputs.push_back(*constant);
+      non_negative = false;
+      continue;
+    }
+    auto value = Activation(name);
+    if (!value.ok()) return value.error();
+    if (value->perm.size() != perm.size()) return Cannot("inputs of different rank");
+    inputs.push_back(InLayout(name, *value, perm, index));
+    non_negative = non_negative && value->non_negative;
+  }
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  const int64_t axis = NormalizeAxis(IntAttribute(n, "axis", 1), perm.size());
+  const int tfl_axis = InversePermutation(perm)[std::size_t(axis)];
+  const int result = NewTensor(n.output(0), PermuteShape(*out_shape, perm));
+  auto& b = writer_.builder();
+  Emit(tfl::BuiltinOperator_CONCATENATION, 1, inputs, {result}, {index}, "",
+       tfl::BuiltinOptions_ConcatenationOptions, tfl::CreateConcatenationOptions(b, tfl_axis).Union());
+  Define(n.output(0), result, perm, non_negative);
+  return OkStatus();
+}
+
+Status Converter::ConvertPool(int index) {
+  const onnx::NodeProto& n = node(index);
+  const bool max = n.op_type() == "MaxPool";
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  if (x->perm.size() != 4) return Cannot("only 2-D pooling (4-D inputs) converts");
+  if (max && n.output_size() > 1 && !n.output(1).empty()) return Cannot("MaxPool indices output");
+  if (IntAttribute(n, "storage_order", 0) != 0) return Cannot("storage_order 1");
+  const int input = InLayout(n.input(0), *x, kNchwToNhwc, index);
+  const Shape in = writer_.shape(input);
+  auto kernel = IntsAttribute(n, "kernel_shape");
+  if (!kernel || kernel->size() != 2) return Cannot("only 2-D pooling converts");
+  std::string output = n.output(0);
+  std::vector<int> sources{index};
+  const auto activation = FuseActivation(index, output, sources);
+  auto out_shape = OnnxShape(output);
+  if (!out_shape.ok()) return out_shape.error();
+  auto window = ReadWindow(n, *kernel, {in[1], in[2]}, {(*out_shape)[2], (*out_shape)[3]});
+  if (!window.ok()) return window.error();
+  if (window->dilations != std::vector<int64_t>{1, 1}) return Cannot("dilated pooling");
+  const auto dims = Spatial(*window, {in[1], in[2]}, {(*out_shape)[2], (*out_shape)[3]});
+  const bool count_include_pad = !max && IntAttribute(n, "count_include_pad", 0) != 0;
+  bool any_pad = false;
+  for (const auto& dim : dims) any_pad = any_pad || dim.begin > 0 || EffectiveEndPadding(dim) > 0;
+  std::optional<TflitePadding> padding = MatchTflitePadding(dims);
+  // TFLite's SAME pooling skips the padding like ONNX MaxPool and AveragePool without
+  // count_include_pad; an average that counts the padding needs explicit zeros.
+  if (padding == TflitePadding::kSame && count_include_pad && any_pad) padding.reset();
+  int source = input;
+  if (!padding) {
+    if (!max && !count_include_pad) {
+      return Cannot("average pooling pads " + PadsText(window->pads) +
+                    " without count_include_pad have no TFLite equivalent");
+    }
+    if (!max) {
+      for (const auto& dim : dims) {
+        if (EffectiveEndPadding(dim) > dim.end) {
+          return Cannot("ceil_mode windows past the padding of an average pool");
+        }
+      }
+    }
+    // Zeros are exact for a max over a non-negative input; otherwise pad with the lowest float.
+    const float pad_value = max && !x->non_negative ? -FLT_MAX : 0.f;
+    report_.log.push_back("padding: " + n.op_type() + " '" + Label(index) + "' pads " +
+                          PadsText(window->pads) + " are neither SAME nor VALID: explicit " +
+                          (pad_value == 0 ? "PAD" : "PADV2 (lowest float)"));
+    source = Pad(input, ExplicitPads(dims), pad_value, index, "padding");
+    padding = TflitePadding::kValid;
+  }
+  const Shape out_nhwc = PermuteShape(*out_shape, kNchwToNhwc);
+  const int result = NewTensor(output, out_nhwc);
+  auto& b = writer_.builder();
+  auto options = tfl::CreatePool2DOptions(
+      b, *padding == TflitePadding::kSame ? tfl::Padding_SAME : tfl::Padding_VALID,
+      int(window->strides[1]), int(window->strides[0]), int((*kernel)[1]), int((*kernel)[0]), activation);
+  Emit(max ? tfl::BuiltinOperator_MAX_POOL_2D : tfl::BuiltinOperator_AVERAGE_POOL_2D, 1, {source},
+       {result}, sources, "", tfl::BuiltinOptions_Pool2DOptions, options.Union());
+  Define(output, result, kNchwToNhwc, IsNonNegative(activation) || (max && x->non_negative));
+  return OkStatus();
+}
+
+Status Converter::ConvertGlobalAveragePool(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  if (x->perm.size() != 4) return Cannot("only 4-D inputs convert");
+  const int input = InLayout(n.input(0), *x, kNchwToNhwc, index);
+  Shape out = writer_.shape(input);
+  out[1] = out[2] = 1;
+  const int axes = Int32Vector(n.output(0) + "/axes", {1, 2});
+  const int result = NewTensor(n.output(0), out);
+  auto& b = writer_.builder();
+  Emit(tfl::BuiltinOperator_MEAN, 1, {input, axes}, {result}, {index}, "",
+       tfl::BuiltinOptions_ReducerOptions, tfl::CreateReducerOptions(b, true).Union());
+  Define(n.output(0), result, kNchwToNhwc, x->non_negative);
+  return OkStatus();
+}
+
+Status Converter::ConvertReduceMean(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::size_t rank = x->perm.size();
+  std::vector<int64_t> axes = IntsAttribute(n, "axes").value_or(std::vector<int64_t>{});
+  if (axes.empty()) {
+    axes.resize(rank);
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  const Permutation inverse = InversePermutation(x->perm);
+  std::set<int> reduced_onnx;
+  std::vector<int64_t> tfl_axes;
+  for (int64_t axis : axes) {
+    axis = NormalizeAxis(axis, rank);
+    if (axis < 0 || axis >= int64_t(rank)) return BadModel(path_ + ": ReduceMean '" + Label(index) + "' axis out of range");
+    reduced_onnx.insert(int(axis));
+    tfl_axes.push_back(inverse[std::size_t(axis)]);
+  }
+  std::sort(tfl_axes.begin(), tfl_axes.end());
+  const bool keep = IntAttribute(n, "keepdims", 1) != 0;
+  // Without keepdims the remaining dims keep their tflite order; renumber their onnx dims.
+  Permutation perm = x->perm;
+  if (!keep) {
+    perm.clear();
+    for (int axis : x->perm) {
+      if (reduced_onnx.count(axis)) continue;
+      int below = 0;
+      for (int r : reduced_onnx) below += r < axis;
+      perm.push_back(axis - below);
+    }
+  }
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  const int axes_tensor = Int32Vector(n.output(0) + "/axes", tfl_axes);
+  const int result = NewTensor(n.output(0), PermuteShape(*out_shape, perm));
+  auto& b = writer_.builder();
+  Emit(tfl::BuiltinOperator_MEAN, 1, {x->tensor, axes_tensor}, {result}, {index}, "",
+       tfl::BuiltinOptions_ReducerOptions, tfl::CreateReducerOptions(b, keep).Union());
+  Define(n.output(0), result, perm, x->non_negative);
+  return OkStatus();
+}
+
+// Reshape, Flatten, Squeeze, Unsqueeze: a RESHAPE to the inferred output shape.
+Status Converter::ConvertReshape(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  auto in_shape = OnnxShape(n.input(0));
+  if (!in_shape.ok()) return in_shape.error();
+  // Split and merged dims stay where they are in the TFLite tensor when they can (a channel
+  // shuffle on NHWC moves no data here); otherwise the input is transposed first.
+  const ReshapeLayout layout = PlanReshape(*in_shape, *out_shape, x->perm)
+                                   .value_or(ReshapeLayout{Identity(in_shape->size()), Identity(out_shape->size())});
+  const int input = InLayout(n.input(0), *x, layout.input, index, /*any_shape=*/true);
+  const int result = Reshape(input, PermuteShape(*out_shape, layout.output), n.output(0), {index}, "");
+  Define(n.output(0), result, layout.output, x->non_negative);
+  return OkStatus();
+}
+
+// No operator: the output is the input with its dims renamed (the permutation absorbs it).
+Status Converter::ConvertTranspose(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::size_t rank = x->perm.size();
+  Permutation perm(rank);
+  if (auto attribute = IntsAttribute(n, "perm")) {
+    if (attribute->size() != rank) return BadModel(path_ + ": Transpose '" + Label(index) + "' perm rank");
+    std::copy(attribute->begin(), attribute->end(), perm.begin());
+  } else {
+    for (std::size_t i = 0; i < rank; ++i) perm[i] = int(rank - 1 - i);
+  }
+  // output onnx dim i = input onnx dim perm[i]; tflite dim j holds input dim x.perm[j].
+  const Permutation inverse = InversePermutation(perm);
+  Permutation out_perm(rank);
+  for (std::size_t j = 0; j < rank; ++j) out_perm[j] = inverse[std::size_t(x->perm[j])];
+  NodeConversion& entry = report_.nodes[entry_of_node_.at(index)];
+  entry.disposition = "removed";
+  report_.log.push_back("Transpose '" + Label(index) + "' needs no operator: its output is laid out as " +
+                        PermText(out_perm));
+  Define(n.output(0), x->tensor, out_perm, x->non_negative);
+  return OkStatus();
+}
+
+Status Converter::ConvertSplit(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::size_t rank = x->perm.size();
+  const int64_t axis = NormalizeAxis(IntAttribute(n, "axis", 0), rank);
+  const int tfl_axis = InversePermutation(x->perm)[std::size_t(axis)];
+  std::vector<int64_t> sizes;
+  std::vector<int> outputs;
+  for (const auto& output : n.output()) {
+    auto shape = OnnxShape(output);
+    if (!shape.ok()) return shape.error();
+    sizes.push_back((*shape)[std::size_t(axis)]);
+    outputs.push_back(NewTensor(output, PermuteShape(*shape, x->perm)));
+  }
+  auto& b = writer_.builder();
+  const bool equal = std::all_of(sizes.begin(), sizes.end(), [&](int64_t s) { return s == sizes[0]; });
+  const int axis_tensor = writer_.AddInt32Constant(n.output(0) + "/axis", {1}, {tfl_axis});
+  if (equal) {
+    Emit(tfl::BuiltinOperator_SPLIT, 1, {axis_tensor, x->tensor}, outputs, {index}, "",
+         tfl::BuiltinOptions_SplitOptions, tfl::CreateSplitOptions(b, int(sizes.size())).Union());
+  } else {
+    const int size_tensor = Int32Vector(n.output(0) + "/sizes", sizes);
+    Emit(tfl::BuiltinOperator_SPLIT_V, 1, {x->tensor, size_tensor, axis_tensor}, outputs, {index}, "",
+         tfl::BuiltinOptions_SplitVOptions, tfl::CreateSplitVOptions(b, int(sizes.size())).Union());
+  }
+  for (int o = 0; o < n.output_size(); ++o) Define(n.output(o), outputs[std::size_t(o)], x->perm, x->non_negative);
+  return OkStatus();
+}
+
+// Softmax before opset 13 normalizes over all dims from `axis` on; TFLite's over the last dim.
+Status Converter::ConvertSoftmax(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::size_t rank = x->perm.size();
+  const int64_t axis = NormalizeAxis(IntAttribute(n, "axis", analysis_.opset < 13 ? 1 : -1), rank);
+  auto& b = writer_.builder();
+  auto options = [&] { return tfl::CreateSoftmaxOptions(b, 1.f).Union(); };
+  const Shape onnx_shape = PermuteShape(writer_.shape(x->tensor), InversePermutation(x->perm));
+  if (axis == int64_t(rank) - 1 && x->perm.back() == int(rank) - 1) {
+    const int result = NewTensor(n.output(0), writer_.shape(x->tensor));
+    Emit(tfl::BuiltinOperator_SOFTMAX, 1, {x->tensor}, {result}, {index}, "",
+         tfl::BuiltinOptions_SoftmaxOptions, options());
+    Define(n.output(0), result, x->perm);
+    return OkStatus();
+  }
+  if (analysis_.opset >= 13 && axis != int64_t(rank) - 1) return Cannot("Softmax over a dim that is not the last");
+  int64_t outer = 1, inner = 1;
+  for (std::size_t d = 0; d < rank; ++d) (int64_t(d) < axis ? outer : inner) *= onnx_shape[d];
+  const int input = InLayout(n.input(0), *x, Identity(rank), index, /*any_shape=*/true);
+  const int flat = Reshape(input, {outer, inner}, n.output(0) + "/2d", {index}, "layout");
+  const int soft = NewTensor(n.output(0) + "/softmax", {outer, inner});
+  Emit(tfl::BuiltinOperator_SOFTMAX, 1, {flat}, {soft}, {index}, "", tfl::BuiltinOptions_SoftmaxOptions,
+       options());
+  const int result = Reshape(soft, onnx_shape, n.output(0), {index}, "layout");
+  Define(n.output(0), result, Identity(rank));
+  return OkStatus();
+}
+
+Status Converter::ConvertPad(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::size_t rank = x->perm.size();
+  const std::string mode = StringAttribute(n, "mode", "constant");
+  if (mode != "constant") return Cannot("Pad mode '" + mode + "' (only constant converts)");
+  std::vector<int64_t> pads;
+  float value = 0;
+  if (analysis_.opset < 11) {
+    pads = IntsAttribute(n, "pads").value_or(std::vector<int64_t>{});
+    value = FloatAttribute(n, "value", 0.f);
+  } else {
+    auto constant = ConstantInts(inspect::InputName(n, 1));
+    if (!constant.ok()) return constant.error();
+    pads = *constant;
+    if (!inspect::InputName(n, 2).empty()) {
+      auto v = ConstantFloats(n.input(2));
+      if (!v.ok()) return v.error();
+      if (v->size() != 1) return Cannot("Pad value must be a scalar");
+      value = (*v)[0];
+    }
+  }
+  if (pads.size() != 2 * rank) return BadModel(path_ + ": Pad '" + Label(index) + "' has " + std::to_string(pads.size()) + " pads for rank " + std::to_string(rank));
+  if (std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p < 0; })) return Cannot("negative pads (cropping)");
+  if (std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; })) {
+    report_.nodes[entry_of_node_.at(index)].disposition = "removed";
+    Define(n.output(0), x->tensor, x->perm, x->non_negative);
+    return OkStatus();
+  }
+  // Zero padding of H and W feeding only a Conv becomes part of the Conv's padding.
+  if (auto consumer = SoleConsumer(n.output(0)); consumer && node(*consumer).op_type() == "Conv" &&
+      rank == 4 && value == 0 && pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0 &&
+      node(*consumer).input(0) == n.output(0)) {
+    MarkFused(index, *consumer);
+    pending_pads_[n.output(0)] = {index, {pads[2], pads[3], pads[6], pads[7]}};
+    report_.log.push_back("merged Pad '" + Label(index) + "' into the padding of Conv '" + Label(*consumer) + "'");
+    Define(n.output(0), x->tensor, x->perm, x->non_negative);
+    return OkStatus();
+  }
+  if (rank > 4) return Cannot("PAD of more than 4 dims");
+  std::vector<std::pair<int64_t, int64_t>> paddings;
+  for (int axis : x->perm) paddings.push_back({pads[std::size_t(axis)], pads[std::size_t(axis) + rank]});
+  const int padded = Pad(x->tensor, paddings, value, index, "");
+  Define(n.output(0), padded, x->perm, x->non_negative && value >= 0);
+  return OkStatus();
+}
+
+// Gemm (no transA) and MatMul with a constant right-hand side: FULLY_CONNECTED.
+Status Converter::ConvertGemm(int index) {
+  const onnx::NodeProto& n = node(index);
+  const bool gemm = n.op_type() == "Gemm";
+  auto a = Activation(n.input(0));
+  if (!a.ok()) return a.error();
+  if (a->perm.size() != 2) return Cannot("only 2-D inputs convert");
+  if (gemm && IntAttribute(n, "transA", 0) != 0) return Cannot("transA=1");
+  auto b_shape = OnnxShape(n.input(1));
+  if (!b_shape.ok()) return b_shape.error();
+  auto weights = ConstantFloats(n.input(1));
+  if (!weights.ok()) return weights.error();
+  if (b_shape->size() != 2) return Cannot("the weights must be 2-D");
+  const bool trans_b = gemm && IntAttribute(n, "transB", 0) != 0;
+  // FULLY_CONNECTED wants [out, in]: ONNX B is [in, out] unless transB.
+  std::vector<float> filter = trans_b ? *weights : TransposeData(*weights, *b_shape, {1, 0});
+  const int64_t units = trans_b ? (*b_shape)[0] : (*b_shape)[1];
+  const int64_t depth = trans_b ? (*b_shape)[1] : (*b_shape)[0];
+  const float alpha = gemm ? FloatAttribute(n, "alpha", 1.f) : 1.f;
+  const float beta = gemm ? FloatAttribute(n, "beta", 1.f) : 1.f;
+  if (alpha != 1) for (float& w : filter) w *= alpha;
+  std::vector<float> bias(std::size_t(units), 0.f);
+  if (gemm && !inspect::InputName(n, 2).empty()) {
+    auto c = ConstantFloats(n.input(2));
+    if (!c.ok()) return c.error();
+    if (c->size() == 1) {
+      std::fill(bias.begin(), bias.end(), (*c)[0] * beta);
+    } else if (int64_t(c->size()) == units) {
+      for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = (*c)[i] * beta;
+    } else {
+      return Cannot("a bias C that is not per output unit");
+    }
+  }
+  const int input = InLayout(n.input(0), *a, {0, 1}, index);
+  std::string output = n.output(0);
+  std::vector<int> sources{index};
+  const auto activation = FuseActivation(index, output, sources);
+  const int filter_tensor = Weights(n.output(0) + "/weights", {units, depth}, filter, index);
+  const int bias_tensor = Weights(n.output(0) + "/bias", {units}, bias, index);
+  const int result = NewTensor(output, {writer_.shape(input)[0], units});
+  auto& b = writer_.builder();
+  Emit(tfl::BuiltinOperator_FULLY_CONNECTED, 1, {input, filter_tensor, bias_tensor}, {result}, sources, "",
+       tfl::BuiltinOptions_FullyConnectedOptions,
+       tfl::CreateFullyConnectedOptions(b, activation).Union());
+  Define(output, result, {0, 1}, IsNonNegative(activation));
+  return OkStatus();
+}
+
+Status Converter::ConvertNode(int index) {
+  const std::string& type = node(index).op_type();
+  if (!inspect::IsDefaultDomain(node(index).domain())) {
+    return Cannot("operator of domain '" + node(index).domain() + "'");
+  }
+  if (type == "Conv") return ConvertConv(index);
+  if (type == "BatchNormalization") return ConvertBatchNorm(index);
+  if (type == "Add") return ConvertBinary(index, tfl::BuiltinOperator_ADD);
+  if (type == "Sub") return ConvertBinary(index, tfl::BuiltinOperator_SUB);
+  if (type == "Mul") return ConvertBinary(index, tfl::BuiltinOperator_MUL);
+  if (type == "Div") return ConvertBinary(index, tfl::BuiltinOperator_DIV);
+  if (type == "Relu" || type == "Clip" || type == "Sigmoid" || type == "Tanh" || type == "LeakyRelu") {
+    return ConvertUnaryActivation(index);
+  }
+  if (type == "HardSigmoid") return ConvertHardSigmoid(index);
+  if (type == "Concat") return ConvertConcat(index);
+  if (type == "MaxPool" || type == "AveragePool") return ConvertPool(index);
+  if (type == "GlobalAveragePool") return ConvertGlobalAveragePool(index);
+  if (type == "ReduceMean") return ConvertReduceMean(index);
+  if (type == "Reshape" || type == "Flatten" || type == "Squeeze" || type == "Unsqueeze") return ConvertReshape(index);
+  if (type == "Transpose") return ConvertTranspose(index);
+  if (type == "Split") return ConvertSplit(index);
+  if (type == "Softmax") return ConvertSoftmax(index);
+  if (type == "Pad") return ConvertPad(index);
+  if (type == "Gemm" || type == "MatMul") return ConvertGemm(index);
+  return Cannot("no TFLite conversion for " + type);
+}
+
+// -------------------------------------------------------------------------------- the graph
+
+Status Converter::AddInputs() {
+  if (!analysis_.assumed_dims.empty()) {
+    std::string dims;
+    for (const auto& dim : analysis_.assumed_dims) dims += (dims.empty() ? "" : ", ") + dim.substr(0, dim.rfind("=1"));
+    const std::string input = analysis_.assumed_dims.front().substr(0, analysis_.assumed_dims.front().find('['));
+    return InvalidArgument(path_ + ": input '" + input + "' has a dynamic dimension (" + dims +
+                           "); TFLite needs static shapes: fix it with --shape " + input + "=DIMS");
+  }
+  for (const InspectedTensor& input : analysis_.inputs) {
+    if (!input.rank_known) {
+      return InvalidArgument(path_ + ": input '" + input.name + "' has no known rank; TFLite needs " +
+                             "static shapes: give it with --shape " + input.name + "=DIMS");
+    }
+    if (input.type != "float32") {
+      return Unsupported(path_ + ": input '" + input.name + "' is " + input.type + "; only float32 inputs convert");
+    }
+    const Permutation perm = input.shape.size() == 4 ? kNchwToNhwc : Identity(input.shape.size());
+    const Shape shape = PermuteShape(input.shape, perm);
+    const int tensor = NewTensor(input.name, shape);
+    graph_inputs_.push_back(tensor);
+    Define(input.name, tensor, perm);
+    report_.inputs.push_back({input.name, input.shape, shape, perm});
+  }
+  return OkStatus();
+}
+
+Status Converter::AddOutputs() {
+  for (const auto& output : graph_.output()) {
+    auto value = Activation(output.name());
+    if (!value.ok()) return value.error();
+    // 4-D outputs stay NHWC (like the inputs); any other layout goes back to ONNX order.
+    const std::size_t rank = value->perm.size();
+    const Permutation perm = rank == 4 ? kNchwToNhwc : Identity(rank);
+    const int tensor = InLayout(output.name(), *value, perm, -1);
+    graph_outputs_tensors_.push_back(tensor);
+    auto onnx_shape = OnnxShape(output.name());
+    if (!onnx_shape.ok()) return onnx_shape.error();
+    report_.outputs.push_back({output.name(), *onnx_shape, writer_.shape(tensor), perm});
+  }
+  return OkStatus();
+}
+
+Status Converter::Run() {
+  for (const auto& tensor : graph_.initializer()) tensor_protos_[tensor.name()] = &tensor;
+  for (int i = 0; i < graph_.node_size(); ++i) {
+    const auto& n = graph_.node(i);
+    if (n.op_type() != "Constant" || n.output_size() != 1) continue;
+    if (const auto* value = FindAttribute(n, "value"); value && value->has_t()) {
+      tensor_protos_[n.output(0)] = &value->t();
+    }
+  }
+  for (const auto& output : graph_.output()) graph_outputs_.insert(output.name());
+  for (int index : analysis_.order) {
+    for (const auto& name : analysis_.reads[std::size_t(index)]) consumers_[name].push_back(index);
+  }
+  done_.assign(std::size_t(graph_.node_size()), false);
+  for (int index : analysis_.order) {
+    entry_of_node_[index] = int(report_.nodes.size());
+    report_.nodes.push_back({Label(index), node(index).op_type(), "", {}, ""});
+  }
+  EB_RETURN_IF_ERROR(AddInputs());
+
+  std::set<std::string> failed;  // outputs of nodes that did not convert
+  for (int index : analysis_.order) {
+    if (done_[std::size_t(index)]) continue;
+    const onnx::NodeProto& n = node(index);
+    NodeConversion& entry = report_.nodes[std::size_t(entry_of_node_[index])];
+    const bool constant = n.op_type() == "Constant" ||
+                          std::all_of(n.output().begin(), n.output().end(),
+                                      [&](const std::string& o) { return o.empty() || IsConstant(o); });
+    if (constant) {
+      entry.disposition = "folded";
+      continue;
+    }
+    if (std::any_of(n.input().begin(), n.input().end(), [&](const std::string& i) { return failed.count(i); })) {
+      for (const auto& o : n.output()) failed.insert(o);
+      continue;
+    }
+    if (n.op_type() == "Identity" || n.op_type() == "Dropout") {
+      auto x = Activation(n.input(0));
+      if (!x.ok()) return x.error();
+      values_[n.output(0)] = *x;
+      entry.disposition = "removed";
+      continue;
+    }
+    Status status = ConvertNode(index);
+    if (!status.ok() && status.error().code != ErrorCode::kUnsupported) return status;
+    if (!status.ok()) {
+      report_.unsupported.push_back({Label(index), n.op_type(), status.error().message});
+      for (const auto& o : n.output()) failed.insert(o);
+      continue;
+    }
+    if (entry.disposition.empty()) entry.disposition = "converted";
+  }
+  report_.nodes.erase(std::remove_if(report_.nodes.begin(), report_.nodes.end(),
+                                     [](const NodeConversion& e) { return e.disposition.empty(); }),
+                      report_.nodes.end());
+  if (!report_.unsupported.empty()) return OkStatus();
+  EB_RETURN_IF_ERROR(AddOutputs());
+  report_.model = writer_.Finish(graph_inputs_, graph_outputs_tensors_,
+                                 std::string("edgebench convert ") + kConverterVersion + " from " +
+                                     std::filesystem::path(path_).filename().string());
+  return OkStatus();
+}
 
 }  // namespace
 
 Expected<ConversionReport> ConvertOnnxToTflite(const ConvertRequest& request) {
-  std::ifstream in(request.model_path, std::ios::binary);
-  if (!in) return NotFound(request.model_path + ": cannot open the model file");
-  onnx::ModelProto model;
-  if (!model.ParseFromIstream(&in) || model.graph().node_size() == 0) {
-    return BadModel(request.model_path + ": not a valid ONNX model (protobuf parse failed or no nodes)");
-  }
-  // Fix dynamic input dims, then infer every shape.
-  for (auto& input : *model.mutable_graph()->mutable_input()) {
-    auto it = request.shapes.find(input.name());
-    if (it == request.shapes.end() || !input.type().has_tensor_type()) continue;
-    auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
-    shape->clear_dim();
-    for (int64_t d : it->second) shape->add_dim()->set_dim_value(d);
-  }
-  for (const auto& input : model.graph().input()) {
-    bool initializer = false;
-    for (const auto& init : model.graph().initializer()) initializer |= init.name() == input.name();
-    if (initializer || !input.type().has_tensor_type()) continue;
-    for (const auto& dim : input.type().tensor_type().shape().dim()) {
-      if (!dim.has_dim_value() || dim.dim_value() <= 0) {
-        return InvalidArgument(request.model_path + ": input '" + input.name() +
-                               "' has a dynamic dimension; fix it with --shape " + input.name() + "=1x...");
-      }
-    }
-  }
-  try {
-    onnx::shape_inference::InferShapes(model);
-  } catch (const std::exception& e) {
-    return BadModel(request.model_path + ": ONNX shape inference failed: " + e.what());
-  }
+  auto analysis = inspect::AnalyzeOnnx(request.model_path, request.shapes);
+  if (!analysis.ok()) return analysis.error();
   ConversionReport report;
   report.source_path = request.model_path;
   report.target = request.target;
-  Converter(std::move(model), report).Run();
-  if (!report.ok()) report.model.clear();
+  report.precision = request.precision;
+  for (const auto& warning : analysis->warnings) report.log.push_back("warning: " + warning);
+  Converter converter(*analysis, request.model_path, report);
+  EB_RETURN_IF_ERROR(converter.Run());
   return report;
 }
 

@@ -1,5 +1,7 @@
 #include "onnx_inspect.h"
 
+#include "onnx_analysis.h"
+
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
@@ -28,10 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int64_t kMaxElements = int64_t{1} << 40;  // beyond this a shape is absurd
-
-std::string NodeLabel(const onnx::NodeProto& node, int index) {
-  return node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name();
-}
 
 std::string DisplayOpType(const onnx::NodeProto& node) {
   return IsDefaultDomain(node.domain()) ? node.op_type() : node.domain() + ":" + node.op_type();
@@ -769,44 +767,43 @@ void RunChecker(const onnx::ModelProto& model, const std::string& path, bool ext
 
 }  // namespace
 
-Expected<ModelSummary> InspectOnnx(const std::string& path, const ShapeOverrides& overrides) {
+std::string NodeLabel(const onnx::NodeProto& node, int index) {
+  return node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name();
+}
+
+Expected<OnnxAnalysis> AnalyzeOnnx(const std::string& path, const ShapeOverrides& overrides) {
   auto loaded = LoadModel(path);
   if (!loaded.ok()) return loaded.error();
-  const onnx::ModelProto& model = *loaded;
+  OnnxAnalysis analysis;
+  analysis.model = std::move(*loaded);
+  const onnx::ModelProto& model = analysis.model;
   const onnx::GraphProto& graph = model.graph();
-
-  ModelSummary summary;
-  summary.path = path;
-  summary.format = ModelFormat::kOnnx;
-  summary.ir_version = model.ir_version();
-  summary.opset = DefaultOpset(model);
-  summary.producer = model.producer_name();
-  if (!model.producer_version().empty()) {
-    summary.producer += (summary.producer.empty() ? "" : " ") + model.producer_version();
-  }
+  analysis.opset = DefaultOpset(model);
 
   auto topology = AnalyzeTopology(graph, path);
   if (!topology.ok()) return topology.error();
-  auto weights = CountWeights(graph, path, summary.warnings);
+  auto weights = CountWeights(graph, path, analysis.warnings);
   if (!weights.ok()) return weights.error();
-  summary.params = weights->params;
-  summary.weight_bytes = weights->bytes;
+  analysis.params = weights->params;
+  analysis.weight_bytes = weights->bytes;
+  analysis.external_data = weights->external;
 
-  auto inputs = PlanInputs(path, graph, overrides, summary.dynamic_inputs, summary.assumed_dims);
+  auto inputs = PlanInputs(path, graph, overrides, analysis.dynamic_inputs, analysis.assumed_dims);
   if (!inputs.ok()) return inputs.error();
-  for (const auto& plan : *inputs) summary.inputs.push_back(plan.tensor);
+  for (const auto& plan : *inputs) analysis.inputs.push_back(plan.tensor);
 
-  RunChecker(model, path, weights->external, summary.warnings);
+  RunChecker(model, path, weights->external, analysis.warnings);
 
   // Whole-model shape inference first (it also covers subgraphs and functions), then a pass in
   // execution order that folds constant (shape) subgraphs and re-infers each node seeing the
   // folded values.
-  std::map<std::string, ConstTensor> constants;
+  std::map<std::string, ConstTensor>& constants = analysis.constants;
   for (const auto& tensor : graph.initializer()) {
     if (auto value = ConstFromProto(tensor)) constants.emplace(tensor.name(), std::move(*value));
   }
-  const onnx::ModelProto inferred = InferShapes(model, *inputs, summary.warnings);
-  std::map<std::string, KnownShape> shapes = CollectShapes(model, inferred.graph(), *inputs, constants);
+  const onnx::ModelProto inferred = InferShapes(model, *inputs, analysis.warnings);
+  std::map<std::string, KnownShape>& shapes = analysis.shapes;
+  shapes = CollectShapes(model, inferred.graph(), *inputs, constants);
   PropagateShapes(model, *topology, NonTensorTypes(inferred.graph()), shapes, constants);
 
   for (const auto& [name, shape] : shapes) {
@@ -820,6 +817,34 @@ Expected<ModelSummary> InspectOnnx(const std::string& path, const ShapeOverrides
                       FormatShape(shape.dims) + " (more than 2^40 elements)");
     }
   }
+  analysis.order = std::move(topology->order);
+  analysis.reads = std::move(topology->reads);
+  return analysis;
+}
+
+Expected<ModelSummary> InspectOnnx(const std::string& path, const ShapeOverrides& overrides) {
+  auto analyzed = AnalyzeOnnx(path, overrides);
+  if (!analyzed.ok()) return analyzed.error();
+  const OnnxAnalysis& analysis = *analyzed;
+  const onnx::ModelProto& model = analysis.model;
+  const onnx::GraphProto& graph = model.graph();
+  const std::map<std::string, KnownShape>& shapes = analysis.shapes;
+
+  ModelSummary summary;
+  summary.path = path;
+  summary.format = ModelFormat::kOnnx;
+  summary.ir_version = model.ir_version();
+  summary.opset = analysis.opset;
+  summary.producer = model.producer_name();
+  if (!model.producer_version().empty()) {
+    summary.producer += (summary.producer.empty() ? "" : " ") + model.producer_version();
+  }
+  summary.params = analysis.params;
+  summary.weight_bytes = analysis.weight_bytes;
+  summary.inputs = analysis.inputs;
+  summary.dynamic_inputs = analysis.dynamic_inputs;
+  summary.assumed_dims = analysis.assumed_dims;
+  summary.warnings = analysis.warnings;
 
   for (const auto& output : graph.output()) {
     InspectedTensor tensor;
@@ -837,7 +862,7 @@ Expected<ModelSummary> InspectOnnx(const std::string& path, const ShapeOverrides
   }
 
   std::vector<bool> unsupported;
-  for (int index : topology->order) {
+  for (int index : analysis.order) {
     const auto& node = graph.node(index);
     const CountedCost cost = CountNodeCost(node, summary.opset, shapes);
     if (cost.status == CostStatus::kOverflow) {
@@ -866,13 +891,13 @@ Expected<ModelSummary> InspectOnnx(const std::string& path, const ShapeOverrides
 
   // Activation memory: graph inputs and node outputs (not Constant nodes' values).
   std::vector<std::string> input_names, output_names;
-  for (const auto& plan : *inputs) input_names.push_back(plan.tensor.name);
+  for (const auto& input : analysis.inputs) input_names.push_back(input.name);
   for (const auto& output : graph.output()) output_names.push_back(output.name());
   std::vector<ScheduleStep> steps;
-  for (int index : topology->order) {
+  for (int index : analysis.order) {
     const auto& node = graph.node(index);
     ScheduleStep step;
-    step.reads = topology->reads[index];
+    step.reads = analysis.reads[index];
     if (node.op_type() != "Constant") {
       for (const auto& output : node.output()) {
         if (!output.empty()) step.writes.push_back(output);
