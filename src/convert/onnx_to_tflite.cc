@@ -50,6 +50,14 @@ int64_t NormalizeAxis(int64_t axis, std::size_t rank) { return axis < 0 ? axis +
 
 tfl::ActivationFunctionType NoActivation() { return tfl::ActivationFunctionType_NONE; }
 
+// The fused activation that is exactly Clip(low, high), or NONE.
+tfl::ActivationFunctionType ClipAsActivation(float low, float high) {
+  if (low == 0 && high == 6) return tfl::ActivationFunctionType_RELU6;
+  if (low == 0 && high == FLT_MAX) return tfl::ActivationFunctionType_RELU;
+  if (low == -1 && high == 1) return tfl::ActivationFunctionType_RELU_N1_TO_1;
+  return NoActivation();
+}
+
 // A node the converter cannot express: becomes report.unsupported.
 Error Cannot(std::string reason) { return Unsupported(std::move(reason)); }
 
@@ -71,6 +79,8 @@ class Converter {
   Expected<Shape> OnnxShape(const std::string& name) const;
   Expected<std::vector<float>> ConstantFloats(const std::string& name) const;
   Expected<std::vector<int64_t>> ConstantInts(const std::string& name) const;
+  // A Clip node's {low, high}: attributes before opset 11, constant scalar inputs from 11.
+  Expected<std::pair<float, float>> ClipBounds(const onnx::NodeProto& clip) const;
   // The one node reading `name`, when exactly one does and it is not a graph output.
   std::optional<int> SoleConsumer(const std::string& name) const;
 
@@ -217,6 +227,22 @@ Expected<std::vector<int64_t>> Converter::ConstantInts(const std::string& name) 
     return Cannot("input '" + name + "' must be a constant integer tensor");
   }
   return it->second.ints;
+}
+
+Expected<std::pair<float, float>> Converter::ClipBounds(const onnx::NodeProto& clip) const {
+  float low = -FLT_MAX, high = FLT_MAX;
+  if (analysis_.opset < 11) {
+    return std::pair{FloatAttribute(clip, "min", low), FloatAttribute(clip, "max", high)};
+  }
+  for (int i : {1, 2}) {
+    const std::string& bound = inspect::InputName(clip, i);
+    if (bound.empty()) continue;
+    auto value = ConstantFloats(bound);
+    if (!value.ok()) return value.error();
+    if (value->size() != 1) return Cannot("Clip bounds must be scalars");
+    (i == 1 ? low : high) = (*value)[0];
+  }
+  return std::pair{low, high};
 }
 
 std::optional<int> Converter::SoleConsumer(const std::string& name) const {
@@ -381,22 +407,9 @@ tfl::ActivationFunctionType Converter::FuseActivation(int producer, std::string&
   if (next.op_type() == "Relu") {
     activation = tfl::ActivationFunctionType_RELU;
   } else if (next.op_type() == "Clip") {
-    float low = -FLT_MAX, high = FLT_MAX;
-    if (analysis_.opset < 11) {
-      low = FloatAttribute(next, "min", low);
-      high = FloatAttribute(next, "max", high);
-    } else {
-      for (int i : {1, 2}) {
-        const std::string& bound = inspect::InputName(next, i);
-        if (bound.empty()) continue;
-        auto value = ConstantFloats(bound);
-        if (!value.ok() || value->size() != 1) return NoActivation();
-        (i == 1 ? low : high) = (*value)[0];
-      }
-    }
-    if (low == 0 && high == 6) activation = tfl::ActivationFunctionType_RELU6;
-    else if (low == 0 && high == FLT_MAX) activation = tfl::ActivationFunctionType_RELU;
-    else if (low == -1 && high == 1) activation = tfl::ActivationFunctionType_RELU_N1_TO_1;
+    auto bounds = ClipBounds(next);
+    if (!bounds.ok()) return NoActivation();
+    activation = ClipAsActivation(bounds->first, bounds->second);
   }
   if (activation == NoActivation()) return activation;
   MarkFused(*consumer, producer);
@@ -685,26 +698,16 @@ Status Converter::ConvertUnaryActivation(int index) {
          tfl::BuiltinOptions_LeakyReluOptions,
          tfl::CreateLeakyReluOptions(b, FloatAttribute(n, "alpha", 0.01f)).Union());
   } else {  // Clip
-    float low = -FLT_MAX, high = FLT_MAX;
-    if (analysis_.opset < 11) {
-      low = FloatAttribute(n, "min", low);
-      high = FloatAttribute(n, "max", high);
-    } else {
-      for (int i : {1, 2}) {
-        const std::string& bound = inspect::InputName(n, i);
-        if (bound.empty()) continue;
-        auto value = ConstantFloats(bound);
-        if (!value.ok()) return value.error();
-        if (value->size() != 1) return Cannot("Clip bounds must be scalars");
-        (i == 1 ? low : high) = (*value)[0];
-      }
-    }
+    auto bounds = ClipBounds(n);
+    if (!bounds.ok()) return bounds.error();
+    const auto [low, high] = *bounds;
     non_negative = low >= 0;
-    if (low == 0 && high == 6) {
+    const auto activation = ClipAsActivation(low, high);
+    if (activation == tfl::ActivationFunctionType_RELU6) {
       Emit(tfl::BuiltinOperator_RELU6, 1, {x->tensor}, {result}, {index}, "");
-    } else if (low == 0 && high == FLT_MAX) {
+    } else if (activation == tfl::ActivationFunctionType_RELU) {
       Emit(tfl::BuiltinOperator_RELU, 1, {x->tensor}, {result}, {index}, "");
-    } else if (low == -1 && high == 1) {
+    } else if (activation == tfl::ActivationFunctionType_RELU_N1_TO_1) {
       Emit(tfl::BuiltinOperator_RELU_N1_TO_1, 1, {x->tensor}, {result}, {index}, "");
     } else {
       // max(x, low) then min(., high)
