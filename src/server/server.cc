@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <list>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -459,15 +460,8 @@ struct EvaluationServer::Impl {
       if (at != std::string::npos) message.replace(at, temporary.size(), name);
       return SendError(res, {400, message});
     }
-    FsyncPath(temporary);
-    const std::string final_path = models_dir + "/" + inspected->sha256;
-    if (fs::exists(final_path)) {
-      discard();  // dedupe: same content already stored
-    } else if (std::rename(temporary.c_str(), final_path.c_str()) != 0) {
-      discard();
+    if (!MoveIntoModelStore(temporary, inspected->sha256)) {
       return SendError(res, {500, "cannot move the upload into the model store"});
-    } else {
-      FsyncPath(models_dir);
     }
     server::ModelRow row{inspected->sha256, inspected->size_bytes,
                          std::string(ModelFormatName(inspected->format)), name, ""};
@@ -508,6 +502,25 @@ struct EvaluationServer::Impl {
     return body["settings"];
   }
 
+  // Makes the complete file `temporary` the store's file for `sha256` (durably: fsync of the file,
+  // rename, fsync of the directory); drops it when that content is already stored. False when
+  // the rename fails (`temporary` is then removed).
+  bool MoveIntoModelStore(const std::string& temporary, const std::string& sha256) {
+    std::error_code ignored;
+    const std::string final_path = models_dir + "/" + sha256;
+    if (fs::exists(final_path)) {
+      fs::remove(temporary, ignored);  // dedupe: same content already stored
+      return true;
+    }
+    FsyncPath(temporary);
+    if (std::rename(temporary.c_str(), final_path.c_str()) != 0) {
+      fs::remove(temporary, ignored);
+      return false;
+    }
+    FsyncPath(models_dir);
+    return true;
+  }
+
   // Runtimes that read only TFLite files: an ONNX model for them is converted on the server.
   static bool ReadsOnlyTflite(const std::string& runtime) { return runtime == "tflite" || runtime == "armnn"; }
 
@@ -534,19 +547,14 @@ struct EvaluationServer::Impl {
       return ApiError{422, "runtime '" + runtime + "' needs TFLite: " + name_it(UnsupportedError(*report).message)};
     }
     const std::string converted = Sha256Hex(report->model);
-    const std::string final_path = models_dir + "/" + converted;
-    if (!fs::exists(final_path)) {
-      const std::string temporary = models_dir + "/.convert-" + NewSecret().substr(0, 16);
-      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-      out.write(report->model.data(), static_cast<std::streamsize>(report->model.size()));
-      out.close();
-      if (!out || std::rename(temporary.c_str(), final_path.c_str()) != 0) {
-        std::error_code ignored;
-        fs::remove(temporary, ignored);
-        return ApiError{500, "cannot write the converted model to the model store"};
-      }
-      FsyncPath(final_path);
-      FsyncPath(models_dir);
+    const std::string temporary = models_dir + "/.convert-" + NewSecret().substr(0, 16);
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(report->model.data(), static_cast<std::streamsize>(report->model.size()));
+    out.close();
+    if (!out || !MoveIntoModelStore(temporary, converted)) {
+      std::error_code ignored;
+      fs::remove(temporary, ignored);
+      return ApiError{500, "cannot write the converted model to the model store"};
     }
     store->AddModel({converted, static_cast<int64_t>(report->model.size()), "tflite",
                      fs::path(model->name).stem().string() + ".tflite", ""});
@@ -704,12 +712,17 @@ struct EvaluationServer::Impl {
     }
     if (pairs.empty()) return SendError(res, {422, "no runtime and device of the job is available"});
     std::vector<server::NewTask> tasks;
+    std::map<std::pair<std::string, std::string>, std::string> runnable;  // (model, runtime) -> model run
     for (const auto& model : models) {
       for (const auto& [runtime, t] : pairs) {
         server::NewTask task;
-        auto runnable_model = ModelForRuntime(model, runtime);
-        if (!runnable_model.ok()) return SendError(res, runnable_model.error());
-        task.model_sha256 = *runnable_model;
+        auto& run = runnable[{model, runtime}];
+        if (run.empty()) {
+          auto runnable_model = ModelForRuntime(model, runtime);
+          if (!runnable_model.ok()) return SendError(res, runnable_model.error());
+          run = *runnable_model;
+        }
+        task.model_sha256 = run;
         task.runtime = runtime;
         task.device = targets[t].first;
         task.selector = targets[t].second;
