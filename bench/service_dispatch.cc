@@ -28,6 +28,8 @@
 #include <nlohmann/json.hpp>
 
 #include "edgebench/client.h"
+#include "edgebench/stats.h"
+#include "testing/backend_testing.h"
 #include "testing/process.h"
 #include "testing/test_models.h"
 
@@ -42,22 +44,11 @@ double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-double Percentile(std::vector<double> values, double p) {
+// The `fraction` quantile of unsorted values (edgebench's type-7 percentile); 0 when empty.
+double Percentile(std::vector<double> values, double fraction) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
-  const double rank = p * static_cast<double>(values.size() - 1);
-  const size_t low = static_cast<size_t>(rank);
-  const size_t high = std::min(low + 1, values.size() - 1);
-  return values[low] + (rank - static_cast<double>(low)) * (values[high] - values[low]);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string s = text.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  return edgebench::Percentile(values, 100 * fraction);
 }
 
 [[noreturn]] void Die(const std::string& message) {
@@ -84,10 +75,10 @@ Server StartServer(const std::string& binary, const std::vector<std::string>& ex
   server.process = std::make_unique<Background>(argv, server.dir + "/server.log", /*pipe_stdout=*/true);
   const std::string line = server.process->ReadLine(20000);
   const std::string prefix = "listening on ";
-  if (line.rfind(prefix, 0) != 0) Die("server did not start: " + ReadFile(server.dir + "/server.log"));
+  if (line.rfind(prefix, 0) != 0) Die("server did not start: " + edgebench::testing::ReadFile(server.dir + "/server.log"));
   server.url = line.substr(prefix.size());
-  server.admin_token = ReadFile(server.dir + "/data/admin.token");
-  server.registration_token = ReadFile(server.dir + "/data/agent.token");
+  server.admin_token = Must(edgebench::ReadTokenFile(server.dir + "/data/admin.token"), "admin token");
+  server.registration_token = Must(edgebench::ReadTokenFile(server.dir + "/data/agent.token"), "agent token");
   return server;
 }
 
@@ -103,7 +94,7 @@ void WaitForDevice(ServiceClient& client, const std::string& name, const std::st
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  Die("agent '" + name + "' did not register: " + ReadFile(log));
+  Die("agent '" + name + "' did not register: " + edgebench::testing::ReadFile(log));
 }
 
 // Submit-to-result minus the bench's own time, for `count` tasks one after another on `device`.
@@ -157,7 +148,7 @@ json NullResult(const std::string& binary, const std::string& model) {
       {binary, "bench", model, "-r", "null", "--min-runs", "3", "--warmup-runs", "0", "--warmup-min-ms", "0",
        "--min-duration-ms", "0", "-q", "--json", path});
   if (run.exit_code != 0) Die("edgebench bench -r null failed: " + run.err);
-  return json::parse(ReadFile(path));
+  return json::parse(edgebench::testing::ReadFile(path));
 }
 
 struct SimulatedAgents {
