@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,14 +21,26 @@ std::string_view ConvertTargetName(ConvertTarget target);
 Expected<ConvertTarget> ParseConvertTarget(std::string_view name);
 
 // Bumped whenever the converter's output for the same input can change (a cache key part).
-inline constexpr const char* kConverterVersion = "1";
+inline constexpr const char* kConverterVersion = "2";
 
 // kFloat16: weights stored as float16 and widened to float32 by DEQUANTIZE operators when the
 // model loads (what TFLite's own float16 post-training quantization writes); compute stays FP32.
-enum class ConvertPrecision { kFloat32, kFloat16 };
+// kInt8: full-integer post-training quantization calibrated on representative inputs
+// (src/convert/quantize.h has the scheme); the model keeps float inputs and outputs.
+enum class ConvertPrecision { kFloat32, kFloat16, kInt8 };
 
-std::string_view ConvertPrecisionName(ConvertPrecision precision);  // "fp32", "fp16"
+std::string_view ConvertPrecisionName(ConvertPrecision precision);  // "fp32", "fp16", "int8"
 Expected<ConvertPrecision> ParseConvertPrecision(std::string_view name);
+
+// Representative inputs: they calibrate INT8 and measure every conversion's accuracy cost.
+struct SampleSettings {
+  // Per ONNX input: a raw little-endian file in the ONNX layout holding one or more samples
+  // back to back (its size a multiple of one sample's). Empty: random samples.
+  std::map<std::string, std::string> files;
+  int random_calibration_samples = 8;  // when `files` is empty
+  int random_accuracy_samples = 4;     // when `files` is empty; 0 skips the accuracy check
+  uint64_t seed = 1;
+};
 
 struct ConvertRequest {
   std::string model_path;  // an ONNX file
@@ -35,6 +49,7 @@ struct ConvertRequest {
   // error naming the input.
   ShapeOverrides shapes;
   ConvertPrecision precision = ConvertPrecision::kFloat32;
+  SampleSettings samples;
 };
 
 // One ONNX node and what became of it.
@@ -56,7 +71,8 @@ struct TfliteOperator {
   std::vector<std::string> source_nodes;  // ONNX nodes it implements (fused ones included)
   // Why an operator with no node of its own was added: "layout" (NCHW<->NHWC TRANSPOSE or
   // RESHAPE), "padding" (explicit PAD for padding TFLite's SAME/VALID cannot express),
-  // "precision" (DEQUANTIZE of float16 weights); "" else.
+  // "precision" (DEQUANTIZE of float16 weights; QUANTIZE/DEQUANTIZE around int8 operators);
+  // "" else.
   std::string added_for;
 };
 
@@ -75,6 +91,29 @@ struct ConvertedTensor {
   std::vector<int> permutation;
 };
 
+// What the conversion costs in accuracy: the converted model on `runtime` against the ONNX
+// model in FP32 on `reference_runtime`, both fed the same inputs.
+struct AccuracyCost {
+  std::string runtime;            // "tflite"
+  std::string reference_runtime;  // "onnxruntime"
+  std::string inputs;             // "8 random samples (seed 1001)" or "4 samples from files"
+  int samples = 0;
+  double max_abs_error = 0;   // over all samples and outputs
+  double mean_abs_error = 0;  // over all samples and output elements
+  double max_rel_error = 0;   // max_abs_error / max |reference|
+  // Fraction of (sample, row) pairs whose argmax agrees, over classifier-shaped outputs
+  // ([N, C] or [N, C, 1, 1]); nullopt when no output has that shape.
+  std::optional<double> top1_agreement;
+};
+
+// INT8 only: how the model was calibrated and what stayed float.
+struct QuantizationSummary {
+  std::string calibration;  // "16 random samples (seed 1)" or "32 samples from files"
+  int calibration_samples = 0;
+  int int8_operators = 0;
+  std::vector<std::string> float_operators;  // builtin names of operators with no int8 kernel
+};
+
 struct ConversionReport {
   std::string source_path;
   ConvertTarget target = ConvertTarget::kTflite;
@@ -85,12 +124,17 @@ struct ConversionReport {
   std::vector<TfliteOperator> operators;
   std::vector<UnsupportedNode> unsupported;  // non-empty: no model was produced
   std::vector<ConvertedTensor> inputs, outputs;
+  std::optional<QuantizationSummary> quantization;  // kInt8
+  // Unset when the check was skipped (no accuracy samples) or a runtime is not compiled in (the
+  // log says which).
+  std::optional<AccuracyCost> accuracy;
   std::string model;  // the output file's bytes; empty when unsupported is not
 
   bool ok() const { return unsupported.empty(); }
 };
 
-// Converts request.model_path. A file that cannot be read or is not valid ONNX, and a dynamic
+// Converts request.model_path, quantizes it for kInt8 (calibrating on the tflite backend) and
+// measures its accuracy cost (onnxruntime FP32 against tflite). A file that cannot be read or is not valid ONNX, and a dynamic
 // input the shapes do not fix, are errors (kNotFound, kBadModel, kInvalidArgument); operators the
 // target cannot express come back in report.unsupported (no model bytes) so that a caller can
 // keep the full list; UnsupportedError(report) makes the one-line error for them.
@@ -99,8 +143,9 @@ Expected<ConversionReport> ConvertModel(const ConvertRequest& request);
 // kUnsupported: "<model>: cannot convert to tflite: node 'x' (Op): <reason> (and N more)".
 Error UnsupportedError(const ConversionReport& report);
 
-// Schema "edgebench.convert/1" (docs/convert.md); without the model bytes.
+// Schema "edgebench.convert/2" (docs/convert.md); without the model bytes.
 nlohmann::json ToJson(const ConversionReport& report);
+nlohmann::json ToJson(const AccuracyCost& cost);  // the report's "accuracy" object
 
 // The human-readable summary: counts, operators by type, unsupported nodes, the log.
 std::string FormatConversionText(const ConversionReport& report);

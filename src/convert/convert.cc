@@ -2,9 +2,12 @@
 #include "edgebench/convert.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "onnx_to_tflite.h"
+#include "quantize.h"
+#include "samples.h"
 
 namespace edgebench {
 
@@ -21,20 +24,80 @@ Expected<ConvertTarget> ParseConvertTarget(std::string_view name) {
 }
 
 std::string_view ConvertPrecisionName(ConvertPrecision precision) {
-  return precision == ConvertPrecision::kFloat16 ? "fp16" : "fp32";
+  switch (precision) {
+    case ConvertPrecision::kFloat32: return "fp32";
+    case ConvertPrecision::kFloat16: return "fp16";
+    case ConvertPrecision::kInt8: return "int8";
+  }
+  return "unknown";
 }
 
 Expected<ConvertPrecision> ParseConvertPrecision(std::string_view name) {
   if (name == "fp32") return ConvertPrecision::kFloat32;
   if (name == "fp16") return ConvertPrecision::kFloat16;
-  return InvalidArgument("unknown precision '" + std::string(name) + "' (known: fp32, fp16)");
+  if (name == "int8") return ConvertPrecision::kInt8;
+  return InvalidArgument("unknown precision '" + std::string(name) + "' (known: fp32, fp16, int8)");
 }
 
-Expected<ConversionReport> ConvertModel(const ConvertRequest& request) {
-  switch (request.target) {
-    case ConvertTarget::kTflite: return convert::ConvertOnnxToTflite(request);
+namespace {
+
+// Replaces the float model of `report` by its int8 form; operators and node links follow.
+Status QuantizeToInt8(const ConvertRequest& request, ConversionReport& report) {
+  auto samples = convert::MakeSamples(report.inputs, request.samples, convert::SamplePurpose::kCalibration);
+  if (!samples.ok()) return samples.error();
+  auto ranges = convert::Calibrate(report.model, report.inputs, *samples);
+  if (!ranges.ok()) return ranges.error();
+  auto quantized = convert::QuantizeTflite(report.model, *ranges);
+  if (!quantized.ok()) return Error{quantized.error().code, report.source_path + ": " + quantized.error().message};
+  QuantizationSummary summary;
+  summary.calibration = samples->description;
+  summary.calibration_samples = int(samples->samples.size());
+  std::vector<TfliteOperator> operators;
+  std::vector<int> new_index(report.operators.size(), -1);
+  for (const convert::QuantizedOperator& op : quantized->operators) {
+    if (op.source < 0) {
+      operators.push_back({op.op, op.version, {}, "precision"});
+      continue;
+    }
+    TfliteOperator entry = report.operators[std::size_t(op.source)];
+    entry.version = op.version;
+    new_index[std::size_t(op.source)] = int(operators.size());
+    operators.push_back(std::move(entry));
   }
-  return Internal("unknown conversion target");
+  for (int i : quantized->float_operators) summary.float_operators.push_back(report.operators[std::size_t(i)].op);
+  summary.int8_operators = int(report.operators.size() - quantized->float_operators.size());
+  for (NodeConversion& node : report.nodes) {
+    for (int& op : node.operators) op = new_index[std::size_t(op)];
+  }
+  report.operators = std::move(operators);
+  report.model = std::move(quantized->model);
+  report.log.push_back("int8: calibrated on " + summary.calibration + "; " + std::to_string(summary.int8_operators) +
+                       " operators int8, " + std::to_string(summary.float_operators.size()) + " kept float");
+  report.quantization = std::move(summary);
+  return OkStatus();
+}
+
+}  // namespace
+
+Expected<ConversionReport> ConvertModel(const ConvertRequest& request) {
+  auto report = convert::ConvertOnnxToTflite(request);
+  if (!report.ok() || !report->ok()) return report;
+  if (request.precision == ConvertPrecision::kInt8) EB_RETURN_IF_ERROR(QuantizeToInt8(request, *report));
+  auto samples = convert::MakeSamples(report->inputs, request.samples, convert::SamplePurpose::kAccuracy);
+  if (!samples.ok()) return samples.error();
+  if (samples->samples.empty()) {
+    report->log.push_back("accuracy check skipped (no samples)");
+    return report;
+  }
+  auto accuracy = convert::MeasureAccuracy(request.model_path, report->model, *report, *samples);
+  if (accuracy.ok()) {
+    report->accuracy = std::move(*accuracy);
+  } else if (accuracy.error().code == ErrorCode::kUnsupported) {
+    report->log.push_back("accuracy check skipped: " + accuracy.error().message);  // a runtime is not built
+  } else {
+    return Error{accuracy.error().code, request.model_path + ": accuracy check: " + accuracy.error().message};
+  }
+  return report;
 }
 
 Error UnsupportedError(const ConversionReport& report) {
@@ -74,9 +137,21 @@ std::vector<std::pair<std::string, int>> CountOperators(const ConversionReport& 
 
 }  // namespace
 
+nlohmann::json ToJson(const AccuracyCost& cost) {
+  nlohmann::json json{{"runtime", cost.runtime},
+                      {"reference_runtime", cost.reference_runtime},
+                      {"inputs", cost.inputs},
+                      {"samples", cost.samples},
+                      {"max_abs_error", cost.max_abs_error},
+                      {"mean_abs_error", cost.mean_abs_error},
+                      {"max_rel_error", cost.max_rel_error}};
+  json["top1_agreement"] = cost.top1_agreement ? nlohmann::json(*cost.top1_agreement) : nlohmann::json();
+  return json;
+}
+
 nlohmann::json ToJson(const ConversionReport& report) {
   nlohmann::json json;
-  json["schema"] = "edgebench.convert/1";
+  json["schema"] = "edgebench.convert/2";
   json["source_path"] = report.source_path;
   json["target"] = std::string(ConvertTargetName(report.target));
   json["precision"] = std::string(ConvertPrecisionName(report.precision));
@@ -107,6 +182,14 @@ nlohmann::json ToJson(const ConversionReport& report) {
   for (const auto& node : report.unsupported) {
     json["unsupported"].push_back({{"node", node.node}, {"op_type", node.op_type}, {"reason", node.reason}});
   }
+  if (report.quantization) {
+    const QuantizationSummary& q = *report.quantization;
+    json["quantization"] = {{"calibration", q.calibration},
+                            {"calibration_samples", q.calibration_samples},
+                            {"int8_operators", q.int8_operators},
+                            {"float_operators", q.float_operators}};
+  }
+  if (report.accuracy) json["accuracy"] = ToJson(*report.accuracy);
   json["log"] = report.log;
   return json;
 }
@@ -129,14 +212,16 @@ std::string FormatConversionText(const ConversionReport& report) {
             FormatShape(tensor.tflite_shape) + "\n";
   }
   if (report.ok()) {
-    int added_layout = 0, added_padding = 0;
+    int added_layout = 0, added_padding = 0, added_precision = 0;
     for (const auto& op : report.operators) {
       added_layout += op.added_for == "layout";
       added_padding += op.added_for == "padding";
+      added_precision += op.added_for == "precision";
     }
     text += "  TFLite operators: " + std::to_string(report.operators.size()) + " (" +
             std::to_string(added_layout) + " added for layout, " + std::to_string(added_padding) +
-            " for padding), " + std::to_string(report.model.size()) + " bytes\n";
+            " for padding, " + std::to_string(added_precision) + " for precision), " +
+            std::to_string(report.model.size()) + " bytes\n";
     for (const auto& [op, count] : CountOperators(report)) {
       text += "    " + op + std::string(op.size() < 24 ? 24 - op.size() : 1, ' ') + std::to_string(count) + "\n";
     }
@@ -145,6 +230,27 @@ std::string FormatConversionText(const ConversionReport& report) {
     for (const auto& node : report.unsupported) {
       text += "    " + node.node + " (" + node.op_type + "): " + node.reason + "\n";
     }
+  }
+  if (report.quantization) {
+    const QuantizationSummary& q = *report.quantization;
+    text += "  int8: " + std::to_string(q.int8_operators) + " operators int8, calibrated on " + q.calibration + "\n";
+    if (!q.float_operators.empty()) {
+      text += "    kept float (no int8 kernel):";
+      for (const auto& op : q.float_operators) text += " " + op;
+      text += "\n";
+    }
+  }
+  if (report.accuracy) {
+    const AccuracyCost& a = *report.accuracy;
+    char line[256];
+    std::snprintf(line, sizeof line, "  accuracy vs %s fp32 on %s: max |error| %.3g (%.3g of max |output|), mean %.3g",
+                  a.reference_runtime.c_str(), a.inputs.c_str(), a.max_abs_error, a.max_rel_error, a.mean_abs_error);
+    text += line;
+    if (a.top1_agreement) {
+      std::snprintf(line, sizeof line, ", top-1 agreement %.1f%%", 100 * *a.top1_agreement);
+      text += line;
+    }
+    text += "\n";
   }
   if (!report.log.empty()) {
     text += "  log:\n";
