@@ -458,6 +458,27 @@ TEST_F(ServiceTest, ServerConvertsOnnxForTfliteOnceAndTheAgentRunsIt) {
   auto again = client.Post("/v1/tasks", body.dump(), "application/json");
   ASSERT_TRUE(again && again->status == 201) << (again ? again->body : "");
   EXPECT_EQ(json::parse(again->body)["model_sha256"], task["model_sha256"]);
+  EXPECT_EQ(task["conversion"]["precision"], "fp32");
+  EXPECT_TRUE(task["conversion"]["report"]["accuracy"]["max_abs_error"].is_number()) << task.dump();
+
+  // settings.precision: int8 is another conversion (cached apart), with its quantization and
+  // accuracy cost in the report; a runtime that runs the submitted file refuses it.
+  body["settings"] = {{"precision", "int8"}};
+  auto int8 = client.Post("/v1/tasks", body.dump(), "application/json");
+  ASSERT_TRUE(int8 && int8->status == 201) << (int8 ? int8->body : "");
+  const json int8_task = GetTask(json::parse(int8->body)["id"].get<int64_t>());
+  EXPECT_NE(int8_task["model_sha256"], task["model_sha256"]);
+  EXPECT_EQ(int8_task["conversion"]["precision"], "int8");
+  EXPECT_EQ(int8_task["conversion"]["report"]["precision"], "int8");
+  EXPECT_GT(int8_task["conversion"]["report"]["quantization"]["int8_operators"].get<int>(), 0) << int8_task.dump();
+  body["runtime"] = "null";
+  body["device"] = "lite2";
+  ExpectError(client.Post("/v1/tasks", body.dump(), "application/json"), 422, "runs the submitted model as is");
+  body["settings"] = {{"precision", "int4"}};
+  ExpectError(client.Post("/v1/tasks", body.dump(), "application/json"), 400, "settings.precision");
+  body["runtime"] = "tflite";
+  body["device"] = "lite";
+  body.erase("settings");
 
   // A model with an operator the converter does not cover (LRN, an ONNX conformance model):
   // 422 naming the file, node and op.

@@ -81,6 +81,7 @@ struct BenchOptionFlags {
   int min_runs = 0, max_runs = 0, warmup_runs = -1, threads = -1;
   double min_duration_ms = -1, max_duration_ms = -1, warmup_min_ms = -1, target_ci = 0, timeout_s = 0;
   bool allow_unpinned_governor = false;
+  std::string precision;  // empty: fp32
 };
 
 void AddBenchOptionFlags(CLI::App* command, BenchOptionFlags& f) {
@@ -97,6 +98,10 @@ void AddBenchOptionFlags(CLI::App* command, BenchOptionFlags& f) {
   command->add_option("--timeout-s", f.timeout_s, "Kill the benchmark on the device after this many seconds");
   command->add_flag("--allow-unpinned-governor", f.allow_unpinned_governor,
                     "Do not invalidate results when the cpufreq governor is not 'performance'");
+  command->add_option("--precision", f.precision,
+                      "fp32, fp16 or int8: the precision the server converts an ONNX model to for tflite "
+                      "and armnn (docs/convert.md)")
+      ->check(CLI::IsMember({"fp32", "fp16", "int8"}));
 }
 
 Expected<json> KeyValues(const std::vector<std::string>& items, const std::string& flag) {
@@ -124,6 +129,7 @@ Expected<json> SettingsJson(const BenchOptionFlags& f) {
   if (f.target_ci > 0) settings["target_ci_percent"] = f.target_ci;
   if (f.timeout_s > 0) settings["timeout_s"] = f.timeout_s;
   if (f.allow_unpinned_governor) settings["allow_unpinned_governor"] = true;
+  if (!f.precision.empty()) settings["precision"] = f.precision;
   auto options = KeyValues(f.options, "--option");
   if (!options.ok()) return options.error();
   if (!options->empty()) settings["options"] = *options;

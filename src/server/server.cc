@@ -162,6 +162,10 @@ std::optional<ApiError> ValidateSettings(const json& settings) {
       }
     } else if (key == "allow_unpinned_governor") {
       if (!value.is_boolean()) return WrongType(field, "a boolean");
+    } else if (key == "precision") {
+      if (!value.is_string() || !ParseConvertPrecision(value.get<std::string>()).ok()) {
+        return WrongType(field, "one of \"fp32\", \"fp16\", \"int8\"");
+      }
     } else {
       return ApiError{400, "unknown field '" + field + "'"};
     }
@@ -524,17 +528,24 @@ struct EvaluationServer::Impl {
   // Runtimes that read only TFLite files: an ONNX model for them is converted on the server.
   static bool ReadsOnlyTflite(const std::string& runtime) { return runtime == "tflite" || runtime == "armnn"; }
 
-  // The model a task on `runtime` runs: `sha` itself, or its TFLite conversion, made once and
-  // kept by (source, target, converter version) as a model of its own. 422 naming the node and
-  // op when the converter cannot express the model.
-  ApiResult<std::string> ModelForRuntime(const std::string& sha, const std::string& runtime) {
+  // The model a task on `runtime` runs: `sha` itself, or its TFLite conversion at the settings'
+  // precision (default fp32), made once and kept by (source, target, precision, converter
+  // version) as a model of its own. 422 naming the node and op when the converter cannot express
+  // the model, and for a precision other than fp32 on a runtime that runs the submitted file.
+  ApiResult<std::string> ModelForRuntime(const std::string& sha, const std::string& runtime, const json& settings) {
     const auto model = store->FindModel(sha);
-    if (!model || model->format != "onnx" || !ReadsOnlyTflite(runtime)) return sha;
+    const std::string precision = settings.value("precision", "fp32");
+    if (!model || model->format != "onnx" || !ReadsOnlyTflite(runtime)) {
+      if (precision == "fp32") return sha;
+      return ApiError{422, "settings.precision '" + precision + "' needs a conversion; runtime '" + runtime +
+                               "' runs the submitted model as is (precision applies to ONNX models on tflite and armnn)"};
+    }
     const std::string target(ConvertTargetName(ConvertTarget::kTflite));
     std::lock_guard lock(convert_mutex);  // one conversion at a time; the cache answers the rest
-    if (auto cached = store->FindConversion(sha, target, kConverterVersion)) return cached->converted_sha256;
+    if (auto cached = store->FindConversion(sha, target, precision, kConverterVersion)) return cached->converted_sha256;
     ConvertRequest request;
     request.model_path = models_dir + "/" + sha;
+    request.precision = *ParseConvertPrecision(precision);
     auto report = ConvertModel(request);
     auto name_it = [&](std::string message) {  // the user's file name, not the store's path
       for (size_t at; (at = message.find(request.model_path)) != std::string::npos;) {
@@ -557,10 +568,11 @@ struct EvaluationServer::Impl {
       return ApiError{500, "cannot write the converted model to the model store"};
     }
     store->AddModel({converted, static_cast<int64_t>(report->model.size()), "tflite",
-                     fs::path(model->name).stem().string() + ".tflite", ""});
+                     fs::path(model->name).stem().string() + (precision == "fp32" ? "" : "." + precision) + ".tflite",
+                     ""});
     json log = ToJson(*report);
     log["source"] = model->name;
-    store->AddConversion({sha, target, kConverterVersion, converted, log});
+    store->AddConversion({sha, target, precision, kConverterVersion, converted, log});
     return converted;
   }
 
@@ -606,7 +618,7 @@ struct EvaluationServer::Impl {
     auto model = KnownModel(body["model_sha256"], "model_sha256");
     if (!model.ok()) return SendError(res, model.error());
     if (auto error = CheckRunnable(*store->RegisteredAgents(), task)) return SendError(res, *error);
-    auto runnable_model = ModelForRuntime(*model, task.runtime);
+    auto runnable_model = ModelForRuntime(*model, task.runtime, task.settings);
     if (!runnable_model.ok()) return SendError(res, runnable_model.error());
     task.model_sha256 = *runnable_model;
     const int64_t id = store->CreateTask(task);
@@ -718,7 +730,7 @@ struct EvaluationServer::Impl {
         server::NewTask task;
         auto& run = runnable[{model, runtime}];
         if (run.empty()) {
-          auto runnable_model = ModelForRuntime(model, runtime);
+          auto runnable_model = ModelForRuntime(model, runtime, *settings);
           if (!runnable_model.ok()) return SendError(res, runnable_model.error());
           run = *runnable_model;
         }
@@ -856,6 +868,7 @@ struct EvaluationServer::Impl {
     auto conversion = store->FindConversionTo(task->model_sha256);
     body["conversion"] = conversion ? json{{"source_model_sha256", conversion->source_sha256},
                                            {"target", conversion->target},
+                                           {"precision", conversion->precision},
                                            {"converter_version", conversion->converter_version},
                                            {"report", conversion->report}}
                                     : json(nullptr);

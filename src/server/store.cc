@@ -168,6 +168,22 @@ CREATE TABLE conversions (
   PRIMARY KEY (source_sha256, target, converter_version));
 CREATE INDEX conversions_by_result ON conversions (converted_sha256);
 )sql",
+    R"sql(
+CREATE TABLE conversions_v4 (
+  source_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  target TEXT NOT NULL,
+  precision TEXT NOT NULL,
+  converter_version TEXT NOT NULL,
+  converted_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  report TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (source_sha256, target, precision, converter_version));
+INSERT INTO conversions_v4 SELECT source_sha256, target, 'fp32', converter_version, converted_sha256, report,
+  created_at FROM conversions;
+DROP TABLE conversions;
+ALTER TABLE conversions_v4 RENAME TO conversions;
+CREATE INDEX conversions_by_result ON conversions (converted_sha256);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
@@ -282,9 +298,11 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     Exec(db, "PRAGMA synchronous = NORMAL");
     Exec(db, "PRAGMA foreign_keys = ON");
     Transaction transaction(db);
-    Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+    // Finalized before the migrations run: an open read of sqlite_master blocks DROP TABLE.
+    const bool exists =
+        Statement(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").Step();
     int64_t version = 1;
-    if (!exists.Step()) {
+    if (!exists) {
       Exec(db, kSchema);
       Statement(db, "INSERT INTO schema_version (version) VALUES (1)").Run();
     } else {
@@ -349,27 +367,28 @@ void Store::AddModel(const ModelRow& model) {
 void Store::AddConversion(const ConversionRow& c) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  Statement(db_, "INSERT OR IGNORE INTO conversions (source_sha256, target, converter_version, converted_sha256, "
-                 "report, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .Bind(1, c.source_sha256).Bind(2, c.target).Bind(3, c.converter_version).Bind(4, c.converted_sha256)
-      .Bind(5, c.report.dump()).Bind(6, IsoUtc(NowMs())).Run();
+  Statement(db_, "INSERT OR IGNORE INTO conversions (source_sha256, target, precision, converter_version, "
+                 "converted_sha256, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .Bind(1, c.source_sha256).Bind(2, c.target).Bind(3, c.precision).Bind(4, c.converter_version)
+      .Bind(5, c.converted_sha256).Bind(6, c.report.dump()).Bind(7, IsoUtc(NowMs())).Run();
   transaction.Commit();
 }
 
 namespace {
 constexpr const char* kConversionColumns =
-    "SELECT source_sha256, target, converter_version, converted_sha256, report FROM conversions ";
+    "SELECT source_sha256, target, precision, converter_version, converted_sha256, report FROM conversions ";
 ConversionRow ReadConversion(const Statement& s) {
-  return {s.Text(0), s.Text(1), s.Text(2), s.Text(3), nlohmann::json::parse(s.Text(4))};
+  return {s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), nlohmann::json::parse(s.Text(5))};
 }
 }  // namespace
 
 std::optional<ConversionRow> Store::FindConversion(const std::string& source_sha256, const std::string& target,
+                                                   const std::string& precision,
                                                    const std::string& converter_version) {
   std::lock_guard lock(mutex_);
   Statement s(db_, (std::string(kConversionColumns) +
-                    "WHERE source_sha256 = ? AND target = ? AND converter_version = ?").c_str());
-  s.Bind(1, source_sha256).Bind(2, target).Bind(3, converter_version);
+                    "WHERE source_sha256 = ? AND target = ? AND precision = ? AND converter_version = ?").c_str());
+  s.Bind(1, source_sha256).Bind(2, target).Bind(3, precision).Bind(4, converter_version);
   if (!s.Step()) return std::nullopt;
   return ReadConversion(s);
 }

@@ -43,7 +43,7 @@ class [[nodiscard]] ApiResult {
   std::variant<T, ApiError> value_;
 };
 
-inline constexpr int kSchemaVersion = 3;  // 2: jobs; 3: conversions
+inline constexpr int kSchemaVersion = 4;  // 2: jobs; 3: conversions; 4: conversion precision
 
 enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
 std::string_view TokenKindName(TokenKind kind);
@@ -62,10 +62,11 @@ struct ModelRow {
 };
 
 // A model the server converted for a runtime that cannot read the submitted format (paper A:
-// the server converts, the agent runs the result). Keyed by (source, target, converter version).
+// the server converts, the agent runs the result). Keyed by (source, target, precision, converter
+// version).
 struct ConversionRow {
-  std::string source_sha256, target, converter_version, converted_sha256;
-  nlohmann::json report;  // edgebench.convert/1 (docs/convert.md)
+  std::string source_sha256, target, precision, converter_version, converted_sha256;
+  nlohmann::json report;  // edgebench.convert/2 (docs/convert.md)
 };
 
 struct AgentRow {
@@ -128,6 +129,7 @@ class Store {
 
   void AddConversion(const ConversionRow& conversion);  // no-op when the key is already stored
   std::optional<ConversionRow> FindConversion(const std::string& source_sha256, const std::string& target,
+                                              const std::string& precision,
                                               const std::string& converter_version);
   // The conversion that produced the model `converted_sha256`, if it was one.
   std::optional<ConversionRow> FindConversionTo(const std::string& converted_sha256);

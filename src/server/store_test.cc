@@ -214,8 +214,9 @@ TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
   next.owner = "admin";
   const int64_t job = migrated.value()->CreateJob("admin", json::object(), {next});
   EXPECT_EQ(migrated.value()->GetJob(job)->tasks, 1);
-  migrated.value()->AddConversion({std::string(64, 'b'), "tflite", "1", std::string(64, 'b'), json::object()});
-  EXPECT_TRUE(migrated.value()->FindConversion(std::string(64, 'b'), "tflite", "1"));
+  migrated.value()->AddConversion({std::string(64, 'b'), "tflite", "int8", "2", std::string(64, 'b'), json::object()});
+  EXPECT_TRUE(migrated.value()->FindConversion(std::string(64, 'b'), "tflite", "int8", "2"));
+  EXPECT_FALSE(migrated.value()->FindConversion(std::string(64, 'b'), "tflite", "fp32", "2"));
 }
 
 TEST_F(StoreTest, DatabaseFromANewerServerIsRefused) {
