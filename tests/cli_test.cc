@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "testing/backend_testing.h"
 #include "testing/process.h"
 #include "testing/test_models.h"
 
@@ -120,8 +121,9 @@ TEST(Cli, ConvertWritesATfliteModelThatTheTfliteRuntimeRuns) {
   auto converted = Edgebench({"convert", model, "--to", "tflite", "-o", dir + "/tiny.tflite", "--json"});
   ASSERT_EQ(converted.exit_code, 0) << converted.err;
   const auto report = nlohmann::json::parse(converted.out);
-  EXPECT_EQ(report["schema"], "edgebench.convert/1");
+  EXPECT_EQ(report["schema"], "edgebench.convert/2");
   EXPECT_TRUE(report["ok"].get<bool>());
+  EXPECT_LT(report["accuracy"]["max_rel_error"].get<double>(), 1e-3) << report.dump();
   EXPECT_EQ(report["inputs"][0]["tflite_shape"], (std::vector<int64_t>{1, 32, 32, 3}));
   ASSERT_TRUE(std::filesystem::exists(dir + "/tiny.tflite"));
   if (RuntimeCompiled("tflite")) {
@@ -130,20 +132,38 @@ TEST(Cli, ConvertWritesATfliteModelThatTheTfliteRuntimeRuns) {
   }
 
   // An operator it cannot express (LRN, an ONNX conformance model): named, exit 2, and no file
-  // (not even a partial one); likewise a precision it does not have.
+  // (not even a partial one); likewise a precision it does not have and sample files that do
+  // not fit the input.
   const std::string lrn = "/usr/share/libonnx-testdata/data/node/test_lrn/model.onnx";
   EB_REQUIRE_FILE(lrn);
   auto refused = Edgebench({"convert", lrn, "--to", "tflite", "-o", dir + "/lrn.tflite"});
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
   EXPECT_NE(refused.err.find("(LRN)"), std::string::npos) << refused.err;
   EXPECT_FALSE(std::filesystem::exists(dir + "/lrn.tflite"));
-  auto precision = Edgebench({"convert", model, "--to", "tflite", "--precision", "int8", "-o", dir + "/int8.tflite"});
+  auto precision = Edgebench({"convert", model, "--to", "tflite", "--precision", "int4", "-o", dir + "/int4.tflite"});
   EXPECT_EQ(precision.exit_code, 2) << precision.err;
-  EXPECT_NE(precision.err.find("int8"), std::string::npos) << precision.err;
-  EXPECT_FALSE(std::filesystem::exists(dir + "/int8.tflite"));
+  EXPECT_NE(precision.err.find("int4"), std::string::npos) << precision.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/int4.tflite"));
+  const std::string odd = testing::WriteTempFile("odd.f32", std::string(10, '\0'));
+  auto bad_samples = Edgebench({"convert", model, "--to", "tflite", "--precision", "int8", "--samples",
+                                "input=" + odd, "-o", dir + "/odd.tflite"});
+  EXPECT_EQ(bad_samples.exit_code, 2) << bad_samples.err;
+  EXPECT_NE(bad_samples.err.find(odd), std::string::npos) << bad_samples.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/odd.tflite"));
   int files = 0;  // no temporary file left behind either
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++files;
   EXPECT_EQ(files, 1);
+
+  // INT8 on random calibration samples: quantized, and its accuracy cost in the report.
+  auto int8 = Edgebench({"convert", model, "--to", "tflite", "--precision", "int8", "--calibration-samples", "2",
+                         "--accuracy-samples", "2", "-o", dir + "/int8.tflite", "--json"});
+  ASSERT_EQ(int8.exit_code, 0) << int8.err;
+  const auto int8_report = nlohmann::json::parse(int8.out);
+  EXPECT_EQ(int8_report["precision"], "int8");
+  EXPECT_EQ(int8_report["quantization"]["calibration_samples"], 2);
+  EXPECT_NE(int8_report["quantization"]["calibration"].get<std::string>().find("random"), std::string::npos);
+  EXPECT_EQ(int8_report["accuracy"]["samples"], 2);
+  EXPECT_LT(std::filesystem::file_size(dir + "/int8.tflite"), std::filesystem::file_size(dir + "/tiny.tflite"));
 }
 
 TEST(Cli, ZooListShowsTheGeneratedModels) {

@@ -436,6 +436,10 @@ TEST_F(ServiceTest, ServerConvertsOnnxForTfliteOnceAndTheAgentRunsIt) {
   EXPECT_EQ(document["runtime"]["name"], "tflite");
   EXPECT_EQ(document["model"]["format"], "tflite");
   EXPECT_TRUE(document["error"].is_null()) << document.dump();
+  // The result records the conversion and its accuracy cost (paper D's table reads them).
+  EXPECT_EQ(document["conversion"]["precision"], "fp32") << document.dump();
+  EXPECT_EQ(document["conversion"]["source_model"], "tinycnn.onnx");
+  EXPECT_LT(document["conversion"]["accuracy"]["max_rel_error"].get<double>(), 1e-3);
   EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("lite");
 
   const json listing = json::parse(Edgebench({"tasks", "--json", "--server", url_, "--token-file", admin_token_file_}).out);

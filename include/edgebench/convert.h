@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edgebench/result.h"
 #include "edgebench/status.h"
 #include "edgebench/tensor.h"
 
@@ -91,21 +92,6 @@ struct ConvertedTensor {
   std::vector<int> permutation;
 };
 
-// What the conversion costs in accuracy: the converted model on `runtime` against the ONNX
-// model in FP32 on `reference_runtime`, both fed the same inputs.
-struct AccuracyCost {
-  std::string runtime;            // "tflite"
-  std::string reference_runtime;  // "onnxruntime"
-  std::string inputs;             // "8 random samples (seed 1001)" or "4 samples from files"
-  int samples = 0;
-  double max_abs_error = 0;   // over all samples and outputs
-  double mean_abs_error = 0;  // over all samples and output elements
-  double max_rel_error = 0;   // max_abs_error / max |reference|
-  // Fraction of (sample, row) pairs whose argmax agrees, over classifier-shaped outputs
-  // ([N, C] or [N, C, 1, 1]); nullopt when no output has that shape.
-  std::optional<double> top1_agreement;
-};
-
 // INT8 only: how the model was calibrated and what stayed float.
 struct QuantizationSummary {
   std::string calibration;  // "16 random samples (seed 1)" or "32 samples from files"
@@ -145,7 +131,6 @@ Error UnsupportedError(const ConversionReport& report);
 
 // Schema "edgebench.convert/2" (docs/convert.md); without the model bytes.
 nlohmann::json ToJson(const ConversionReport& report);
-nlohmann::json ToJson(const AccuracyCost& cost);  // the report's "accuracy" object
 
 // The human-readable summary: counts, operators by type, unsupported nodes, the log.
 std::string FormatConversionText(const ConversionReport& report);

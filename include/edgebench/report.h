@@ -59,6 +59,17 @@ inline constexpr const char* kOperatorShareNote =
 // and kernel type).
 std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, int top_k, TableStyle style);
 
+inline constexpr const char* kPrecisionTableNote =
+    "median latency in ms; vs fp32 = fp32 median / this median (same model, runtime and device); "
+    "error = max |output - onnxruntime fp32| / max |onnxruntime fp32 output| on the conversion's "
+    "samples; top-1 = argmax agreement with onnxruntime fp32";
+
+// Paper D's comparison of precisions: one row per result whose model the server converted
+// (BenchResult::conversion), grouped by source model, runtime and device, fp32 then fp16 then
+// int8, with the latency, the speed-up over the group's fp32 row and the conversion's accuracy
+// cost. Empty when no result has a conversion.
+std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableStyle style);
+
 // Milliseconds with about four significant digits, as every report shows them ("3.480").
 std::string FormatMilliseconds(double ms);
 

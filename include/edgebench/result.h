@@ -51,6 +51,32 @@ struct ModelCost {
   int64_t flops = 0;  // 2 x macs
 };
 
+// What a conversion costs in accuracy: the converted model on `runtime` against the ONNX model in
+// FP32 on `reference_runtime`, both fed the same inputs (docs/convert.md).
+struct AccuracyCost {
+  std::string runtime;            // "tflite"
+  std::string reference_runtime;  // "onnxruntime"
+  std::string inputs;             // "4 random samples (uniform [0, 1), seed 1000001)", "1 samples from files"
+  int samples = 0;
+  double max_abs_error = 0;   // over all samples and outputs
+  double mean_abs_error = 0;  // over all samples and output elements
+  double max_rel_error = 0;   // max_abs_error / max |reference|
+  // Mean over (sample, classifier-shaped output) of the fraction of rows whose argmax agrees;
+  // nullopt when no output is [N, C] or [N, C, 1, 1].
+  std::optional<double> top1_agreement;
+};
+
+// Set on a result the server ran from a model it converted for the runtime: where the model came
+// from, at which precision, and the conversion's accuracy cost.
+struct ConversionInfo {
+  std::string source_model;  // the submitted file's name
+  std::string source_sha256;
+  std::string target;     // "tflite"
+  std::string precision;  // "fp32", "fp16", "int8"
+  std::string converter_version;
+  std::optional<AccuracyCost> accuracy;  // unset when the server skipped the check
+};
+
 struct BenchResult {
   ModelFile model;
   std::optional<ModelCost> model_cost;  // absent when the format or graph cannot be counted
@@ -82,6 +108,7 @@ struct BenchResult {
   // reads (ONNX).
   std::optional<FusionMap> fusion;
   std::optional<RunFailure> failure;  // set when the run did not complete
+  std::optional<ConversionInfo> conversion;  // set by the server (a converted model)
 };
 
 }  // namespace edgebench

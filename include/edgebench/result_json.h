@@ -11,6 +11,10 @@ namespace edgebench {
 nlohmann::json ToJson(const BenchResult& result);
 nlohmann::json ToJson(const Environment& environment);
 nlohmann::json ToJson(const TensorSpec& spec);
+nlohmann::json ToJson(const AccuracyCost& cost);
+nlohmann::json ToJson(const ConversionInfo& conversion);
+// Throws nlohmann::json::exception on a missing or mistyped field.
+AccuracyCost AccuracyCostFromJson(const nlohmann::json& json);
 
 // Parses a document written by ToJson; rejects other schemas and missing required fields.
 Expected<BenchResult> BenchResultFromJson(const nlohmann::json& document);

@@ -68,6 +68,7 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
   command->footer(
       "Examples:\n  edgebench report results/*.json --format md -o table2.md\n"
       "  edgebench report results/*.json --table ops --top 5   (Tables 4/6: operator shares side by side)\n"
+      "  edgebench report results/*.json --table precision   (paper D: fp32/fp16/int8 latency and error)\n"
       "  edgebench report results/*.json --format html -o report.html  (one self-contained page with charts)");
   command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
   command->add_option("--format", flags->format, "text, md, csv or html")
@@ -75,8 +76,10 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--table", flags->table,
                       "latency: models x runtime/device (Table 2); ops: top kernel types per "
-                      "runtime/device for each model (Tables 4 and 6; needs bench --profile results)")
-      ->check(CLI::IsMember({"latency", "ops"}))
+                      "runtime/device for each model (Tables 4 and 6; needs bench --profile results); "
+                      "precision: fp32 vs fp16 vs int8 of the models the server converted, latency beside "
+                      "the conversion's accuracy cost (paper D)")
+      ->check(CLI::IsMember({"latency", "ops", "precision"}))
       ->capture_default_str();
   command->add_option("--top", flags->top_k, "Kernel types per column with --table ops")
       ->check(CLI::Range(1, 1000))
@@ -84,8 +87,8 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
   command->add_option("-o,--output", flags->output, "Output file ('-' = stdout)")->capture_default_str();
   command->callback([flags, &exit_code] {
     if (flags->format == "html" && flags->table != "latency") {
-      exit_code = ReportError(InvalidArgument(
-          "--table ops has no html form: the HTML report already shows each result's operator breakdown"));
+      exit_code = ReportError(InvalidArgument("--table " + flags->table +
+                                              " has no html form: use text, md or csv"));
       return;
     }
     auto results = ReadResults(flags->results);
@@ -97,9 +100,16 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
                              : flags->format == "csv" ? TableStyle::kCsv
                                                       : TableStyle::kText;
     const std::string document =
-        flags->format == "html"    ? FormatHtmlReport(*results)
-        : flags->table == "ops"    ? FormatOperatorShareTables(*results, flags->top_k, style)
-                                   : FormatLatencyTable(*results, style);
+        flags->format == "html"       ? FormatHtmlReport(*results)
+        : flags->table == "ops"       ? FormatOperatorShareTables(*results, flags->top_k, style)
+        : flags->table == "precision" ? FormatPrecisionTable(*results, style)
+                                      : FormatLatencyTable(*results, style);
+    if (document.empty()) {
+      exit_code = ReportError(InvalidArgument(
+          "no result has a conversion: --table precision compares models the server converted "
+          "(edgebench submit M.onnx --runtime tflite --precision int8)"));
+      return;
+    }
     Status written = WriteOutput(flags->output, document);
     exit_code = written.ok() ? kExitOk : ReportError(written.error());
   });

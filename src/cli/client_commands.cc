@@ -273,6 +273,8 @@ int RunJob(JobFlags& f) {
     std::cout << done->dump(2) << "\n";
   } else {
     std::cout << (*done)["table"]["text"].get<std::string>();
+    const std::string precision = (*done)["precision_table"]["text"].get<std::string>();
+    if (!precision.empty()) std::cout << "\n" << precision;
   }
   for (const auto& task : (*done)["tasks"]) {
     if (task["state"] == "succeeded") continue;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "edgebench/result_json.h"
 #include "onnx_to_tflite.h"
 #include "quantize.h"
 #include "samples.h"
@@ -136,18 +137,6 @@ std::vector<std::pair<std::string, int>> CountOperators(const ConversionReport& 
 }
 
 }  // namespace
-
-nlohmann::json ToJson(const AccuracyCost& cost) {
-  nlohmann::json json{{"runtime", cost.runtime},
-                      {"reference_runtime", cost.reference_runtime},
-                      {"inputs", cost.inputs},
-                      {"samples", cost.samples},
-                      {"max_abs_error", cost.max_abs_error},
-                      {"mean_abs_error", cost.mean_abs_error},
-                      {"max_rel_error", cost.max_rel_error}};
-  json["top1_agreement"] = cost.top1_agreement ? nlohmann::json(*cost.top1_agreement) : nlohmann::json();
-  return json;
-}
 
 nlohmann::json ToJson(const ConversionReport& report) {
   nlohmann::json json;

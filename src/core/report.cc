@@ -311,6 +311,53 @@ std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableSty
   return text;
 }
 
+std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableStyle style) {
+  auto rank = [](const std::string& precision) {
+    return precision == "fp32" ? 0 : precision == "fp16" ? 1 : precision == "int8" ? 2 : 3;
+  };
+  std::vector<const BenchResult*> converted;
+  std::vector<std::string> groups;  // "model|column", in order of first appearance
+  for (const auto& r : results) {
+    if (!r.conversion) continue;
+    converted.push_back(&r);
+    IndexOf(groups, ModelName(r.conversion->source_model) + "|" + ColumnName(r));
+  }
+  if (converted.empty()) return "";
+  auto group_of = [&](const BenchResult& r) {
+    return IndexOf(groups, ModelName(r.conversion->source_model) + "|" + ColumnName(r));
+  };
+  std::stable_sort(converted.begin(), converted.end(), [&](const BenchResult* a, const BenchResult* b) {
+    const std::size_t ga = group_of(*a), gb = group_of(*b);
+    return ga != gb ? ga < gb : rank(a->conversion->precision) < rank(b->conversion->precision);
+  });
+  std::map<std::size_t, double> fp32_ms;  // per group
+  for (const BenchResult* r : converted) {
+    if (r->conversion->precision == "fp32" && !r->failure) fp32_ms.emplace(group_of(*r), r->latency_ms.p50);
+  }
+  const std::vector<std::string> header = {"model", "runtime (device)", "precision", "median ms", "vs fp32",
+                                           "error", "top-1", "file MB"};
+  std::vector<std::vector<std::string>> rows;
+  for (const BenchResult* r : converted) {
+    const ConversionInfo& c = *r->conversion;
+    std::vector<std::string> row = {ModelName(c.source_model), ColumnName(*r), c.precision};
+    if (r->failure) {
+      row.insert(row.end(), {"failed", ""});
+    } else {
+      const auto fp32 = fp32_ms.find(group_of(*r));
+      row.push_back(Ms(r->latency_ms.p50));
+      row.push_back(fp32 != fp32_ms.end() && r->latency_ms.p50 > 0 ? Printf("%.2fx", fp32->second / r->latency_ms.p50)
+                                                                   : "");
+    }
+    row.push_back(c.accuracy ? Printf("%.3g", c.accuracy->max_rel_error) : "");
+    row.push_back(c.accuracy && c.accuracy->top1_agreement ? Printf("%.0f%%", 100 * *c.accuracy->top1_agreement) : "");
+    row.push_back(Printf("%.2f", double(r->model.size_bytes) / (1 << 20)));
+    rows.push_back(std::move(row));
+  }
+  std::string text = RenderTable(style, header, rows, {false, false, false, true, true, true, true, true});
+  if (style != TableStyle::kCsv) text += std::string("\n") + kPrecisionTableNote + "\n";
+  return text;
+}
+
 std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, int top_k,
                                       TableStyle style) {
   // Per model, the profiled results in order of first appearance of their column.

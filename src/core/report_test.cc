@@ -119,6 +119,28 @@ TEST(FormatLatencyTable, Text) {
 }
 
 // Paper B's hidden cost: host/device copies inserted at a provider boundary.
+// Paper D's layout: per source model and column, fp32 first, speed-up over fp32, and the
+// conversion's error and top-1 agreement.
+TEST(FormatPrecisionTable, ComparesPrecisionsOfOneModelAndColumn) {
+  auto converted = [](const std::string& precision, double median_ms, double error, double top1) {
+    BenchResult r = Measured("m." + precision + ".tflite", "tflite", "pi", median_ms, std::nullopt);
+    r.model.size_bytes = 4 << 20;
+    r.conversion = ConversionInfo{"m.onnx", std::string(64, 'a'), "tflite", precision, "2",
+                                  AccuracyCost{"tflite", "onnxruntime", "4 random samples", 4, error, 0, error, top1}};
+    return r;
+  };
+  std::vector<BenchResult> results = {converted("int8", 5, 0.0217, 1.0), converted("fp32", 10, 2.3e-5, 1.0),
+                                      Measured("m.onnx", "onnxruntime", "pi", 3, std::nullopt)};
+  results.push_back(converted("fp16", 12.5, 1.6e-3, 0.5));
+  results.back().conversion->accuracy.reset();
+  EXPECT_EQ(FormatPrecisionTable(results, TableStyle::kCsv),
+            "model,runtime (device),precision,median ms,vs fp32,error,top-1,file MB\n"
+            "m,tflite (pi),fp32,10.000,1.00x,2.3e-05,100%,4.00\n"
+            "m,tflite (pi),fp16,12.500,0.80x,,,4.00\n"
+            "m,tflite (pi),int8,5.000,2.00x,0.0217,100%,4.00\n");
+  EXPECT_EQ(FormatPrecisionTable({Measured("m.onnx", "onnxruntime", "pi", 3, std::nullopt)}, TableStyle::kText), "");
+}
+
 TEST(FormatResultText, SumsTheTransferKernels) {
   BenchResult result = ProfiledResult();
   result.profile->profiled_runs = 2;

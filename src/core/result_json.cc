@@ -273,6 +273,39 @@ json ToJson(const Environment& e) {
           {"edgebench_commit", e.edgebench_commit}};
 }
 
+json ToJson(const AccuracyCost& cost) {
+  return {{"runtime", cost.runtime},
+          {"reference_runtime", cost.reference_runtime},
+          {"inputs", cost.inputs},
+          {"samples", cost.samples},
+          {"max_abs_error", cost.max_abs_error},
+          {"mean_abs_error", cost.mean_abs_error},
+          {"max_rel_error", cost.max_rel_error},
+          {"top1_agreement", cost.top1_agreement ? json(*cost.top1_agreement) : json(nullptr)}};
+}
+
+AccuracyCost AccuracyCostFromJson(const json& j) {
+  AccuracyCost cost;
+  j.at("runtime").get_to(cost.runtime);
+  j.at("reference_runtime").get_to(cost.reference_runtime);
+  j.at("inputs").get_to(cost.inputs);
+  j.at("samples").get_to(cost.samples);
+  j.at("max_abs_error").get_to(cost.max_abs_error);
+  j.at("mean_abs_error").get_to(cost.mean_abs_error);
+  j.at("max_rel_error").get_to(cost.max_rel_error);
+  if (!j.at("top1_agreement").is_null()) cost.top1_agreement = j["top1_agreement"].get<double>();
+  return cost;
+}
+
+json ToJson(const ConversionInfo& c) {
+  return {{"source_model", c.source_model},
+          {"source_sha256", c.source_sha256},
+          {"target", c.target},
+          {"precision", c.precision},
+          {"converter_version", c.converter_version},
+          {"accuracy", c.accuracy ? ToJson(*c.accuracy) : json(nullptr)}};
+}
+
 json ToJson(const BenchResult& r) {
   const auto& l = r.latency_ms;
   json document = {
@@ -307,6 +340,7 @@ json ToJson(const BenchResult& r) {
       {"verification", r.verification ? VerificationToJson(*r.verification) : json(nullptr)},
       {"profile", r.profile ? ProfileToJson(*r.profile, r.profile_by_type, r.profile_by_provider) : json(nullptr)},
       {"fusion", r.fusion ? FusionToJson(*r.fusion) : json(nullptr)},
+      {"conversion", r.conversion ? ToJson(*r.conversion) : json(nullptr)},
       {"error", nullptr}};
   if (r.failure) {
     document["error"] = {{"stage", r.failure->stage},
@@ -381,6 +415,18 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     validity.at("warnings").get_to(r.validity.warnings);
     j.at("peak_rss_bytes").get_to(r.peak_rss_bytes);
     if (!j.at("verification").is_null()) r.verification = VerificationFromJson(j["verification"]);
+    // Absent in documents older than the key; null for a model the server did not convert.
+    if (j.contains("conversion") && !j["conversion"].is_null()) {
+      const json& c = j["conversion"];
+      ConversionInfo conversion;
+      c.at("source_model").get_to(conversion.source_model);
+      c.at("source_sha256").get_to(conversion.source_sha256);
+      c.at("target").get_to(conversion.target);
+      c.at("precision").get_to(conversion.precision);
+      c.at("converter_version").get_to(conversion.converter_version);
+      if (!c.at("accuracy").is_null()) conversion.accuracy = AccuracyCostFromJson(c["accuracy"]);
+      r.conversion = std::move(conversion);
+    }
     // Absent in documents older than the key, which had no profiles.
     if (j.contains("profile") && !j["profile"].is_null()) {
       r.profile = ProfileFromJson(j["profile"]);

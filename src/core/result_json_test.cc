@@ -116,6 +116,27 @@ TEST(ResultJson, RoundTrips) {
   EXPECT_EQ(parsed->failure->error.code, ErrorCode::kBadModel);
 }
 
+// A result of a model the server converted carries the conversion and its accuracy cost; the
+// key is null otherwise and absent from older documents.
+TEST(ResultJson, CarriesTheConversionAndItsAccuracyCost) {
+  BenchResult result = Sample();
+  EXPECT_TRUE(ToJson(result)["conversion"].is_null());
+  nlohmann::json older = ToJson(result);
+  older.erase("conversion");
+  ASSERT_TRUE(BenchResultFromJson(older).ok());
+  result.conversion = ConversionInfo{"resnet50.onnx", std::string(64, 'a'), "tflite", "int8", "2",
+                                     AccuracyCost{"tflite", "onnxruntime", "4 random samples", 4, 0.5, 0.01, 0.02, 0.75}};
+  const nlohmann::json j = ToJson(result);
+  EXPECT_EQ(j["conversion"]["precision"], "int8");
+  EXPECT_EQ(j["conversion"]["accuracy"]["top1_agreement"], 0.75);
+  auto parsed = BenchResultFromJson(j);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_TRUE(parsed->conversion && parsed->conversion->accuracy);
+  EXPECT_EQ(parsed->conversion->source_model, "resnet50.onnx");
+  EXPECT_EQ(parsed->conversion->accuracy->max_rel_error, 0.02);
+  EXPECT_EQ(ToJson(*parsed), j);
+}
+
 TEST(ResultJson, ProfileIsNullWhenNotTakenAndOptionalInOlderDocuments) {
   BenchResult result = Sample();
   result.profile.reset();

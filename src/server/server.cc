@@ -777,6 +777,8 @@ struct EvaluationServer::Impl {
                      {"rows", table.RowCells()},
                      {"note", kLatencyTableNote},
                      {"text", results.empty() ? std::string() : FormatLatencyTable(results, TableStyle::kText)}};
+    // Paper D: the precisions of converted models side by side ("" when there are none).
+    body["precision_table"] = {{"text", FormatPrecisionTable(results, TableStyle::kText)}};
     return body;
   }
 
@@ -1026,12 +1028,21 @@ struct EvaluationServer::Impl {
       return SendError(res, {400, "result is for model " + parsed->model.sha256 + ", task " +
                                       std::to_string(*id) + " is for " + task->model_sha256});
     }
+    // A converted model: the result records where it came from and the accuracy cost.
+    json record = *document;
+    if (auto conversion = store->FindConversionTo(task->model_sha256)) {
+      ConversionInfo info{"", conversion->source_sha256, conversion->target, conversion->precision,
+                          conversion->converter_version, std::nullopt};
+      if (auto source = store->FindModel(conversion->source_sha256)) info.source_model = source->name;
+      if (conversion->report.contains("accuracy")) info.accuracy = AccuracyCostFromJson(conversion->report["accuracy"]);
+      record["conversion"] = ToJson(info);
+    }
     std::string state = "succeeded", error;
     if (parsed->failure) {
       state = parsed->failure->stage == "timeout" ? "timed_out" : "failed";
       error = parsed->failure->stage + ": " + parsed->failure->error.message;
     }
-    auto stored = store->StoreResult(*id, agent->id, *document, state, error);
+    auto stored = store->StoreResult(*id, agent->id, record, state, error);
     if (!stored.ok()) return SendError(res, stored.error());
     json body = TaskJson(*store->GetTask(*id));
     body["result"] = stored->first;
