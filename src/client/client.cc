@@ -70,7 +70,7 @@ ServiceClient::ServiceClient(std::string server_url, std::string token, const st
   http_ = std::make_unique<httplib::Client>(server_url_);
   if (!ca_file.empty()) http_->set_ca_cert_path(ca_file.c_str());
   http_->set_connection_timeout(5, 0);
-  http_->set_read_timeout(30, 0);
+  http_->set_read_timeout(read_timeout_s_, 0);
   http_->set_write_timeout(60, 0);
   http_->set_bearer_token_auth(token_);
 }
@@ -94,7 +94,10 @@ Expected<std::unique_ptr<ServiceClient>> ServiceClient::Connect(const std::strin
   return std::unique_ptr<ServiceClient>(new ServiceClient(url, std::move(token), https ? ca : ""));
 }
 
-void ServiceClient::SetReadTimeoutSeconds(int seconds) { http_->set_read_timeout(seconds, 0); }
+void ServiceClient::SetReadTimeoutSeconds(int seconds) {
+  read_timeout_s_ = seconds;
+  http_->set_read_timeout(seconds, 0);
+}
 
 Expected<HttpAnswer> ServiceClient::Send(const std::string& method, const std::string& path,
                                          const std::string& body, const std::string& content_type) {
@@ -129,8 +132,15 @@ Expected<nlohmann::json> ServiceClient::UploadModel(const std::string& path) {
   return answer->body;
 }
 
+// Task and job creation can convert models on the server (docs/convert.md): an INT8 conversion
+// of a large model calibrates and checks accuracy on tflite, which takes minutes on a slow host.
+constexpr int kCreateReadTimeoutS = 900;
+
 Expected<nlohmann::json> ServiceClient::CreateTask(const nlohmann::json& request) {
-  return Call("POST", "/v1/tasks", request);
+  http_->set_read_timeout(kCreateReadTimeoutS, 0);
+  auto answer = Call("POST", "/v1/tasks", request);
+  http_->set_read_timeout(read_timeout_s_, 0);
+  return answer;
 }
 
 Expected<nlohmann::json> ServiceClient::GetTask(int64_t task_id) {
@@ -169,7 +179,10 @@ Expected<nlohmann::json> ServiceClient::CancelTask(int64_t task_id) {
 }
 
 Expected<nlohmann::json> ServiceClient::CreateJob(const nlohmann::json& request) {
-  return Call("POST", "/v1/jobs", request);
+  http_->set_read_timeout(kCreateReadTimeoutS, 0);
+  auto answer = Call("POST", "/v1/jobs", request);
+  http_->set_read_timeout(read_timeout_s_, 0);
+  return answer;
 }
 
 Expected<nlohmann::json> ServiceClient::GetJob(int64_t job_id) {
