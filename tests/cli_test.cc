@@ -164,6 +164,17 @@ TEST(Cli, ConvertWritesATfliteModelThatTheTfliteRuntimeRuns) {
   EXPECT_NE(int8_report["quantization"]["calibration"].get<std::string>().find("random"), std::string::npos);
   EXPECT_EQ(int8_report["accuracy"]["samples"], 2);
   EXPECT_LT(std::filesystem::file_size(dir + "/int8.tflite"), std::filesystem::file_size(dir + "/tiny.tflite"));
+
+  // --to onnx: a precision variant of the ONNX model; it never overwrites the model itself.
+  const auto model_bytes = std::filesystem::file_size(model);
+  auto overwrite = Edgebench({"convert", model, "--to", "onnx", "--precision", "fp16", "-o", model});
+  EXPECT_EQ(overwrite.exit_code, 2) << overwrite.err;
+  EXPECT_NE(overwrite.err.find("overwrite"), std::string::npos) << overwrite.err;
+  EXPECT_EQ(std::filesystem::file_size(model), model_bytes);
+  auto fp16 = Edgebench({"convert", model, "--to", "onnx", "--precision", "fp16", "-o", dir + "/tiny.fp16.onnx", "--json"});
+  ASSERT_EQ(fp16.exit_code, 0) << fp16.err;
+  EXPECT_EQ(nlohmann::json::parse(fp16.out)["target"], "onnx");
+  EXPECT_TRUE(std::filesystem::exists(dir + "/tiny.fp16.onnx"));
 }
 
 TEST(Cli, ZooListShowsTheGeneratedModels) {

@@ -478,6 +478,16 @@ TEST_F(ServiceTest, ServerConvertsOnnxForTfliteOnceAndTheAgentRunsIt) {
   body["runtime"] = "null";
   body["device"] = "lite2";
   ExpectError(client.Post("/v1/tasks", body.dump(), "application/json"), 422, "runs the submitted model as is");
+  if (RuntimeCompiled("onnxruntime")) {  // onnxruntime at int8: the server writes QDQ ONNX
+    body["runtime"] = "onnxruntime";
+    body["device"] = "lite";
+    auto qdq = client.Post("/v1/tasks", body.dump(), "application/json");
+    ASSERT_TRUE(qdq && qdq->status == 201) << (qdq ? qdq->body : "");
+    const json qdq_task = GetTask(json::parse(qdq->body)["id"].get<int64_t>());
+    EXPECT_EQ(qdq_task["conversion"]["target"], "onnx") << qdq_task.dump();
+    EXPECT_EQ(qdq_task["conversion"]["precision"], "int8");
+    EXPECT_NE(qdq_task["model_sha256"], source);
+  }
   body["settings"] = {{"precision", "int4"}};
   ExpectError(client.Post("/v1/tasks", body.dump(), "application/json"), 400, "settings.precision");
   body["runtime"] = "tflite";

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Paper D's precision comparison, measured here through the service: starts a local server and a
 # native agent, submits each model at fp32, fp16 and int8 to each runtime (the server converts and
-# quantizes, docs/convert.md) plus onnxruntime fp32 as the baseline, and prints
-# `edgebench report --table precision` and the Table 2 layout of the same results.
+# quantizes, docs/convert.md: TFLite files for tflite/armnn, ONNX variants for onnxruntime), and
+# prints `edgebench report --table precision` and the Table 2 layout of the same results.
 #
-#   bash tools/precision_table.sh                      # mobilenetv1 resnet50 on tflite
+#   bash tools/precision_table.sh                      # mobilenetv1 resnet50 on onnxruntime, tflite
 #   PRECISION_RUNTIMES="tflite armnn" bash tools/precision_table.sh mobilenetv1
 #
 # Needs a build (tools/build.sh) and the zoo (tools/setup.sh). Results stay in
@@ -16,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CACHE="${EDGEBENCH_CACHE_DIR:-${HOME:?HOME is not set; set EDGEBENCH_CACHE_DIR}/.cache/edgebench}"
 EDGEBENCH="$PWD/build/src/cli/edgebench"
 WORK="${EDGEBENCH_PRECISION_DIR:-$(mktemp -d /tmp/edgebench-precision.XXXXXX)}"
-read -r -a RUNTIMES <<<"${PRECISION_RUNTIMES:-tflite}"
+read -r -a RUNTIMES <<<"${PRECISION_RUNTIMES:-onnxruntime tflite}"
 MODELS=("$@")
 [[ ${#MODELS[@]} -gt 0 ]] || MODELS=(mobilenetv1 resnet50)
 [[ -x "$EDGEBENCH" ]] || { echo "precision_table: no $EDGEBENCH (run tools/build.sh)" >&2; exit 1; }
@@ -63,7 +63,6 @@ submit() {  # submit MODEL RUNTIME PRECISION
   if [[ -s "$out.tmp" ]]; then mv "$out.tmp" "$out"; else rm -f "$out.tmp"; fi
 }
 for model in "${MODELS[@]}"; do
-  submit "$model" onnxruntime fp32
   for runtime in "${RUNTIMES[@]}"; do
     for precision in fp32 fp16 int8; do submit "$model" "$runtime" "$precision"; done
   done

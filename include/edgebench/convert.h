@@ -16,7 +16,9 @@
 
 namespace edgebench {
 
-enum class ConvertTarget { kTflite };
+// kTflite: edgebench's ONNX -> TFLite converter (tflite, armnn); kOnnx: the ONNX model itself at a
+// precision, for runtimes that read ONNX (onnxruntime).
+enum class ConvertTarget { kTflite, kOnnx };
 
 std::string_view ConvertTargetName(ConvertTarget target);
 Expected<ConvertTarget> ParseConvertTarget(std::string_view name);

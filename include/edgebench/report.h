@@ -61,8 +61,9 @@ std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, i
 
 inline constexpr const char* kPrecisionTableNote =
     "median latency in ms; vs fp32 = fp32 median / this median (same model, runtime and device); "
-    "error = max |output - onnxruntime fp32| / max |onnxruntime fp32 output| on the conversion's "
-    "samples; top-1 = argmax agreement with onnxruntime fp32";
+    "error = max |output - onnxruntime fp32| / max |onnxruntime fp32 output| and top-1 = argmax "
+    "agreement with onnxruntime fp32, measured by the conversion on its samples on the 'checked on' "
+    "runtime (tflite for TFLite files, whichever runtime the task ran)";
 
 // Paper D's comparison of precisions: one row per result whose model the server converted
 // (BenchResult::conversion), grouped by source model, runtime and device, fp32 then fp16 then

@@ -50,10 +50,17 @@ int RunConvert(const ConvertFlags& flags) {
   auto report = ConvertModel(request);
   if (!report.ok()) return ReportError(report.error());
   if (report->ok()) {
-    const std::string output =
-        flags.output.empty()
-            ? std::filesystem::path(flags.model).replace_extension(ConvertTargetName(*target)).string()
-            : flags.output;
+    // Default: MODEL with the target's extension, and the precision in the name where that
+    // would be MODEL itself (--to onnx).
+    std::filesystem::path default_output = std::filesystem::path(flags.model).replace_extension(ConvertTargetName(*target));
+    if (default_output == std::filesystem::path(flags.model)) {
+      default_output.replace_extension(std::string(ConvertPrecisionName(*precision)) + "." +
+                                       std::string(ConvertTargetName(*target)));
+    }
+    const std::string output = flags.output.empty() ? default_output.string() : flags.output;
+    if (std::filesystem::exists(output) && std::filesystem::equivalent(output, flags.model)) {
+      return ReportError(InvalidArgument(output + ": the output would overwrite the model"));
+    }
     if (Status written = WriteOutput(output, report->model); !written.ok()) return ReportError(written.error());
     if (output != "-") report->log.push_back("wrote " + output);
   }
@@ -79,10 +86,11 @@ void AddConvertCommand(CLI::App& app, int& exit_code) {
       "onnxruntime (FP32) with the same samples; the report gives the error and top-1 agreement.\n"
       "Examples:\n"
       "  edgebench convert mobilenetv2.onnx --to tflite -o mobilenetv2.tflite\n"
-      "  edgebench convert resnet50.onnx --to tflite --precision int8 --samples input=images.f32");
+      "  edgebench convert resnet50.onnx --to tflite --precision int8 --samples input=images.f32\n"
+      "  edgebench convert resnet50.onnx --to onnx --precision int8   (QDQ, writes resnet50.int8.onnx)");
   auto flags = std::make_shared<ConvertFlags>();
   command->add_option("model", flags->model, "ONNX model file")->required();
-  command->add_option("--to", flags->to, "Target format: tflite")->required();
+  command->add_option("--to", flags->to, "Target format: tflite (edgebench's converter), or onnx (the ONNX model at --precision, for onnxruntime)")->required();
   command->add_option("--precision", flags->precision,
                       "fp32; fp16: float16 weights widened by DEQUANTIZE at load (compute stays FP32); "
                       "int8: full-integer post-training quantization calibrated on the samples")

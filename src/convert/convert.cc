@@ -6,6 +6,7 @@
 #include <map>
 
 #include "edgebench/result_json.h"
+#include "onnx_precision.h"
 #include "onnx_to_tflite.h"
 #include "quantize.h"
 #include "samples.h"
@@ -15,13 +16,15 @@ namespace edgebench {
 std::string_view ConvertTargetName(ConvertTarget target) {
   switch (target) {
     case ConvertTarget::kTflite: return "tflite";
+    case ConvertTarget::kOnnx: return "onnx";
   }
   return "unknown";
 }
 
 Expected<ConvertTarget> ParseConvertTarget(std::string_view name) {
   if (name == "tflite") return ConvertTarget::kTflite;
-  return InvalidArgument("unknown conversion target '" + std::string(name) + "' (known: tflite)");
+  if (name == "onnx") return ConvertTarget::kOnnx;
+  return InvalidArgument("unknown conversion target '" + std::string(name) + "' (known: tflite, onnx)");
 }
 
 std::string_view ConvertPrecisionName(ConvertPrecision precision) {
@@ -81,16 +84,19 @@ Status QuantizeToInt8(const ConvertRequest& request, ConversionReport& report) {
 }  // namespace
 
 Expected<ConversionReport> ConvertModel(const ConvertRequest& request) {
-  auto report = convert::ConvertOnnxToTflite(request);
+  auto report = request.target == ConvertTarget::kOnnx ? convert::ConvertOnnxToOnnx(request)
+                                                        : convert::ConvertOnnxToTflite(request);
   if (!report.ok() || !report->ok()) return report;
-  if (request.precision == ConvertPrecision::kInt8) EB_RETURN_IF_ERROR(QuantizeToInt8(request, *report));
+  if (request.target == ConvertTarget::kTflite && request.precision == ConvertPrecision::kInt8) {
+    EB_RETURN_IF_ERROR(QuantizeToInt8(request, *report));
+  }
   auto samples = convert::MakeSamples(report->inputs, request.samples, convert::SamplePurpose::kAccuracy);
   if (!samples.ok()) return samples.error();
   if (samples->samples.empty()) {
     report->log.push_back("accuracy check skipped (no samples)");
     return report;
   }
-  auto accuracy = convert::MeasureAccuracy(request.model_path, report->model, *report, *samples);
+  auto accuracy = convert::MeasureAccuracy(request.model_path, *report, *samples);
   if (accuracy.ok()) {
     report->accuracy = std::move(*accuracy);
   } else if (accuracy.error().code == ErrorCode::kUnsupported) {
@@ -193,11 +199,11 @@ std::string FormatConversionText(const ConversionReport& report) {
   for (const auto& [name, count] : dispositions) text += ", " + std::to_string(count) + " " + name;
   text += "\n";
   for (const auto& tensor : report.inputs) {
-    text += "  input  " + tensor.name + ": onnx " + FormatShape(tensor.onnx_shape) + " -> tflite " +
+    text += "  input  " + tensor.name + ": onnx " + FormatShape(tensor.onnx_shape) + " -> " + std::string(ConvertTargetName(report.target)) + " " +
             FormatShape(tensor.tflite_shape) + "\n";
   }
   for (const auto& tensor : report.outputs) {
-    text += "  output " + tensor.name + ": onnx " + FormatShape(tensor.onnx_shape) + " -> tflite " +
+    text += "  output " + tensor.name + ": onnx " + FormatShape(tensor.onnx_shape) + " -> " + std::string(ConvertTargetName(report.target)) + " " +
             FormatShape(tensor.tflite_shape) + "\n";
   }
   if (report.ok()) {
@@ -207,7 +213,8 @@ std::string FormatConversionText(const ConversionReport& report) {
       added_padding += op.added_for == "padding";
       added_precision += op.added_for == "precision";
     }
-    text += "  TFLite operators: " + std::to_string(report.operators.size()) + " (" +
+    text += std::string(report.target == ConvertTarget::kTflite ? "  TFLite operators: " : "  ONNX nodes out: ") +
+            std::to_string(report.operators.size()) + " (" +
             std::to_string(added_layout) + " added for layout, " + std::to_string(added_padding) +
             " for padding, " + std::to_string(added_precision) + " for precision), " +
             std::to_string(report.model.size()) + " bytes\n";

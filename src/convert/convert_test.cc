@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "convert/layout.h"
 #include "convert/quantize.h"
@@ -263,6 +264,52 @@ TEST(Convert, Int8QuantizesEveryOperatorAndStaysClose) {
   }
 }
 
+// --to onnx: the ONNX model itself at a precision, for onnxruntime. fp32 is the model (error 0);
+// fp16 stores float initializers as FLOAT16 behind Casts (about half the file); int8 folds
+// BatchNorm into Conv and writes QDQ (QuantizeLinear/DequantizeLinear around every activation,
+// int8 per-channel weights), within 15% of max |output| of onnxruntime FP32 on the zoo input.
+TEST(Convert, OnnxTargetAtEachPrecision) {
+  const std::string name = "squeezenet11";
+  const std::string onnx = ZooFile(name, name + ".onnx");
+  EB_REQUIRE_FILE(onnx);
+  auto entry = FindBackend("onnxruntime");
+  if (!entry.ok() || !(*entry)->compiled) GTEST_SKIP() << "onnxruntime is not compiled in";
+  std::map<ConvertPrecision, ConversionReport> reports;
+  for (ConvertPrecision precision : {ConvertPrecision::kFloat32, ConvertPrecision::kFloat16, ConvertPrecision::kInt8}) {
+    SCOPED_TRACE(std::string(ConvertPrecisionName(precision)));
+    ConvertRequest request{onnx, ConvertTarget::kOnnx, {}, precision};
+    request.samples = {.files = {{"input", ZooFile(name, "input.f32")}}};
+    auto report = ConvertModel(request);
+    ASSERT_TRUE(report.ok()) << report.error().message;
+    ASSERT_TRUE(report->ok());
+    ASSERT_TRUE(report->accuracy);
+    EXPECT_EQ(report->accuracy->runtime, "onnxruntime");
+    EXPECT_EQ(ToJson(*report)["target"], "onnx");
+    reports[precision] = std::move(*report);
+  }
+  const ConversionReport& fp32 = reports[ConvertPrecision::kFloat32];
+  const ConversionReport& fp16 = reports[ConvertPrecision::kFloat16];
+  const ConversionReport& int8 = reports[ConvertPrecision::kInt8];
+  EXPECT_EQ(fp32.accuracy->max_abs_error, 0);
+  EXPECT_LE(fp16.accuracy->max_rel_error, 1e-2);
+  EXPECT_LT(double(fp16.model.size()), 0.6 * double(fp32.model.size()));
+  EXPECT_LE(int8.accuracy->max_rel_error, 0.15);
+  EXPECT_LT(double(int8.model.size()), 0.35 * double(fp32.model.size()));
+  int casts = 0, quantize = 0;
+  for (const auto& op : fp16.operators) casts += op.op == "Cast" && op.added_for == "precision";
+  for (const auto& op : int8.operators) quantize += op.op == "QuantizeLinear" && op.added_for == "precision";
+  EXPECT_GT(casts, 0);
+  EXPECT_GT(quantize, 0);
+  ASSERT_TRUE(int8.quantization);
+  EXPECT_EQ(int8.quantization->int8_operators, 26);  // SqueezeNet 1.1's Convs
+  // The written model loads and runs on onnxruntime (what the accuracy check did, from bytes).
+  const std::string path = testing::MakeTempDir() + "/int8.onnx";
+  testing::WriteFile(path, int8.model);
+  auto file = InspectModelFile(path);
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  EXPECT_EQ(file->format, ModelFormat::kOnnx);
+}
+
 TEST(Convert, Int8ParametersCoverTheRangeAndZero) {
   const convert::Int8Params symmetric = convert::ParamsForRange({-1, 3});
   EXPECT_FLOAT_EQ(symmetric.scale, 4.0f / 255);
@@ -351,6 +398,7 @@ TEST(Convert, UnsupportedOperatorIsListedWithoutModel) {
 
 TEST(Convert, ParsesTargets) {
   EXPECT_EQ(*ParseConvertTarget("tflite"), ConvertTarget::kTflite);
+  EXPECT_EQ(*ParseConvertTarget("onnx"), ConvertTarget::kOnnx);
   EXPECT_EQ(ParseConvertTarget("coreml").error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(*ParseConvertPrecision("fp16"), ConvertPrecision::kFloat16);
   EXPECT_EQ(*ParseConvertPrecision("int8"), ConvertPrecision::kInt8);

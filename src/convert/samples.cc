@@ -18,64 +18,6 @@
 namespace edgebench::convert {
 namespace {
 
-// A model written to a private temporary file for a backend to load; removed on destruction.
-class TemporaryModel {
- public:
-  static Expected<TemporaryModel> Write(const std::string& bytes, const std::string& extension) {
-    std::string path = (std::filesystem::temp_directory_path() / ("edgebench-convert-XXXXXX" + extension)).string();
-    const int fd = mkstemps(path.data(), int(extension.size()));
-    if (fd < 0) return RuntimeError("cannot create a temporary model file in " + path);
-    const bool written = ::write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size());
-    ::close(fd);
-    TemporaryModel model(path);
-    if (!written) return RuntimeError(path + ": cannot write the temporary model (disk full?)");
-    return model;
-  }
-  TemporaryModel(TemporaryModel&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
-  ~TemporaryModel() {
-    if (!path_.empty()) std::filesystem::remove(path_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  explicit TemporaryModel(std::string path) : path_(std::move(path)) {}
-  std::string path_;
-};
-
-// A model loaded on a registry backend, run sample by sample.
-class LoadedModel {
- public:
-  static Expected<LoadedModel> Open(const std::string& runtime, const std::string& path) {
-    auto entry = FindBackend(runtime);
-    if (!entry.ok()) return entry.error();
-    if (!(*entry)->compiled) return Unsupported(runtime + " is not compiled in: " + (*entry)->unavailable_reason);
-    auto file = InspectModelFile(path);
-    if (!file.ok()) return file.error();
-    auto options = ValidateOptions((*entry)->describe(), {});
-    if (!options.ok()) return options.error();
-    LoadedModel model((*entry)->create());
-    EB_RETURN_IF_ERROR(model.backend_->Load({*file, 0, *options}));
-    return model;
-  }
-
-  // `inputs` in the model's input order; they take the model's input names.
-  Expected<std::vector<Tensor>> Run(std::vector<Tensor> inputs) {
-    const auto specs = backend_->InputSpecs();
-    if (specs.size() != inputs.size()) {
-      return InvalidArgument("the model has " + std::to_string(specs.size()) + " inputs, the sample " +
-                             std::to_string(inputs.size()));
-    }
-    for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i].spec.name = specs[i].name;
-    EB_RETURN_IF_ERROR(backend_->SetInputs(inputs));
-    EB_RETURN_IF_ERROR(backend_->RunOnce());
-    return backend_->Outputs();
-  }
-
- private:
-  explicit LoadedModel(std::unique_ptr<Backend> backend) : backend_(std::move(backend)) {}
-  std::unique_ptr<Backend> backend_;
-};
-
 std::vector<float> Floats(const Tensor& tensor) {
   std::vector<float> values(tensor.data.size() / sizeof(float));
   std::memcpy(values.data(), tensor.data.data(), values.size() * sizeof(float));
@@ -106,6 +48,46 @@ int64_t Elements(const Shape& shape) {
 }
 
 }  // namespace
+
+Expected<TemporaryModel> TemporaryModel::Write(const std::string& bytes, const std::string& extension) {
+  std::string path = (std::filesystem::temp_directory_path() / ("edgebench-convert-XXXXXX" + extension)).string();
+  const int fd = mkstemps(path.data(), int(extension.size()));
+  if (fd < 0) return RuntimeError("cannot create a temporary model file in " + path);
+  const bool written = ::write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size());
+  ::close(fd);
+  TemporaryModel model(path);
+  if (!written) return RuntimeError(path + ": cannot write the temporary model (disk full?)");
+  return model;
+}
+
+TemporaryModel::~TemporaryModel() {
+  if (!path_.empty()) std::filesystem::remove(path_);
+}
+
+Expected<LoadedModel> LoadedModel::Open(const std::string& runtime, const std::string& path) {
+  auto entry = FindBackend(runtime);
+  if (!entry.ok()) return entry.error();
+  if (!(*entry)->compiled) return Unsupported(runtime + " is not compiled in: " + (*entry)->unavailable_reason);
+  auto file = InspectModelFile(path);
+  if (!file.ok()) return file.error();
+  auto options = ValidateOptions((*entry)->describe(), {});
+  if (!options.ok()) return options.error();
+  LoadedModel model((*entry)->create());
+  EB_RETURN_IF_ERROR(model.backend_->Load({*file, 0, *options}));
+  return model;
+}
+
+Expected<std::vector<Tensor>> LoadedModel::Run(std::vector<Tensor> inputs) {
+  const auto specs = backend_->InputSpecs();
+  if (specs.size() != inputs.size()) {
+    return InvalidArgument("the model has " + std::to_string(specs.size()) + " inputs, the sample " +
+                           std::to_string(inputs.size()));
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i].spec.name = specs[i].name;
+  EB_RETURN_IF_ERROR(backend_->SetInputs(inputs));
+  EB_RETURN_IF_ERROR(backend_->RunOnce());
+  return backend_->Outputs();
+}
 
 Expected<SampleSet> MakeSamples(const std::vector<ConvertedTensor>& inputs, const SampleSettings& settings,
                                 SamplePurpose purpose) {
@@ -203,16 +185,18 @@ Expected<std::map<int, ValueRange>> Calibrate(const std::string& model, const st
   return ranges;
 }
 
-Expected<AccuracyCost> MeasureAccuracy(const std::string& onnx_path, const std::string& tflite_model,
-                                       const ConversionReport& report, const SampleSet& samples) {
+Expected<AccuracyCost> MeasureAccuracy(const std::string& onnx_path, const ConversionReport& report,
+                                       const SampleSet& samples) {
   auto reference = LoadedModel::Open("onnxruntime", onnx_path);
   if (!reference.ok()) return reference.error();
-  auto file = TemporaryModel::Write(tflite_model, ".tflite");
+  const bool tflite = report.target == ConvertTarget::kTflite;
+  auto file = TemporaryModel::Write(report.model, tflite ? ".tflite" : ".onnx");
   if (!file.ok()) return file.error();
-  auto converted = LoadedModel::Open("tflite", file->path());
+  const std::string runtime = tflite ? "tflite" : "onnxruntime";
+  auto converted = LoadedModel::Open(runtime, file->path());
   if (!converted.ok()) return converted.error();
   AccuracyCost cost;
-  cost.runtime = "tflite";
+  cost.runtime = runtime;
   cost.reference_runtime = "onnxruntime";
   cost.inputs = samples.description;
   cost.samples = int(samples.samples.size());
@@ -222,7 +206,7 @@ Expected<AccuracyCost> MeasureAccuracy(const std::string& onnx_path, const std::
     auto expected = reference->Run(sample);
     if (!expected.ok()) return Error{expected.error().code, "onnxruntime: " + expected.error().message};
     auto actual = converted->Run(InTfliteLayout(sample, report.inputs));
-    if (!actual.ok()) return Error{actual.error().code, "tflite: " + actual.error().message};
+    if (!actual.ok()) return Error{actual.error().code, runtime + ": " + actual.error().message};
     if (actual->size() != report.outputs.size()) return Internal("the converted model's outputs changed");
     // Back to the ONNX layout, so that elements pair up.
     for (std::size_t i = 0; i < actual->size(); ++i) {

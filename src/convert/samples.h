@@ -6,10 +6,37 @@
 #include <string>
 #include <vector>
 
+#include "edgebench/backend.h"
 #include "edgebench/convert.h"
 #include "quantize.h"
 
 namespace edgebench::convert {
+
+// A model written to a private temporary file for a backend to load; removed on destruction.
+class TemporaryModel {
+ public:
+  static Expected<TemporaryModel> Write(const std::string& bytes, const std::string& extension);
+  TemporaryModel(TemporaryModel&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  ~TemporaryModel();
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit TemporaryModel(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// A model loaded on a registry backend (default options and threads), run sample by sample.
+class LoadedModel {
+ public:
+  // kUnsupported when `runtime` is not compiled in.
+  static Expected<LoadedModel> Open(const std::string& runtime, const std::string& path);
+  // `inputs` in the model's input order; they take the model's input names.
+  Expected<std::vector<Tensor>> Run(std::vector<Tensor> inputs);
+
+ private:
+  explicit LoadedModel(std::unique_ptr<Backend> backend) : backend_(std::move(backend)) {}
+  std::unique_ptr<Backend> backend_;
+};
 
 using Sample = std::vector<Tensor>;  // one float32 tensor per model input, in ONNX layout
 
@@ -30,9 +57,10 @@ Expected<SampleSet> MakeSamples(const std::vector<ConvertedTensor>& inputs, cons
 Expected<std::map<int, ValueRange>> Calibrate(const std::string& model, const std::vector<ConvertedTensor>& inputs,
                                               const SampleSet& samples);
 
-// Runs the ONNX model at `onnx_path` on onnxruntime and the converted `tflite_model` on tflite
-// with the same samples and compares their outputs.
-Expected<AccuracyCost> MeasureAccuracy(const std::string& onnx_path, const std::string& tflite_model,
-                                       const ConversionReport& report, const SampleSet& samples);
+// Runs the ONNX model at `onnx_path` on onnxruntime (FP32) and report.model on the target's
+// runtime (tflite, or onnxruntime for an ONNX target) with the same samples and compares their
+// outputs.
+Expected<AccuracyCost> MeasureAccuracy(const std::string& onnx_path, const ConversionReport& report,
+                                       const SampleSet& samples);
 
 }  // namespace edgebench::convert

@@ -335,7 +335,7 @@ std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableS
     if (r->conversion->precision == "fp32" && !r->failure) fp32_ms.emplace(group_of(*r), r->latency_ms.p50);
   }
   const std::vector<std::string> header = {"model", "runtime (device)", "precision", "median ms", "vs fp32",
-                                           "error", "top-1", "file MB"};
+                                           "error", "top-1", "checked on", "file MB"};
   std::vector<std::vector<std::string>> rows;
   for (const BenchResult* r : converted) {
     const ConversionInfo& c = *r->conversion;
@@ -350,10 +350,11 @@ std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableS
     }
     row.push_back(c.accuracy ? Printf("%.3g", c.accuracy->max_rel_error) : "");
     row.push_back(c.accuracy && c.accuracy->top1_agreement ? Printf("%.0f%%", 100 * *c.accuracy->top1_agreement) : "");
+    row.push_back(c.accuracy ? c.accuracy->runtime : "");
     row.push_back(Printf("%.2f", double(r->model.size_bytes) / (1 << 20)));
     rows.push_back(std::move(row));
   }
-  std::string text = RenderTable(style, header, rows, {false, false, false, true, true, true, true, true});
+  std::string text = RenderTable(style, header, rows, {false, false, false, true, true, true, true, false, true});
   if (style != TableStyle::kCsv) text += std::string("\n") + kPrecisionTableNote + "\n";
   return text;
 }

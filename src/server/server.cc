@@ -528,23 +528,32 @@ struct EvaluationServer::Impl {
   // Runtimes that read only TFLite files: an ONNX model for them is converted on the server.
   static bool ReadsOnlyTflite(const std::string& runtime) { return runtime == "tflite" || runtime == "armnn"; }
 
-  // The model a task on `runtime` runs: `sha` itself, or its TFLite conversion at the settings'
-  // precision (default fp32), made once and kept by (source, target, precision, converter
-  // version) as a model of its own. 422 naming the node and op when the converter cannot express
-  // the model, and for a precision other than fp32 on a runtime that runs the submitted file.
+  // The model a task on `runtime` runs at the settings' precision (default fp32): `sha` itself,
+  // its TFLite conversion for a runtime that reads only TFLite, or its ONNX precision variant
+  // (fp16, QDQ int8) for onnxruntime. Made once and kept by (source, target, precision,
+  // converter version) as a model of its own. 422 naming the node and op when the converter
+  // cannot express the model, and for a precision other than fp32 on a runtime with no conversion.
   ApiResult<std::string> ModelForRuntime(const std::string& sha, const std::string& runtime, const json& settings) {
     const auto model = store->FindModel(sha);
     const std::string precision = settings.value("precision", "fp32");
-    if (!model || model->format != "onnx" || !ReadsOnlyTflite(runtime)) {
+    const bool onnx = model && model->format == "onnx";
+    std::optional<ConvertTarget> target;
+    if (onnx && ReadsOnlyTflite(runtime)) target = ConvertTarget::kTflite;
+    if (onnx && runtime == "onnxruntime" && precision != "fp32") target = ConvertTarget::kOnnx;
+    if (!target) {
       if (precision == "fp32") return sha;
       return ApiError{422, "settings.precision '" + precision + "' needs a conversion; runtime '" + runtime +
-                               "' runs the submitted model as is (precision applies to ONNX models on tflite and armnn)"};
+                               "' runs the submitted model as is (precision applies to ONNX models on tflite, "
+                               "armnn and onnxruntime)"};
     }
-    const std::string target(ConvertTargetName(ConvertTarget::kTflite));
+    const std::string target_name(ConvertTargetName(*target));
     std::lock_guard lock(convert_mutex);  // one conversion at a time; the cache answers the rest
-    if (auto cached = store->FindConversion(sha, target, precision, kConverterVersion)) return cached->converted_sha256;
+    if (auto cached = store->FindConversion(sha, target_name, precision, kConverterVersion)) {
+      return cached->converted_sha256;
+    }
     ConvertRequest request;
     request.model_path = models_dir + "/" + sha;
+    request.target = *target;
     request.precision = *ParseConvertPrecision(precision);
     auto report = ConvertModel(request);
     auto name_it = [&](std::string message) {  // the user's file name, not the store's path
@@ -553,10 +562,10 @@ struct EvaluationServer::Impl {
       }
       return message;
     };
-    if (!report.ok()) return ApiError{422, "runtime '" + runtime + "' needs TFLite: " + name_it(report.error().message)};
-    if (!report->ok()) {
-      return ApiError{422, "runtime '" + runtime + "' needs TFLite: " + name_it(UnsupportedError(*report).message)};
-    }
+    const std::string why = *target == ConvertTarget::kTflite ? "runtime '" + runtime + "' needs TFLite: "
+                                                               : "precision " + precision + " on '" + runtime + "': ";
+    if (!report.ok()) return ApiError{422, why + name_it(report.error().message)};
+    if (!report->ok()) return ApiError{422, why + name_it(UnsupportedError(*report).message)};
     const std::string converted = Sha256Hex(report->model);
     const std::string temporary = models_dir + "/.convert-" + NewSecret().substr(0, 16);
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -567,12 +576,13 @@ struct EvaluationServer::Impl {
       fs::remove(temporary, ignored);
       return ApiError{500, "cannot write the converted model to the model store"};
     }
-    store->AddModel({converted, static_cast<int64_t>(report->model.size()), "tflite",
-                     fs::path(model->name).stem().string() + (precision == "fp32" ? "" : "." + precision) + ".tflite",
+    store->AddModel({converted, static_cast<int64_t>(report->model.size()), target_name,
+                     fs::path(model->name).stem().string() + (precision == "fp32" ? "" : "." + precision) + "." +
+                         target_name,
                      ""});
     json log = ToJson(*report);
     log["source"] = model->name;
-    store->AddConversion({sha, target, precision, kConverterVersion, converted, log});
+    store->AddConversion({sha, target_name, precision, kConverterVersion, converted, log});
     return converted;
   }
 
