@@ -63,12 +63,13 @@ inline constexpr const char* kPrecisionTableNote =
     "median latency in ms; vs fp32 = fp32 median / this median (same model, runtime and device); "
     "error = max |output - onnxruntime fp32| / max |onnxruntime fp32 output| and top-1 = argmax "
     "agreement with onnxruntime fp32, measured by the conversion on its samples on the 'checked on' "
-    "runtime (tflite for TFLite files, whichever runtime the task ran)";
+    "runtime (tflite for TFLite files, onnxruntime for ONNX ones)";
 
 // Paper D's comparison of precisions: one row per result whose model the server converted
-// (BenchResult::conversion), grouped by source model, runtime and device, fp32 then fp16 then
-// int8, with the latency, the speed-up over the group's fp32 row and the conversion's accuracy
-// cost. Empty when no result has a conversion.
+// (BenchResult::conversion), and per result of such a source model run as submitted (an fp32
+// row), grouped by source model, runtime and device, fp32 then fp16 then int8, with the
+// latency, the speed-up over the group's fp32 row and the conversion's accuracy cost. Empty
+// when no result has a conversion.
 std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableStyle style);
 
 // Milliseconds with about four significant digits, as every report shows them ("3.480").

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <cstdio>
 #include <sstream>
 
@@ -315,43 +316,57 @@ std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableS
   auto rank = [](const std::string& precision) {
     return precision == "fp32" ? 0 : precision == "fp16" ? 1 : precision == "int8" ? 2 : 3;
   };
-  std::vector<const BenchResult*> converted;
+  // A result of a submitted model run as is (no conversion) is the fp32 row of its group, and the
+  // accuracy reference when it ran on the reference runtime.
+  std::set<std::string> sources;
+  for (const auto& r : results) {
+    if (r.conversion) sources.insert(ModelName(r.conversion->source_model));
+  }
+  if (sources.empty()) return "";
+  struct Row {
+    const BenchResult* result;
+    std::string model, precision;
+  };
+  std::vector<Row> rows_in;
   std::vector<std::string> groups;  // "model|column", in order of first appearance
   for (const auto& r : results) {
-    if (!r.conversion) continue;
-    converted.push_back(&r);
-    IndexOf(groups, ModelName(r.conversion->source_model) + "|" + ColumnName(r));
+    const std::string model = r.conversion ? ModelName(r.conversion->source_model) : ModelName(r.model.path);
+    if (!r.conversion && !sources.count(model)) continue;
+    rows_in.push_back({&r, model, r.conversion ? r.conversion->precision : "fp32"});
+    IndexOf(groups, model + "|" + ColumnName(r));
   }
-  if (converted.empty()) return "";
-  auto group_of = [&](const BenchResult& r) {
-    return IndexOf(groups, ModelName(r.conversion->source_model) + "|" + ColumnName(r));
-  };
-  std::stable_sort(converted.begin(), converted.end(), [&](const BenchResult* a, const BenchResult* b) {
-    const std::size_t ga = group_of(*a), gb = group_of(*b);
-    return ga != gb ? ga < gb : rank(a->conversion->precision) < rank(b->conversion->precision);
+  auto group_of = [&](const Row& row) { return IndexOf(groups, row.model + "|" + ColumnName(*row.result)); };
+  std::stable_sort(rows_in.begin(), rows_in.end(), [&](const Row& a, const Row& b) {
+    const std::size_t ga = group_of(a), gb = group_of(b);
+    return ga != gb ? ga < gb : rank(a.precision) < rank(b.precision);
   });
   std::map<std::size_t, double> fp32_ms;  // per group
-  for (const BenchResult* r : converted) {
-    if (r->conversion->precision == "fp32" && !r->failure) fp32_ms.emplace(group_of(*r), r->latency_ms.p50);
+  for (const Row& row : rows_in) {
+    if (row.precision == "fp32" && !row.result->failure) fp32_ms.emplace(group_of(row), row.result->latency_ms.p50);
   }
   const std::vector<std::string> header = {"model", "runtime (device)", "precision", "median ms", "vs fp32",
                                            "error", "top-1", "checked on", "file MB"};
   std::vector<std::vector<std::string>> rows;
-  for (const BenchResult* r : converted) {
-    const ConversionInfo& c = *r->conversion;
-    std::vector<std::string> row = {ModelName(c.source_model), ColumnName(*r), c.precision};
-    if (r->failure) {
+  for (const Row& in : rows_in) {
+    const BenchResult& r = *in.result;
+    std::vector<std::string> row = {in.model, ColumnName(r), in.precision};
+    if (r.failure) {
       row.insert(row.end(), {"failed", ""});
     } else {
-      const auto fp32 = fp32_ms.find(group_of(*r));
-      row.push_back(Ms(r->latency_ms.p50));
-      row.push_back(fp32 != fp32_ms.end() && r->latency_ms.p50 > 0 ? Printf("%.2fx", fp32->second / r->latency_ms.p50)
-                                                                   : "");
+      const auto fp32 = fp32_ms.find(group_of(in));
+      row.push_back(Ms(r.latency_ms.p50));
+      row.push_back(fp32 != fp32_ms.end() && r.latency_ms.p50 > 0 ? Printf("%.2fx", fp32->second / r.latency_ms.p50)
+                                                                  : "");
     }
-    row.push_back(c.accuracy ? Printf("%.3g", c.accuracy->max_rel_error) : "");
-    row.push_back(c.accuracy && c.accuracy->top1_agreement ? Printf("%.0f%%", 100 * *c.accuracy->top1_agreement) : "");
-    row.push_back(c.accuracy ? c.accuracy->runtime : "");
-    row.push_back(Printf("%.2f", double(r->model.size_bytes) / (1 << 20)));
+    if (!r.conversion) {
+      row.insert(row.end(), {"", "", "(as submitted)"});
+    } else {
+      const auto& accuracy = r.conversion->accuracy;
+      row.push_back(accuracy ? Printf("%.3g", accuracy->max_rel_error) : "");
+      row.push_back(accuracy && accuracy->top1_agreement ? Printf("%.0f%%", 100 * *accuracy->top1_agreement) : "");
+      row.push_back(accuracy ? accuracy->runtime : "");
+    }
+    row.push_back(Printf("%.2f", double(r.model.size_bytes) / (1 << 20)));
     rows.push_back(std::move(row));
   }
   std::string text = RenderTable(style, header, rows, {false, false, false, true, true, true, true, false, true});

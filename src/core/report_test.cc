@@ -137,7 +137,8 @@ TEST(FormatPrecisionTable, ComparesPrecisionsOfOneModelAndColumn) {
             "model,runtime (device),precision,median ms,vs fp32,error,top-1,checked on,file MB\n"
             "m,tflite (pi),fp32,10.000,1.00x,2.3e-05,100%,tflite,4.00\n"
             "m,tflite (pi),fp16,12.500,0.80x,,,,4.00\n"
-            "m,tflite (pi),int8,5.000,2.00x,0.0217,100%,tflite,4.00\n");
+            "m,tflite (pi),int8,5.000,2.00x,0.0217,100%,tflite,4.00\n"
+            "m,onnxruntime (pi),fp32,3.000,1.00x,,,(as submitted),0.00\n");
   EXPECT_EQ(FormatPrecisionTable({Measured("m.onnx", "onnxruntime", "pi", 3, std::nullopt)}, TableStyle::kText), "");
 }
 
