@@ -198,10 +198,7 @@ Expected<std::map<std::string, ValueRange>> CalibrateOnnx(onnx::ModelProto model
   auto widen = [&](const std::string& name, const Tensor& tensor) {
     std::vector<float> values(tensor.data.size() / sizeof(float));
     std::memcpy(values.data(), tensor.data.data(), values.size() * sizeof(float));
-    if (values.empty()) return;
-    const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
-    auto [it, inserted] = ranges.emplace(name, ValueRange{*lo, *hi});
-    if (!inserted) it->second = {std::min(it->second.min, *lo), std::max(it->second.max, *hi)};
+    WidenRange(ranges, name, values);
   };
   for (const Sample& sample : samples.samples) {
     for (std::size_t i = 0; i < sample.size() && i < inputs.size(); ++i) widen(inputs[i].name, sample[i]);
@@ -288,16 +285,11 @@ Status QuantizeQdq(onnx::ModelProto& model, const std::map<std::string, ValueRan
     const std::vector<float> values = FloatValues(w);
     const std::vector<int64_t> dims(w.dims().begin(), w.dims().end());
     const std::size_t channels = conv ? std::size_t(dims[0]) : 1;
-    const std::size_t inner = values.size() / channels;
-    std::vector<float> scales(channels, 0);
-    for (std::size_t k = 0; k < values.size(); ++k) scales[k / inner] = std::max(scales[k / inner], std::fabs(values[k]));
-    for (float& scale : scales) scale = scale > 0 ? scale / 127 : 1;
-    std::vector<int8_t> q(values.size());
-    for (std::size_t k = 0; k < values.size(); ++k) {
-      q[k] = int8_t(std::clamp(std::round(values[k] / scales[k / inner]), -127.0f, 127.0f));
-    }
+    const std::size_t inner = values.size() / channels;  // Conv [O, I, kH, kW]: channel-major
+    const SymmetricInt8 q = QuantizeSymmetric(values, channels, [&](std::size_t k) { return k / inner; });
+    const std::vector<float>& scales = q.scales;
     const std::string name = w.name();
-    w = MakeTensor(name + "/int8", onnx::TensorProto::INT8, dims, q);
+    w = MakeTensor(name + "/int8", onnx::TensorProto::INT8, dims, q.values);
     const std::vector<int64_t> scale_dims = conv ? std::vector<int64_t>{int64_t(channels)} : std::vector<int64_t>{};
     *graph.add_initializer() = MakeTensor(name + "/scale", onnx::TensorProto::FLOAT, scale_dims, scales);
     *graph.add_initializer() = MakeTensor(name + "/zero_point", onnx::TensorProto::INT8, scale_dims,
@@ -318,12 +310,9 @@ Status QuantizeQdq(onnx::ModelProto& model, const std::map<std::string, ValueRan
     const std::vector<float> bias_values = FloatValues(b);
     if (conv && bias_values.size() != channels) continue;
     std::vector<float> bias_scales;
-    std::vector<int32_t> qb;
-    for (std::size_t c = 0; c < bias_values.size(); ++c) {
-      const float scale = input_params->second.scale * scales[conv ? c : 0];
-      if (conv || c == 0) bias_scales.push_back(scale);
-      qb.push_back(int32_t(std::clamp(std::round(double(bias_values[c]) / scale), double(INT32_MIN), double(INT32_MAX))));
-    }
+    for (std::size_t c = 0; c < bias_values.size(); ++c) bias_scales.push_back(input_params->second.scale * scales[conv ? c : 0]);
+    const std::vector<int32_t> qb = QuantizeBias(bias_values, bias_scales);
+    if (!conv) bias_scales.resize(1);
     const std::string bias_name = b.name();
     const std::vector<int64_t> bias_dims(b.dims().begin(), b.dims().end());
     b = MakeTensor(bias_name + "/int32", onnx::TensorProto::INT32, bias_dims, qb);

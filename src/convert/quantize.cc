@@ -326,27 +326,17 @@ void Quantizer::QuantizeWeights(tfl::OperatorT& op) {
   const std::size_t channels = per_channel ? std::size_t(weights.shape[std::size_t(channel_dim)]) : 1;
   const std::size_t inner = depthwise ? 1 : w.size() / std::max<std::size_t>(channels, 1);
   auto channel_of = [&](std::size_t i) { return depthwise ? i % channels : (per_channel ? i / inner : 0); };
-  std::vector<float> max_abs(channels, 0);
-  for (std::size_t i = 0; i < w.size(); ++i) max_abs[channel_of(i)] = std::max(max_abs[channel_of(i)], std::fabs(w[i]));
-  std::vector<float> scales(channels);
-  for (std::size_t c = 0; c < channels; ++c) scales[c] = max_abs[c] > 0 ? max_abs[c] / 127 : 1;
-  std::vector<int8_t> q(w.size());
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    q[i] = int8_t(std::clamp(std::round(w[i] / scales[channel_of(i)]), -127.0f, 127.0f));
-  }
-  op.inputs[1] = AddConstant(weights.name, tfl::TensorType_INT8, weights.shape, Bytes(q),
+  const SymmetricInt8 q = QuantizeSymmetric(w, channels, channel_of);
+  const std::vector<float>& scales = q.scales;
+  op.inputs[1] = AddConstant(weights.name, tfl::TensorType_INT8, weights.shape, Bytes(q.values),
                              Quantization(scales, std::vector<int64_t>(channels, 0), channel_dim));
   if (op.inputs.size() < 3 || op.inputs[2] < 0) return;
   const auto& bias = *graph_.tensors[std::size_t(op.inputs[2])];
   const float input_scale = params_.at(groups_.Find(op.inputs[0])).scale;
   const std::vector<float> b = FloatData(model_, bias);
   std::vector<float> bias_scales(b.size());
-  std::vector<int32_t> qb(b.size());
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    bias_scales[i] = input_scale * scales[per_channel ? i : 0];
-    const double value = std::round(double(b[i]) / bias_scales[i]);
-    qb[i] = int32_t(std::clamp(value, double(INT32_MIN), double(INT32_MAX)));
-  }
+  for (std::size_t i = 0; i < b.size(); ++i) bias_scales[i] = input_scale * scales[per_channel ? i : 0];
+  const std::vector<int32_t> qb = QuantizeBias(b, bias_scales);
   if (!per_channel) bias_scales.resize(1);
   op.inputs[2] = AddConstant(bias.name, tfl::TensorType_INT32, bias.shape, Bytes(qb),
                              Quantization(bias_scales, std::vector<int64_t>(bias_scales.size(), 0)));
@@ -470,6 +460,29 @@ Int8Params ParamsForRange(ValueRange range) {
   params.scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
   params.zero_point = int(std::clamp(std::round(-128.0f - lo / params.scale), -128.0f, 127.0f));
   return params;
+}
+
+SymmetricInt8 QuantizeSymmetric(const std::vector<float>& weights, std::size_t channels,
+                                const std::function<std::size_t(std::size_t)>& channel_of) {
+  SymmetricInt8 q{std::vector<int8_t>(weights.size()), std::vector<float>(channels, 0)};
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    float& max_abs = q.scales[channel_of(i)];
+    max_abs = std::max(max_abs, std::fabs(weights[i]));
+  }
+  for (float& scale : q.scales) scale = scale > 0 ? scale / 127 : 1;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    q.values[i] = int8_t(std::clamp(std::round(weights[i] / q.scales[channel_of(i)]), -127.0f, 127.0f));
+  }
+  return q;
+}
+
+std::vector<int32_t> QuantizeBias(const std::vector<float>& bias, const std::vector<float>& scales) {
+  std::vector<int32_t> q(bias.size());
+  for (std::size_t i = 0; i < bias.size(); ++i) {
+    const double value = std::round(double(bias[i]) / scales[i]);
+    q[i] = int32_t(std::clamp(value, double(INT32_MIN), double(INT32_MAX)));
+  }
+  return q;
 }
 
 Expected<CalibrationModel> WithActivationsAsOutputs(const std::string& model) {

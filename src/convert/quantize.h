@@ -6,6 +6,9 @@
 // in TFLite stays float between a DEQUANTIZE and a QUANTIZE.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,11 +49,32 @@ struct QuantizedTflite {
 // an int8 operator reads or writes needs one, else that operator stays float.
 Expected<QuantizedTflite> QuantizeTflite(const std::string& model, const std::map<int, ValueRange>& ranges);
 
+// Widens ranges[key] to cover `values` (inserted on first use; nothing for no values).
+template <typename Key>
+void WidenRange(std::map<Key, ValueRange>& ranges, const Key& key, const std::vector<float>& values) {
+  if (values.empty()) return;
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  auto [it, inserted] = ranges.emplace(key, ValueRange{*lo, *hi});
+  if (!inserted) it->second = {std::min(it->second.min, *lo), std::max(it->second.max, *hi)};
+}
+
 // The affine int8 parameters TFLite uses for a range (zero is always representable).
 struct Int8Params {
   float scale = 1;
   int zero_point = 0;
 };
 Int8Params ParamsForRange(ValueRange range);
+
+// Weights as int8 symmetric per channel (zero point 0, scale max |w| / 127 of the channel; 1 for
+// an all-zero one). `channel_of(i)` is element i's channel, below `channels`.
+struct SymmetricInt8 {
+  std::vector<int8_t> values;
+  std::vector<float> scales;  // per channel
+};
+SymmetricInt8 QuantizeSymmetric(const std::vector<float>& weights, std::size_t channels,
+                                const std::function<std::size_t(std::size_t)>& channel_of);
+
+// A bias as int32 at `scales[i]` (input scale x weight scale of channel i), saturated.
+std::vector<int32_t> QuantizeBias(const std::vector<float>& bias, const std::vector<float>& scales);
 
 }  // namespace edgebench::convert

@@ -166,12 +166,7 @@ Expected<std::map<int, ValueRange>> Calibrate(const std::string& model, const st
   auto loaded = LoadedModel::Open("tflite", file->path());
   if (!loaded.ok()) return Error{loaded.error().code, "int8 calibration runs on tflite: " + loaded.error().message};
   std::map<int, ValueRange> ranges;
-  auto widen = [&](int tensor, const std::vector<float>& values) {
-    if (values.empty()) return;
-    const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
-    auto [it, inserted] = ranges.emplace(tensor, ValueRange{*lo, *hi});
-    if (!inserted) it->second = {std::min(it->second.min, *lo), std::max(it->second.max, *hi)};
-  };
+  auto widen = [&](int tensor, const std::vector<float>& values) { WidenRange(ranges, tensor, values); };
   for (const Sample& sample : samples.samples) {
     std::vector<Tensor> tensors = InTfliteLayout(sample, inputs);
     for (std::size_t i = 0; i < tensors.size() && i < calibration->inputs.size(); ++i) {
