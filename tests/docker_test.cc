@@ -211,7 +211,7 @@ TEST_F(DockerModeTest, ContainerHasTheSandboxTheAgentAsksFor) {
   auto cancel = Edgebench({"cancel", std::to_string(id), "--server", url_, "--token-file", admin_token_file_});
   EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
   EXPECT_EQ(agent->Wait(60000), 0) << AgentLog("box3");
-  EXPECT_TRUE(ContainersOfTask(id).empty());
+  EXPECT_TRUE(ContainersOfTask(id).empty()) << AgentLog("box3");
   EXPECT_EQ(GetTask(id)["state"], "cancelled");
 }
 
@@ -233,7 +233,7 @@ TEST_F(DockerModeTest, HangingContainerIsKilledAtItsTimeoutAndRemoved) {
   EXPECT_EQ(agent->Wait(60000), 0) << AgentLog("box4");
   const json tasks = json::parse(Edgebench({"tasks", "--json", "--server", url_, "--token-file", admin_token_file_}).out);
   ASSERT_EQ(tasks.size(), 1u);
-  EXPECT_TRUE(ContainersOfTask(tasks[0]["id"].get<int64_t>()).empty());
+  EXPECT_TRUE(ContainersOfTask(tasks[0]["id"].get<int64_t>()).empty()) << AgentLog("box4");
 }
 
 TEST_F(DockerModeTest, RuntimeWithoutAnImageFailsAtTheImageStage) {

@@ -451,7 +451,7 @@ class Agent {
     struct Remover {
       const DockerEngine& engine;
       std::string id;
-      ~Remover() { (void)engine.Request("DELETE", "/containers/" + id + "?force=1", nullptr, 60); }
+      ~Remover() { RemoveContainer(engine, id); }
     } remover{engine, container};
     auto started = engine.Request("POST", "/containers/" + container + "/start", nullptr, 60);
     if (!started.ok()) return started.error();
@@ -478,6 +478,24 @@ class Agent {
     }
     if (auto logs = engine.Logs(container); logs.ok()) outcome.log = *logs;
     return outcome;
+  }
+
+  // Removes a container (force: killed first if running) and returns once the engine no longer
+  // knows it, bounded at 30 s: a DELETE can answer while the removal is still in progress (409),
+  // or fail while a killed container's filesystem is still busy (500), so it is retried until an
+  // inspect says 404. Logs when the container outlives the bound.
+  static void RemoveContainer(const DockerEngine& engine, const std::string& id) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    std::string last;
+    while (true) {
+      auto removed = engine.Request("DELETE", "/containers/" + id + "?force=1", nullptr, 60);
+      last = removed.ok() ? std::to_string(removed->status) + " " + removed->body : removed.error().message;
+      auto inspected = engine.Request("GET", "/containers/" + id + "/json", nullptr, 30);
+      if (inspected.ok() && inspected->status == 404) return;
+      if (Clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the engine's removal, not ours to signal
+    }
+    Log("container " + id.substr(0, 12) + " is still there after 30 s of removal attempts: " + last);
   }
 
   void Upload(int64_t task_id, const json& document) {
