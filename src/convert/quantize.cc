@@ -159,6 +159,9 @@ class Quantizer {
   // The int8 (or float) form of activation `t`, adding its QUANTIZE (DEQUANTIZE) on first use.
   int Int8Form(int t);
   int FloatForm(int t);
+  // A new tensor holding `t` in the other domain, written by a QUANTIZE (to int8, at t's
+  // group parameters) or DEQUANTIZE appended to the operators.
+  int AddTwin(int t, bool to_int8);
   int QuantizedConstant(int t, Int8Params params);
   // Replaces inputs 1 (weights) and 2 (bias) of a CONV_2D, DEPTHWISE_CONV_2D or
   // FULLY_CONNECTED by their int8 and int32 forms; input 0 must still be the float tensor.
@@ -270,37 +273,33 @@ uint32_t Quantizer::Opcode(tfl::BuiltinOperator op, int version) {
 int Quantizer::Int8Form(int t) {
   if (int8_tensor_[std::size_t(t)]) return t;
   if (auto it = int8_form_.find(t); it != int8_form_.end()) return it->second;
-  const Int8Params params = params_.at(groups_.Find(t));
-  auto tensor = std::make_unique<tfl::TensorT>();
-  tensor->name = graph_.tensors[std::size_t(t)]->name + "/int8";
-  tensor->type = tfl::TensorType_INT8;
-  tensor->shape = graph_.tensors[std::size_t(t)]->shape;
-  tensor->quantization = Quantization({params.scale}, {params.zero_point});
-  const int q = AddTensor(std::move(tensor));
-  auto op = std::make_unique<tfl::OperatorT>();
-  op->opcode_index = Opcode(tfl::BuiltinOperator_QUANTIZE, 2);
-  op->inputs = {t};
-  op->outputs = {q};
-  operators_.push_back(std::move(op));
-  source_operator_.push_back(-1);
-  return int8_form_[t] = q;
+  return int8_form_[t] = AddTwin(t, true);
 }
 
 int Quantizer::FloatForm(int t) {
   if (!int8_tensor_[std::size_t(t)]) return t;
   if (auto it = float_form_.find(t); it != float_form_.end()) return it->second;
+  return float_form_[t] = AddTwin(t, false);
+}
+
+int Quantizer::AddTwin(int t, bool to_int8) {
+  const tfl::TensorT& source = *graph_.tensors[std::size_t(t)];
   auto tensor = std::make_unique<tfl::TensorT>();
-  tensor->name = graph_.tensors[std::size_t(t)]->name + "/float";
-  tensor->type = tfl::TensorType_FLOAT32;
-  tensor->shape = graph_.tensors[std::size_t(t)]->shape;
-  const int f = AddTensor(std::move(tensor));
+  tensor->name = source.name + (to_int8 ? "/int8" : "/float");
+  tensor->type = to_int8 ? tfl::TensorType_INT8 : tfl::TensorType_FLOAT32;
+  tensor->shape = source.shape;
+  if (to_int8) {
+    const Int8Params params = params_.at(groups_.Find(t));
+    tensor->quantization = Quantization({params.scale}, {params.zero_point});
+  }
+  const int twin = AddTensor(std::move(tensor));
   auto op = std::make_unique<tfl::OperatorT>();
-  op->opcode_index = Opcode(tfl::BuiltinOperator_DEQUANTIZE, 2);
+  op->opcode_index = Opcode(to_int8 ? tfl::BuiltinOperator_QUANTIZE : tfl::BuiltinOperator_DEQUANTIZE, 2);
   op->inputs = {t};
-  op->outputs = {f};
+  op->outputs = {twin};
   operators_.push_back(std::move(op));
   source_operator_.push_back(-1);
-  return float_form_[t] = f;
+  return twin;
 }
 
 int Quantizer::QuantizedConstant(int t, Int8Params params) {
