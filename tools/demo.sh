@@ -10,6 +10,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source tools/local_service.sh
 
 CACHE="${EDGEBENCH_CACHE_DIR:-${HOME:?HOME is not set; set EDGEBENCH_CACHE_DIR}/.cache/edgebench}"
 EDGEBENCH="$PWD/build/src/cli/edgebench"
@@ -37,37 +38,7 @@ else
   echo "[demo] native mode: $(tail -n1 <<<"$docker_env")"
 fi
 
-# The server prints 'listening on URL' as its first line: read it from the coprocess, no polling.
-coproc SERVER { exec "$EDGEBENCH" server --listen 127.0.0.1:0 --data "$WORK/server" "${IMAGE_ARGS[@]}" 2>"$WORK/server.log"; }
-SERVER_PID=$SERVER_PID
-AGENT_PID=""
-cleanup() {
-  [[ -n "$AGENT_PID" ]] && kill "$AGENT_PID" 2>/dev/null || true
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-read -r line <&"${SERVER[0]}"
-URL="${line#listening on }"
-echo "[demo] server at $URL (data in $WORK/server)"
-
-"$EDGEBENCH" agent --server "$URL" --name local --token-file "$WORK/server/agent.token" --mode "$MODE" \
-  2>"$WORK/agent.log" &
-AGENT_PID=$!
-# Tasks are refused until the agent has registered (docker mode first asks the engine and the
-# server's image catalog): wait for it to be listed, bounded, and stop if it died.
-for ((i = 0; ; i++)); do
-  if "$EDGEBENCH" devices --json --server "$URL" --token-file "$WORK/server/admin.token" 2>/dev/null |
-    jq -e 'any(.[]; .name == "local")' >/dev/null; then
-    break
-  fi
-  if ! kill -0 "$AGENT_PID" 2>/dev/null || ((i >= 240)); then
-    echo "[demo] the agent did not register: $(tail -n1 "$WORK/agent.log")" >&2
-    exit 1
-  fi
-  sleep 0.5
-done
-echo "[demo] agent 'local' registered ($MODE mode)"
+start_local_service "[demo]" "$MODE" "${IMAGE_ARGS[@]}"
 
 failed=()
 submit() {  # submit MODEL_FILE RUNTIME

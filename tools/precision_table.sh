@@ -12,6 +12,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source tools/local_service.sh
 
 CACHE="${EDGEBENCH_CACHE_DIR:-${HOME:?HOME is not set; set EDGEBENCH_CACHE_DIR}/.cache/edgebench}"
 EDGEBENCH="$PWD/build/src/cli/edgebench"
@@ -22,33 +23,8 @@ MODELS=("$@")
 [[ -x "$EDGEBENCH" ]] || { echo "precision_table: no $EDGEBENCH (run tools/build.sh)" >&2; exit 1; }
 mkdir -p "$WORK/results"
 
-coproc SERVER { exec "$EDGEBENCH" server --listen 127.0.0.1:0 --data "$WORK/server" 2>"$WORK/server.log"; }
-SERVER_PID=$SERVER_PID
-AGENT_PID=
-cleanup() {
-  [[ -n "$AGENT_PID" ]] && kill "$AGENT_PID" 2>/dev/null || true
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-read -r first_line <&"${SERVER[0]}" || { echo "precision_table: the server did not start: $(tail -n1 "$WORK/server.log")" >&2; exit 1; }
-URL="${first_line##* }"
+start_local_service "[precision]" native
 CLIENT=(--server "$URL" --token-file "$WORK/server/admin.token")
-
-"$EDGEBENCH" agent --server "$URL" --name local --token-file "$WORK/server/agent.token" --mode native \
-  2>"$WORK/agent.log" &
-AGENT_PID=$!
-# Tasks are refused until the agent has registered: wait for it to be listed, bounded.
-for ((i = 0; ; i++)); do
-  if "$EDGEBENCH" devices --json "${CLIENT[@]}" 2>/dev/null | jq -e 'any(.[]; .name == "local")' >/dev/null; then
-    break
-  fi
-  if ! kill -0 "$AGENT_PID" 2>/dev/null || ((i >= 240)); then
-    echo "precision_table: the agent did not register: $(tail -n1 "$WORK/agent.log")" >&2
-    exit 1
-  fi
-  sleep 0.5
-done
 
 failed=0
 submit() {  # submit MODEL RUNTIME PRECISION
