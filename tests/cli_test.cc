@@ -96,6 +96,56 @@ TEST(Cli, RuntimesJsonListsEveryBackend) {
   EXPECT_NE(text.out.find("tensorrt"), std::string::npos);
 }
 
+// The binary links no runtime: each one is a plugin module loaded when asked for.
+TEST(Cli, BinaryLinksNoRuntime) {
+  auto ldd = RunProcess({"/usr/bin/ldd", EDGEBENCH_BINARY});
+  ASSERT_EQ(ldd.exit_code, 0) << ldd.err;
+  for (const char* library : {"onnxruntime", "opencv_dnn", "libtorch", "tensorflowlite", "armnn"}) {
+    EXPECT_EQ(ldd.out.find(library), std::string::npos) << library << " is linked:\n" << ldd.out;
+  }
+}
+
+TEST(Cli, PluginDirectoryDecidesWhichRuntimesLoad) {
+  std::string null_plugin;
+  const auto all = nlohmann::json::parse(Edgebench({"runtimes", "--json"}).out);
+  for (const auto& runtime : all["runtimes"]) {
+    if (runtime["name"] == "null") null_plugin = runtime["plugin"];
+  }
+  ASSERT_FALSE(null_plugin.empty());
+  const std::string directory = testing::MakeTempDir();
+  std::filesystem::copy_file(null_plugin, directory + "/libedgebench_rt_null.so");
+  std::ofstream(directory + "/libedgebench_rt_broken.so") << "not an ELF file";
+  auto in_directory = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/env", "EDGEBENCH_PLUGIN_DIR=" + directory, EDGEBENCH_BINARY});
+    return RunProcess(args);
+  };
+
+  auto listing = in_directory({"runtimes", "--json"});
+  ASSERT_EQ(listing.exit_code, 0) << listing.err;
+  std::map<std::string, nlohmann::json> by_name;
+  const auto listed = nlohmann::json::parse(listing.out);
+  for (const auto& runtime : listed["runtimes"]) by_name[runtime["name"]] = runtime;
+  EXPECT_TRUE(by_name["null"]["available"].get<bool>());
+  EXPECT_EQ(by_name["null"]["plugin"], directory + "/libedgebench_rt_null.so");
+  ASSERT_TRUE(by_name.count("broken"));  // found in the directory, though this build has no such runtime
+  EXPECT_FALSE(by_name["broken"]["available"].get<bool>());
+  EXPECT_NE(by_name["broken"]["reason"].get<std::string>().find("cannot load " + directory), std::string::npos)
+      << by_name["broken"];
+  EXPECT_NE(by_name["onnxruntime"]["reason"].get<std::string>().find("libedgebench_rt_onnxruntime.so not found in " +
+                                                                     directory),
+            std::string::npos)
+      << by_name["onnxruntime"];
+
+  const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
+  EXPECT_EQ(in_directory(Quick({"bench", model, "--runtime", "null"})).exit_code, 0);
+  auto missing = in_directory(Quick({"bench", model, "--runtime", "onnxruntime"}));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("libedgebench_rt_onnxruntime.so not found"), std::string::npos) << missing.err;
+  auto broken = in_directory(Quick({"bench", model, "--runtime", "broken"}));
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_NE(broken.err.find("cannot load"), std::string::npos) << broken.err;
+}
+
 TEST(Cli, NullBenchWritesTheResultDocument) {
   const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
   auto result = Edgebench(Quick({"bench", model, "--runtime", "null", "--json", "-"}));

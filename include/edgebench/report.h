@@ -6,16 +6,12 @@
 #include <vector>
 
 #include "edgebench/analysis.h"
-#include "edgebench/registry.h"
 #include "edgebench/result.h"
 
 namespace edgebench {
 
 // A multi-line summary of one result: model, runtime, stages, latency table, verdict.
 std::string FormatResultText(const BenchResult& result);
-
-// The `edgebench runtimes` table.
-std::string FormatRuntimesText(const std::vector<BackendEntry>& entries);
 
 // A plain-text table with a header row; columns right-aligned when `numeric[i]`.
 std::string FormatTable(const std::vector<std::string>& header,

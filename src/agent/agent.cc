@@ -598,7 +598,7 @@ json DetectDeviceFacts(const std::string& docker_socket) {
   const Environment environment = CollectEnvironment();
   json runtimes = json::array();
   for (const auto& backend : AllBackends()) {
-    if (!backend.compiled) continue;
+    if (!backend.available) continue;
     runtimes.push_back({{"name", backend.name}, {"version", backend.describe().version}});
   }
   return {{"arch", environment.architecture},

@@ -67,7 +67,6 @@ TemporaryModel::~TemporaryModel() {
 Expected<LoadedModel> LoadedModel::Open(const std::string& runtime, const std::string& path) {
   auto entry = FindBackend(runtime);
   if (!entry.ok()) return entry.error();
-  if (!(*entry)->compiled) return Unsupported(runtime + " is not compiled in: " + (*entry)->unavailable_reason);
   auto file = InspectModelFile(path);
   if (!file.ok()) return file.error();
   auto options = ValidateOptions((*entry)->describe(), {});

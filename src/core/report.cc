@@ -194,28 +194,6 @@ std::string FormatResultText(const BenchResult& r) {
   return out.str();
 }
 
-std::string FormatRuntimesText(const std::vector<BackendEntry>& entries) {
-  std::vector<std::vector<std::string>> rows;
-  std::string notes;
-  for (const auto& entry : entries) {
-    if (!entry.compiled) {
-      rows.push_back({entry.name, "-", "-", "-", "unavailable: " + entry.unavailable_reason});
-      continue;
-    }
-    const BackendInfo info = entry.describe();
-    std::vector<std::string> formats;
-    for (auto format : info.formats) formats.emplace_back(ModelFormatName(format));
-    std::vector<std::string> options;
-    for (const auto& option : info.options) options.push_back(option.key);
-    rows.push_back({info.name, info.version, Join(formats, ","), info.op_profiling ? "yes" : "no",
-                    options.empty() ? "-" : "options: " + Join(options, ", ")});
-    for (const auto& note : info.notes) notes += "  " + info.name + ": " + note + "\n";
-  }
-  std::string text = FormatTable({"runtime", "version", "formats", "op profile", "status"}, rows);
-  if (!notes.empty()) text += "\nnotes:\n" + notes;
-  return text;
-}
-
 namespace {
 
 std::string CsvCell(const std::string& cell) {

@@ -18,7 +18,7 @@ Expected<ModelSummary> InspectWithRuntime(const std::string& path) {
   if (!model.ok()) return model.error();
   std::string tried;
   for (const auto& entry : AllBackends()) {
-    if (!entry.compiled) continue;
+    if (!entry.available) continue;
     const BackendInfo info = entry.describe();
     if (info.name == "null" ||
         std::find(info.formats.begin(), info.formats.end(), model->format) == info.formats.end()) {
