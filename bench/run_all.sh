@@ -7,6 +7,11 @@ CACHE="${EDGEBENCH_CACHE_DIR:-$HOME/.cache/edgebench}"
 EDGEBENCH=build/src/cli/edgebench
 MODEL="$CACHE/zoo/mobilenetv2/mobilenetv2.onnx"
 
+echo "== process start-up: commands that need no runtime beside one that loads every plugin"
+# EDGEBENCH_BASELINE=/path/to/an/older/edgebench adds it, interleaved run by run, with ratios.
+build/bench/bench_startup --binary "$EDGEBENCH" ${EDGEBENCH_BASELINE:+--baseline "$EDGEBENCH_BASELINE"}
+
+echo
 echo "== harness overhead (null backend)"
 build/bench/bench_harness_overhead
 
