@@ -2,8 +2,11 @@
 # Builds edgebench's runtime images for this machine's architecture from a local edgebench build
 # and pushes them to a registry, without any public image registry:
 #   1. a base root filesystem = the binary's shared-library closure (ldd) + the dynamic loader +
-#      /etc/passwd with 'nobody', imported with `docker import` (tagged by its content hash);
-#   2. per runtime, images/local/Dockerfile adds the stripped binary and the runtime's labels;
+#      /etc/passwd with 'nobody', imported with `docker import` (tagged by its content hash); the
+#      binary links no runtime, so the base is small and shared by every runtime's image;
+#   2. per runtime, images/local/Dockerfile adds the stripped binary and one layer with that
+#      runtime's plugin (/usr/local/lib/edgebench/plugins/libedgebench_rt_RUNTIME.so) and the
+#      libraries of its closure that the base lacks: an image carries only its own runtime;
 #   3. each image is checked by running `edgebench runtimes --json` in it (no network, non-root):
 #      the runtime must be available there;
 #   4. pushed to the registry (tools/docker-env.sh starts one on loopback).
@@ -91,7 +94,6 @@ tar --sort=name --owner=0 --group=0 --numeric-owner --mtime='2020-01-01 00:00:00
 BASE_HASH="$(sha256sum "$WORK/rootfs.tar" | cut -c1-12)"
 BIN_HASH="$(sha256sum "$WORK/edgebench" | cut -c1-12)"
 BASE="edgebench/base:$PLATFORM-$BASE_HASH"
-TAG="$PLATFORM-$BIN_HASH-$BASE_HASH"
 
 registry_has() {  # registry_has REPO TAG
   curl -fsS -o /dev/null --max-time 10 \
@@ -106,26 +108,47 @@ else
   log "base $BASE: present"
 fi
 
+# The build context of RUNTIME's image: the Dockerfile, the binary and runtime/ = the plugin at
+# the path the binary looks in (../lib/edgebench/plugins next to bin/) plus every library of
+# the plugin's closure that the base does not hold. Prints the context's content hash.
+runtime_context() {  # runtime_context RUNTIME PLUGIN
+  local runtime="$1" plugin="$2" context="$WORK/context-$1" lib
+  mkdir -p "$context/runtime/usr/local/lib/edgebench/plugins"
+  cp images/local/Dockerfile "$WORK/edgebench" "$context/"
+  cp "$plugin" "$context/runtime/usr/local/lib/edgebench/plugins/"
+  strip --strip-debug "$context/runtime/usr/local/lib/edgebench/plugins/$(basename "$plugin")"
+  if ldd "$plugin" | grep -q "not found"; then
+    die "$plugin has unresolved libraries: $(ldd "$plugin" | grep 'not found' | head -n1 | xargs)"
+  fi
+  while read -r lib; do
+    [[ -e "$ROOT$lib" ]] && continue
+    mkdir -p "$context/runtime$(dirname "$lib")"
+    cp -L "$lib" "$context/runtime$lib"
+  done < <(ldd "$plugin" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u)
+  (cd "$context" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+}
+
 for runtime in ${RUNTIMES//,/ }; do
   version="$(jq -r --arg r "$runtime" '.runtimes[] | select(.name == $r) | .version' <<<"$LISTING")"
   available="$(jq -r --arg r "$runtime" '.runtimes[] | select(.name == $r) | .available' <<<"$LISTING")"
-  [[ "$available" == "true" ]] || die "runtime '$runtime' is not compiled into $BINARY"
+  plugin="$(jq -r --arg r "$runtime" '.runtimes[] | select(.name == $r) | .plugin // ""' <<<"$LISTING")"
+  [[ "$available" == "true" && -f "$plugin" ]] || die "runtime '$runtime' has no loadable plugin for $BINARY"
+  TAG="$PLATFORM-$BASE_HASH-$(runtime_context "$runtime" "$plugin")"
   ref="$REGISTRY/edgebench/$runtime:$TAG"
   if [[ $PUSH -eq 1 ]] && registry_has "edgebench/$runtime" "$TAG"; then
     log "$runtime: $ref already in the registry"
     echo "image $runtime/$ARCH=$ref"
     continue
   fi
-  log "$runtime $version: building $ref"
-  cp images/local/Dockerfile "$WORK/Dockerfile"
-  DOCKER_BUILDKIT=0 "$DOCKER" build -q -f "$WORK/Dockerfile" --build-arg "BASE=$BASE" \
-    --build-arg "RUNTIME=$runtime" --build-arg "RUNTIME_VERSION=$version" -t "$ref" "$WORK" >/dev/null ||
+  log "$runtime $version: building $ref ($(du -sh "$WORK/context-$runtime/runtime" | cut -f1) runtime layer)"
+  DOCKER_BUILDKIT=0 "$DOCKER" build -q --build-arg "BASE=$BASE" \
+    --build-arg "RUNTIME=$runtime" --build-arg "RUNTIME_VERSION=$version" -t "$ref" "$WORK/context-$runtime" >/dev/null ||
     die "docker build of $ref failed"
   # The image must offer its runtime under the agents' sandbox (no network, nobody, read-only).
   check="$("$DOCKER" run --rm --network none --read-only --user 65534:65534 "$ref" runtimes --json)" ||
     die "$ref: 'edgebench runtimes' failed inside the image"
   [[ "$(jq -r --arg r "$runtime" '.runtimes[] | select(.name == $r) | .available' <<<"$check")" == "true" ]] ||
-    die "$ref: runtime '$runtime' is not available inside the image"
+    die "$ref: runtime '$runtime' is not available inside the image: $(jq -c --arg r "$runtime" '.runtimes[] | select(.name == $r)' <<<"$check")"
   if [[ $PUSH -eq 1 ]]; then
     log "$runtime: pushing to $REGISTRY"
     "$DOCKER" push -q "$ref" >/dev/null 2>"$WORK/push.log" || die "push of $ref failed: $(tail -n1 "$WORK/push.log")"
