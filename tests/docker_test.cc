@@ -180,17 +180,22 @@ TEST_F(DockerModeTest, ContainerHasTheSandboxTheAgentAsksFor) {
   const int64_t id = CreateTask(UploadModel(model), "box3", settings);
   json task = WaitForTask(id, [](const json& t) { return t["state"] == "running"; }, 120000);
   ASSERT_EQ(task["state"], "running") << task.dump() << AgentLog("box3");
-  // The container is created after the task is marked running: wait for it (bounded).
+  // The container is created, then started, after the task is marked running: wait (bounded)
+  // until the engine says it runs.
   std::vector<std::string> containers;
+  json container;
   const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (containers.empty() && Clock::now() < deadline) {
+  while (Clock::now() < deadline) {
     containers = ContainersOfTask(id);
-    if (containers.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (containers.size() == 1) {
+      const ProcessResult inspect = RunProcess({kDocker, "inspect", containers[0]});
+      ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+      container = json::parse(inspect.out)[0];
+      if (container["State"]["Status"] != "created") break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(containers.size(), 1u) << AgentLog("box3");
-  const ProcessResult inspect = RunProcess({kDocker, "inspect", containers[0]});
-  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
-  const json container = json::parse(inspect.out)[0];
   const json host = container["HostConfig"];
   EXPECT_EQ(host["NetworkMode"], "none");
   EXPECT_EQ(host["Memory"], int64_t{512} << 20);
