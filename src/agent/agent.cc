@@ -599,7 +599,10 @@ json DetectDeviceFacts(const std::string& docker_socket) {
   json runtimes = json::array();
   for (const auto& backend : AllBackends()) {
     if (!backend.compiled) continue;
-    runtimes.push_back({{"name", backend.name}, {"version", backend.describe().version}});
+    const BackendInfo info = backend.describe();
+    json formats = json::array();
+    for (const ModelFormat format : info.formats) formats.push_back(std::string(ModelFormatName(format)));
+    runtimes.push_back({{"name", backend.name}, {"version", info.version}, {"formats", formats}});
   }
   return {{"arch", environment.architecture},
           {"cpu_model", environment.cpu_model},
