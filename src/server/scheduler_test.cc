@@ -67,7 +67,9 @@ TEST(SchedulerTest, PlanConversionFollowsTheReportedFormats) {
       Agent("rpi", {{"tflite", {"tflite"}}, {"armnn", {"tflite"}}, {"libtorch", {"torchscript"}}}),
       Agent("pc", {{"onnxruntime", {"onnx"}}, {"null", json::array()}})};
   auto plan = [&](const std::string& runtime, const std::string& device, const std::string& format,
-                  const std::string& precision) { return PlanConversion(agents, On(runtime, device), format, precision); };
+                  const std::string& precision) {
+    return PlanConversion(agents, On(runtime, device), format, precision);
+  };
   auto none = plan("onnxruntime", "pc", "onnx", "fp32");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none.value());

@@ -104,7 +104,8 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   // Converted tasks are handed on like new ones; conversions that tasks wait for since an
   // earlier run (stopped or crashed mid-conversion) are enqueued again.
   context.conversions = std::make_unique<server::ConversionQueue>(
-      *context.store, *context.models, [&context](const std::vector<server::TaskRow>& tasks) { context.Dispatch(tasks); });
+      *context.store, *context.models,
+      [&context](const std::vector<server::TaskRow>& tasks) { context.Dispatch(tasks); });
   context.conversions->Start(options.conversion_workers);
   impl->expiry_thread = std::thread([&context] {
     while (!context.waiters.stopping()) {

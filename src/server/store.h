@@ -177,8 +177,8 @@ class Store {
   // that model and are queued, without they fail with `error`. Returns the tasks changed.
   std::vector<TaskRow> FinishConversion(const ConversionKey& key, const std::string& converted_sha256,
                                         const std::string& error);
-  // Hands the oldest queued task that `agent` can run (scheduler.h's CanRun) to it (state assigned, attempts + 1,
-  // lease until now + lease_ms); nullopt when none.
+  // Hands the oldest queued task that `agent` can run (scheduler.h's CanRun) to it (state
+  // assigned, attempts + 1, lease until now + lease_ms); nullopt when none.
   std::optional<TaskRow> LeaseTask(const AgentRow& agent, int64_t lease_ms);
   // The agent holding the task reports it running / still alive: renews the lease. 409 when the
   // agent no longer holds it (cancelled, expired and re-queued, ...), 404 when unknown.

@@ -23,7 +23,9 @@ void CreateUser(ServerContext& context, const httplib::Request& req, httplib::Re
 }  // namespace
 
 void AddUserRoutes(httplib::Server& http, ServerContext& context) {
-  http.Post("/v1/users", [&context](const httplib::Request& req, httplib::Response& res) { CreateUser(context, req, res); });
+  http.Post("/v1/users", [&context](const httplib::Request& req, httplib::Response& res) {
+    CreateUser(context, req, res);
+  });
 }
 
 }  // namespace edgebench::server
