@@ -130,6 +130,7 @@ runtime_context() {  # runtime_context RUNTIME PLUGIN
 
 for runtime in ${RUNTIMES//,/ }; do
   version="$(jq -r --arg r "$runtime" '.runtimes[] | select(.name == $r) | .version' <<<"$LISTING")"
+  formats="$(jq -r --arg r "$runtime" '.runtimes[] | select(.name == $r) | .formats // [] | join(",")' <<<"$LISTING")"
   available="$(jq -r --arg r "$runtime" '.runtimes[] | select(.name == $r) | .available' <<<"$LISTING")"
   plugin="$(jq -r --arg r "$runtime" '.runtimes[] | select(.name == $r) | .plugin // ""' <<<"$LISTING")"
   [[ "$available" == "true" && -f "$plugin" ]] || die "runtime '$runtime' has no loadable plugin for $BINARY"
@@ -142,7 +143,7 @@ for runtime in ${RUNTIMES//,/ }; do
   fi
   log "$runtime $version: building $ref ($(du -sh "$WORK/context-$runtime/runtime" | cut -f1) runtime layer)"
   DOCKER_BUILDKIT=0 "$DOCKER" build -q --build-arg "BASE=$BASE" \
-    --build-arg "RUNTIME=$runtime" --build-arg "RUNTIME_VERSION=$version" -t "$ref" "$WORK/context-$runtime" >/dev/null ||
+    --build-arg "RUNTIME=$runtime" --build-arg "RUNTIME_VERSION=$version" --build-arg "RUNTIME_FORMATS=$formats" -t "$ref" "$WORK/context-$runtime" >/dev/null ||
     die "docker build of $ref failed"
   # The image must offer its runtime under the agents' sandbox (no network, nobody, read-only).
   check="$("$DOCKER" run --rm --network none --read-only --user 65534:65534 "$ref" runtimes --json)" ||

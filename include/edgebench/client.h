@@ -41,8 +41,8 @@ class ServiceClient {
 
   // Uploads a model file; returns {sha256, size_bytes, format, name}.
   Expected<nlohmann::json> UploadModel(const std::string& path);
-  // Creates a task from a request {model_sha256, runtime, device | selector, settings}. Task and
-  // job creation wait up to 15 minutes for an answer: the server may convert the model first.
+  // Creates a task from a request {model_sha256, runtime, device | selector, settings}; it is
+  // queued, or converting while the server converts its model for the runtime.
   Expected<nlohmann::json> CreateTask(const nlohmann::json& request);
   Expected<nlohmann::json> GetTask(int64_t task_id);
   // Polls GetTask every `poll_interval_ms` until the task is in a final state (succeeded,
@@ -88,7 +88,7 @@ class ServiceClient {
   std::string token_;
   Error TransportError(httplib::Error error) const;  // for an answer that never came
   std::unique_ptr<httplib::Client> http_;
-  int read_timeout_s_ = 30;  // per answer, except task and job creation
+  int read_timeout_s_ = 30;  // per answer
 };
 
 // The error a non-2xx answer stands for (see the header comment).

@@ -23,6 +23,8 @@ struct ServerOptions {
   int64_t max_request_bytes = 1LL << 20;  // JSON request bodies larger than this get 413
   int64_t max_result_bytes = 16LL << 20;  // result documents (with operator profiles) likewise
   int max_job_tasks = 10000;       // tasks one job may create
+  // Threads converting models for tasks in state converting (int8 calibration takes minutes).
+  int conversion_workers = 1;
   // Requests served at once (one thread each). A waiting lease request holds one, so at most
   // http_threads - kReservedHttpThreads agents long-poll at a time; more get 503 and retry.
   int http_threads = 256;

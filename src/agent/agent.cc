@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <map>
 #include <random>
 #include <cstdlib>
 #include <filesystem>
@@ -176,18 +177,40 @@ class Agent {
     const std::string arch = facts.value("arch", "");
     auto catalog = registrar.Call("GET", "/v1/images?arch=" + arch, nullptr);
     if (!catalog.ok()) return catalog.error();
+    // The formats each runtime reads (the server converts models by them): from this host's own
+    // plugin of that runtime, else from the label of an image already pulled; none when neither
+    // is known (the server then hands models over as submitted).
+    std::map<std::string, json> host_formats;
+    for (const auto& runtime : facts.value("runtimes", json::array())) {
+      if (runtime.contains("formats")) host_formats[runtime.value("name", "")] = runtime["formats"];
+    }
     json runtimes = json::array();
     DockerEngine engine(options_.docker.socket_path);
     for (const auto& item : catalog->value("images", json::array())) {
       const std::string image = item.value("image", "");
+      const std::string name = item.value("runtime", "");
       // The version label of an image already pulled; "" until then.
       std::string version;
+      json formats = host_formats.count(name) ? host_formats[name] : json(nullptr);
       if (auto inspected = engine.Request("GET", "/images/" + image + "/json", nullptr, 10);
           inspected.ok() && inspected->status == 200) {
         const json labels = inspected->Json()["Config"].value("Labels", json::object());
-        if (labels.is_object()) version = labels.value("org.edgebench.runtime.version", "");
+        if (labels.is_object()) {
+          version = labels.value("org.edgebench.runtime.version", "");
+          const std::string listed = labels.value("org.edgebench.runtime.formats", "");
+          if (formats.is_null() && !listed.empty()) {
+            formats = json::array();
+            for (std::size_t start = 0; start < listed.size();) {
+              const std::size_t end = std::min(listed.find(',', start), listed.size());
+              formats.push_back(listed.substr(start, end - start));
+              start = end + 1;
+            }
+          }
+        }
       }
-      runtimes.push_back({{"name", item.value("runtime", "")}, {"version", version}, {"image", image}});
+      json runtime = {{"name", name}, {"version", version}, {"image", image}};
+      if (!formats.is_null()) runtime["formats"] = formats;
+      runtimes.push_back(runtime);
     }
     if (runtimes.empty() && options_.mode == ExecutionMode::kAuto) {
       Log("the server has no runtime images for " + arch + ": native mode");
@@ -599,7 +622,10 @@ json DetectDeviceFacts(const std::string& docker_socket) {
   json runtimes = json::array();
   for (const auto& backend : AllBackends()) {
     if (!backend.available) continue;
-    runtimes.push_back({{"name", backend.name}, {"version", backend.describe().version}});
+    const BackendInfo info = backend.describe();
+    json formats = json::array();
+    for (const ModelFormat format : info.formats) formats.push_back(std::string(ModelFormatName(format)));
+    runtimes.push_back({{"name", backend.name}, {"version", info.version}, {"formats", formats}});
   }
   return {{"arch", environment.architecture},
           {"cpu_model", environment.cpu_model},

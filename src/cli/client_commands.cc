@@ -172,7 +172,7 @@ int RunSubmit(SubmitFlags& f) {
   auto task = (*client)->CreateTask(request);
   if (!task.ok()) return ReportError(task.error());
   const int64_t id = (*task)["id"].get<int64_t>();
-  std::cerr << "task " << id << " queued (model " << Text((*model)["sha256"]).substr(0, 12) << ", "
+  std::cerr << "task " << id << " " << Text((*task)["state"]) << " (model " << Text((*model)["sha256"]).substr(0, 12) << ", "
             << f.runtime << ")" << std::endl;
   if (!f.wait) {
     if (f.connection.json_output) {

@@ -93,6 +93,9 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--max-job-tasks", flags->options.max_job_tasks, "Most tasks one job may create")
       ->capture_default_str();
+  command->add_option("--conversion-workers", flags->options.conversion_workers,
+                      "Models converted at once for tasks in state converting")
+      ->capture_default_str();
   command->add_option("--http-threads", flags->options.http_threads,
                       "Requests served at once; waiting agents hold one each, " +
                           std::to_string(kReservedHttpThreads) + " are kept for the rest")

@@ -132,15 +132,8 @@ Expected<nlohmann::json> ServiceClient::UploadModel(const std::string& path) {
   return answer->body;
 }
 
-// Task and job creation can convert models on the server (docs/convert.md): an INT8 conversion
-// of a large model calibrates and checks accuracy on tflite, which takes minutes on a slow host.
-constexpr int kCreateReadTimeoutS = 900;
-
 Expected<nlohmann::json> ServiceClient::CreateTask(const nlohmann::json& request) {
-  http_->set_read_timeout(kCreateReadTimeoutS, 0);
-  auto answer = Call("POST", "/v1/tasks", request);
-  http_->set_read_timeout(read_timeout_s_, 0);
-  return answer;
+  return Call("POST", "/v1/tasks", request);
 }
 
 Expected<nlohmann::json> ServiceClient::GetTask(int64_t task_id) {
@@ -179,10 +172,7 @@ Expected<nlohmann::json> ServiceClient::CancelTask(int64_t task_id) {
 }
 
 Expected<nlohmann::json> ServiceClient::CreateJob(const nlohmann::json& request) {
-  http_->set_read_timeout(kCreateReadTimeoutS, 0);
-  auto answer = Call("POST", "/v1/jobs", request);
-  http_->set_read_timeout(read_timeout_s_, 0);
-  return answer;
+  return Call("POST", "/v1/jobs", request);
 }
 
 Expected<nlohmann::json> ServiceClient::GetJob(int64_t job_id) {

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "scheduler.h"
+
 namespace edgebench::server {
 namespace {
 
@@ -146,7 +148,8 @@ CREATE TABLE results (
 )sql";
 
 // kMigrations[v - 1] takes a database from schema version v to v + 1; a fresh database gets
-// kSchema (version 1) and then every migration, so both paths end in the same schema.
+// kSchema (version 1) and then every migration, so both paths end in the same schema. They run
+// with foreign keys off, so that a table can be rebuilt (5: a CHECK constraint changes).
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE jobs (
@@ -184,6 +187,39 @@ DROP TABLE conversions;
 ALTER TABLE conversions_v4 RENAME TO conversions;
 CREATE INDEX conversions_by_result ON conversions (converted_sha256);
 )sql",
+    R"sql(
+CREATE TABLE tasks_v5 (
+  id INTEGER PRIMARY KEY,
+  model_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  runtime TEXT NOT NULL,
+  device TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('converting', 'queued', 'assigned', 'running', 'succeeded', 'failed',
+                                       'cancelled', 'timed_out')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  agent_id INTEGER REFERENCES agents (id),
+  lease_deadline_ms INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  assigned_at TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL DEFAULT '',
+  finished_at TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  owner TEXT NOT NULL,
+  job_id INTEGER REFERENCES jobs (id),
+  conversion_target TEXT NOT NULL DEFAULT '',
+  conversion_precision TEXT NOT NULL DEFAULT '');
+INSERT INTO tasks_v5 (id, model_sha256, runtime, device, selector, settings, state, attempts, agent_id,
+  lease_deadline_ms, created_at, assigned_at, started_at, finished_at, error, owner, job_id)
+  SELECT id, model_sha256, runtime, device, selector, settings, state, attempts, agent_id, lease_deadline_ms,
+  created_at, assigned_at, started_at, finished_at, error, owner, job_id FROM tasks;
+DROP TABLE tasks;
+ALTER TABLE tasks_v5 RENAME TO tasks;
+CREATE INDEX tasks_by_state ON tasks (state, id);
+CREATE INDEX tasks_by_job ON tasks (job_id, id);
+CREATE INDEX tasks_by_conversion ON tasks (model_sha256, conversion_target, conversion_precision)
+  WHERE state = 'converting';
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
@@ -191,8 +227,9 @@ constexpr const char* kTaskColumns =
     "t.id, t.model_sha256, t.runtime, t.device, t.selector, t.settings, t.state, t.attempts, "
     "t.agent_id, COALESCE(a.name, ''), t.lease_deadline_ms, t.created_at, t.assigned_at, "
     "t.started_at, t.finished_at, t.error, t.owner, "
-    "EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id), t.job_id "
-    "FROM tasks t LEFT JOIN agents a ON a.id = t.agent_id ";
+    "EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id), t.job_id, COALESCE(m.format, ''), "
+    "t.conversion_target, t.conversion_precision "
+    "FROM tasks t LEFT JOIN agents a ON a.id = t.agent_id LEFT JOIN models m ON m.sha256 = t.model_sha256 ";
 
 TaskRow ReadTask(const Statement& s) {
   TaskRow t;
@@ -215,6 +252,8 @@ TaskRow ReadTask(const Statement& s) {
   t.owner = s.Text(16);
   t.has_result = s.Int(17) != 0;
   if (!s.IsNull(18)) t.job_id = s.Int(18);
+  t.model_format = s.Text(19);
+  if (t.state == "converting") t.conversion = ConversionKey{t.model_sha256, s.Text(20), s.Text(21)};
   return t;
 }
 
@@ -235,19 +274,6 @@ AgentRow ReadAgent(const Statement& s) {
   a.last_seen_ms = s.Int(5);
   a.last_seen_at = IsoUtc(a.last_seen_ms);
   return a;
-}
-
-bool AgentCanRun(const AgentRow& agent, const TaskRow& task) {
-  bool has_runtime = false;
-  for (const auto& runtime : agent.facts.value("runtimes", nlohmann::json::array())) {
-    if (runtime.value("name", "") == task.runtime) has_runtime = true;
-  }
-  if (!has_runtime) return false;
-  if (!task.device.empty()) return task.device == agent.name;
-  for (const auto& [key, value] : task.selector.items()) {
-    if (!agent.labels.contains(key) || agent.labels[key] != value) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -296,7 +322,7 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     sqlite3_busy_timeout(db, 5000);
     Exec(db, "PRAGMA journal_mode = WAL");
     Exec(db, "PRAGMA synchronous = NORMAL");
-    Exec(db, "PRAGMA foreign_keys = ON");
+    Exec(db, "PRAGMA foreign_keys = OFF");  // for the migrations; a no-op inside a transaction
     Transaction transaction(db);
     // Finalized before the migrations run: an open read of sqlite_master blocks DROP TABLE.
     const bool exists =
@@ -316,6 +342,7 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     for (; version < kSchemaVersion; ++version) Exec(db, kMigrations[version - 1]);
     Statement(db, "UPDATE schema_version SET version = ?").Bind(1, kSchemaVersion).Run();
     transaction.Commit();
+    Exec(db, "PRAGMA foreign_keys = ON");
   } catch (const std::exception& e) {
     return ApiError{500, path + ": " + e.what()};
   }
@@ -461,15 +488,28 @@ std::shared_ptr<const std::vector<AgentRow>> Store::RegisteredAgents() {
   return agents;
 }
 
+namespace {
+
+constexpr const char* kInsertTask =
+    "INSERT INTO tasks (model_sha256, runtime, device, selector, settings, state, created_at, owner, "
+    "conversion_target, conversion_precision, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+// Binds all of kInsertTask but the job id (11).
+void BindNewTask(Statement& insert, const NewTask& task, const std::string& now, const std::string& owner) {
+  insert.Bind(1, task.model_sha256).Bind(2, task.runtime).Bind(3, task.device).Bind(4, task.selector.dump())
+      .Bind(5, task.settings.dump()).Bind(6, task.conversion ? "converting" : "queued").Bind(7, now)
+      .Bind(8, owner).Bind(9, task.conversion ? task.conversion->target : "")
+      .Bind(10, task.conversion ? task.conversion->precision : "");
+}
+
+}  // namespace
+
 int64_t Store::CreateTask(const NewTask& task) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  Statement(db_,
-            "INSERT INTO tasks (model_sha256, runtime, device, selector, settings, state, created_at, owner) "
-            "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)")
-      .Bind(1, task.model_sha256).Bind(2, task.runtime).Bind(3, task.device)
-      .Bind(4, task.selector.dump()).Bind(5, task.settings.dump()).Bind(6, IsoUtc(NowMs()))
-      .Bind(7, task.owner).Run();
+  Statement insert(db_, kInsertTask);
+  BindNewTask(insert, task, IsoUtc(NowMs()), task.owner);
+  insert.BindNull(11).Run();
   const int64_t id = sqlite3_last_insert_rowid(db_);
   transaction.Commit();
   return id;
@@ -488,13 +528,10 @@ int64_t Store::CreateJob(const std::string& owner, const nlohmann::json& request
   Statement(db_, "INSERT INTO jobs (owner, request, created_at) VALUES (?, ?, ?)")
       .Bind(1, owner).Bind(2, request.dump()).Bind(3, now).Run();
   const int64_t job_id = sqlite3_last_insert_rowid(db_);
-  Statement insert(db_,
-                   "INSERT INTO tasks (model_sha256, runtime, device, selector, settings, state, created_at, "
-                   "owner, job_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)");
+  Statement insert(db_, kInsertTask);
   for (const NewTask& task : tasks) {
-    insert.Bind(1, task.model_sha256).Bind(2, task.runtime).Bind(3, task.device)
-        .Bind(4, task.selector.dump()).Bind(5, task.settings.dump()).Bind(6, now).Bind(7, owner)
-        .Bind(8, job_id).Run();
+    BindNewTask(insert, task, now, owner);
+    insert.Bind(11, job_id).Run();
     insert.Reset();
   }
   transaction.Commit();
@@ -572,6 +609,54 @@ std::vector<TaskRow> Store::ListTasks(int limit) {
   return tasks;
 }
 
+std::vector<ConversionKey> Store::PendingConversions() {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT model_sha256, conversion_target, conversion_precision FROM tasks "
+                   "WHERE state = 'converting' GROUP BY 1, 2, 3 ORDER BY MIN(id)");
+  std::vector<ConversionKey> keys;
+  while (s.Step()) keys.push_back({s.Text(0), s.Text(1), s.Text(2)});
+  return keys;
+}
+
+namespace {
+constexpr const char* kAwaitingConversion =
+    "t.state = 'converting' AND t.model_sha256 = ? AND t.conversion_target = ? AND t.conversion_precision = ? ";
+}  // namespace
+
+bool Store::AwaitsConversion(const ConversionKey& key) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, (std::string("SELECT 1 FROM tasks t WHERE ") + kAwaitingConversion).c_str());
+  s.Bind(1, key.source_sha256).Bind(2, key.target).Bind(3, key.precision);
+  return s.Step();
+}
+
+std::vector<TaskRow> Store::FinishConversion(const ConversionKey& key, const std::string& converted_sha256,
+                                             const std::string& error) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  std::vector<int64_t> ids;
+  {
+    Statement s(db_, (std::string("SELECT t.id FROM tasks t WHERE ") + kAwaitingConversion + "ORDER BY t.id").c_str());
+    s.Bind(1, key.source_sha256).Bind(2, key.target).Bind(3, key.precision);
+    while (s.Step()) ids.push_back(s.Int(0));
+  }
+  Statement update(db_, converted_sha256.empty()
+                            ? "UPDATE tasks SET state = 'failed', finished_at = ?, error = ? WHERE id = ?"
+                            : "UPDATE tasks SET state = 'queued', model_sha256 = ? WHERE id = ?");
+  std::vector<TaskRow> changed;
+  for (const int64_t id : ids) {
+    if (converted_sha256.empty()) {
+      update.Bind(1, IsoUtc(NowMs())).Bind(2, error).Bind(3, id).Run();
+    } else {
+      update.Bind(1, converted_sha256).Bind(2, id).Run();
+    }
+    update.Reset();
+    changed.push_back(*SelectTask(db_, id));
+  }
+  transaction.Commit();
+  return changed;
+}
+
 std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
@@ -579,8 +664,8 @@ std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms)
   Statement(db_, "UPDATE agents SET last_seen_ms = ? WHERE id = ?").Bind(1, now).Bind(2, agent.id).Run();
   std::optional<TaskRow> chosen;
   {
-    // SQL narrows to queued tasks for this agent or for any, on a runtime it offers; the
-    // selector (labels) is checked here.
+    // The runnable rule is scheduler.h's CanRun, the one source; the SQL is a coarse prefilter
+    // (queued, for this agent or for any, on a runtime it offers).
     nlohmann::json runtimes = nlohmann::json::array();
     for (const auto& runtime : agent.facts.value("runtimes", nlohmann::json::array())) {
       runtimes.push_back(runtime.value("name", ""));
@@ -591,7 +676,7 @@ std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms)
     s.Bind(1, agent.name).Bind(2, runtimes.dump());
     while (s.Step()) {
       TaskRow task = ReadTask(s);
-      if (AgentCanRun(agent, task)) {
+      if (CanRun(agent, PlacementOf(task))) {
         chosen = std::move(task);
         break;
       }
@@ -683,7 +768,7 @@ ApiResult<TaskRow> Store::CancelTask(int64_t task_id) {
   Transaction transaction(db_);
   auto task = SelectTask(db_, task_id);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
-  if (task->state != "queued" && task->state != "assigned" && task->state != "running") {
+  if (IsFinalState(task->state)) {
     return ApiError{409, "task " + std::to_string(task_id) + " is already " + task->state};
   }
   Statement(db_, "UPDATE tasks SET state = 'cancelled', finished_at = ?, lease_deadline_ms = 0, "

@@ -4,6 +4,7 @@
 // Thread-safe.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,7 +44,8 @@ class [[nodiscard]] ApiResult {
   std::variant<T, ApiError> value_;
 };
 
-inline constexpr int kSchemaVersion = 4;  // 2: jobs; 3: conversions; 4: conversion precision
+// 2: jobs; 3: conversions; 4: conversion precision; 5: task state converting
+inline constexpr int kSchemaVersion = 5;
 
 enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
 std::string_view TokenKindName(TokenKind kind);
@@ -79,14 +81,23 @@ struct AgentRow {
   int64_t last_seen_ms = 0;
 };
 
+// A conversion of a model, the unit of the conversion stage: tasks waiting for the same key
+// wait for one conversion.
+struct ConversionKey {
+  std::string source_sha256, target, precision;
+  auto operator<=>(const ConversionKey&) const = default;
+};
+
 struct TaskRow {
   int64_t id = 0;
-  std::string model_sha256;
+  std::string model_sha256;  // while converting: the model converted from
+  std::string model_format;  // of model_sha256
   std::string runtime;
   std::string device;        // "" = any agent matching the selector
   nlohmann::json selector;   // {label: value}
   nlohmann::json settings;
-  std::string state;         // queued, assigned, running, succeeded, failed, cancelled, timed_out
+  // converting, queued, assigned, running, succeeded, failed, cancelled, timed_out
+  std::string state;
   int attempts = 0;          // times the task was handed to an agent
   std::optional<int64_t> agent_id;
   std::string agent_name;
@@ -96,12 +107,15 @@ struct TaskRow {
   std::string owner;              // token subject that created it
   bool has_result = false;
   std::optional<int64_t> job_id;  // the job that created it, if any
+  std::optional<ConversionKey> conversion;  // in state converting: the conversion it waits for
 };
 
 struct NewTask {
   std::string model_sha256, runtime, device, owner;
   nlohmann::json selector = nlohmann::json::object();
   nlohmann::json settings = nlohmann::json::object();
+  // Set: the task starts in state converting and runs model_sha256's conversion to it.
+  std::optional<ConversionKey> conversion;
 };
 
 // A job: many tasks created at once (models x runtimes x targets, shared settings).
@@ -155,8 +169,16 @@ class Store {
   // The stored result documents of the job's tasks: {task id, document}, in task order.
   std::vector<std::pair<int64_t, nlohmann::json>> JobResults(int64_t job_id);
   std::vector<TaskRow> ListTasks(int limit);
-  // Hands the oldest queued task that `agent` can run to it (state assigned, attempts + 1,
-  // lease until now + lease_ms); nullopt when none.
+  // The conversions that tasks in state converting wait for, each once.
+  std::vector<ConversionKey> PendingConversions();
+  // True when a task waits for the conversion `key`.
+  bool AwaitsConversion(const ConversionKey& key);
+  // Ends the conversion stage of the tasks waiting for `key`: with `converted_sha256` they run
+  // that model and are queued, without they fail with `error`. Returns the tasks changed.
+  std::vector<TaskRow> FinishConversion(const ConversionKey& key, const std::string& converted_sha256,
+                                        const std::string& error);
+  // Hands the oldest queued task that `agent` can run (scheduler.h's CanRun) to it (state
+  // assigned, attempts + 1, lease until now + lease_ms); nullopt when none.
   std::optional<TaskRow> LeaseTask(const AgentRow& agent, int64_t lease_ms);
   // The agent holding the task reports it running / still alive: renews the lease. 409 when the
   // agent no longer holds it (cancelled, expired and re-queued, ...), 404 when unknown.

@@ -201,6 +201,8 @@ TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
   }
   // What a version-1 server left: no jobs table, no tasks.job_id.
   ExecSql(path, "DROP TABLE conversions; DROP INDEX tasks_by_job; ALTER TABLE tasks DROP COLUMN job_id; "
+                "DROP INDEX tasks_by_conversion; ALTER TABLE tasks DROP COLUMN conversion_target; "
+                "ALTER TABLE tasks DROP COLUMN conversion_precision; "
                 "DROP TABLE jobs; UPDATE schema_version SET version = 1;");
   auto migrated = Store::Open(path);
   ASSERT_TRUE(migrated.ok()) << migrated.error().message;
@@ -217,6 +219,102 @@ TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
   migrated.value()->AddConversion({std::string(64, 'b'), "tflite", "int8", "2", std::string(64, 'b'), json::object()});
   EXPECT_TRUE(migrated.value()->FindConversion(std::string(64, 'b'), "tflite", "int8", "2"));
   EXPECT_FALSE(migrated.value()->FindConversion(std::string(64, 'b'), "tflite", "fp32", "2"));
+}
+
+// Schema 5 rebuilds the tasks table (state converting): tasks and their results are kept.
+TEST_F(StoreTest, SchemaVersion4DatabaseIsMigratedWithItsTasksAndResults) {
+  const std::string path = testing::MakeTempDir() + "/edgebench.db";
+  const std::string sha(64, 'b');
+  int64_t old_task = 0;
+  {
+    auto store = Store::Open(path);
+    ASSERT_TRUE(store.ok());
+    store.value()->AddModel({sha, 10, "onnx", "m.onnx", ""});
+    store.value()->RegisterAgent("a", {{"runtimes", {{{"name", "null"}}}}}, json::object(), "token-a");
+    NewTask task;
+    task.model_sha256 = sha;
+    task.runtime = "null";
+    task.device = "a";
+    task.owner = "admin";
+    old_task = store.value()->CreateTask(task);
+    const AgentRow agent = *store.value()->FindAgent("a");
+    ASSERT_TRUE(store.value()->LeaseTask(agent, 60000));
+    ASSERT_TRUE(store.value()->StoreResult(old_task, agent.id, {{"runs", 3}}, "succeeded", "").ok());
+  }
+  // The tasks table of a version-4 server: no state converting, no conversion columns.
+  ExecSql(path, R"sql(
+DROP INDEX tasks_by_conversion;
+CREATE TABLE tasks_v4 (
+  id INTEGER PRIMARY KEY, model_sha256 TEXT NOT NULL REFERENCES models (sha256), runtime TEXT NOT NULL,
+  device TEXT NOT NULL, selector TEXT NOT NULL, settings TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'assigned', 'running', 'succeeded', 'failed', 'cancelled',
+                                       'timed_out')),
+  attempts INTEGER NOT NULL DEFAULT 0, agent_id INTEGER REFERENCES agents (id),
+  lease_deadline_ms INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, assigned_at TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL DEFAULT '', finished_at TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '',
+  owner TEXT NOT NULL, job_id INTEGER REFERENCES jobs (id));
+INSERT INTO tasks_v4 SELECT id, model_sha256, runtime, device, selector, settings, state, attempts, agent_id,
+  lease_deadline_ms, created_at, assigned_at, started_at, finished_at, error, owner, job_id FROM tasks;
+DROP TABLE tasks;
+ALTER TABLE tasks_v4 RENAME TO tasks;
+CREATE INDEX tasks_by_state ON tasks (state, id);
+CREATE INDEX tasks_by_job ON tasks (job_id, id);
+UPDATE schema_version SET version = 4;
+)sql");
+  auto migrated = Store::Open(path);
+  ASSERT_TRUE(migrated.ok()) << migrated.error().message;
+  Store& store = *migrated.value();
+  auto task = store.GetTask(old_task);
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->state, "succeeded");
+  EXPECT_TRUE(task->has_result);
+  EXPECT_EQ(task->agent_name, "a");
+  EXPECT_EQ(store.GetResult(old_task), (json{{"runs", 3}}));
+  NewTask converting;
+  converting.model_sha256 = sha;
+  converting.runtime = "tflite";
+  converting.device = "a";
+  converting.owner = "admin";
+  converting.conversion = ConversionKey{sha, "tflite", "int8"};
+  const int64_t id = store.CreateTask(converting);
+  EXPECT_EQ(store.GetTask(id)->state, "converting");
+  EXPECT_EQ(store.PendingConversions(), std::vector<ConversionKey>{*converting.conversion});
+}
+
+// A task that waits for a conversion is not leased; cancelled, it leaves the stage; finished,
+// it runs the converted model.
+TEST_F(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
+  const AgentRow lite = Agent("lite", {"tflite"});
+  store_->AddModel({std::string(64, 'c'), 10, "tflite", "m.tflite", ""});
+  const ConversionKey key{std::string(64, 'a'), "tflite", "fp32"};
+  NewTask task;
+  task.model_sha256 = key.source_sha256;
+  task.runtime = "tflite";
+  task.device = "lite";
+  task.owner = "admin";
+  task.conversion = key;
+  const int64_t cancelled = store_->CreateTask(task);
+  const int64_t id = store_->CreateTask(task);
+  EXPECT_FALSE(store_->LeaseTask(lite, 1000));
+  ASSERT_TRUE(store_->CancelTask(cancelled).ok());
+  EXPECT_TRUE(store_->AwaitsConversion(key));
+  const auto changed = store_->FinishConversion(key, std::string(64, 'c'), "");
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].id, id);
+  EXPECT_EQ(changed[0].state, "queued");
+  EXPECT_EQ(changed[0].model_format, "tflite");
+  EXPECT_FALSE(store_->AwaitsConversion(key));
+  auto leased = store_->LeaseTask(lite, 1000);
+  ASSERT_TRUE(leased);
+  EXPECT_EQ(leased->id, id);
+  EXPECT_EQ(leased->model_sha256, std::string(64, 'c'));
+  EXPECT_EQ(store_->GetTask(cancelled)->state, "cancelled");
+
+  const int64_t failing = store_->CreateTask(task);
+  const auto failed = store_->FinishConversion(key, "", "conversion to tflite at fp32: cannot convert");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(store_->GetTask(failing)->state, "failed");
+  EXPECT_EQ(store_->GetTask(failing)->error, "conversion to tflite at fp32: cannot convert");
 }
 
 TEST_F(StoreTest, DatabaseFromANewerServerIsRefused) {

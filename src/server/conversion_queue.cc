@@ -1,0 +1,106 @@
+#include "conversion_queue.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "edgebench/convert.h"
+#include "tokens.h"
+
+namespace edgebench::server {
+
+ConversionQueue::ConversionQueue(Store& store, const ModelStore& models,
+                                 std::function<void(const std::vector<TaskRow>&)> on_finished)
+    : store_(store), models_(models), on_finished_(std::move(on_finished)) {}
+
+ConversionQueue::~ConversionQueue() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& worker : workers_) worker.join();
+}
+
+void ConversionQueue::Start(int workers) {
+  for (const auto& key : store_.PendingConversions()) Enqueue(key);
+  for (int i = 0; i < std::max(1, workers); ++i) workers_.emplace_back([this] { Work(); });
+}
+
+void ConversionQueue::Enqueue(const ConversionKey& key) {
+  {
+    std::lock_guard lock(mutex_);
+    if (std::find(waiting_.begin(), waiting_.end(), key) != waiting_.end()) return;
+    waiting_.push_back(key);
+  }
+  cv_.notify_one();
+}
+
+void ConversionQueue::Work() {
+  for (;;) {
+    ConversionKey key;
+    {
+      std::unique_lock lock(mutex_);
+      std::deque<ConversionKey>::iterator next;
+      cv_.wait(lock, [&] {
+        next = std::find_if(waiting_.begin(), waiting_.end(),
+                            [&](const ConversionKey& k) { return !converting_.contains(k); });
+        return stopping_ || next != waiting_.end();
+      });
+      if (stopping_) return;
+      key = *next;
+      waiting_.erase(next);
+      converting_.insert(key);
+    }
+    std::vector<TaskRow> changed;
+    if (store_.AwaitsConversion(key)) {  // not when all its tasks were cancelled meanwhile
+      auto converted = Convert(key);
+      changed = store_.FinishConversion(key, converted.ok() ? *converted : "",
+                                        converted.ok() ? "" : converted.error().message);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      converting_.erase(key);
+    }
+    cv_.notify_all();  // the same key may wait behind this one
+    if (!changed.empty()) on_finished_(changed);
+  }
+}
+
+ApiResult<std::string> ConversionQueue::Convert(const ConversionKey& key) {
+  if (auto cached = store_.FindConversion(key.source_sha256, key.target, key.precision, kConverterVersion)) {
+    return cached->converted_sha256;
+  }
+  const auto model = store_.FindModel(key.source_sha256);
+  auto target = ParseConvertTarget(key.target);
+  auto precision = ParseConvertPrecision(key.precision);
+  if (!model || !target.ok() || !precision.ok()) {
+    return ApiError{500, "no conversion of model " + key.source_sha256 + " to " + key.target + " at " + key.precision};
+  }
+  ConvertRequest request;
+  request.model_path = models_.PathOf(key.source_sha256);
+  request.target = *target;
+  request.precision = *precision;
+  auto report = ConvertModel(request);
+  auto name_it = [&](std::string message) {  // the user's file name, not the store's path
+    for (size_t at; (at = message.find(request.model_path)) != std::string::npos;) {
+      message.replace(at, request.model_path.size(), model->name);
+    }
+    return "conversion to " + key.target + " at " + key.precision + ": " + message;
+  };
+  if (!report.ok()) return ApiError{422, name_it(report.error().message)};
+  if (!report->ok()) return ApiError{422, name_it(UnsupportedError(*report).message)};
+  const std::string converted = Sha256Hex(report->model);
+  if (!models_.Write(report->model, converted)) {
+    return ApiError{500, "cannot write the converted model to the model store"};
+  }
+  store_.AddModel({converted, static_cast<int64_t>(report->model.size()), key.target,
+                   std::filesystem::path(model->name).stem().string() +
+                       (key.precision == "fp32" ? "" : "." + key.precision) + "." + key.target,
+                   ""});
+  nlohmann::json log = ToJson(*report);
+  log["source"] = model->name;
+  store_.AddConversion({key.source_sha256, key.target, key.precision, kConverterVersion, converted, log});
+  return converted;
+}
+
+}  // namespace edgebench::server

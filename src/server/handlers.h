@@ -1,0 +1,41 @@
+// What the handlers of each resource share, and the function that adds each resource's routes.
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "conversion_queue.h"
+#include "edgebench/server.h"
+#include "images.h"
+#include "model_store.h"
+#include "scheduler.h"
+#include "store.h"
+
+namespace edgebench::server {
+
+struct ServerContext {
+  ServerOptions options;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<ModelStore> models;
+  std::unique_ptr<ImageCatalog> images;  // (runtime, arch) -> image reference
+  LeaseWaiters waiters;
+  std::atomic<int> long_polls{0};  // lease requests waiting now
+  std::unique_ptr<ConversionQueue> conversions;  // last: its workers use the members above
+
+  int64_t LeaseMs() const { return static_cast<int64_t>(options.lease_seconds) * 1000; }
+  // Hands new or converted tasks on: queued ones wake an agent that can run them, converting
+  // ones go to the conversion queue.
+  void Dispatch(const std::vector<TaskRow>& tasks);
+};
+
+void AddUserRoutes(httplib::Server& http, ServerContext& context);   // users_handler.cc
+void AddModelRoutes(httplib::Server& http, ServerContext& context);  // models_handler.cc
+void AddTaskRoutes(httplib::Server& http, ServerContext& context);   // tasks_handler.cc: tasks, jobs
+// agents_handler.cc: registration, devices, leases, heartbeats, results
+void AddAgentRoutes(httplib::Server& http, ServerContext& context);
+void AddImageRoutes(httplib::Server& http, ServerContext& context);  // images_handler.cc
+
+}  // namespace edgebench::server

@@ -1,0 +1,42 @@
+// GET/POST /v1/images: the runtime images of docker-mode agents (images.h).
+#include "handlers.h"
+#include "http.h"
+#include "validation.h"
+
+namespace edgebench::server {
+namespace {
+
+// Any token may read the catalog (agents read it before registering); ?arch= filters.
+void ListImages(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  auto who = Authenticate(*context.store, req,
+                          {TokenKind::kAdmin, TokenKind::kUser, TokenKind::kAgent, TokenKind::kRegistration});
+  if (!who.ok()) return SendError(res, who.error());
+  SendJson(res, 200, {{"images", context.images->ToJson(req.has_param("arch") ? req.get_param_value("arch") : "")}});
+}
+
+void AddImage(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  auto who = Authenticate(*context.store, req, {TokenKind::kAdmin});
+  if (!who.ok()) return SendError(res, who.error());
+  auto body = ParseObject(req, context.options.max_request_bytes);
+  if (!body.ok()) return SendError(res, body.error());
+  for (const char* field : {"runtime", "arch", "image"}) {
+    if (!body->contains(field) || !(*body)[field].is_string()) return SendError(res, WrongType(field, "a string"));
+  }
+  Status added = context.images->Add((*body)["runtime"], (*body)["arch"], (*body)["image"]);
+  if (!added.ok()) {
+    const int status = added.error().code == ErrorCode::kInvalidArgument ? 400 : 500;
+    return SendError(res, {status, added.error().message});
+  }
+  SendJson(res, 201, {{"images", context.images->ToJson()}});
+}
+
+}  // namespace
+
+void AddImageRoutes(httplib::Server& http, ServerContext& context) {
+  using R = const httplib::Request&;
+  using W = httplib::Response&;
+  http.Get("/v1/images", [&context](R req, W res) { ListImages(context, req, res); });
+  http.Post("/v1/images", [&context](R req, W res) { AddImage(context, req, res); });
+}
+
+}  // namespace edgebench::server

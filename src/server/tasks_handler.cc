@@ -1,0 +1,397 @@
+// Tasks (POST/GET /v1/tasks, GET /v1/tasks/ID, cancel) and jobs, many tasks at once (POST/GET
+// /v1/jobs, GET /v1/jobs/ID, cancel). A new task that needs a converted model starts in state
+// converting and is queued by the conversion stage (conversion_queue.h).
+#include <map>
+#include <string>
+#include <utility>
+
+#include "edgebench/convert.h"
+#include "edgebench/report.h"
+#include "edgebench/result_json.h"
+#include "handlers.h"
+#include "http.h"
+#include "validation.h"
+
+namespace edgebench::server {
+namespace {
+
+using json = nlohmann::json;
+
+// The model each new task runs: the submitted one, its cached conversion, or a conversion to
+// wait for (NewTask::conversion). Remembers what it looked up, so a job of many tasks scans the
+// agents and asks the store once per distinct case.
+class ModelPlanner {
+ public:
+  ModelPlanner(Store& store, std::shared_ptr<const std::vector<AgentRow>> agents)
+      : store_(store), agents_(std::move(agents)) {}
+
+  // `task.model_sha256` is the submitted (stored) model; 422 when no conversion serves the
+  // agents that can run the task.
+  std::optional<ApiError> Plan(NewTask& task) {
+    auto format = formats_.find(task.model_sha256);
+    if (format == formats_.end()) {
+      format = formats_.emplace(task.model_sha256, store_.FindModel(task.model_sha256)->format).first;
+    }
+    const std::string precision = task.settings.value("precision", "fp32");
+    const std::string where =
+        task.runtime + "\n" + task.device + "\n" + task.selector.dump() + "\n" + format->second + "\n" + precision;
+    auto need = needs_.find(where);
+    if (need == needs_.end()) {
+      need = needs_.emplace(where, PlanConversion(*agents_, PlacementOf(task), format->second, precision)).first;
+    }
+    if (!need->second.ok()) return need->second.error();
+    if (!need->second.value()) return std::nullopt;
+    const ConversionKey key{task.model_sha256, need->second.value()->target, need->second.value()->precision};
+    auto converted = converted_.find(key);
+    if (converted == converted_.end()) {
+      auto cached = store_.FindConversion(key.source_sha256, key.target, key.precision, kConverterVersion);
+      converted = converted_.emplace(key, cached ? cached->converted_sha256 : "").first;
+    }
+    if (converted->second.empty()) {
+      task.conversion = key;
+    } else {
+      task.model_sha256 = converted->second;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  Store& store_;
+  std::shared_ptr<const std::vector<AgentRow>> agents_;
+  std::map<std::string, std::string> formats_;                                  // model -> format
+  std::map<std::string, ApiResult<std::optional<ConversionNeed>>> needs_;       // placement -> need
+  std::map<ConversionKey, std::string> converted_;                              // -> cached model, ""
+};
+
+ApiResult<std::string> KnownModel(Store& store, const json& value, const std::string& field) {
+  if (!value.is_string()) return WrongType(field, "a string");
+  const std::string sha = value.get<std::string>();
+  if (!IsSha256(sha)) return ApiError{400, "field '" + field + "' must be 64 lowercase hex digits (a sha256)"};
+  if (!store.FindModel(sha)) return ApiError{404, "model " + sha + " not found (upload it with POST /v1/models)"};
+  return sha;
+}
+
+void CreateTask(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  Store& store = *context.store;
+  auto who = Authenticate(store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  auto parsed = ParseObject(req, context.options.max_request_bytes);
+  if (!parsed.ok()) return SendError(res, parsed.error());
+  const json& body = *parsed;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "model_sha256" && key != "runtime" && key != "device" && key != "selector" && key != "settings") {
+      return SendError(res, {400, "unknown field '" + key + "'"});
+    }
+  }
+  NewTask task;
+  task.owner = who->subject;
+  if (!body.contains("model_sha256")) return SendError(res, WrongType("model_sha256", "a string"));
+  if (!body.contains("runtime") || !body["runtime"].is_string()) return SendError(res, WrongType("runtime", "a string"));
+  auto runtime = OptionalName(body, "runtime");
+  if (!runtime.ok()) return SendError(res, runtime.error());
+  task.runtime = *runtime;
+  auto device = OptionalName(body, "device");
+  if (!device.ok()) return SendError(res, device.error());
+  task.device = *device;
+  if (body.contains("selector") && !body["selector"].is_null()) {
+    if (auto error = CheckLabels(body["selector"], "selector")) return SendError(res, *error);
+    task.selector = body["selector"];
+  }
+  if (task.device.empty() == task.selector.empty()) {
+    return SendError(res, {400, "give exactly one of 'device' and 'selector'"});
+  }
+  auto settings = ParseSettings(body);
+  if (!settings.ok()) return SendError(res, settings.error());
+  task.settings = *settings;
+  auto model = KnownModel(store, body["model_sha256"], "model_sha256");
+  if (!model.ok()) return SendError(res, model.error());
+  task.model_sha256 = *model;
+  const auto agents = store.RegisteredAgents();
+  if (auto error = CheckRunnable(*agents, PlacementOf(task))) return SendError(res, *error);
+  if (auto error = ModelPlanner(store, agents).Plan(task)) return SendError(res, *error);
+  const TaskRow created = *store.GetTask(store.CreateTask(task));
+  context.Dispatch({created});
+  SendJson(res, 201, TaskJson(created));
+}
+
+// A non-empty array field of distinct items, each checked by `check`.
+template <typename Check>
+std::optional<ApiError> ForEachItem(const json& body, const std::string& field, bool required, Check check) {
+  if (!body.contains(field) || body[field].is_null()) {
+    return required ? std::optional<ApiError>(WrongType(field, "a non-empty array")) : std::nullopt;
+  }
+  if (!body[field].is_array() || (required && body[field].empty())) return WrongType(field, "a non-empty array");
+  for (std::size_t i = 0; i < body[field].size(); ++i) {
+    const json& item = body[field][i];
+    for (std::size_t j = 0; j < i; ++j) {
+      if (body[field][j] == item) return ApiError{400, "field '" + field + "' lists " + item.dump() + " twice"};
+    }
+    if (auto error = check(item, field + "[" + std::to_string(i) + "]")) return error;
+  }
+  return std::nullopt;
+}
+
+// The job's state from its tasks' states: queued (none started), running, succeeded (all),
+// failed (all final, some not succeeded). Converting tasks have not started.
+std::string JobState(const JobRow& job) {
+  int final_tasks = 0, succeeded = 0, waiting = 0;
+  for (const auto& [state, count] : job.state_counts) {
+    if (IsFinalState(state)) final_tasks += count;
+    if (state == "succeeded") succeeded += count;
+    if (state == "queued" || state == "converting") waiting += count;
+  }
+  if (final_tasks < job.tasks) return waiting == job.tasks ? "queued" : "running";
+  return succeeded == job.tasks ? "succeeded" : "failed";
+}
+
+json JobJson(const JobRow& job) {
+  int done = 0;
+  for (const auto& [state, count] : job.state_counts) {
+    if (IsFinalState(state)) done += count;
+  }
+  return {{"id", job.id},           {"state", JobState(job)},  {"owner", job.owner},
+          {"created_at", job.created_at}, {"tasks_total", job.tasks}, {"tasks_done", done},
+          {"counts", job.state_counts},   {"spec", job.request}};
+}
+
+// The job with its tasks and the Table 2 layout of its results so far.
+json JobDetail(Store& store, const JobRow& job) {
+  json body = JobJson(job);
+  const auto tasks = store.ListJobTasks(job.id);
+  std::map<int64_t, std::string> agent_of;
+  body["tasks"] = json::array();
+  for (const auto& task : tasks) {
+    body["tasks"].push_back(TaskJson(task));
+    agent_of[task.id] = task.agent_name;
+  }
+  // Columns are runtime (device as the server knows it), so two agents on one host differ.
+  std::vector<BenchResult> results;
+  for (const auto& [task_id, document] : store.JobResults(job.id)) {
+    auto result = BenchResultFromJson(document);
+    if (!result.ok()) continue;  // validated on upload; a document never fails here
+    if (!agent_of[task_id].empty()) result->environment.hostname = agent_of[task_id];
+    results.push_back(std::move(*result));
+  }
+  const LatencyTable table = BuildLatencyTable(results);
+  body["table"] = {{"header", table.HeaderCells()},
+                   {"rows", table.RowCells()},
+                   {"note", kLatencyTableNote},
+                   {"text", results.empty() ? std::string() : FormatLatencyTable(results, TableStyle::kText)}};
+  // Paper D: the precisions of converted models side by side ("" when there are none).
+  body["precision_table"] = {{"text", FormatPrecisionTable(results, TableStyle::kText)}};
+  return body;
+}
+
+void CreateJob(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  Store& store = *context.store;
+  auto who = Authenticate(store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  auto parsed = ParseObject(req, context.options.max_request_bytes);
+  if (!parsed.ok()) return SendError(res, parsed.error());
+  const json& body = *parsed;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "models" && key != "runtimes" && key != "devices" && key != "selectors" && key != "settings" &&
+        key != "skip_unavailable") {
+      return SendError(res, {400, "unknown field '" + key + "'"});
+    }
+  }
+  std::vector<std::string> models, runtimes;
+  std::vector<std::pair<std::string, json>> targets;  // {device, selector}
+  std::optional<ApiError> error = ForEachItem(body, "models", true, [&](const json& item, const std::string& field) {
+    auto sha = KnownModel(store, item, field);
+    if (!sha.ok()) return std::optional<ApiError>(sha.error());
+    models.push_back(*sha);
+    return std::optional<ApiError>();
+  });
+  if (!error) {
+    error = ForEachItem(body, "runtimes", true, [&](const json& item, const std::string& field) {
+      if (!item.is_string()) return std::optional<ApiError>(WrongType(field, "a string"));
+      if (!ValidName(item.get<std::string>())) return std::optional<ApiError>(BadName(field, item.get<std::string>()));
+      runtimes.push_back(item.get<std::string>());
+      return std::optional<ApiError>();
+    });
+  }
+  if (!error) {
+    error = ForEachItem(body, "devices", false, [&](const json& item, const std::string& field) {
+      if (!item.is_string()) return std::optional<ApiError>(WrongType(field, "a string"));
+      if (!ValidName(item.get<std::string>())) return std::optional<ApiError>(BadName(field, item.get<std::string>()));
+      targets.emplace_back(item.get<std::string>(), json::object());
+      return std::optional<ApiError>();
+    });
+  }
+  if (!error) {
+    error = ForEachItem(body, "selectors", false, [&](const json& item, const std::string& field) {
+      if (auto bad = CheckLabels(item, field)) return bad;
+      if (item.empty()) return std::optional<ApiError>(WrongType(field, "a non-empty object of strings"));
+      targets.emplace_back("", item);
+      return std::optional<ApiError>();
+    });
+  }
+  if (error) return SendError(res, *error);
+  if (targets.empty()) return SendError(res, {400, "give at least one of 'devices' and 'selectors'"});
+  bool skip_unavailable = false;
+  if (body.contains("skip_unavailable")) {
+    if (!body["skip_unavailable"].is_boolean()) return SendError(res, WrongType("skip_unavailable", "a boolean"));
+    skip_unavailable = body["skip_unavailable"].get<bool>();
+  }
+  auto settings = ParseSettings(body);
+  if (!settings.ok()) return SendError(res, settings.error());
+  const std::size_t combinations = models.size() * runtimes.size() * targets.size();
+  if (combinations > static_cast<std::size_t>(context.options.max_job_tasks)) {
+    return SendError(res, {400, "the job would create " + std::to_string(combinations) + " tasks; the limit is " +
+                                    std::to_string(context.options.max_job_tasks) + " (--max-job-tasks)"});
+  }
+  // Each (runtime, target) pair must be runnable, or with skip_unavailable is left out.
+  const auto agents = store.RegisteredAgents();
+  std::vector<std::pair<std::string, std::size_t>> pairs;  // runnable {runtime, target index}
+  json skipped = json::array();
+  for (const auto& runtime : runtimes) {
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      const Placement probe{runtime, targets[t].first, targets[t].second, ""};
+      if (auto unrunnable = CheckRunnable(*agents, probe)) {
+        if (!skip_unavailable) return SendError(res, *unrunnable);
+        skipped.push_back({{"runtime", runtime}, {"device", NullIfEmpty(probe.device)},
+                           {"selector", probe.selector}, {"reason", unrunnable->message}});
+      } else {
+        pairs.emplace_back(runtime, t);
+      }
+    }
+  }
+  if (pairs.empty()) return SendError(res, {422, "no runtime and device of the job is available"});
+  ModelPlanner planner(store, agents);
+  std::vector<NewTask> tasks;
+  for (const auto& model : models) {
+    for (const auto& [runtime, t] : pairs) {
+      NewTask task;
+      task.model_sha256 = model;
+      task.runtime = runtime;
+      task.device = targets[t].first;
+      task.selector = targets[t].second;
+      task.settings = *settings;
+      task.owner = who->subject;
+      if (auto unplanned = planner.Plan(task)) return SendError(res, *unplanned);
+      tasks.push_back(std::move(task));
+    }
+  }
+  json spec = {{"models", models}, {"runtimes", runtimes}, {"devices", json::array()},
+               {"selectors", json::array()}, {"settings", *settings}, {"skipped", skipped}};
+  for (const auto& [device, selector] : targets) {
+    if (!device.empty()) spec["devices"].push_back(device);
+    else spec["selectors"].push_back(selector);
+  }
+  const int64_t id = store.CreateJob(who->subject, spec, tasks);
+  context.Dispatch(store.ListJobTasks(id));
+  SendJson(res, 201, JobDetail(store, *store.GetJob(id)));
+}
+
+// The job `req` names, when `who` may see it.
+ApiResult<JobRow> VisibleJob(ServerContext& context, const httplib::Request& req, const TokenRow& who) {
+  auto id = PathId(req, "job");
+  if (!id.ok()) return id.error();
+  context.store->ExpireLeases(context.options.max_attempts);
+  auto job = context.store->GetJob(*id);
+  if (!job || (who.kind != TokenKind::kAdmin && job->owner != who.subject)) {
+    return ApiError{404, "job " + std::to_string(*id) + " not found"};
+  }
+  return *job;
+}
+
+void GetJob(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  auto job = VisibleJob(context, req, *who);
+  if (!job.ok()) return SendError(res, job.error());
+  SendJson(res, 200, JobDetail(*context.store, *job));
+}
+
+void ListJobs(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  context.store->ExpireLeases(context.options.max_attempts);
+  json jobs = json::array();
+  for (const auto& job : context.store->ListJobs(who->kind == TokenKind::kAdmin ? "" : who->subject, 1000)) {
+    jobs.push_back(JobJson(job));
+  }
+  SendJson(res, 200, {{"jobs", jobs}});
+}
+
+// Cancels the job's tasks that are not final yet.
+void CancelJob(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  auto job = VisibleJob(context, req, *who);
+  if (!job.ok()) return SendError(res, job.error());
+  for (const auto& task : context.store->ListJobTasks(job->id)) {
+    if (!IsFinalState(task.state)) (void)context.store->CancelTask(task.id);  // 409 = finished meanwhile
+  }
+  SendJson(res, 200, JobJson(*context.store->GetJob(job->id)));
+}
+
+// Users see their own tasks; the admin sees all.
+bool CanSee(const TokenRow& who, const TaskRow& task) {
+  return who.kind == TokenKind::kAdmin || task.owner == who.subject;
+}
+
+void ListTasks(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  context.store->ExpireLeases(context.options.max_attempts);
+  json tasks = json::array();
+  for (const auto& task : context.store->ListTasks(1000)) {
+    if (CanSee(*who, task)) tasks.push_back(TaskJson(task));
+  }
+  SendJson(res, 200, {{"tasks", tasks}});
+}
+
+void GetTask(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  Store& store = *context.store;
+  auto who = Authenticate(store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  auto id = PathId(req, "task");
+  if (!id.ok()) return SendError(res, id.error());
+  store.ExpireLeases(context.options.max_attempts);
+  auto task = store.GetTask(*id);
+  if (!task || !CanSee(*who, *task)) return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
+  json body = TaskJson(*task);
+  // A model the server converted for the task's runtime: where from, and the converter's report.
+  auto conversion = store.FindConversionTo(task->model_sha256);
+  body["conversion"] = conversion ? json{{"source_model_sha256", conversion->source_sha256},
+                                         {"target", conversion->target},
+                                         {"precision", conversion->precision},
+                                         {"converter_version", conversion->converter_version},
+                                         {"report", conversion->report}}
+                                  : json(nullptr);
+  auto result = store.GetResult(*id);
+  body["result"] = result ? *result : json(nullptr);
+  SendJson(res, 200, body);
+}
+
+void CancelTask(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  auto id = PathId(req, "task");
+  if (!id.ok()) return SendError(res, id.error());
+  if (auto existing = context.store->GetTask(*id); existing && !CanSee(*who, *existing)) {
+    return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
+  }
+  auto task = context.store->CancelTask(*id);
+  if (!task.ok()) return SendError(res, task.error());
+  SendJson(res, 200, TaskJson(*task));
+}
+
+}  // namespace
+
+void AddTaskRoutes(httplib::Server& http, ServerContext& context) {
+  using R = const httplib::Request&;
+  using W = httplib::Response&;
+  http.Post("/v1/tasks", [&context](R req, W res) { CreateTask(context, req, res); });
+  http.Get("/v1/tasks", [&context](R req, W res) { ListTasks(context, req, res); });
+  http.Get(R"(/v1/tasks/(\d+))", [&context](R req, W res) { GetTask(context, req, res); });
+  http.Post(R"(/v1/tasks/(\d+)/cancel)", [&context](R req, W res) { CancelTask(context, req, res); });
+  http.Post("/v1/jobs", [&context](R req, W res) { CreateJob(context, req, res); });
+  http.Get("/v1/jobs", [&context](R req, W res) { ListJobs(context, req, res); });
+  http.Get(R"(/v1/jobs/(\d+))", [&context](R req, W res) { GetJob(context, req, res); });
+  http.Post(R"(/v1/jobs/(\d+)/cancel)", [&context](R req, W res) { CancelJob(context, req, res); });
+}
+
+}  // namespace edgebench::server
