@@ -8,7 +8,7 @@
 #include <numeric>
 #include <optional>
 
-#include "tflite_schema_generated.h"
+#include "tflite_schema.h"
 
 namespace edgebench::convert {
 namespace {
@@ -82,9 +82,9 @@ class TensorGroups {
 };
 
 Expected<std::unique_ptr<tfl::ModelT>> Unpack(const std::string& model) {
-  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(model.data()), model.size());
-  if (!tfl::VerifyModelBuffer(verifier)) return BadModel("not a valid TFLite flatbuffer");
-  auto unpacked = tfl::UnPackModel(model.data());
+  auto read = tfl::ReadModel(model);
+  if (!read.ok()) return read.error();
+  auto unpacked = std::unique_ptr<tfl::ModelT>((*read)->UnPack());
   if (unpacked->subgraphs.size() != 1) return Unsupported("quantization needs a model with one subgraph");
   return unpacked;
 }
@@ -264,6 +264,7 @@ uint32_t Quantizer::Opcode(tfl::BuiltinOperator op, int version) {
     if (code.builtin_code == op && code.version == version) return uint32_t(i);
   }
   auto code = std::make_unique<tfl::OperatorCodeT>();
+  code->deprecated_builtin_code = tfl::DeprecatedBuiltinCode(op);
   code->builtin_code = op;
   code->version = version;
   model_.operator_codes.push_back(std::move(code));

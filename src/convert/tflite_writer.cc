@@ -68,7 +68,7 @@ std::string TfliteWriter::Finish(const std::vector<int>& inputs, const std::vect
                                       b.CreateVector(outputs), b.CreateVector(operators),
                                       b.CreateString("main"));
   std::vector<flatbuffers::Offset<tfl::OperatorCode>> codes;
-  for (const auto& [op, version] : opcodes_) codes.push_back(tfl::CreateOperatorCode(b, op, 0, version));
+  for (const auto& [op, version] : opcodes_) codes.push_back(tfl::CreateOperatorCode(b, tfl::DeprecatedBuiltinCode(op), 0, version, op));
   auto model = tfl::CreateModel(b, /*version=*/3, b.CreateVector(codes),
                                 b.CreateVector(std::vector{subgraph}), b.CreateString(description),
                                 b.CreateVector(buffers));

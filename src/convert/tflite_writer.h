@@ -1,5 +1,5 @@
-// Builds a TFLite flatbuffer (schema tflite_schema.fbs) tensor by tensor and operator by
-// operator. Operator codes are deduplicated by (builtin, version); every constant tensor gets its
+// Builds a TFLite flatbuffer (schema src/tflite_schema/tflite_schema.fbs) tensor by tensor and
+// operator by operator. Operator codes are deduplicated by (builtin, version); every constant tensor gets its
 // own buffer, buffer 0 is the empty one.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "layout.h"
-#include "tflite_schema_generated.h"
+#include "tflite_schema.h"
 
 namespace edgebench::convert {
 

@@ -1,201 +1,66 @@
 #include "tflite_inspect.h"
 
 #include <algorithm>
-#include <cstring>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
-#include <string_view>
-#include <unordered_map>
 
 #include "onnx_util.h"
 #include "summary_builder.h"
+#include "tflite_schema.h"
 
 namespace edgebench::inspect {
 namespace {
 
 constexpr int64_t kMaxElements = int64_t{1} << 40;
 
-// ---------------------------------------------------------------- flatbuffer reading
-
-// Reads tables, vectors and strings of a flatbuffer. Every read is bounds-checked: a bad
-// offset clears ok() and yields an empty value, so a corrupt file ends in an error, not a crash.
-class FlatReader {
- public:
-  struct Table {
-    std::size_t position = 0;  // 0: absent
-    std::size_t vtable = 0;
-    uint16_t vtable_size = 0;
-    explicit operator bool() const { return position != 0; }
-  };
-  struct Vector {
-    std::size_t start = 0;  // first element
-    uint32_t length = 0;
-  };
-
-  explicit FlatReader(std::string_view data) : data_(data) {}
-
-  bool ok() const { return ok_; }
-
-  Table Root() {
-    auto offset = Read<uint32_t>(0);
-    return offset ? TableAt(*offset) : Fail<Table>();
-  }
-
-  template <typename T>
-  T Scalar(const Table& table, int field, T default_value) {
-    const std::size_t at = FieldPosition(table, field);
-    if (!at) return default_value;
-    auto value = Read<T>(at);
-    return value ? *value : default_value;
-  }
-
-  Table SubTable(const Table& table, int field) {
-    const std::size_t at = FieldPosition(table, field);
-    if (!at) return {};
-    auto offset = Read<uint32_t>(at);
-    return offset ? TableAt(at + *offset) : Fail<Table>();
-  }
-
-  // A vector of `element_size`-byte elements (4 for tables and strings).
-  Vector VectorField(const Table& table, int field, std::size_t element_size) {
-    const std::size_t at = FieldPosition(table, field);
-    if (!at) return {};
-    auto offset = Read<uint32_t>(at);
-    if (!offset) return Fail<Vector>();
-    const std::size_t position = at + *offset;
-    auto length = Read<uint32_t>(position);
-    if (!length || position + 4 + uint64_t(*length) * element_size > data_.size()) {
-      return Fail<Vector>();
-    }
-    return {position + 4, *length};
-  }
-
-  std::string String(const Table& table, int field) {
-    const std::size_t at = FieldPosition(table, field);
-    if (!at) return {};
-    auto offset = Read<uint32_t>(at);
-    if (!offset) return Fail<std::string>();
-    return StringAt(at + *offset);
-  }
-
-  Table TableElement(const Vector& vector, uint32_t i) {
-    const std::size_t at = vector.start + std::size_t(i) * 4;
-    auto offset = Read<uint32_t>(at);
-    return offset ? TableAt(at + *offset) : Fail<Table>();
-  }
-
-  template <typename T>
-  T Element(const Vector& vector, uint32_t i) {
-    auto value = Read<T>(vector.start + std::size_t(i) * sizeof(T));
-    return value ? *value : Fail<T>();
-  }
-
- private:
-  template <typename T>
-  T Fail() {
-    ok_ = false;
-    return T{};
-  }
-
-  template <typename T>
-  std::optional<T> Read(std::size_t position) {
-    if (position > data_.size() || data_.size() - position < sizeof(T)) {
-      ok_ = false;
-      return std::nullopt;
-    }
-    T value;
-    std::memcpy(&value, data_.data() + position, sizeof(T));
-    return value;
-  }
-
-  Table TableAt(std::size_t position) {
-    auto back = Read<int32_t>(position);
-    if (!back || position == 0) return Fail<Table>();
-    const int64_t vtable = int64_t(position) - *back;
-    if (vtable < 0) return Fail<Table>();
-    auto size = Read<uint16_t>(std::size_t(vtable));
-    if (!size || *size < 4 || std::size_t(vtable) + *size > data_.size()) return Fail<Table>();
-    return {position, std::size_t(vtable), *size};
-  }
-
-  std::size_t FieldPosition(const Table& table, int field) {
-    if (!table) return 0;
-    const std::size_t entry = 4 + 2 * std::size_t(field);
-    if (entry + 2 > table.vtable_size) return 0;
-    auto offset = Read<uint16_t>(table.vtable + entry);
-    if (!offset || *offset == 0) return 0;
-    return table.position + *offset;
-  }
-
-  std::string StringAt(std::size_t position) {
-    auto length = Read<uint32_t>(position);
-    if (!length || position + 4 + uint64_t(*length) > data_.size()) return Fail<std::string>();
-    return std::string(data_.substr(position + 4, *length));
-  }
-
-  std::string_view data_;
-  bool ok_ = true;
-};
-
 // ---------------------------------------------------------------- the schema's enums
 
-std::string TensorTypeName(int type) {
-  static const char* const kNames[] = {"float32", "float16", "int32", "uint8", "int64",
-                                       "string", "bool", "int16", "complex64", "int8",
-                                       "float64", "complex128", "uint64", "resource",
-                                       "variant", "uint32", "uint16", "int4", "bfloat16"};
-  return type >= 0 && type < int(std::size(kNames)) ? kNames[type] : "unknown";
+std::string TensorTypeName(tfl::TensorType type) {
+  std::string name = tfl::EnumNameTensorType(type);
+  if (name.empty()) return "unknown";
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return name;
 }
 
-int64_t TensorTypeSize(int type) {
-  static const int kSizes[] = {4, 2, 4, 1, 8, 0, 1, 2, 8, 1, 8, 16, 8, 0, 0, 4, 2, 1, 2};
-  return type >= 0 && type < int(std::size(kSizes)) ? kSizes[type] : 0;
+// Bytes per element; 0 when not fixed (strings, resources, variants) or unknown.
+int64_t TensorTypeSize(tfl::TensorType type) {
+  switch (type) {
+    case tfl::TensorType_FLOAT64:
+    case tfl::TensorType_INT64:
+    case tfl::TensorType_UINT64:
+    case tfl::TensorType_COMPLEX64: return 8;
+    case tfl::TensorType_COMPLEX128: return 16;
+    case tfl::TensorType_FLOAT32:
+    case tfl::TensorType_INT32:
+    case tfl::TensorType_UINT32: return 4;
+    case tfl::TensorType_FLOAT16:
+    case tfl::TensorType_BFLOAT16:
+    case tfl::TensorType_INT16:
+    case tfl::TensorType_UINT16: return 2;
+    case tfl::TensorType_UINT8:
+    case tfl::TensorType_INT8:
+    case tfl::TensorType_INT4:
+    case tfl::TensorType_BOOL: return 1;
+    case tfl::TensorType_STRING:
+    case tfl::TensorType_RESOURCE:
+    case tfl::TensorType_VARIANT: return 0;
+  }
+  return 0;
 }
 
-bool TfliteCountsAsParameter(int type) {
-  return type != 4 /*int64*/ && type != 5 /*string*/ && type != 6 /*bool*/ &&
-         type != 12 /*uint64*/ && TensorTypeSize(type) > 0;
-}
-
-const char* BuiltinName(int code) {
-  static const char* const kNames[] = {
-      "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE",
-      "DEQUANTIZE", "EMBEDDING_LOOKUP", "FLOOR", "FULLY_CONNECTED", "HASHTABLE_LOOKUP",
-      "L2_NORMALIZATION", "L2_POOL_2D", "LOCAL_RESPONSE_NORMALIZATION", "LOGISTIC",
-      "LSH_PROJECTION", "LSTM", "MAX_POOL_2D", "MUL", "RELU", "RELU_N1_TO_1", "RELU6", "RESHAPE",
-      "RESIZE_BILINEAR", "RNN", "SOFTMAX", "SPACE_TO_DEPTH", "SVDF", "TANH", "CONCAT_EMBEDDINGS",
-      "SKIP_GRAM", "CALL", "CUSTOM", "EMBEDDING_LOOKUP_SPARSE", "PAD",
-      "UNIDIRECTIONAL_SEQUENCE_RNN", "GATHER", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND",
-      "TRANSPOSE", "MEAN", "SUB", "DIV", "SQUEEZE", "UNIDIRECTIONAL_SEQUENCE_LSTM",
-      "STRIDED_SLICE", "BIDIRECTIONAL_SEQUENCE_RNN", "EXP", "TOPK_V2", "SPLIT", "LOG_SOFTMAX",
-      "DELEGATE", "BIDIRECTIONAL_SEQUENCE_LSTM", "CAST", "PRELU", "MAXIMUM", "ARG_MAX", "MINIMUM",
-      "LESS", "NEG", "PADV2", "GREATER", "GREATER_EQUAL", "LESS_EQUAL", "SELECT", "SLICE", "SIN",
-      "TRANSPOSE_CONV", "SPARSE_TO_DENSE", "TILE", "EXPAND_DIMS", "EQUAL", "NOT_EQUAL", "LOG",
-      "SUM", "SQRT", "RSQRT", "SHAPE", "POW", "ARG_MIN", "FAKE_QUANT", "REDUCE_PROD",
-      "REDUCE_MAX", "PACK", "LOGICAL_OR", "ONE_HOT", "LOGICAL_AND", "LOGICAL_NOT", "UNPACK",
-      "REDUCE_MIN", "FLOOR_DIV", "REDUCE_ANY", "SQUARE", "ZEROS_LIKE", "FILL", "FLOOR_MOD",
-      "RANGE", "RESIZE_NEAREST_NEIGHBOR", "LEAKY_RELU", "SQUARED_DIFFERENCE", "MIRROR_PAD", "ABS",
-      "SPLIT_V", "UNIQUE", "CEIL", "REVERSE_V2", "ADD_N", "GATHER_ND", "COS", "WHERE", "RANK",
-      "ELU", "REVERSE_SEQUENCE", "MATRIX_DIAG", "QUANTIZE", "MATRIX_SET_DIAG", "ROUND",
-      "HARD_SWISH", "IF", "WHILE", "NON_MAX_SUPPRESSION_V4", "NON_MAX_SUPPRESSION_V5",
-      "SCATTER_ND", "SELECT_V2", "DENSIFY", "SEGMENT_SUM", "BATCH_MATMUL",
-      "PLACEHOLDER_FOR_GREATER_OP_CODES", "CUMSUM", "CALL_ONCE", "BROADCAST_TO", "RFFT2D",
-      "CONV_3D", "IMAG", "REAL", "COMPLEX_ABS", "HASHTABLE", "HASHTABLE_FIND",
-      "HASHTABLE_IMPORT", "HASHTABLE_SIZE", "REDUCE_ALL", "CONV_3D_TRANSPOSE", "VAR_HANDLE",
-      "READ_VARIABLE", "ASSIGN_VARIABLE", "BROADCAST_ARGS", "RANDOM_STANDARD_NORMAL", "BUCKETIZE",
-      "RANDOM_UNIFORM", "MULTINOMIAL", "GELU", "DYNAMIC_UPDATE_SLICE", "RELU_0_TO_1",
-      "UNSORTED_SEGMENT_PROD", "UNSORTED_SEGMENT_MAX", "UNSORTED_SEGMENT_SUM", "ATAN2",
-      "UNSORTED_SEGMENT_MIN", "SIGN", "BITCAST", "BITWISE_XOR", "RIGHT_SHIFT"};
-  return code >= 0 && code < int(std::size(kNames)) ? kNames[code] : nullptr;
+bool TfliteCountsAsParameter(tfl::TensorType type) {
+  return type != tfl::TensorType_INT64 && type != tfl::TensorType_BOOL &&
+         type != tfl::TensorType_UINT64 && TensorTypeSize(type) > 0;
 }
 
 // ---------------------------------------------------------------- the model
 
 struct TfliteTensor {
   std::string name;
-  int type = 0;
+  tfl::TensorType type = tfl::TensorType_FLOAT32;
   std::vector<int64_t> shape;
   std::vector<int64_t> signature;  // shape_signature: -1 marks a dynamic dim; empty if absent
   bool constant = false;           // has data in its buffer
@@ -205,7 +70,7 @@ struct TfliteOperator {
   std::string op_type;
   int builtin = -1;  // -1 for custom ops
   std::vector<int> inputs, outputs;
-  FlatReader::Table options;
+  const tfl::Operator* table = nullptr;
 };
 
 // Cost rules, with the ONNX inspector's conventions (docs/inspect.md).
@@ -283,17 +148,21 @@ class TfliteModel {
   }
 };
 
-// The fused activation of ops whose options carry one, at its field index.
-int FusedActivationField(const std::string& op) {
-  if (op == "CONV_2D") return 3;
-  if (op == "DEPTHWISE_CONV_2D") return 4;
-  if (op == "FULLY_CONNECTED" || op == "ADD" || op == "SUB" || op == "MUL" || op == "DIV") return 0;
-  if (op == "CONCATENATION") return 1;
-  if (op == "AVERAGE_POOL_2D" || op == "MAX_POOL_2D" || op == "L2_POOL_2D") return 5;
-  return -1;
+// The activation fused into the operator, from the options that carry one.
+tfl::ActivationFunctionType FusedActivation(const tfl::Operator& op) {
+  if (auto* o = op.builtin_options_as_Conv2DOptions()) return o->fused_activation_function();
+  if (auto* o = op.builtin_options_as_DepthwiseConv2DOptions()) return o->fused_activation_function();
+  if (auto* o = op.builtin_options_as_FullyConnectedOptions()) return o->fused_activation_function();
+  if (auto* o = op.builtin_options_as_AddOptions()) return o->fused_activation_function();
+  if (auto* o = op.builtin_options_as_SubOptions()) return o->fused_activation_function();
+  if (auto* o = op.builtin_options_as_MulOptions()) return o->fused_activation_function();
+  if (auto* o = op.builtin_options_as_DivOptions()) return o->fused_activation_function();
+  if (auto* o = op.builtin_options_as_ConcatenationOptions()) return o->fused_activation_function();
+  if (auto* o = op.builtin_options_as_Pool2DOptions()) return o->fused_activation_function();
+  return tfl::ActivationFunctionType_NONE;
 }
 
-TfliteCost CountTfliteCost(const TfliteModel& model, const TfliteOperator& op, FlatReader& reader) {
+TfliteCost CountTfliteCost(const TfliteModel& model, const TfliteOperator& op) {
   TfliteCost cost;
   auto input = [&](std::size_t i) { return i < op.inputs.size() ? op.inputs[i] : -1; };
   auto output_count = model.Count(op.outputs.empty() ? -1 : op.outputs[0]);
@@ -350,8 +219,9 @@ TfliteCost CountTfliteCost(const TfliteModel& model, const TfliteOperator& op, F
       break;
     }
     case TfliteRule::kPool: {
-      const int64_t width = reader.Scalar<int32_t>(op.options, 3, 0);
-      const int64_t height = reader.Scalar<int32_t>(op.options, 4, 0);
+      const auto* pool = op.table->builtin_options_as_Pool2DOptions();
+      const int64_t width = pool ? pool->filter_width() : 0;
+      const int64_t height = pool ? pool->filter_height() : 0;
       if (width <= 0 || height <= 0) return fail("pool filter size missing");
       elementwise = mul(output_count, width * height);
       break;
@@ -367,8 +237,7 @@ TfliteCost CountTfliteCost(const TfliteModel& model, const TfliteOperator& op, F
       return fail("no counting rule for " + op.op_type);
   }
   if (!macs || !elementwise) return fail("shapes unknown or counts overflow");
-  const int activation_field = FusedActivationField(op.op_type);
-  if (activation_field >= 0 && reader.Scalar<int8_t>(op.options, activation_field, 0) != 0) {
+  if (FusedActivation(*op.table) != tfl::ActivationFunctionType_NONE) {
     auto with_activation = output_count ? CheckedAdd(*elementwise, *output_count) : std::nullopt;
     if (!with_activation) return fail("shapes unknown or counts overflow");
     elementwise = with_activation;
@@ -378,13 +247,13 @@ TfliteCost CountTfliteCost(const TfliteModel& model, const TfliteOperator& op, F
   return cost;
 }
 
-std::vector<int> IntVector(FlatReader& reader, const FlatReader::Table& table, int field) {
-  const auto vector = reader.VectorField(table, field, 4);
-  std::vector<int> values;
-  values.reserve(vector.length);
-  for (uint32_t i = 0; i < vector.length; ++i) values.push_back(reader.Element<int32_t>(vector, i));
-  return values;
+// The elements of an optional vector; empty when absent.
+template <typename T, typename Element>
+std::vector<T> Elements(const flatbuffers::Vector<Element>* vector) {
+  return vector ? std::vector<T>(vector->begin(), vector->end()) : std::vector<T>();
 }
+
+std::string Text(const flatbuffers::String* string) { return string ? string->str() : std::string(); }
 
 }  // namespace
 
@@ -401,64 +270,58 @@ Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrid
     std::ifstream in(path, std::ios::binary);
     if (!in.read(bytes.data(), std::streamsize(size))) return NotFound(path + ": cannot read the model");
   }
-  if (bytes.size() < 8 || bytes.compare(4, 4, "TFL3") != 0) {
-    return BadModel(path + ": not a TensorFlow Lite model (no TFL3 identifier)");
-  }
-  FlatReader reader(bytes);
-  const auto corrupt = [&path]() {
-    return BadModel(path + ": corrupt or truncated TensorFlow Lite flatbuffer");
-  };
+  auto read = tfl::ReadModel(bytes);
+  if (!read.ok()) return BadModel(path + ": " + read.error().message);
+  const tfl::Model& root = **read;
 
   ModelSummary summary;
   summary.path = path;
   summary.format = ModelFormat::kTflite;
-  const auto root = reader.Root();
-  summary.ir_version = reader.Scalar<uint32_t>(root, 0, 0);  // schema version
-  summary.producer = reader.String(root, 3);                 // "MLIR Converted.", "TOCO Converted."
+  summary.ir_version = root.version();  // schema version
+  summary.producer = Text(root.description());  // "MLIR Converted.", "TOCO Converted."
 
   // Operator codes.
   std::vector<std::pair<std::string, int>> codes;  // name, builtin code (-1 custom)
-  const auto code_vector = reader.VectorField(root, 1, 4);
-  for (uint32_t i = 0; i < code_vector.length && reader.ok(); ++i) {
-    const auto code = reader.TableElement(code_vector, i);
-    const int deprecated = reader.Scalar<int8_t>(code, 0, 0);
-    const int builtin = std::max(deprecated, reader.Scalar<int32_t>(code, 3, 0));
-    if (builtin == 32 /*CUSTOM*/) {
-      codes.emplace_back("CUSTOM:" + reader.String(code, 1), -1);
-    } else if (const char* name = BuiltinName(builtin)) {
-      codes.emplace_back(name, builtin);
-    } else {
-      codes.emplace_back("BUILTIN_" + std::to_string(builtin), -1);
+  if (root.operator_codes()) {
+    for (const tfl::OperatorCode* code : *root.operator_codes()) {
+      const tfl::BuiltinOperator builtin = tfl::BuiltinCode(*code);
+      const std::string name = tfl::EnumNameBuiltinOperator(builtin);
+      if (builtin == tfl::BuiltinOperator_CUSTOM) {
+        codes.emplace_back("CUSTOM:" + Text(code->custom_code()), -1);
+      } else if (!name.empty()) {
+        codes.emplace_back(name, builtin);
+      } else {
+        codes.emplace_back("BUILTIN_" + std::to_string(builtin), -1);
+      }
     }
   }
 
   // Buffers: which hold data.
   std::vector<bool> buffer_has_data;
-  const auto buffer_vector = reader.VectorField(root, 4, 4);
-  for (uint32_t i = 0; i < buffer_vector.length && reader.ok(); ++i) {
-    const auto buffer = reader.TableElement(buffer_vector, i);
-    const auto data = reader.VectorField(buffer, 0, 1);
-    const uint64_t offset = reader.Scalar<uint64_t>(buffer, 1, 0);
-    const uint64_t external_size = reader.Scalar<uint64_t>(buffer, 2, 0);
-    buffer_has_data.push_back(data.length > 0 || (offset > 1 && external_size > 0));
+  if (root.buffers()) {
+    for (const tfl::Buffer* buffer : *root.buffers()) {
+      buffer_has_data.push_back((buffer->data() && buffer->data()->size() > 0) ||
+                                (buffer->offset() > 1 && buffer->size() > 0));
+    }
   }
 
-  const auto subgraphs = reader.VectorField(root, 2, 4);
-  if (!reader.ok()) return corrupt();
-  if (subgraphs.length == 0) return BadModel(path + ": the TensorFlow Lite model has no subgraph");
-  const auto subgraph = reader.TableElement(subgraphs, 0);
+  const auto* subgraphs = root.subgraphs();
+  if (!subgraphs || subgraphs->size() == 0) {
+    return BadModel(path + ": the TensorFlow Lite model has no subgraph");
+  }
+  const tfl::SubGraph& subgraph = *subgraphs->Get(0);
 
   TfliteModel model;
-  const auto tensor_vector = reader.VectorField(subgraph, 0, 4);
   std::set<uint32_t> counted_buffers;
-  for (uint32_t i = 0; i < tensor_vector.length && reader.ok(); ++i) {
-    const auto table = reader.TableElement(tensor_vector, i);
+  const auto* tensor_tables = subgraph.tensors();
+  for (uint32_t i = 0; tensor_tables && i < tensor_tables->size(); ++i) {
+    const tfl::Tensor& table = *tensor_tables->Get(i);
     TfliteTensor tensor;
-    for (int dim : IntVector(reader, table, 0)) tensor.shape.push_back(dim);
-    for (int dim : IntVector(reader, table, 7)) tensor.signature.push_back(dim);
-    tensor.type = reader.Scalar<int8_t>(table, 1, 0);
-    tensor.name = reader.String(table, 3);
-    const uint32_t buffer = reader.Scalar<uint32_t>(table, 2, 0);
+    tensor.shape = Elements<int64_t>(table.shape());
+    tensor.signature = Elements<int64_t>(table.shape_signature());
+    tensor.type = table.type();
+    tensor.name = Text(table.name());
+    const uint32_t buffer = table.buffer();
     if (buffer >= buffer_has_data.size() && buffer != 0) {
       return BadModel(path + ": tensor '" + tensor.name + "' names buffer " + std::to_string(buffer) +
                       " of " + std::to_string(buffer_has_data.size()));
@@ -478,25 +341,25 @@ Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrid
     }
     model.tensors.push_back(std::move(tensor));
   }
-  model.inputs = IntVector(reader, subgraph, 1);
-  model.outputs = IntVector(reader, subgraph, 2);
+  model.inputs = Elements<int>(subgraph.inputs());
+  model.outputs = Elements<int>(subgraph.outputs());
   const int tensor_count = int(model.tensors.size());
   auto valid = [tensor_count](int index) { return index >= 0 && index < tensor_count; };
 
-  const auto operator_vector = reader.VectorField(subgraph, 3, 4);
-  for (uint32_t i = 0; i < operator_vector.length && reader.ok(); ++i) {
-    const auto table = reader.TableElement(operator_vector, i);
+  const auto* operator_tables = subgraph.operators();
+  for (uint32_t i = 0; operator_tables && i < operator_tables->size(); ++i) {
+    const tfl::Operator& table = *operator_tables->Get(i);
     TfliteOperator op;
-    const uint32_t code = reader.Scalar<uint32_t>(table, 0, 0);
+    const uint32_t code = table.opcode_index();
     if (code >= codes.size()) {
       return BadModel(path + ": operator " + std::to_string(i) + " names operator code " +
                       std::to_string(code) + " of " + std::to_string(codes.size()));
     }
     op.op_type = codes[code].first;
     op.builtin = codes[code].second;
-    op.inputs = IntVector(reader, table, 1);
-    op.outputs = IntVector(reader, table, 2);
-    op.options = reader.SubTable(table, 4);
+    op.inputs = Elements<int>(table.inputs());
+    op.outputs = Elements<int>(table.outputs());
+    op.table = &table;
     for (int index : op.inputs) {
       if (index != -1 && !valid(index)) {
         return BadModel(path + ": operator " + std::to_string(i) + " (" + op.op_type +
@@ -511,7 +374,6 @@ Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrid
     }
     model.operators.push_back(std::move(op));
   }
-  if (!reader.ok()) return corrupt();
   for (int index : model.inputs) {
     if (!valid(index)) return BadModel(path + ": a subgraph input names a missing tensor");
   }
@@ -540,8 +402,8 @@ Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrid
     }
   }
   for (int index : model.outputs) summary.outputs.push_back(described(index));
-  if (subgraphs.length > 1) {
-    summary.warnings.push_back(std::to_string(subgraphs.length - 1) +
+  if (subgraphs->size() > 1) {
+    summary.warnings.push_back(std::to_string(subgraphs->size() - 1) +
                                " further subgraph(s) (control flow bodies, signatures) not counted");
   }
 
@@ -549,7 +411,7 @@ Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrid
   std::vector<ScheduleStep> steps;
   for (std::size_t i = 0; i < model.operators.size(); ++i) {
     const auto& op = model.operators[i];
-    const TfliteCost cost = CountTfliteCost(model, op, reader);
+    const TfliteCost cost = CountTfliteCost(model, op);
     NodeCost node;
     node.op_type = op.op_type;
     node.name = op.outputs.empty() || model.tensors[op.outputs[0]].name.empty()

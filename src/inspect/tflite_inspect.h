@@ -1,5 +1,5 @@
-// The TensorFlow Lite inspector: reads the .tflite flatbuffer directly (no TFLite library),
-// with bounds checks on every offset. TFLite stores every tensor's shape, so costs come
+// The TensorFlow Lite inspector: reads the .tflite flatbuffer through edgebench's TFLite schema
+// (no TFLite library), after the flatbuffers verifier and with checks on every index. TFLite stores every tensor's shape, so costs come
 // straight from the file; --shape cannot change them.
 #pragma once
 

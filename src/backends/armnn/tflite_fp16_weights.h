@@ -19,12 +19,11 @@ struct FoldedModel {
 // For every DEQUANTIZE operator whose input is a constant FLOAT16 tensor and whose output is a
 // FLOAT32 tensor that is not a subgraph output, gives the output tensor a float32 constant
 // buffer holding the exactly widened values and drops the operator (what TFLite computes at run
-// time, done once). The rest of the model is kept byte for byte: the result is the original file
-// behind a new root whose Model, SubGraph, operator/tensor/buffer vectors and replaced Tensor
-// tables point into it, followed by the new float32 buffers. Returns `model` unchanged
-// (folded_operators 0) when nothing qualifies. `model` must already have passed the TFLite
-// flatbuffer verifier and the tflite backend's kind of index checks are not repeated: indices
-// out of range give an error, not a crash.
+// time, done once). The rest of the model is kept byte for byte: the result is a new root Model,
+// SubGraph, operator/tensor/buffer vectors, replaced Tensor tables and float32 buffers, all
+// pointing into a copy of the original file behind them. Returns `model` unchanged
+// (folded_operators 0) when nothing qualifies. A file the flatbuffers verifier rejects, indices
+// out of range on the way and tables with fields newer than edgebench's schema give BadModel.
 Expected<FoldedModel> FoldFloat16Weights(const std::vector<uint8_t>& model);
 
 }  // namespace edgebench::backends::armnn

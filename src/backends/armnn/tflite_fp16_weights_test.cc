@@ -8,6 +8,7 @@
 #include "edgebench/registry.h"
 #include "testing/backend_testing.h"
 #include "testing/test_models.h"
+#include "tflite_schema.h"
 
 namespace edgebench::backends::armnn {
 namespace {
@@ -19,11 +20,17 @@ std::vector<uint8_t> Bytes(const std::string& text) { return {text.begin(), text
 TEST(FoldFloat16Weights, FoldedFaceDetectorRunsIdenticallyInTflite) {
   const std::string path = testing::DownloadedModel("face_detection_short_range.tflite");
   EB_REQUIRE_FILE(path);
-  auto folded = FoldFloat16Weights(Bytes(testing::ReadFile(path)));
+  const std::string model = testing::ReadFile(path);
+  auto folded = FoldFloat16Weights(Bytes(model));
   ASSERT_TRUE(folded.ok()) << folded.error().message;
   EXPECT_EQ(folded->folded_operators, 74);  // one DEQUANTIZE per weight and bias tensor
-  const std::string folded_path = testing::WriteTempFile(
-      "folded.tflite", std::string(folded->bytes.begin(), folded->bytes.end()));
+  const std::string folded_bytes(folded->bytes.begin(), folded->bytes.end());
+  auto original_model = tfl::ReadModel(model);
+  auto folded_model = tfl::ReadModel(folded_bytes);
+  ASSERT_TRUE(folded_model.ok()) << folded_model.error().message;
+  EXPECT_EQ((*folded_model)->subgraphs()->Get(0)->operators()->size() + 74,
+            (*original_model)->subgraphs()->Get(0)->operators()->size());
+  const std::string folded_path = testing::WriteTempFile("folded.tflite", folded_bytes);
 
   auto tflite = FindBackend("tflite");
   if (!tflite.ok()) GTEST_SKIP() << "tflite backend not compiled: " << tflite.error().message;

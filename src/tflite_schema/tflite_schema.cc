@@ -1,0 +1,30 @@
+#include "tflite_schema.h"
+
+#include <algorithm>
+
+namespace edgebench::tfl {
+
+Expected<const Model*> ReadModel(std::string_view bytes) {
+  if (bytes.size() < 8 || !ModelBufferHasIdentifier(bytes.data())) {
+    return BadModel("not a TensorFlow Lite model (no TFL3 identifier)");
+  }
+  // Files over 2 GiB keep their large buffers behind the flatbuffer (Buffer.offset), where offsets
+  // cannot reach.
+  const std::size_t flatbuffer_size = std::min<std::size_t>(bytes.size(), FLATBUFFERS_MAX_BUFFER_SIZE - 1);
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), flatbuffer_size);
+  if (!VerifyModelBuffer(verifier)) {
+    return BadModel("corrupt or truncated TensorFlow Lite flatbuffer (an offset, vector or string "
+                    "lies outside the file or is misaligned)");
+  }
+  return GetModel(bytes.data());
+}
+
+BuiltinOperator BuiltinCode(const OperatorCode& code) {
+  return std::max(BuiltinOperator(code.deprecated_builtin_code()), code.builtin_code());
+}
+
+int8_t DeprecatedBuiltinCode(BuiltinOperator op) {
+  return int8_t(std::min<int>(op, BuiltinOperator_PLACEHOLDER_FOR_GREATER_OP_CODES));
+}
+
+}  // namespace edgebench::tfl
