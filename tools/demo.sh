@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# edgebench's main job on one machine (paper A's system, end to end): sets up and builds, starts
+# edgebench's main job on one machine (the evaluation service, end to end): sets up and builds, starts
 # a local server (SQLite, loopback) and a local agent (docker mode when a Docker engine can run
 # here: tools/docker-env.sh starts it and a loopback registry, tools/images.sh builds and pushes
 # the runtime images; native mode otherwise, with the reason printed), submits the five models of
-# the paper's Table 2 on every runtime that can run them, prints the Table-2-shaped result and
+# the latency matrix's five models on every runtime that can run them, prints the latency matrix and
 # the FLOPs-vs-latency analysis (TFLite on models converted by edgebench convert), writes an HTML report with charts, and stops what it started.
 # Arguments are passed to tools/setup.sh (e.g. --no-apt). Results stay in $EDGEBENCH_DEMO_DIR
 # (default: a new temporary directory, printed at the end).
@@ -63,7 +63,7 @@ for model in "${MODELS[@]}"; do
   submit "$CACHE/zoo/$model/$model.onnx" onnxruntime
   submit "$CACHE/zoo/$model/$model.onnx" opencv
   submit "$CACHE/zoo/$model/$model.pt" libtorch
-  # TFLite (paper A's main CPU runtime) reads .tflite: the server converts the ONNX model
+  # TFLite (the usual CPU runtime on edge boards) reads .tflite: the server converts the ONNX model
   # (edgebench's own converter, docs/convert.md) and the agent runs the result.
   submit "$CACHE/zoo/$model/$model.onnx" tflite
 done

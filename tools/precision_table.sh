@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Paper D's precision comparison, measured here through the service: starts a local server and a
+# The precision table (fp32/fp16/int8), measured here through the service: starts a local server and a
 # native agent, submits each model at fp32, fp16 and int8 to each runtime (the server converts and
 # quantizes, docs/convert.md: TFLite files for tflite/armnn, ONNX variants for onnxruntime), and
-# prints `edgebench report --table precision` and the Table 2 layout of the same results.
+# prints `edgebench report --table precision` and the latency matrix of the same results.
 #
 #   bash tools/precision_table.sh                      # mobilenetv1 resnet50 on onnxruntime, tflite
 #   PRECISION_RUNTIMES="tflite armnn" bash tools/precision_table.sh mobilenetv1

@@ -1,4 +1,4 @@
-// The evaluation service's agent (paper A): runs on a device, registers it with the server,
+// The evaluation service's agent: runs on a device, registers it with the server,
 // leases tasks and runs `edgebench bench` for each, then uploads the result document. Two modes:
 // native (a child process) and docker (the task's runtime image, pulled from a registry, run
 // through the Docker Engine API with no network, resource limits, a read-only model and a

@@ -1,4 +1,4 @@
-// Analyses across results (paper C, "hidden costs"): does latency follow FLOPs or parameters?
+// Analyses across results: does latency follow FLOPs or parameters?
 // How much time goes to operators that count zero FLOPs? Pure functions over result documents.
 #pragma once
 

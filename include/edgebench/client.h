@@ -58,7 +58,7 @@ class ServiceClient {
   // Creates a job from a request {models: [sha256...], runtimes: [...], devices: [...],
   // selectors: [{label: value}...], settings, skip_unavailable}; returns the job.
   Expected<nlohmann::json> CreateJob(const nlohmann::json& request);
-  // The job with its tasks and its Table 2 layout ({table: {header, rows, note, text}}).
+  // The job with its tasks and its latency matrix ({table: {header, rows, note, text}}).
   Expected<nlohmann::json> GetJob(int64_t job_id);
   Expected<nlohmann::json> ListJobs();
   Expected<nlohmann::json> CancelJob(int64_t job_id);

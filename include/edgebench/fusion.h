@@ -1,4 +1,4 @@
-// What the runtime made of the source graph (paper A's Tables 3 and 5): which source-graph
+// What the runtime made of the source graph (the fusion map): which source-graph
 // nodes each executed kernel covers, grouped by pattern, plus the source nodes no kernel covers
 // (removed at load) and the kernels with no source node (added by the runtime). Pure functions.
 #pragma once

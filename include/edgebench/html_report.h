@@ -1,5 +1,5 @@
 // `edgebench report --format html`: one self-contained HTML page (inline CSS and inline SVG, no
-// script, no external resource) with the Table 2 layout and charts over a set of results.
+// script, no external resource) with the latency matrix and charts over a set of results.
 // Formatting only: the numbers come from report.h (BuildLatencyTable), stats.h and analysis.h.
 #pragma once
 
@@ -19,7 +19,7 @@ inline constexpr const char* kHtmlChartIds[] = {"latency-distribution", "operato
 // in quoted attribute values.
 std::string HtmlEscape(const std::string& text);
 
-// The whole page: the Table 2 layout (table id "latency-table"), the latency distribution of each
+// The whole page: the latency matrix (table id "latency-table"), the latency distribution of each
 // run (box plot over samples_ms), the operator time by kernel type of each profiled run, median
 // latency against FLOPs per device and runtime with the least-squares line and Pearson/Spearman,
 // and the median of each model on each runtime and device as grouped bars.

@@ -1,5 +1,5 @@
 // Per-operator profiles: the one record every backend converts its runtime's profiler output
-// into, and the pure summary by kernel type (the shape of paper A's Tables 4 and 6).
+// into, and the pure summary by kernel type (the operator shares table).
 #pragma once
 
 #include <cstdint>
@@ -32,7 +32,7 @@ struct OpProfile {
 // The kernels of one kernel_type, over the kernels that ran themselves (fused_into empty).
 struct KernelTypeShare {
   std::string kernel_type;
-  int64_t kernels = 0;          // distinct kernels of this type (paper A's "count")
+  int64_t kernels = 0;          // distinct kernels of this type
   double ms_per_inference = 0;  // their summed total_ms / profiled_runs
   double share = 0;             // fraction of the summed time of all kernels, in [0, 1]
 };
@@ -42,7 +42,7 @@ struct KernelTypeShare {
 // kernels took no time in total; ms_per_inference is 0 when profiled_runs is 0. Pure.
 std::vector<KernelTypeShare> SummarizeByKernelType(const OpProfile& profile);
 
-// Where kernels ran (paper B: "N of M layers ran on the DLA, the rest fell back to the GPU").
+// Where kernels ran ("N of M layers ran on the DLA, the rest fell back to the GPU").
 struct ProviderShare {
   std::string provider;  // OpEvent::provider; "unknown" where the runtime did not say
   int64_t kernels = 0;   // kernels that ran there themselves (fused_into empty)
@@ -58,7 +58,7 @@ std::vector<ProviderShare> SummarizeByProvider(const OpProfile& profile);
 // provider to another, e.g. around a CUDA or TensorRT partition). CPU-only runs have none.
 bool IsTransferKernelType(const std::string& kernel_type);
 
-// Paper B's hidden cost of fallback: the time spent moving tensors between providers.
+// The hidden cost of accelerator fallback: the time spent moving tensors between providers.
 struct TransferSummary {
   int64_t kernels = 0;          // transfer kernels that ran themselves
   double ms_per_inference = 0;  // their summed total_ms / profiled_runs

@@ -20,7 +20,7 @@ std::string FormatTable(const std::vector<std::string>& header,
 
 enum class TableStyle { kText, kMarkdown, kCsv };
 
-// The rows and columns of paper A's Table 2 layout, shared by every format (text, md, csv, html).
+// The rows and columns of the latency matrix, shared by every format (text, md, csv, html).
 struct LatencyTable {
   struct Cell {
     bool measured = false;  // a result exists for this model and column
@@ -40,7 +40,7 @@ inline constexpr const char* kLatencyTableNote =
 
 LatencyTable BuildLatencyTable(const std::vector<BenchResult>& results);
 
-// Paper A's Table 2 layout from any set of results: one row per model (ModelName), one column
+// The latency matrix of any set of results: one row per model (ModelName), one column
 // per runtime and device with the median latency in ms, and the model's FLOPs. Failed runs show
 // "failed"; a model not measured on a column is empty.
 std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableStyle style);
@@ -48,8 +48,8 @@ std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableSty
 inline constexpr const char* kOperatorShareNote =
     "share of the summed kernel time per kernel type (edgebench bench --profile); kernels = how many ran";
 
-// Paper A's Tables 4 and 6 side by side: for each model with operator profiles, its top `top_k`
-// kernel types per runtime and device (the columns of the Table 2 layout) by share of the kernel
+// Operator shares side by side: for each model with operator profiles, its top `top_k`
+// kernel types per runtime and device (the columns of the latency matrix) by share of the kernel
 // time, with how many kernels of the type ran. Results without a profile are left out; for a
 // column measured twice the first result counts. CSV is long format (one line per model, column
 // and kernel type).
@@ -61,7 +61,7 @@ inline constexpr const char* kPrecisionTableNote =
     "agreement with onnxruntime fp32, measured by the conversion on its samples on the 'checked on' "
     "runtime (tflite for TFLite files, onnxruntime for ONNX ones)";
 
-// Paper D's comparison of precisions: one row per result whose model the server converted
+// The precision table: one row per result whose model the server converted
 // (BenchResult::conversion), and per result of such a source model run as submitted (an fp32
 // row), grouped by source model, runtime and device, fp32 then fp16 then int8, with the
 // latency, the speed-up over the group's fp32 row and the conversion's accuracy cost. Empty

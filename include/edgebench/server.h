@@ -1,4 +1,4 @@
-// The evaluation service's server (paper A): stores models and tasks, hands tasks to agents and
+// The evaluation service's server: stores models and tasks, hands tasks to agents and
 // keeps their results. HTTP/JSON API under /v1 (docs/http-api.md); state in SQLite
 // (DATA_DIR/edgebench.db); models content-addressed in DATA_DIR/models/<sha256>.
 #pragma once

@@ -64,21 +64,21 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
     std::string output = "-";
   };
   auto flags = std::make_shared<Flags>();
-  auto* command = app.add_subcommand("report", "Paper A's Table 2 layout (or operator shares) from saved results");
+  auto* command = app.add_subcommand("report", "The latency matrix (or operator shares, or the precision table) of saved results");
   command->footer(
-      "Examples:\n  edgebench report results/*.json --format md -o table2.md\n"
-      "  edgebench report results/*.json --table ops --top 5   (Tables 4/6: operator shares side by side)\n"
-      "  edgebench report results/*.json --table precision   (paper D: fp32/fp16/int8 latency and error)\n"
+      "Examples:\n  edgebench report results/*.json --format md -o latency.md\n"
+      "  edgebench report results/*.json --table ops --top 5   (operator shares per runtime, side by side)\n"
+      "  edgebench report results/*.json --table precision   (fp32/fp16/int8 latency and accuracy cost)\n"
       "  edgebench report results/*.json --format html -o report.html  (one self-contained page with charts)");
   command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
   command->add_option("--format", flags->format, "text, md, csv or html")
       ->check(CLI::IsMember({"text", "md", "csv", "html"}))
       ->capture_default_str();
   command->add_option("--table", flags->table,
-                      "latency: models x runtime/device (Table 2); ops: top kernel types per "
-                      "runtime/device for each model (Tables 4 and 6; needs bench --profile results); "
+                      "latency: the latency matrix, models x runtime/device; ops: top kernel types per "
+                      "runtime/device for each model (operator shares; needs bench --profile results); "
                       "precision: fp32 vs fp16 vs int8 of the models the server converted, latency beside "
-                      "the conversion's accuracy cost (paper D)")
+                      "the conversion's accuracy cost")
       ->check(CLI::IsMember({"latency", "ops", "precision"}))
       ->capture_default_str();
   command->add_option("--top", flags->top_k, "Kernel types per column with --table ops")

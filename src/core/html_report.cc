@@ -525,7 +525,7 @@ std::string FormatHtmlReport(const std::vector<BenchResult>& results) {
       << "<h1>edgebench report</h1>\n<p class=\"sub\">" << results.size() << " results, "
       << table.models.size() << " models, " << table.columns.size() << " runtime/device columns; devices: "
       << HtmlEscape(host_list.empty() ? "none" : host_list) << "</p>\n";
-  out << "<section>\n<h2>Median latency (Table 2 layout)</h2>\n" << LatencyTableHtml(table) << "</section>\n";
+  out << "<section>\n<h2>Median latency: the latency matrix</h2>\n" << LatencyTableHtml(table) << "</section>\n";
   out << "<section>\n<h2>Latency distribution per run</h2>\n<p class=\"caption\">Box: 25th to 75th "
          "percentile; thick line: median; whiskers: min and max (ms, under them); dots: every timed run. "
          "Each row has its own scale.</p>\n"

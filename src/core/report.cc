@@ -49,7 +49,7 @@ std::string Specs(const std::vector<TensorSpec>& specs) {
 // Kernel types shown in the text report; the JSON document carries all of them.
 constexpr std::size_t kProfileTypesShown = 10;
 
-// The top kernel types of an operator profile by share, as paper A's Table 4.
+// The top kernel types of an operator profile by share (operator shares).
 std::string ProfileTable(const OpProfile& profile, const std::vector<KernelTypeShare>& by_type) {
   std::vector<std::vector<std::string>> rows;
   for (std::size_t i = 0; i < by_type.size() && i < kProfileTypesShown; ++i) {
@@ -68,7 +68,7 @@ std::string ProfileTable(const OpProfile& profile, const std::vector<KernelTypeS
   return text + "\n";
 }
 
-// Paper A's Tables 3 and 5: source-node patterns and the kernels they became.
+// The fusion map: source-node patterns and the kernels they became.
 std::string FusionTable(const FusionMap& fusion) {
   std::vector<std::vector<std::string>> rows;
   for (const FusionPattern& pattern : fusion.patterns) {
@@ -88,7 +88,7 @@ std::string FusionTable(const FusionMap& fusion) {
          "added by the runtime: " + counts(fusion.added) + "\n\n";
 }
 
-// Paper B: where the kernels ran, their share of the kernel time, and the host/device copies.
+// Accelerator placement: where the kernels ran, their share of the kernel time, and the host/device copies.
 std::string PlacementLine(const std::vector<ProviderShare>& by_provider, const OpProfile* profile) {
   int64_t total = 0;
   for (const ProviderShare& share : by_provider) total += share.kernels;

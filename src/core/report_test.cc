@@ -18,7 +18,7 @@ BenchResult ProfiledResult() {
   return result;
 }
 
-// The kernel-type table, as paper A's Table 4: expected text.
+// The operator shares table: expected text.
 TEST(FormatResultText, ShowsTheProfileByKernelType) {
   const std::string text = FormatResultText(ProfiledResult());
   const std::string expected =
@@ -42,7 +42,7 @@ TEST(FormatResultText, ShowsTheTopTenKernelTypesOnly) {
   EXPECT_EQ(FormatResultText(result).find("operator profile"), std::string::npos);
 }
 
-// The fusion map, as paper A's Tables 3 and 5, and the placement line (paper B).
+// The fusion map and the placement line.
 TEST(FormatResultText, ShowsTheFusionMapAndPlacement) {
   BenchResult result = ProfiledResult();
   result.fusion = FusionMap{.source_nodes = 9,
@@ -79,7 +79,7 @@ BenchResult Measured(const std::string& model, const std::string& runtime, const
   return r;
 }
 
-std::vector<BenchResult> Table2Results() {
+std::vector<BenchResult> LatencyMatrixResults() {
   std::vector<BenchResult> results = {Measured("a.onnx", "onnxruntime", "pi", 144.46, 1'137'000'000),
                                       Measured("a.onnx", "opencv", "pi", 123.4, 1'137'000'000),
                                       Measured("b.onnx", "onnxruntime", "pi", 3.48, 783'000'000),
@@ -89,9 +89,9 @@ std::vector<BenchResult> Table2Results() {
   return results;
 }
 
-// Paper A's Table 2 layout in each format: expected text.
+// The latency matrix in each format: expected text.
 TEST(FormatLatencyTable, Markdown) {
-  EXPECT_EQ(FormatLatencyTable(Table2Results(), TableStyle::kMarkdown),
+  EXPECT_EQ(FormatLatencyTable(LatencyMatrixResults(), TableStyle::kMarkdown),
             "| model | onnxruntime (pi) | opencv (pi) | libtorch (nano) | FLOPs |\n"
             "| --- | ---: | ---: | ---: | ---: |\n"
             "| a | 144.5 | 123.4 |  | 1.137B |\n"
@@ -101,7 +101,7 @@ TEST(FormatLatencyTable, Markdown) {
 }
 
 TEST(FormatLatencyTable, Csv) {
-  EXPECT_EQ(FormatLatencyTable(Table2Results(), TableStyle::kCsv),
+  EXPECT_EQ(FormatLatencyTable(LatencyMatrixResults(), TableStyle::kCsv),
             "model,onnxruntime (pi),opencv (pi),libtorch (nano),FLOPs\n"
             "a,144.5,123.4,,1.137B\n"
             "b,3.480,failed,,0.783B\n"
@@ -109,7 +109,7 @@ TEST(FormatLatencyTable, Csv) {
 }
 
 TEST(FormatLatencyTable, Text) {
-  EXPECT_EQ(FormatLatencyTable(Table2Results(), TableStyle::kText),
+  EXPECT_EQ(FormatLatencyTable(LatencyMatrixResults(), TableStyle::kText),
             "model  onnxruntime (pi)  opencv (pi)  libtorch (nano)   FLOPs\n"
             "-----  ----------------  -----------  ---------------  ------\n"
             "a                 144.5        123.4                   1.137B\n"
@@ -118,8 +118,8 @@ TEST(FormatLatencyTable, Text) {
             "\nmedian latency in ms; FLOPs = 2 x MACs (edgebench inspect)\n");
 }
 
-// Paper B's hidden cost: host/device copies inserted at a provider boundary.
-// Paper D's layout: per source model and column, fp32 first, speed-up over fp32, and the
+// The hidden cost of fallback: host/device copies inserted at a provider boundary.
+// The precision table: per source model and column, fp32 first, speed-up over fp32, and the
 // conversion's error and top-1 agreement.
 TEST(FormatPrecisionTable, ComparesPrecisionsOfOneModelAndColumn) {
   auto converted = [](const std::string& precision, double median_ms, double error, double top1) {
@@ -159,7 +159,7 @@ TEST(FormatResultText, SumsTheTransferKernels) {
       << text;
 }
 
-// Paper A's Tables 4 and 6 side by side: two runtimes profiled on one model.
+// Operator shares side by side: two runtimes profiled on one model.
 std::vector<BenchResult> ProfiledPair() {
   BenchResult opencv = ProfiledResult();
   opencv.model.path = "/zoo/mobilenetv1.onnx";

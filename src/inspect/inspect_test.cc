@@ -742,38 +742,38 @@ TEST(InspectTfliteTest, MutilatedFilesAreErrorsNotCrashes) {
 
 // ---------------------------------------------------------------- the model zoo
 
-struct Table2Reference {
+struct ReferenceModel {
   const char* name;
-  double paper_flops;    // paper Table 2
+  double published_flops;  // published FLOPs (2 x MACs) of the Keras model
   double keras_params;   // Keras "Total params"
 };
 
-void PrintTo(const Table2Reference& reference, std::ostream* out) { *out << reference.name; }
+void PrintTo(const ReferenceModel& reference, std::ostream* out) { *out << reference.name; }
 
-class InspectTable2Test : public ::testing::TestWithParam<Table2Reference> {};
+class InspectReferenceModelsTest : public ::testing::TestWithParam<ReferenceModel> {};
 
-// FLOPs within 2% of the paper and parameters within 3% of the published Keras totals.
-TEST_P(InspectTable2Test, FlopsAndParamsMatchTheReferences) {
+// FLOPs within 2% of the published figures and parameters within 3% of the published Keras totals.
+TEST_P(InspectReferenceModelsTest, FlopsAndParamsMatchTheReferences) {
   const auto& reference = GetParam();
   const std::string path = testing::ZooModel(reference.name, "onnx");
   EB_REQUIRE_FILE(path);
   auto summary = InspectModel(path, {});
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_EQ(summary->unknown_cost_nodes, 0);
-  EXPECT_NEAR(double(summary->flops) / reference.paper_flops, 1.0, 0.02)
-      << reference.name << ": " << summary->flops << " FLOPs vs " << reference.paper_flops;
+  EXPECT_NEAR(double(summary->flops) / reference.published_flops, 1.0, 0.02)
+      << reference.name << ": " << summary->flops << " FLOPs vs " << reference.published_flops;
   EXPECT_NEAR(double(summary->params) / reference.keras_params, 1.0, 0.03)
       << reference.name << ": " << summary->params << " params vs " << reference.keras_params;
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Zoo, InspectTable2Test,
-    ::testing::Values(Table2Reference{"efficientnetb0", 0.783e9, 5330571},
-                      Table2Reference{"mobilenetv1", 1.137e9, 4253864},
-                      Table2Reference{"mobilenetv2", 0.602e9, 3538984},
-                      Table2Reference{"resnet50", 7.728e9, 25636712},
-                      Table2Reference{"densenet201", 8.585e9, 20242984}),
-    [](const ::testing::TestParamInfo<Table2Reference>& info) { return std::string(info.param.name); });
+    Zoo, InspectReferenceModelsTest,
+    ::testing::Values(ReferenceModel{"efficientnetb0", 0.783e9, 5330571},
+                      ReferenceModel{"mobilenetv1", 1.137e9, 4253864},
+                      ReferenceModel{"mobilenetv2", 0.602e9, 3538984},
+                      ReferenceModel{"resnet50", 7.728e9, 25636712},
+                      ReferenceModel{"densenet201", 8.585e9, 20242984}),
+    [](const ::testing::TestParamInfo<ReferenceModel>& info) { return std::string(info.param.name); });
 
 TEST(InspectZooTest, DynamicBatchIsReportedAndScalesWithShape) {
   const std::string path = testing::ZooModel("tinycnn_dynamic", "onnx");

@@ -63,7 +63,7 @@ struct ModelRow {
   std::string created_at;
 };
 
-// A model the server converted for a runtime that cannot read the submitted format (paper A:
+// A model the server converted for a runtime that cannot read the submitted format (
 // the server converts, the agent runs the result). Keyed by (source, target, precision, converter
 // version).
 struct ConversionRow {

@@ -154,7 +154,7 @@ json JobJson(const JobRow& job) {
           {"counts", job.state_counts},   {"spec", job.request}};
 }
 
-// The job with its tasks and the Table 2 layout of its results so far.
+// The job with its tasks and the latency matrix of its results so far.
 json JobDetail(Store& store, const JobRow& job) {
   json body = JobJson(job);
   const auto tasks = store.ListJobTasks(job.id);
@@ -177,7 +177,7 @@ json JobDetail(Store& store, const JobRow& job) {
                    {"rows", table.RowCells()},
                    {"note", kLatencyTableNote},
                    {"text", results.empty() ? std::string() : FormatLatencyTable(results, TableStyle::kText)}};
-  // Paper D: the precisions of converted models side by side ("" when there are none).
+  // The precision table: the precisions of converted models side by side ("" when there are none).
   body["precision_table"] = {{"text", FormatPrecisionTable(results, TableStyle::kText)}};
   return body;
 }

@@ -1,6 +1,6 @@
 """Model definitions for the edgebench zoo.
 
-The five models of paper A's Table 2 (MobileNet, MobileNetV2, ResNet50, EfficientNetB0,
+The five models of the latency matrix (MobileNet, MobileNetV2, ResNet50, EfficientNetB0,
 DenseNet201) and Xception are re-implemented in PyTorch layer by layer after
 tf.keras.applications (TF 2.x), NCHW instead of NHWC:
 

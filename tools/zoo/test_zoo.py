@@ -95,7 +95,7 @@ class ExportTest(unittest.TestCase):
                     self.assertEqual(zoo.sha256(p1[k]), zoo.sha256(p2[k]), f"{name} {k}")
             m = onnx.load(zoo.paths(d1, "mobilenetv1")["onnx"])
             ops = count.count(m)["ops"]
-            # the counts of paper A Table 4 (TFLite MobileNetV1): 15 Conv2D, 13 DW, 4 Pad
+            # the counts in TFLite's profile of the Keras MobileNetV1: 15 Conv2D, 13 DW, 4 Pad
             self.assertEqual((ops["Conv"], ops["Conv(depthwise)"], ops["Pad"]), (15, 13, 4))
             self.assertNotIn("Identity", ops)
             self.assertEqual(m.opset_import[0].version, zoo.DEFAULT_OPSET)

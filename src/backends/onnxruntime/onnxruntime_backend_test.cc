@@ -108,7 +108,7 @@ TEST(OnnxRuntimeBackend, ProfilesEveryKernelOfTinyCnn) {
 }
 
 // MobileNetV1 as ORT runs it: Conv+BatchNorm+Clip(ReLU6) fused into one Conv kernel per layer
-// (paper A, Tables 5 and 6), which takes most of the time.
+// (as TensorRT fuses it on Jetson boards), which takes most of the time.
 TEST(OnnxRuntimeBackend, FusedConvDominatesMobileNetV1Profile) {
   const std::string path = testing::ZooModel("mobilenetv1", "onnx");
   EB_REQUIRE_FILE(path);
@@ -131,7 +131,7 @@ TEST(OnnxRuntimeBackend, FusedConvDominatesMobileNetV1Profile) {
 // against its profile): each Conv+BatchNormalization+Clip block is one NCHWc Conv kernel named
 // after the Clip's output tensor ("/features/features.2/Clip_output_0_nchwc"); the 4 explicit
 // Pads (before the stride-2 depthwise convs) leave no kernel: ORT's Pad fusion folds them into
-// the next Conv, as TensorRT's Pad+depthwise+Relu6 in paper A's Table 5. The NCHWc layout adds
+// the next Conv, as TensorRT's Pad+depthwise+Relu6. The NCHWc layout adds
 // ReorderInput/ReorderOutput kernels that no source node has.
 TEST(OnnxRuntimeBackend, MobileNetV1FusionMap) {
   const std::string path = testing::ZooModel("mobilenetv1", "onnx");

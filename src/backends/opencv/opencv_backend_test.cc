@@ -153,7 +153,7 @@ TEST(OpenCvBackend, ConvolutionDominatesMobileNetV1Profile) {
 
 // The fusion map of MobileNetV1 as OpenCV runs it (its own layer lists, checked against its
 // profile): all 27 Conv+BatchNormalization+Clip blocks are one Convolution layer each; the 4
-// explicit Pads stay Padding layers of their own (as TFLite's Pad in paper A's Table 4); the
+// explicit Pads stay Padding layers of their own (as TFLite's Pad kernels); the
 // first Conv's own padding becomes a Padding layer too; Flatten runs as two layers; and the
 // network's output layer is an Identity that OpenCV attributes to the Softmax it copies.
 TEST(OpenCvBackend, MobileNetV1FusionMap) {
