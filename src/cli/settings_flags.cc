@@ -68,15 +68,18 @@ SettingsFlags::SettingsFlags(CLI::App* command, SettingsReader reader) {
       flag.option = command->add_flag(names, flag.present, spec.help);
       continue;
     }
+    // A default in words (a service setting's) goes into the help; a value is shown as CLI11 does.
+    const bool default_in_words = !spec.read && spec.type != SettingType::kChoice;
+    const std::string help = default_in_words ? spec.help + " (default: " + spec.service_default + ")" : spec.help;
     if (spec.type == SettingType::kStringMap || spec.type == SettingType::kShapeMap) {
-      flag.option = command->add_option(names, flag.values, spec.help);
+      flag.option = command->add_option(names, flag.values, help);
     } else {
-      flag.option = command->add_option(names, flag.value, spec.help);
+      flag.option = command->add_option(names, flag.value, help);
     }
     flag.option->type_name(TypeName(spec));
     // A switch's value flag shows the switch's value; an unset optional shows none.
     const std::string default_text = spec.switch_flag.empty() ? DefaultText(spec) : std::to_string(spec.switch_value);
-    if (!spec.nullable && !default_text.empty()) flag.option->default_str(default_text);
+    if (!default_in_words && !spec.nullable && !default_text.empty()) flag.option->default_str(default_text);
     if (!spec.switch_flag.empty()) {
       flag.switch_option = command->add_flag(spec.switch_flag, flag.present, spec.switch_help);
     }
