@@ -165,7 +165,7 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
   Server server = StartServer(binary, {"--http-threads", std::to_string(agents + 64), "--lease-seconds", "60"});
   auto admin = Must(ServiceClient::Connect(server.url, server.admin_token), "connect");
   const std::string sha = Must(admin->UploadModel(model), "upload")["sha256"];
-  const std::string document = NullResult(binary, model).dump();
+  const json document = NullResult(binary, model);
 
   // Register the agents.
   std::vector<std::pair<std::string, std::string>> identities;  // name, token
@@ -177,7 +177,7 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
       const json request = {{"name", name},
                             {"facts", {{"arch", "x86_64"}, {"cores", 1}, {"runtimes", {{{"name", "null"}, {"version", "1"}}}}}},
                             {"labels", {{"fleet", "sim"}}}};
-      identities.emplace_back(name, Must(registrar->Call("POST", "/v1/agents", request), "register")["token"]);
+      identities.emplace_back(name, Must(registrar->RegisterAgent(request), "register")["token"]);
     }
   }
   std::printf("scale: %d agents registered in %.2f s\n", agents, MsSince(registering) / 1000);
@@ -205,17 +205,17 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
       }
       while (!state.stop) {
         const auto asked = Clock::now();
-        auto lease = client->Send("POST", "/v1/agents/" + name + "/lease?wait_s=5");
-        if (!lease.ok() || (lease->status != 200 && lease->status != 204)) {
+        auto lease = client->LeaseTask(name, 5);
+        if (!lease.ok() || lease->token_rejected) {
           if (state.errors++ == 0) {
             std::fprintf(stderr, "first lease error: %s\n",
-                         lease.ok() ? lease->raw_body.c_str() : lease.error().message.c_str());
+                         lease.ok() ? "token rejected" : lease.error().message.c_str());
           }
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
           continue;
         }
-        if (lease->status == 204) continue;
-        const int64_t id = lease->body["task"]["id"].get<int64_t>();
+        if (!lease->task) continue;
+        const int64_t id = (*lease->task)["id"].get<int64_t>();
         {
           std::lock_guard lock(state.mutex);
           state.leased_at[id] = Clock::now();
@@ -223,16 +223,16 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
         }
         // Retried on a transport error, as the real agent does (a keep-alive connection the
         // server closed just as the request went out).
-        auto uploaded = client->Send("POST", "/v1/tasks/" + std::to_string(id) + "/result", document);
-        for (int retry = 0; retry < 3 && !uploaded.ok(); ++retry) {
+        auto uploaded = client->UploadResult(id, document);
+        for (int retry = 0; retry < 3 && !uploaded.ok() && uploaded.error().code == edgebench::ErrorCode::kRuntimeError;
+             ++retry) {
           ++state.retries;
-          uploaded = client->Send("POST", "/v1/tasks/" + std::to_string(id) + "/result", document);
+          uploaded = client->UploadResult(id, document);
         }
-        if (uploaded.ok() && (uploaded->status == 200 || uploaded->status == 201)) {
+        if (uploaded.ok()) {
           ++state.uploaded;
         } else if (state.errors++ == 0) {
-          std::fprintf(stderr, "first upload error: %s\n",
-                       uploaded.ok() ? uploaded->raw_body.c_str() : uploaded.error().message.c_str());
+          std::fprintf(stderr, "first upload error: %s\n", uploaded.error().message.c_str());
         }
       }
     });

@@ -5,7 +5,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <tuple>
 
+#include "edgebench/settings.h"
 #include "testing/backend_testing.h"
 #include "testing/process.h"
 #include "testing/test_models.h"
@@ -162,6 +164,54 @@ TEST(Cli, NullBenchWritesTheResultDocument) {
   EXPECT_NE(to_file.out.find("latency (ms)"), std::string::npos);  // the table still prints
   std::ifstream in(json_path);
   EXPECT_EQ(nlohmann::json::parse(in)["runtime"]["name"], "null");
+}
+
+// Every setting of the table is a flag of each command that takes it (edgebench/settings.h).
+TEST(Cli, EverySettingIsAFlagOfItsCommands) {
+  const std::string bench = Edgebench({"bench", "--help"}).out;
+  const std::string submit = Edgebench({"submit", "--help"}).out;
+  const std::string job = Edgebench({"job", "--help"}).out;
+  for (const auto& spec : SettingsTable()) {
+    for (const auto& [command, help, reader] :
+         {std::tuple{"bench", bench, SettingsReader::kBench}, std::tuple{"submit", submit, SettingsReader::kService},
+          std::tuple{"job", job, SettingsReader::kService}}) {
+      const bool listed = help.find(spec.flag + " ") != std::string::npos;
+      EXPECT_EQ(listed, Accepts(reader, spec.use)) << command << " " << spec.flag;
+    }
+  }
+  auto table = Edgebench({"settings"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_EQ(table.out, SettingsMarkdownTable());
+}
+
+// bench --settings FILE: the file's settings, overridden by the flags given; checked like flags.
+TEST(Cli, BenchReadsASettingsFileThatFlagsOverride) {
+  const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
+  const std::string file = WriteFile("settings.json", R"({"min_runs": 4, "max_runs": 4, "warmup_runs": 0,
+      "warmup_min_ms": 0, "min_duration_ms": 0, "seed": 5, "options": {"spin_ns": "100"}})");
+  auto run = Edgebench({"bench", model, "-r", "null", "--settings", file, "--seed", "9", "-o", "spin_ns=200",
+                        "--json", "-", "-q"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto document = nlohmann::json::parse(run.out);
+  EXPECT_EQ(document["runs"], 4);
+  EXPECT_EQ(document["settings"]["seed"], 9);
+  EXPECT_EQ(document["settings"]["options"]["spin_ns"], "200");
+  EXPECT_EQ(document["runtime"]["options"]["spin_ns"], "200");
+
+  // A result's settings are a settings file.
+  const std::string again = WriteFile("again.json", document["settings"].dump());
+  auto rerun = Edgebench({"bench", model, "-r", "null", "--settings", again, "--json", "-", "-q"});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(nlohmann::json::parse(rerun.out)["settings"], document["settings"]);
+
+  ExpectBadInput(Edgebench({"bench", model, "-r", "null", "--settings", WriteFile("bad.json", R"({"threads": 4096})")}),
+                 {"bad.json", "'settings.threads' is out of range [0, 1024]"});
+  ExpectBadInput(Edgebench({"bench", model, "-r", "null", "--settings", WriteFile("svc.json", R"({"timeout_s": 9})")}),
+                 {"svc.json", "settings.timeout_s", "edgebench submit --timeout-s"});
+  ExpectBadInput(Edgebench({"bench", model, "-r", "null", "--settings", WriteFile("broken.json", "{")}),
+                 {"broken.json", "not valid JSON"});
+  ExpectBadInput(Edgebench({"bench", model, "-r", "null", "--threads", "2147483648"}),
+                 {"--threads is out of range [0, 1024]"});
 }
 
 TEST(Cli, ConvertWritesATfliteModelThatTheTfliteRuntimeRuns) {

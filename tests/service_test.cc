@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "edgebench/settings.h"
 #include "testing/service_fixture.h"
 
 namespace edgebench {
@@ -102,6 +103,50 @@ TEST_F(ServiceTest, OnnxruntimeEndToEndWithSelector) {
   EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("dev2");
 }
 
+// Every setting of the table (edgebench/settings.h) is validated by the server: taken at the
+// edge of its range when the service reads it, refused past it, and refused when bench-only.
+TEST_F(ServiceTest, ServerValidatesEverySettingOfTheTable) {
+  StartServer();
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  RegisterFakeAgent("fake1");
+  const std::string sha = UploadModel(model);
+  auto client = Http(admin_token_);
+  auto post = [&](const std::string& path, const std::string& body) {
+    return client.Post(path.c_str(), body, "application/json");
+  };
+  const json good = {{"model_sha256", sha}, {"runtime", "null"}, {"device", "fake1"}};
+  for (const auto& spec : SettingsTable()) {
+    json value;
+    switch (spec.type) {
+      case SettingType::kInt: value = static_cast<int64_t>(spec.max); break;
+      case SettingType::kNumber: value = spec.max; break;
+      case SettingType::kBool: value = true; break;
+      case SettingType::kString: value = "opencv"; break;
+      case SettingType::kChoice: value = spec.choices.front(); break;
+      case SettingType::kStringMap: value = {{"name", "value"}}; break;
+      case SettingType::kShapeMap: value = {{"input", "1x3x32x32"}}; break;
+    }
+    json request = good;
+    request["settings"] = {{spec.key, value}};
+    if (!Accepts(SettingsReader::kService, spec.use)) {
+      ExpectError(post("/v1/tasks", request.dump()), 400, "'settings." + spec.key + "' names a local file");
+      continue;
+    }
+    auto created = post("/v1/tasks", request.dump());
+    ASSERT_TRUE(created);
+    EXPECT_EQ(created->status, 201) << spec.key << ": " << created->body;
+    if (spec.type == SettingType::kInt || spec.type == SettingType::kNumber) {
+      request["settings"][spec.key] =
+          spec.type == SettingType::kInt ? json(static_cast<int64_t>(spec.max) + 1) : json(spec.max * 2);
+      ExpectError(post("/v1/tasks", request.dump()), 400, "'settings." + spec.key + "' is out of range");
+    }
+  }
+  json probe = good;
+  probe["settings"] = {{"timeout_s", 1e308}, {"threads", 2147483648}};
+  ExpectError(post("/v1/tasks", probe.dump()), 400, "is out of range");
+}
+
 TEST_F(ServiceTest, BadRequestsAreJsonErrorsWithTheRightStatus) {
   StartServer();
   const std::string model = testing::ZooModel("tinycnn", "onnx");
@@ -125,6 +170,7 @@ TEST_F(ServiceTest, BadRequestsAreJsonErrorsWithTheRightStatus) {
   wrong = good;
   wrong["settings"] = {{"turbo", true}};
   ExpectError(post("/v1/tasks", wrong.dump()), 400, "settings.turbo");
+  wrong = good;
   wrong = good;
   wrong["model_sha256"] = std::string(64, 'a');
   ExpectError(post("/v1/tasks", wrong.dump()), 404, std::string(64, 'a'));

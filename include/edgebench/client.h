@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -68,8 +69,33 @@ class ServiceClient {
                                    const std::function<void(const nlohmann::json&)>& on_progress,
                                    int poll_interval_ms = 500, double timeout_s = 0);
 
-  // Lower level, for the agent: one request; any status code is returned, only a transport
-  // failure is an error. `body` is sent as-is with `content_type` (POST when not GET).
+  // ---- for the agent (docs/http-api.md, "Agents") ----
+  // Registers (or re-registers) an agent with the registration token; returns {token,
+  // lease_seconds, ...}: the token the agent's further requests use.
+  Expected<nlohmann::json> RegisterAgent(const nlohmann::json& request);
+  // The runtime images the server offers for `arch`: {images: [{runtime, arch, image}...]}.
+  Expected<nlohmann::json> ListImages(const std::string& arch);
+  // Long-polls for a task for `agent_name`, waiting up to `wait_s` seconds on the server.
+  struct LeaseAnswer {
+    std::optional<nlohmann::json> task;  // none when no task came within the wait
+    bool token_rejected = false;         // 401: the server no longer knows the token (register again)
+  };
+  Expected<LeaseAnswer> LeaseTask(const std::string& agent_name, int wait_s);
+  // Renews a leased task's lease. False when the server says the task is no longer this
+  // agent's (cancelled or reassigned: 404, 409); an error when the renewal did not happen.
+  Expected<bool> RenewLease(int64_t task_id);
+  // Uploads a task's result document; returns the task.
+  Expected<nlohmann::json> UploadResult(int64_t task_id, const nlohmann::json& document);
+  // Downloads a model by its sha256 into `file_path` (streamed, through a temporary file).
+  Status DownloadModel(const std::string& sha256, const std::string& file_path);
+
+  // Seconds to wait for one answer (long polls need more than the default 30).
+  void SetReadTimeoutSeconds(int seconds);
+
+ private:
+  ServiceClient(std::string server_url, std::string token, const std::string& ca_file);
+  // One request; any status code is returned, only a transport failure is an error. `body` is
+  // sent as-is with `content_type` (POST when not GET).
   Expected<HttpAnswer> Send(const std::string& method, const std::string& path,
                             const std::string& body = "",
                             const std::string& content_type = "application/json");
@@ -78,12 +104,6 @@ class ServiceClient {
                                 const nlohmann::json& body = nullptr);
   // Downloads GET `path` into `file_path` (streamed, through a temporary file and a rename).
   Status Download(const std::string& path, const std::string& file_path);
-
-  // Seconds to wait for one answer (long polls need more than the default 30).
-  void SetReadTimeoutSeconds(int seconds);
-
- private:
-  ServiceClient(std::string server_url, std::string token, const std::string& ca_file);
   std::string server_url_;
   std::string token_;
   Error TransportError(httplib::Error error) const;  // for an answer that never came

@@ -7,6 +7,7 @@
 #include "edgebench/client.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
+#include "settings_flags.h"
 
 namespace edgebench::cli {
 namespace {
@@ -74,36 +75,6 @@ int PrintOutcome(const json& task, bool json_output) {
   return kExitOk;
 }
 
-// The bench options a task or job carries to the device (its `settings`).
-struct BenchOptionFlags {
-  std::vector<std::string> options;  // key=value
-  std::vector<std::string> shapes;   // name=dims
-  int min_runs = 0, max_runs = 0, warmup_runs = -1, threads = -1;
-  double min_duration_ms = -1, max_duration_ms = -1, warmup_min_ms = -1, target_ci = 0, timeout_s = 0;
-  bool allow_unpinned_governor = false;
-  std::string precision;  // empty: fp32
-};
-
-void AddBenchOptionFlags(CLI::App* command, BenchOptionFlags& f) {
-  command->add_option("--min-runs", f.min_runs, "Minimum timed runs");
-  command->add_option("--max-runs", f.max_runs, "Maximum timed runs");
-  command->add_option("--warmup-runs", f.warmup_runs, "Minimum warm-up runs");
-  command->add_option("--warmup-min-ms", f.warmup_min_ms, "Minimum warm-up time");
-  command->add_option("--min-duration-ms", f.min_duration_ms, "Minimum time of the timed runs");
-  command->add_option("--max-duration-ms", f.max_duration_ms, "Maximum time of the timed runs");
-  command->add_option("-t,--threads", f.threads, "Intra-op threads (0 = runtime default)");
-  command->add_option("--target-ci", f.target_ci, "Adaptive: 95% CI of the median within PERCENT");
-  command->add_option("-o,--option", f.options, "Runtime option KEY=VALUE (repeatable)");
-  command->add_option("--shape", f.shapes, "Input shape NAME=DIMS");
-  command->add_option("--timeout-s", f.timeout_s, "Kill the benchmark on the device after this many seconds");
-  command->add_flag("--allow-unpinned-governor", f.allow_unpinned_governor,
-                    "Do not invalidate results when the cpufreq governor is not 'performance'");
-  command->add_option("--precision", f.precision,
-                      "fp32, fp16 or int8: the precision the server converts an ONNX model to for tflite "
-                      "and armnn (docs/convert.md)")
-      ->check(CLI::IsMember({"fp32", "fp16", "int8"}));
-}
-
 Expected<json> KeyValues(const std::vector<std::string>& items, const std::string& flag) {
   json object = json::object();
   for (const auto& item : items) {
@@ -116,32 +87,9 @@ Expected<json> KeyValues(const std::vector<std::string>& items, const std::strin
   return object;
 }
 
-// The `settings` object of the given flags (unset flags are left out: the device's defaults).
-Expected<json> SettingsJson(const BenchOptionFlags& f) {
-  json settings = json::object();
-  if (f.min_runs > 0) settings["min_runs"] = f.min_runs;
-  if (f.max_runs > 0) settings["max_runs"] = f.max_runs;
-  if (f.warmup_runs >= 0) settings["warmup_runs"] = f.warmup_runs;
-  if (f.threads >= 0) settings["threads"] = f.threads;
-  if (f.min_duration_ms >= 0) settings["min_duration_ms"] = f.min_duration_ms;
-  if (f.max_duration_ms >= 0) settings["max_duration_ms"] = f.max_duration_ms;
-  if (f.warmup_min_ms >= 0) settings["warmup_min_ms"] = f.warmup_min_ms;
-  if (f.target_ci > 0) settings["target_ci_percent"] = f.target_ci;
-  if (f.timeout_s > 0) settings["timeout_s"] = f.timeout_s;
-  if (f.allow_unpinned_governor) settings["allow_unpinned_governor"] = true;
-  if (!f.precision.empty()) settings["precision"] = f.precision;
-  auto options = KeyValues(f.options, "--option");
-  if (!options.ok()) return options.error();
-  if (!options->empty()) settings["options"] = *options;
-  auto shapes = KeyValues(f.shapes, "--shape");
-  if (!shapes.ok()) return shapes.error();
-  if (!shapes->empty()) settings["shapes"] = *shapes;
-  return settings;
-}
-
 struct SubmitFlags {
   ConnectionFlags connection;
-  BenchOptionFlags bench;
+  std::unique_ptr<SettingsFlags> settings;  // the task's `settings`
   std::string model;
   std::string runtime;
   std::string device;
@@ -154,7 +102,7 @@ int RunSubmit(SubmitFlags& f) {
   if (f.device.empty() == f.selectors.empty()) {
     return ReportError(InvalidArgument("give exactly one of --device NAME and --select KEY=VALUE"));
   }
-  auto settings = SettingsJson(f.bench);
+  auto settings = f.settings->Collect();
   if (!settings.ok()) return ReportError(settings.error());
   auto selector = KeyValues(f.selectors, "--select");
   if (!selector.ok()) return ReportError(selector.error());
@@ -194,7 +142,7 @@ int RunSubmit(SubmitFlags& f) {
 
 struct JobFlags {
   ConnectionFlags connection;
-  BenchOptionFlags bench;
+  std::unique_ptr<SettingsFlags> settings;  // the task's `settings`
   std::vector<std::string> models;
   std::vector<std::string> runtimes;
   std::vector<std::string> devices;
@@ -220,7 +168,7 @@ int RunJob(JobFlags& f) {
   if (f.devices.empty() && f.selectors.empty()) {
     return ReportError(InvalidArgument("give at least one --device NAME or --select KEY=VALUE[,KEY=VALUE]"));
   }
-  auto settings = SettingsJson(f.bench);
+  auto settings = f.settings->Collect();
   if (!settings.ok()) return ReportError(settings.error());
   json selectors = json::array();
   for (const auto& target : f.selectors) {
@@ -338,7 +286,7 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
     command->add_option("-r,--runtime", f->runtime, "Runtime on the device")->required();
     command->add_option("--device", f->device, "Device (agent) name");
     command->add_option("--select", f->selectors, "Any device with label KEY=VALUE (repeatable)");
-    AddBenchOptionFlags(command, f->bench);
+    f->settings = std::make_unique<SettingsFlags>(command, SettingsReader::kService);
     command->add_flag("--wait", f->wait, "Wait for the result (progress on stderr) and print it");
     command->add_option("--wait-timeout", f->wait_timeout_s, "With --wait: give up after this many seconds (0 = never)")
         ->capture_default_str();
@@ -360,7 +308,7 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
                         "Any device with labels KEY=VALUE[,KEY=VALUE...] (repeatable; each is one column)");
     command->add_flag("--skip-unavailable", f->skip_unavailable,
                       "Leave out runtime and device pairs no registered device can run (else refuse the job)");
-    AddBenchOptionFlags(command, f->bench);
+    f->settings = std::make_unique<SettingsFlags>(command, SettingsReader::kService);
     command->add_flag("--wait", f->wait, "Wait for all tasks (progress on stderr) and print the table");
     command->add_option("--wait-timeout", f->wait_timeout_s, "With --wait: give up after this many seconds (0 = never)")
         ->capture_default_str();

@@ -27,6 +27,7 @@ Status WriteOutput(const std::string& path, const std::string& content);
 // Each registers one subcommand on `app`; when it runs, it stores its exit code in `exit_code`.
 void AddRuntimesCommand(CLI::App& app, int& exit_code);
 void AddBenchCommand(CLI::App& app, int& exit_code);
+void AddSettingsCommand(CLI::App& app, int& exit_code);
 // The evaluation service (server_command.cc, agent_command.cc, client_commands.cc).
 void AddServerCommand(CLI::App& app, int& exit_code);
 void AddAgentCommand(CLI::App& app, int& exit_code);

@@ -208,6 +208,41 @@ Expected<nlohmann::json> ServiceClient::WaitJob(
   }
 }
 
+Expected<nlohmann::json> ServiceClient::RegisterAgent(const nlohmann::json& request) {
+  return Call("POST", "/v1/agents", request);
+}
+
+Expected<nlohmann::json> ServiceClient::ListImages(const std::string& arch) {
+  return Call("GET", "/v1/images?arch=" + UrlEncode(arch));
+}
+
+Expected<ServiceClient::LeaseAnswer> ServiceClient::LeaseTask(const std::string& agent_name, int wait_s) {
+  auto answer = Send("POST", "/v1/agents/" + UrlEncode(agent_name) + "/lease?wait_s=" + std::to_string(wait_s));
+  if (!answer.ok()) return answer.error();
+  if (answer->status == 204) return LeaseAnswer{};
+  if (answer->status == 401) return LeaseAnswer{std::nullopt, true};
+  if (answer->status != 200 || !answer->body.is_object() || !answer->body.contains("task")) {
+    return ErrorFromAnswer(*answer);
+  }
+  return LeaseAnswer{answer->body["task"], false};
+}
+
+Expected<bool> ServiceClient::RenewLease(int64_t task_id) {
+  auto answer = Send("POST", "/v1/tasks/" + std::to_string(task_id) + "/heartbeat");
+  if (!answer.ok()) return answer.error();
+  if (answer->status == 404 || answer->status == 409) return false;
+  if (answer->status < 200 || answer->status >= 300) return ErrorFromAnswer(*answer);
+  return true;
+}
+
+Expected<nlohmann::json> ServiceClient::UploadResult(int64_t task_id, const nlohmann::json& document) {
+  return Call("POST", "/v1/tasks/" + std::to_string(task_id) + "/result", document);
+}
+
+Status ServiceClient::DownloadModel(const std::string& sha256, const std::string& file_path) {
+  return Download("/v1/models/" + sha256, file_path);
+}
+
 Error ServiceClient::TransportError(httplib::Error error) const {
   std::string message = "cannot reach " + server_url_ + " (" + httplib::to_string(error) + ")";
   if (error == httplib::Error::SSLServerVerification) {

@@ -46,48 +46,21 @@ std::vector<TensorSpec> SpecsFromJson(const json& list) {
   return specs;
 }
 
-json SettingsToJson(const BenchSettings& s) {
-  return {{"warmup_runs", s.warmup_runs},
-          {"warmup_min_ms", s.warmup_min_ms},
-          {"min_runs", s.min_runs},
-          {"min_duration_ms", s.min_duration_ms},
-          {"max_duration_ms", s.max_duration_ms},
-          {"max_runs", s.max_runs},
-          {"target_ci_percent", s.target_ci_percent ? json(*s.target_ci_percent) : json(nullptr)},
-          {"max_cv_percent", s.max_cv_percent},
-          {"max_drift_percent", s.max_drift_percent},
-          {"require_pinned_governor", s.require_pinned_governor},
-          {"threads", s.threads},
-          {"seed", s.seed},
-          {"shapes", s.shapes},
-          {"input_files", s.input_files},
-          {"verify_runtime", s.verify_runtime},
-          {"verify_model", s.verify_model},
-          {"verify_tolerance", s.verify_tolerance ? json(*s.verify_tolerance) : json(nullptr)},
-          {"profile_runs", s.profile_runs}};
-}
-
-BenchSettings SettingsFromJson(const json& j) {
-  BenchSettings s;
-  j.at("warmup_runs").get_to(s.warmup_runs);
-  j.at("warmup_min_ms").get_to(s.warmup_min_ms);
-  j.at("min_runs").get_to(s.min_runs);
-  j.at("min_duration_ms").get_to(s.min_duration_ms);
-  j.at("max_duration_ms").get_to(s.max_duration_ms);
-  j.at("max_runs").get_to(s.max_runs);
-  if (!j.at("target_ci_percent").is_null()) s.target_ci_percent = j["target_ci_percent"].get<double>();
-  j.at("max_cv_percent").get_to(s.max_cv_percent);
-  j.at("max_drift_percent").get_to(s.max_drift_percent);
-  j.at("require_pinned_governor").get_to(s.require_pinned_governor);
-  j.at("threads").get_to(s.threads);
-  j.at("seed").get_to(s.seed);
-  j.at("shapes").get_to(s.shapes);
-  j.at("input_files").get_to(s.input_files);
-  j.at("verify_runtime").get_to(s.verify_runtime);
-  j.at("verify_model").get_to(s.verify_model);
-  if (!j.at("verify_tolerance").is_null()) s.verify_tolerance = j["verify_tolerance"].get<double>();
-  s.profile_runs = j.value("profile_runs", 0);  // absent in documents older than the key
-  return s;
+// A result document's settings in the current form. Documents older than the settings table
+// wrote shapes as dims arrays, the governor setting as require_pinned_governor, and the runtime
+// options only under runtime.options.
+json CurrentSettingsForm(json settings, const json& runtime_options) {
+  if (settings.contains("require_pinned_governor")) {
+    settings["allow_unpinned_governor"] = !settings["require_pinned_governor"].get<bool>();
+    settings.erase("require_pinned_governor");
+  }
+  if (settings.contains("shapes")) {
+    for (auto& [name, dims] : settings["shapes"].items()) {
+      if (dims.is_array()) dims = FormatShape(dims.get<std::vector<int64_t>>());
+    }
+  }
+  if (!settings.contains("options")) settings["options"] = runtime_options;
+  return settings;
 }
 
 Environment EnvironmentFromJson(const json& j) {
@@ -378,8 +351,9 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     runtime.at("version").get_to(r.runtime_version);
     runtime.at("options").get_to(r.runtime_options);
     r.environment = EnvironmentFromJson(j.at("environment"));
-    r.settings = SettingsFromJson(j.at("settings"));
-    r.settings.options = r.runtime_options;
+    auto settings = SettingsFromJson(CurrentSettingsForm(j.at("settings"), r.runtime_options));
+    if (!settings.ok()) return InvalidArgument("result document: " + settings.error().message);
+    r.settings = std::move(*settings);
     r.inputs = SpecsFromJson(j.at("inputs"));
     r.outputs = SpecsFromJson(j.at("outputs"));
     j.at("load_ms").get_to(r.load_ms);

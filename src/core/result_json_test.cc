@@ -107,6 +107,38 @@ TEST(ResultJson, FusionIsOptionalInOlderDocuments) {
   EXPECT_EQ(parsed->profile_by_provider[0].kernels, 2);
 }
 
+// Every bench setting of the table is in the document's settings, in the table's JSON form.
+TEST(ResultJson, SettingsCarryEveryBenchSetting) {
+  const BenchResult result = Sample();
+  const nlohmann::json settings = ToJson(result)["settings"];
+  EXPECT_EQ(settings, SettingsToJson(result.settings));
+  for (const auto& spec : SettingsTable()) {
+    EXPECT_EQ(settings.contains(spec.key), spec.use != SettingUse::kServiceOnly) << spec.key;
+  }
+  EXPECT_EQ(settings["shapes"], nlohmann::json({{"input", "1x3x8x8"}}));
+  EXPECT_EQ(settings["allow_unpinned_governor"], false);
+}
+
+// Documents older than the settings table: shapes as dims, require_pinned_governor, no options.
+TEST(ResultJson, ReadsSettingsOfOlderDocuments) {
+  nlohmann::json j = ToJson(Sample());
+  nlohmann::json& settings = j["settings"];
+  settings.erase("allow_unpinned_governor");
+  settings["require_pinned_governor"] = false;
+  settings["shapes"] = {{"input", {1, 3, 8, 8}}};
+  settings.erase("options");
+  auto parsed = BenchResultFromJson(j);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_TRUE(parsed->settings.allow_unpinned_governor);
+  EXPECT_EQ(parsed->settings.shapes, Sample().settings.shapes);
+  EXPECT_EQ(parsed->settings.options, Sample().runtime_options);
+
+  settings["threads"] = 5000;
+  auto out_of_range = BenchResultFromJson(j);
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_NE(out_of_range.error().message.find("settings.threads"), std::string::npos);
+}
+
 TEST(ResultJson, RoundTrips) {
   BenchResult original = Sample();
   original.failure = RunFailure{"load", BadModel("m.onnx: truncated")};

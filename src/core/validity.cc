@@ -65,7 +65,7 @@ Validity JudgeValidity(std::span<const double> samples_ms, const LatencyStats& s
   } else if (environment.cpu_governor != "performance") {
     const std::string text = "cpufreq governor is '" + environment.cpu_governor +
                              "', not 'performance': the clock may vary during the run";
-    if (settings.require_pinned_governor) {
+    if (!settings.allow_unpinned_governor) {
       invalid(text + " (pin it, or pass --allow-unpinned-governor)");
     } else {
       verdict.warnings.push_back(text);

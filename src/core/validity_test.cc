@@ -69,7 +69,7 @@ TEST(JudgeValidity, GovernorMustBePinnedWhenKnown) {
   env.cpu_governor = "powersave";
   EXPECT_TRUE(HasReason(Judge(samples, StopReason::kReachedMinimums, {}, env), "'powersave'"));
   BenchSettings lenient;
-  lenient.require_pinned_governor = false;
+  lenient.allow_unpinned_governor = true;
   const Validity v = Judge(samples, StopReason::kReachedMinimums, lenient, env);
   EXPECT_TRUE(v.valid);
   EXPECT_EQ(v.warnings.size(), 1u);

@@ -33,26 +33,18 @@ std::string UtcNow() {
   return text;
 }
 
+// Each value against the settings table (edgebench/settings.h), then the relations between them.
 Status CheckSettings(const BenchSettings& s) {
-  if (s.min_runs < 1) return InvalidArgument("--min-runs must be at least 1");
-  if (s.max_runs < s.min_runs) return InvalidArgument("--max-runs must be at least --min-runs");
-  if (s.warmup_runs < 0 || s.warmup_min_ms < 0 || s.min_duration_ms < 0) {
-    return InvalidArgument("warm-up and duration settings must not be negative");
+  for (const auto& spec : SettingsTable()) {
+    if (spec.read) EB_RETURN_IF_ERROR(CheckSettingValue(spec, spec.read(s), spec.flag));
   }
+  if (s.max_runs < s.min_runs) return InvalidArgument("--max-runs must be at least --min-runs");
   if (s.max_duration_ms <= 0 || s.max_duration_ms < s.min_duration_ms) {
     return InvalidArgument("--max-duration-ms must be positive and at least --min-duration-ms");
   }
-  if (s.target_ci_percent && !(*s.target_ci_percent > 0 && *s.target_ci_percent < 100)) {
-    return InvalidArgument("--target-ci must be a percentage between 0 and 100");
-  }
-  if (s.threads < 0) return InvalidArgument("--threads must not be negative");
   if (s.verify_runtime.empty() && (s.verify_tolerance || !s.verify_model.empty())) {
     return InvalidArgument("--verify-tolerance and --verify-model need --verify RUNTIME");
   }
-  if (s.verify_tolerance && !(*s.verify_tolerance >= 0)) {
-    return InvalidArgument("--verify-tolerance must not be negative");
-  }
-  if (s.profile_runs < 0) return InvalidArgument("--profile-runs must not be negative");
   return OkStatus();
 }
 

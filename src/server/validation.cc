@@ -1,10 +1,9 @@
 #include "validation.h"
 
-#include <algorithm>
 #include <regex>
 #include <vector>
 
-#include "edgebench/convert.h"
+#include "edgebench/settings.h"
 
 namespace edgebench::server {
 
@@ -52,38 +51,8 @@ bool IsSha256(const std::string& text) {
 }
 
 std::optional<ApiError> ValidateSettings(const json& settings) {
-  static const std::vector<std::string> kIntegers = {"min_runs", "max_runs", "warmup_runs", "threads", "seed"};
-  static const std::vector<std::string> kNumbers = {"warmup_min_ms",   "min_duration_ms",   "max_duration_ms",
-                                                    "target_ci_percent", "max_cv_percent", "max_drift_percent",
-                                                    "timeout_s"};
-  static const std::vector<std::string> kStringMaps = {"options", "shapes"};
-  auto in = [](const std::vector<std::string>& list, const std::string& key) {
-    return std::find(list.begin(), list.end(), key) != list.end();
-  };
-  for (const auto& [key, value] : settings.items()) {
-    const std::string field = "settings." + key;
-    if (in(kIntegers, key)) {
-      if (!value.is_number_integer()) return WrongType(field, "an integer");
-      if (value.get<int64_t>() < (key == "min_runs" || key == "max_runs" ? 1 : 0)) {
-        return ApiError{400, "field '" + field + "' is out of range"};
-      }
-    } else if (in(kNumbers, key)) {
-      if (!value.is_number()) return WrongType(field, "a number");
-      if (value.get<double>() < 0) return ApiError{400, "field '" + field + "' must be >= 0"};
-    } else if (in(kStringMaps, key)) {
-      if (!value.is_object()) return WrongType(field, "an object of strings");
-      for (const auto& [name, item] : value.items()) {
-        if (!item.is_string()) return WrongType(field + "." + name, "a string");
-      }
-    } else if (key == "allow_unpinned_governor") {
-      if (!value.is_boolean()) return WrongType(field, "a boolean");
-    } else if (key == "precision") {
-      if (!value.is_string() || !ParseConvertPrecision(value.get<std::string>()).ok()) {
-        return WrongType(field, "one of \"fp32\", \"fp16\", \"int8\"");
-      }
-    } else {
-      return ApiError{400, "unknown field '" + field + "'"};
-    }
+  if (Status valid = ValidateSettingsJson(settings, SettingsReader::kService); !valid.ok()) {
+    return ApiError{400, valid.error().message};
   }
   return std::nullopt;
 }

@@ -25,7 +25,7 @@ std::optional<ApiError> CheckLabels(const nlohmann::json& labels, const std::str
 ApiResult<std::string> OptionalName(const nlohmann::json& body, const std::string& field);
 bool IsSha256(const std::string& text);
 
-// Checks a settings object against the bench flags it stands for.
+// Checks a settings object against the settings table (edgebench/settings.h): 400 naming the field.
 std::optional<ApiError> ValidateSettings(const nlohmann::json& settings);
 // The request's `settings` (shared by tasks and jobs), validated: absent/null = {}.
 ApiResult<nlohmann::json> ParseSettings(const nlohmann::json& body);
