@@ -6,12 +6,7 @@
 // figures; asserts nothing.
 //
 // Usage: bench_startup --binary EDGEBENCH [--baseline OTHER_EDGEBENCH] [--runs 20]
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -24,7 +19,6 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using edgebench::testing::Background;
 
 [[noreturn]] void Die(const std::string& message) {
@@ -37,25 +31,11 @@ struct Sample {
   double peak_rss_mb = 0;
 };
 
-// Runs argv once with stdout and stderr discarded; its wall time and peak RSS (wait4's rusage).
+// Runs argv once; its wall time and peak RSS.
 Sample RunOnce(const std::vector<std::string>& argv) {
-  const auto start = Clock::now();
-  const pid_t pid = fork();
-  if (pid < 0) Die("fork failed");
-  if (pid == 0) {
-    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
-    std::vector<char*> args;
-    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  rusage usage{};
-  if (wait4(pid, &status, 0, &usage) != pid) Die("wait4 failed");
-  const double wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Die(argv[0] + " " + argv[1] + " failed");
-  return {wall_ms, usage.ru_maxrss / 1024.0};
+  const auto run = edgebench::testing::RunProcess(argv);
+  if (run.exit_code != 0) Die(argv[0] + " " + argv[1] + " failed: " + run.err);
+  return {run.wall_ms, run.peak_rss_kb / 1024.0};
 }
 
 double Median(std::vector<double> values) {

@@ -336,7 +336,7 @@ TEST(Cli, ReportAndAnalyzeReadSavedResults) {
   EXPECT_NE(table.out.find("| squeezenet11 |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("onnxruntime ("), std::string::npos) << table.out;
 
-  // Operator shares side by side (Tables 4 and 6) from a profiled result.
+  // Operator shares side by side from a profiled result.
   const std::string profiled = dir + "/profiled.json";
   auto run = Edgebench(Quick({"bench", testing::ZooModel("tinycnn", "onnx"), "-r", "onnxruntime", "--profile",
                               "--profile-runs", "2", "--json", profiled}));

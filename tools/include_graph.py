@@ -3,7 +3,8 @@
 
 A module is a folder of src/ (src/backends/<name> counts as the module "backends/<name>").
 A public header include/edgebench/X.h belongs to the module whose source X.cc (or a source
-that includes it first) implements it; "inspect/onnx_util.h" style includes name their module.
+that includes it first) implements it; "inspect/onnx_util.h" style includes name their module,
+and a bare "x.h" from another folder is the module that holds the one x.h.
 An edge A -> B means a non-test file of A includes a header of B.
 docs/architecture.md shows this output; rerun it after moving code:
 
@@ -49,6 +50,10 @@ def main() -> int:
             target = owner.get(header)
             if target is None and (ROOT / "src" / header).is_file():  # another module's private header
                 target = module_of(ROOT / "src" / header)
+            if target is None and "/" not in header and not (path.parent / header).is_file():
+                found = [p for p in sources if p.name == header]  # found through an include directory
+                if len(found) == 1:
+                    target = module_of(found[0])
             if target and target != module:
                 edges[module].add(target)
     headers_by_module = collections.defaultdict(list)

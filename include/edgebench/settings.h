@@ -26,7 +26,7 @@ struct BenchSettings {
   int warmup_runs = 5;
   double warmup_min_ms = 200;
   // Timed runs: until both the count and the duration are reached, capped by max_duration_ms.
-  int min_runs = 30;  // 30 repetitions, as in the paper
+  int min_runs = 30;
   double min_duration_ms = 1000;
   double max_duration_ms = 60000;
   int max_runs = 100000;  // bounds memory for very fast models (the null backend)

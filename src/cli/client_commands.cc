@@ -299,7 +299,7 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
         "job", "Upload models and measure each on several runtimes and devices (one task per combination)");
     command->footer("Example:\n  edgebench job mobilenetv2.onnx resnet50.onnx --runtime onnxruntime --runtime opencv "
                     "--device rpi4 --select board=jetson --server http://10.0.0.1:8080 --token-file admin.token "
-                    "--wait\nWith --wait prints the paper's Table 2 layout (models x runtime (device), FLOPs); "
+                    "--wait\nWith --wait prints the latency matrix (models x runtime (device), FLOPs); "
                     "exit code 0 only when every task succeeded.");
     command->add_option("models", f->models, "Model files")->required();
     command->add_option("-r,--runtime", f->runtimes, "Runtime (repeatable)")->required();

@@ -1,4 +1,6 @@
 // The `edgebench` binary: one CLI11 app, one file per subcommand (see command.h).
+#include <signal.h>
+
 #include <iostream>
 
 #include "command.h"
@@ -6,6 +8,9 @@
 
 int main(int argc, char** argv) {
   using namespace edgebench::cli;
+  // A peer that closes a connection early (a server refusing an upload, a client gone) is an
+  // error the command reports, not a signal that kills it.
+  signal(SIGPIPE, SIG_IGN);
   CLI::App app{"edgebench: how fast a neural network really runs on this device and runtime"};
   app.set_version_flag("--version", std::string("edgebench ") + edgebench::kVersion + " (" +
                                         edgebench::kGitCommit + ")");

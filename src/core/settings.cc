@@ -202,10 +202,10 @@ Status CheckSettingValue(const SettingSpec& spec, const json& value, const std::
       if (!value.is_object()) return InvalidArgument(name + " must be an object of strings");
       for (const auto& [item, text] : value.items()) {
         if (item.empty()) return InvalidArgument(name + " has an empty name");
-        if (!text.is_string()) return InvalidArgument(name + "." + item + " must be a string");
+        if (!text.is_string()) return InvalidArgument(name + " item '" + item + "' must be a string");
         if (spec.type == SettingType::kShapeMap) {
           auto shape = ParseShapeArgument(item + "=" + text.get<std::string>());
-          if (!shape.ok()) return InvalidArgument(name + "." + item + ": " + shape.error().message);
+          if (!shape.ok()) return InvalidArgument(name + " item '" + item + "': " + shape.error().message);
         }
       }
       return OkStatus();

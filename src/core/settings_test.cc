@@ -52,7 +52,7 @@ TEST(SettingsTest, TypesKeysAndReaders) {
   ExpectRejected({{"warmup_min_ms", "1"}}, SettingsReader::kBench, "must be a number");
   ExpectRejected({{"allow_unpinned_governor", 1}}, SettingsReader::kBench, "must be a boolean");
   ExpectRejected({{"precision", "int4"}}, SettingsReader::kService, "\"fp32\", \"fp16\", \"int8\"");
-  ExpectRejected({{"options", {{"spin_ns", 5}}}}, SettingsReader::kBench, "settings.options'.spin_ns must be a string");
+  ExpectRejected({{"options", {{"spin_ns", 5}}}}, SettingsReader::kBench, "'settings.options' item 'spin_ns' must be a string");
   ExpectRejected({{"shapes", {{"input", "1x3xQ"}}}}, SettingsReader::kService, "bad shape");
   ExpectRejected({{"turbo", true}}, SettingsReader::kService, "unknown field 'settings.turbo'");
   ExpectRejected({{"target_ci_percent", nullptr}, {"threads", nullptr}}, SettingsReader::kBench, "settings.threads");

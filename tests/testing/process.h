@@ -12,6 +12,8 @@ struct ProcessResult {
   int exit_code = -1;  // 128 + signal number when killed by a signal
   std::string out;
   std::string err;
+  double wall_ms = 0;       // from fork to the child's exit
+  long peak_rss_kb = 0;     // the child's peak resident memory (wait4's ru_maxrss)
 };
 
 // Runs argv[0] with argv (no shell), waits for it, and returns its exit code and output.
