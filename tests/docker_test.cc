@@ -87,9 +87,12 @@ std::string Arch() {
 }
 
 // The containers a task ran in that still exist (running or not).
-std::vector<std::string> ContainersOfTask(int64_t task_id) {
-  const ProcessResult ps = RunProcess({kDocker, "ps", "-aq", "--filter", "label=org.edgebench.task=" +
-                                                                           std::to_string(task_id)});
+// The containers of task `task_id` run by agent `agent` (task ids alone repeat across servers on
+// one engine, e.g. a demo beside the tests).
+std::vector<std::string> ContainersOfTask(int64_t task_id, const std::string& agent) {
+  const ProcessResult ps =
+      RunProcess({kDocker, "ps", "-aq", "--filter", "label=org.edgebench.task=" + std::to_string(task_id), "--filter",
+                  "label=org.edgebench.agent=" + agent});
   std::vector<std::string> ids;
   std::istringstream lines(ps.out);
   for (std::string line; std::getline(lines, line);) {
@@ -186,7 +189,7 @@ TEST_F(DockerModeTest, ContainerHasTheSandboxTheAgentAsksFor) {
   json container;
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline) {
-    containers = ContainersOfTask(id);
+    containers = ContainersOfTask(id, "box3");
     if (containers.size() == 1) {
       const ProcessResult inspect = RunProcess({kDocker, "inspect", containers[0]});
       ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
@@ -216,7 +219,7 @@ TEST_F(DockerModeTest, ContainerHasTheSandboxTheAgentAsksFor) {
   auto cancel = Edgebench({"cancel", std::to_string(id), "--server", url_, "--token-file", admin_token_file_});
   EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
   EXPECT_EQ(agent->Wait(60000), 0) << AgentLog("box3");
-  EXPECT_TRUE(ContainersOfTask(id).empty()) << AgentLog("box3");
+  EXPECT_TRUE(ContainersOfTask(id, "box3").empty()) << AgentLog("box3");
   EXPECT_EQ(GetTask(id)["state"], "cancelled");
 }
 
@@ -238,7 +241,7 @@ TEST_F(DockerModeTest, HangingContainerIsKilledAtItsTimeoutAndRemoved) {
   EXPECT_EQ(agent->Wait(60000), 0) << AgentLog("box4");
   const json tasks = json::parse(Edgebench({"tasks", "--json", "--server", url_, "--token-file", admin_token_file_}).out);
   ASSERT_EQ(tasks.size(), 1u);
-  EXPECT_TRUE(ContainersOfTask(tasks[0]["id"].get<int64_t>()).empty()) << AgentLog("box4");
+  EXPECT_TRUE(ContainersOfTask(tasks[0]["id"].get<int64_t>(), "box4").empty()) << AgentLog("box4");
 }
 
 TEST_F(DockerModeTest, RuntimeWithoutAnImageFailsAtTheImageStage) {
