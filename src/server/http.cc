@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "tokens.h"
@@ -18,13 +19,18 @@ void SendError(httplib::Response& res, const ApiError& error) {
   SendJson(res, error.status, {{"error", error.message}});
 }
 
-ApiResult<json> ParseObject(const httplib::Request& req, int64_t max_bytes) {
+ApiResult<json> ParseObject(const httplib::Request& req, int64_t max_bytes, const std::vector<std::string>& fields) {
   if (static_cast<int64_t>(req.body.size()) > max_bytes) {
     return TooLarge(static_cast<int64_t>(req.body.size()), max_bytes, "request body");
   }
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return ApiError{400, "malformed JSON in the request body"};
   if (!body.is_object()) return ApiError{400, "the request body must be a JSON object"};
+  for (const auto& [key, value] : body.items()) {
+    if (!fields.empty() && std::find(fields.begin(), fields.end(), key) == fields.end()) {
+      return ApiError{400, "unknown field '" + key + "'"};
+    }
+  }
   return body;
 }
 

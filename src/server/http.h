@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,8 +19,10 @@ namespace edgebench::server {
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 void SendError(httplib::Response& res, const ApiError& error);
 
-// Parses a request body that must be a JSON object of at most `max_bytes`.
-ApiResult<nlohmann::json> ParseObject(const httplib::Request& req, int64_t max_bytes);
+// Parses a request body that must be a JSON object of at most `max_bytes`; when `fields` is not
+// empty, a key outside it is a 400 "unknown field".
+ApiResult<nlohmann::json> ParseObject(const httplib::Request& req, int64_t max_bytes,
+                                      const std::vector<std::string>& fields = {});
 // The numeric id in the path's first group; 404 "`what` ID not found" when it is no number.
 ApiResult<int64_t> PathId(const httplib::Request& req, const std::string& what);
 

@@ -75,14 +75,10 @@ void CreateTask(ServerContext& context, const httplib::Request& req, httplib::Re
   Store& store = *context.store;
   auto who = Authenticate(store, req, {TokenKind::kAdmin, TokenKind::kUser});
   if (!who.ok()) return SendError(res, who.error());
-  auto parsed = ParseObject(req, context.options.max_request_bytes);
+  auto parsed = ParseObject(req, context.options.max_request_bytes,
+                            {"model_sha256", "runtime", "device", "selector", "settings"});
   if (!parsed.ok()) return SendError(res, parsed.error());
   const json& body = *parsed;
-  for (const auto& [key, value] : body.items()) {
-    if (key != "model_sha256" && key != "runtime" && key != "device" && key != "selector" && key != "settings") {
-      return SendError(res, {400, "unknown field '" + key + "'"});
-    }
-  }
   NewTask task;
   task.owner = who->subject;
   if (!body.contains("model_sha256")) return SendError(res, WrongType("model_sha256", "a string"));
@@ -186,15 +182,10 @@ void CreateJob(ServerContext& context, const httplib::Request& req, httplib::Res
   Store& store = *context.store;
   auto who = Authenticate(store, req, {TokenKind::kAdmin, TokenKind::kUser});
   if (!who.ok()) return SendError(res, who.error());
-  auto parsed = ParseObject(req, context.options.max_request_bytes);
+  auto parsed = ParseObject(req, context.options.max_request_bytes,
+                            {"models", "runtimes", "devices", "selectors", "settings", "skip_unavailable"});
   if (!parsed.ok()) return SendError(res, parsed.error());
   const json& body = *parsed;
-  for (const auto& [key, value] : body.items()) {
-    if (key != "models" && key != "runtimes" && key != "devices" && key != "selectors" && key != "settings" &&
-        key != "skip_unavailable") {
-      return SendError(res, {400, "unknown field '" + key + "'"});
-    }
-  }
   std::vector<std::string> models, runtimes;
   std::vector<std::pair<std::string, json>> targets;  // {device, selector}
   std::optional<ApiError> error = ForEachItem(body, "models", true, [&](const json& item, const std::string& field) {
