@@ -18,6 +18,7 @@
 #include "edgebench/registry.h"
 #include "edgebench/result_json.h"
 #include "edgebench/settings.h"
+#include "edgebench/text.h"
 #include "task_runner.h"
 
 namespace edgebench {
@@ -163,14 +164,7 @@ class Agent final : public agent::LeaseKeeper {
         if (labels.is_object()) {
           version = labels.value("org.edgebench.runtime.version", "");
           const std::string listed = labels.value("org.edgebench.runtime.formats", "");
-          if (formats.is_null() && !listed.empty()) {
-            formats = json::array();
-            for (std::size_t start = 0; start < listed.size();) {
-              const std::size_t end = std::min(listed.find(',', start), listed.size());
-              formats.push_back(listed.substr(start, end - start));
-              start = end + 1;
-            }
-          }
+          if (formats.is_null() && !listed.empty()) formats = Split(listed, ',');
         }
       }
       json runtime = {{"name", name}, {"version", version}, {"image", image}};

@@ -7,15 +7,10 @@
 
 #include "edgebench/registry.h"
 #include "edgebench/report.h"
+#include "edgebench/text.h"
 
 namespace edgebench::cli {
 namespace {
-
-std::string Join(const std::vector<std::string>& items, const std::string& separator) {
-  std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
-  return text;
-}
 
 std::string RuntimesText() {
   std::vector<std::vector<std::string>> rows;

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "edgebench/text.h"
+
 namespace edgebench {
 namespace {
 
@@ -29,12 +31,6 @@ std::string Bytes(int64_t bytes) {
   if (bytes >= (1 << 20)) return Printf("%.1f MiB", bytes / double(1 << 20));
   if (bytes >= (1 << 10)) return Printf("%.1f KiB", bytes / double(1 << 10));
   return std::to_string(bytes) + " B";
-}
-
-std::string Join(const std::vector<std::string>& items, const std::string& separator) {
-  std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
-  return text;
 }
 
 std::string Specs(const std::vector<TensorSpec>& specs) {

@@ -10,6 +10,7 @@
 
 #include "built_runtimes.h"
 #include "edgebench/plugin.h"
+#include "edgebench/text.h"
 #include "edgebench/version.h"
 
 namespace edgebench {
@@ -36,12 +37,6 @@ std::string RuntimeOfModule(const std::string& file) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
   return valid ? name : "";
-}
-
-std::string Join(const std::vector<std::string>& items, const std::string& separator) {
-  std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
-  return text;
 }
 
 // Opens `entry.plugin_path` and fills describe/create, or sets unavailable_reason. The caller
@@ -176,11 +171,8 @@ Table& TheTable() {
 std::vector<std::string> PluginDirectories() {
   std::vector<std::string> directories;
   if (const char* list = std::getenv("EDGEBENCH_PLUGIN_DIR")) {
-    std::string text = list;
-    for (std::size_t start = 0; start <= text.size();) {
-      const std::size_t end = std::min(text.find(':', start), text.size());
-      if (end > start) directories.push_back(text.substr(start, end - start));
-      start = end + 1;
+    for (auto& directory : Split(list, ':')) {
+      if (!directory.empty()) directories.push_back(std::move(directory));
     }
     return directories;
   }

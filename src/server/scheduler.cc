@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "edgebench/text.h"
+
 namespace edgebench::server {
 namespace {
 
@@ -92,9 +94,7 @@ ApiResult<std::optional<ConversionNeed>> PlanConversion(const std::vector<AgentR
                              "' runs the submitted model as is (precision applies to ONNX models on runtimes "
                              "that read ONNX or TFLite)"};
   }
-  std::string list;
-  for (const auto& format : reported) list += (list.empty() ? "" : ", ") + format;
-  return ApiError{422, "runtime '" + where.runtime + "' reads " + list + " (as its devices report), not " +
+  return ApiError{422, "runtime '" + where.runtime + "' reads " + Join(reported, ", ") + " (as its devices report), not " +
                            model_format + "; the server converts ONNX models only, to TFLite or ONNX"};
 }
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "edgebench/backend.h"
+#include "edgebench/text.h"
 #include "tflite_fp16_weights.h"
 
 namespace edgebench::backends::armnn {
@@ -78,12 +79,6 @@ std::vector<std::string> Split(const std::string& list) {
   return items;
 }
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string text;
-  for (const std::string& item : items) text += (text.empty() ? "" : ",") + item;
-  return text;
-}
-
 // The compute backends this runtime has registered (dynamic backends load with the runtime).
 std::vector<std::string> RegisteredBackends(const ::armnn::IRuntime& runtime) {
   std::vector<std::string> ids;
@@ -110,13 +105,13 @@ Expected<std::vector<::armnn::BackendId>> ChooseBackends(const std::string& opti
     for (const std::string& id : Split(option)) {
       if (!is_registered(id)) {
         return Unsupported("armnn: compute backend " + id + " is not available here (registered: " +
-                           Join(registered) + ")");
+                           Join(registered, ",") + ")");
       }
       chosen.emplace_back(id);
     }
   }
   if (chosen.empty()) {
-    return Unsupported("armnn: no compute backend to run on (registered: " + Join(registered) +
+    return Unsupported("armnn: no compute backend to run on (registered: " + Join(registered, ",") +
                        ")");
   }
   return chosen;
@@ -248,7 +243,7 @@ class ArmnnBackend final : public Backend {
           ::armnn::Optional<std::vector<std::string>&>(messages));
       if (!optimized) {
         return Unsupported(path_ + ": Arm NN cannot place the network on " +
-                           request.options.at("backends") + ": " + Join(messages));
+                           request.options.at("backends") + ": " + Join(messages, ","));
       }
       std::string error;
       if (runtime_->LoadNetwork(network_id_, std::move(optimized), error) !=
@@ -389,7 +384,7 @@ BackendInfo Describe() {
   try {
     const ::armnn::IRuntimePtr runtime =
         ::armnn::IRuntime::Create(::armnn::IRuntime::CreationOptions());
-    registered = Join(RegisteredBackends(*runtime));
+    registered = Join(RegisteredBackends(*runtime), ",");
   } catch (const ::armnn::Exception& e) {
     registered = "none (" + ArmnnMessage(e) + ")";
   }
