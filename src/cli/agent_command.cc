@@ -14,13 +14,9 @@ struct AgentFlags {
 };
 
 int RunAgentCommand(AgentFlags& flags) {
-  for (const auto& label : flags.labels) {
-    const auto equals = label.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      return ReportError(InvalidArgument("bad --label '" + label + "': expected KEY=VALUE"));
-    }
-    flags.options.labels[label.substr(0, equals)] = label.substr(equals + 1);
-  }
+  auto labels = KeyValues(flags.labels, "--label");
+  if (!labels.ok()) return ReportError(labels.error());
+  flags.options.labels = *labels;
   if (flags.mode == "docker") {
     flags.options.mode = ExecutionMode::kDocker;
   } else if (flags.mode == "auto") {

@@ -7,6 +7,7 @@
 #include "edgebench/client.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
+#include "edgebench/text.h"
 #include "settings_flags.h"
 
 namespace edgebench::cli {
@@ -73,18 +74,6 @@ int PrintOutcome(const json& task, bool json_output) {
     return state == "timed_out" ? kExitFailure : ExitCodeFor(result->failure->error);
   }
   return kExitOk;
-}
-
-Expected<json> KeyValues(const std::vector<std::string>& items, const std::string& flag) {
-  json object = json::object();
-  for (const auto& item : items) {
-    const auto equals = item.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      return InvalidArgument("bad " + flag + " '" + item + "': expected KEY=VALUE");
-    }
-    object[item.substr(0, equals)] = item.substr(equals + 1);
-  }
-  return object;
 }
 
 struct SubmitFlags {
@@ -172,13 +161,7 @@ int RunJob(JobFlags& f) {
   if (!settings.ok()) return ReportError(settings.error());
   json selectors = json::array();
   for (const auto& target : f.selectors) {
-    std::vector<std::string> items;
-    std::size_t start = 0;
-    for (std::size_t comma; (comma = target.find(',', start)) != std::string::npos; start = comma + 1) {
-      items.push_back(target.substr(start, comma - start));
-    }
-    items.push_back(target.substr(start));
-    auto selector = KeyValues(items, "--select");
+    auto selector = KeyValues(Split(target, ','), "--select");
     if (!selector.ok()) return ReportError(selector.error());
     selectors.push_back(*selector);
   }

@@ -26,6 +26,19 @@ int ReportError(const Error& error) {
   return ExitCodeFor(error);
 }
 
+Expected<std::map<std::string, std::string>> KeyValues(const std::vector<std::string>& items, const std::string& flag,
+                                                       const std::string& form) {
+  std::map<std::string, std::string> values;
+  for (const auto& item : items) {
+    const auto equals = item.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return InvalidArgument("bad " + flag + " '" + item + "': expected " + form);
+    }
+    values[item.substr(0, equals)] = item.substr(equals + 1);
+  }
+  return values;
+}
+
 Status WriteOutput(const std::string& path, const std::string& content) {
   if (path == "-") {
     std::cout << content;

@@ -3,6 +3,10 @@
 // subcommand runs, the process exit code.
 #pragma once
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 
 #include "edgebench/status.h"
@@ -19,6 +23,11 @@ int ExitCodeFor(const Error& error);
 
 // Prints "edgebench: <message>" on stderr and returns ExitCodeFor(error).
 int ReportError(const Error& error);
+
+// Items "KEY=VALUE" of a repeatable flag as a map (a later key wins); an item without '=' or
+// with an empty key is an error "bad FLAG 'ITEM': expected FORM".
+Expected<std::map<std::string, std::string>> KeyValues(const std::vector<std::string>& items, const std::string& flag,
+                                                       const std::string& form = "KEY=VALUE");
 
 // Writes `content` to `path` ("-" = stdout) via a temporary file and a rename, so a reader
 // never sees a half-written file and a failed write leaves any old file intact.

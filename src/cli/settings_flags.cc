@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "command.h"
+
 namespace edgebench::cli {
 namespace {
 
@@ -103,14 +105,9 @@ Expected<json> SettingsFlags::Collect() const {
     if (spec.type == SettingType::kBool) {
       value = true;
     } else if (spec.type == SettingType::kStringMap || spec.type == SettingType::kShapeMap) {
-      value = json::object();
-      for (const auto& item : flag.values) {
-        const auto equals = item.find('=');
-        if (equals == std::string::npos || equals == 0) {
-          return InvalidArgument("bad " + spec.flag + " '" + item + "': expected " + spec.item_form);
-        }
-        value[item.substr(0, equals)] = item.substr(equals + 1);
-      }
+      auto items = KeyValues(flag.values, spec.flag, spec.item_form);
+      if (!items.ok()) return items.error();
+      value = *items;
     } else {
       auto parsed = ParseValue(spec, flag.value);
       if (!parsed.ok()) return parsed.error();
