@@ -6,7 +6,6 @@
 // figures; asserts nothing.
 //
 // Usage: bench_startup --binary EDGEBENCH [--baseline OTHER_EDGEBENCH] [--runs 20]
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -38,21 +37,16 @@ Sample RunOnce(const std::vector<std::string>& argv) {
   return {run.wall_ms, run.peak_rss_kb / 1024.0};
 }
 
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return edgebench::Percentile(values, 50);
-}
+double Median(const std::vector<double>& values) { return edgebench::ComputeLatencyStats(values).p50; }
 
 // "median [low, high]" of the run-by-run ratios a[i] / b[i] (the runs are interleaved, so each
 // pair saw the same machine).
 std::string RatioWithInterval(const std::vector<double>& a, const std::vector<double>& b) {
   std::vector<double> ratios;
   for (size_t i = 0; i < a.size(); ++i) ratios.push_back(a[i] / b[i]);
-  std::sort(ratios.begin(), ratios.end());
-  const auto interval = edgebench::MedianConfidenceInterval95(ratios);
+  const edgebench::LatencyStats stats = edgebench::ComputeLatencyStats(ratios);
   char text[96];
-  std::snprintf(text, sizeof text, "%.1fx [%.1f, %.1f]", edgebench::Percentile(ratios, 50), interval.low,
-                interval.high);
+  std::snprintf(text, sizeof text, "%.1fx [%.1f, %.1f]", stats.p50, stats.median_ci95_low, stats.median_ci95_high);
   return text;
 }
 
