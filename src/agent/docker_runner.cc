@@ -38,7 +38,8 @@ class DockerRunner final : public TaskRunner {
 
   // Pulls the task's image, runs the bench in a sandboxed container, always removes it.
   Expected<RunOutcome> Run(const TaskSpec& task, LeaseKeeper& lease) override {
-    const std::string arch = CollectEnvironment().architecture;
+    const Environment environment = CollectEnvironment();
+    const std::string& arch = environment.architecture;
     if (task.image.empty()) {
       return NotFound("the server has no image for runtime '" + task.runtime + "' on " + arch +
                       " (edgebench server --image " + task.runtime + "/" + arch + "=REFERENCE)");
@@ -77,7 +78,7 @@ class DockerRunner final : public TaskRunner {
     // The container is named after the device (not its random id), so that its results group
     // with the device's in reports.
     const json spec = {{"Image", image},
-                       {"Hostname", CollectEnvironment().hostname},
+                       {"Hostname", environment.hostname},
                        {"Entrypoint", {"edgebench"}},
                        {"Cmd", args},
                        {"User", limits_.user},

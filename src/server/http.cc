@@ -109,7 +109,8 @@ void InstallCommonHandlers(httplib::Server& http, const ServerOptions& options) 
       return httplib::Server::HandlerResponse::Handled;
     }
     const bool model = req.method == "POST" && req.path == "/v1/models";
-    const bool result = req.method == "POST" && std::regex_match(req.path, std::regex(R"(/v1/tasks/\d+/result)"));
+    static const std::regex kResultPath(R"(/v1/tasks/\d+/result)");  // compiled once, not per request
+    const bool result = req.method == "POST" && std::regex_match(req.path, kResultPath);
     const int64_t limit = model ? options.max_model_bytes : result ? options.max_result_bytes : options.max_request_bytes;
     if (length <= limit) return httplib::Server::HandlerResponse::Unhandled;
     SendError(res, TooLarge(length, limit, model ? "model" : result ? "result document" : "request body"));
