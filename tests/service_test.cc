@@ -107,6 +107,47 @@ TEST_F(ServiceTest, OnnxruntimeEndToEndWithSelector) {
   EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("dev2");
 }
 
+// A comparison task: the agent runs `edgebench compare` on the device, the server keeps the
+// comparison document with the device's name, and the client prints its table.
+TEST_F(ServiceTest, ComparisonTaskRunsInterleavedOnTheDevice) {
+  if (!RuntimeCompiled("onnxruntime")) GTEST_SKIP() << "onnxruntime is not compiled in this build";
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  const std::string other = testing::ZooModel("squeezenet11", "onnx");
+  EB_REQUIRE_FILE(model);
+  EB_REQUIRE_FILE(other);
+  StartServer();
+  auto agent = StartAgent("cmp1", {"--once"});
+  std::vector<std::string> args = {"submit", model, "--compare", other, "--compare-threads", "1,2", "--round-ms",
+                                   "2", "--runtime", "onnxruntime", "--device", "cmp1", "--min-runs", "5",
+                                   "--wait", "--wait-timeout", "120", "--json"};
+  args.insert(args.end(), kQuickFlags.begin(), kQuickFlags.end());
+  for (const auto& flag : ClientFlags()) args.push_back(flag);
+  ASSERT_TRUE(WaitForDevice("cmp1")) << AgentLog("cmp1");
+  testing::ProcessResult submit;
+  json document = SubmitAndWait(args, &submit);
+  ASSERT_EQ(submit.exit_code, 0) << submit.err << "\nagent: " << AgentLog("cmp1");
+  EXPECT_EQ(document["schema"], "edgebench.comparison/1");
+  EXPECT_EQ(document["device"], "cmp1");
+  EXPECT_GE(document["rounds"].get<int>(), 5);
+  ASSERT_EQ(document["variants"].size(), 4u);
+  std::vector<std::string> labels;
+  for (const auto& variant : document["variants"]) labels.push_back(variant["label"].get<std::string>());
+  EXPECT_EQ(labels, (std::vector<std::string>{"tinycnn t=1", "tinycnn t=2", "squeezenet11 t=1", "squeezenet11 t=2"}));
+  ASSERT_EQ(document["ratios"].size(), 4u);
+  EXPECT_EQ(document["ratios"][0]["median"], 1.0);
+  EXPECT_GT(document["ratios"][2]["median"].get<double>(), 0);
+  EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("cmp1");
+
+  auto tasks = Edgebench({"tasks", "--json", "--server", url_, "--token-file", admin_token_file_});
+  const json task = json::parse(tasks.out)[0];
+  EXPECT_EQ(task["compare"]["threads"], json({1, 2}));
+  auto table = Edgebench({"result", std::to_string(task["id"].get<int64_t>()), "--server", url_, "--token-file",
+                          admin_token_file_});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("comparison of 4 variants on cmp1"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("(baseline)"), std::string::npos) << table.out;
+}
+
 // Every setting of the table (edgebench/settings.h) is validated by the server: taken at the
 // edge of its range when the service reads it, refused past it, and refused when bench-only.
 TEST_F(ServiceTest, ServerValidatesEverySettingOfTheTable) {
@@ -188,6 +229,21 @@ TEST_F(ServiceTest, BadRequestsAreJsonErrorsWithTheRightStatus) {
   wrong.erase("device");
   wrong["selector"] = {{"board", "rpi9"}};
   ExpectError(post("/v1/tasks", wrong.dump()), 422, "rpi9");
+  // Comparison tasks (compare).
+  wrong = good;
+  wrong["compare"] = json::object();
+  ExpectError(post("/v1/tasks", wrong.dump()), 422, "this one has 1");
+  wrong["compare"] = {{"models", {sha}}, {"warp", 1}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 400, "compare.warp");
+  wrong["compare"] = {{"models", {std::string(64, 'b')}}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 404, std::string(64, 'b'));
+  wrong["compare"] = {{"threads", {1, -2}}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 400, "compare.threads");
+  wrong["compare"] = {{"threads", {1, 2}}, {"round_ms", 0}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 400, "compare.round_ms");
+  wrong["compare"] = {{"threads", {1, 2}}};
+  wrong["settings"] = {{"precision", "fp16"}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 422, "convert them first");
   ExpectError(client.Get("/v1/tasks/999"), 404, "task 999");
   ExpectError(client.Post("/v1/tasks/999/cancel"), 404, "task 999");
   ExpectError(client.Get("/v1/nothing"), 404, "/v1/nothing");

@@ -29,8 +29,6 @@ struct CompareRequest {
   double round_target_ms = 20;  // each variant's runs in a round last about this long
 };
 
-inline constexpr int kMaxCompareVariants = 16;
-
 // Never throws; bad input (fewer than two variants, a bad setting, an unknown runtime, a model the
 // runtime cannot read) and runtime failures are recorded in result.failure, before any round runs
 // when they concern loading. Listeners see Stage::kLoad ... kWarmup per variant, then one

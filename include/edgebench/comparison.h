@@ -15,6 +15,9 @@ namespace edgebench {
 
 inline constexpr const char* kComparisonSchema = "edgebench.comparison/1";
 
+// The most variants one comparison times side by side (each stays loaded for the whole run).
+inline constexpr int kMaxCompareVariants = 16;
+
 struct ComparedVariant {
   std::string label;     // what sets it apart from the others: "mobilenetv2", "t=2", "tflite t=1"
   int runs_per_round = 0;  // runs of this variant in each round (sized from its warm-up)

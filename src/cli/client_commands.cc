@@ -59,6 +59,21 @@ int PrintOutcome(const json& task, bool json_output) {
               << (error.is_string() ? ": " + error.get<std::string>() : "") << "\n";
     return kExitFailure;  // cancelled, or lost without a document
   }
+  if (document.value("schema", "") == kComparisonSchema) {
+    auto comparison = ComparisonFromJson(document);
+    if (json_output || !comparison.ok()) {
+      std::cout << document.dump(2) << "\n";
+    } else {
+      std::cout << FormatComparisonText(*comparison);
+    }
+    if (!comparison.ok()) return ReportError(comparison.error());
+    if (comparison->failure) {
+      std::cerr << "edgebench: task " << task.value("id", int64_t{0}) << " " << state << ": "
+                << comparison->failure->stage << ": " << comparison->failure->error.message << "\n";
+      return ExitCodeFor(comparison->failure->error);
+    }
+    return kExitOk;
+  }
   auto result = BenchResultFromJson(document);
   if (json_output) {
     std::cout << document.dump(2) << "\n";
@@ -83,6 +98,10 @@ struct SubmitFlags {
   std::string runtime;
   std::string device;
   std::vector<std::string> selectors;  // key=value
+  // A comparison task: the other models and the thread counts to compare (with `model`).
+  std::vector<std::string> compare_models;
+  std::vector<int> compare_threads;
+  std::optional<double> round_ms;
   bool wait = false;
   double wait_timeout_s = 0;  // 0 = wait forever
 };
@@ -101,6 +120,16 @@ int RunSubmit(SubmitFlags& f) {
   auto model = (*client)->UploadModel(f.model);
   if (!model.ok()) return ReportError(model.error());
   json request = {{"model_sha256", (*model)["sha256"]}, {"runtime", f.runtime}, {"settings", *settings}};
+  if (!f.compare_models.empty() || !f.compare_threads.empty()) {
+    json compare = {{"models", json::array()}, {"threads", f.compare_threads}};
+    for (const auto& path : f.compare_models) {
+      auto other = (*client)->UploadModel(path);
+      if (!other.ok()) return ReportError(other.error());
+      compare["models"].push_back((*other)["sha256"]);
+    }
+    if (f.round_ms) compare["round_ms"] = *f.round_ms;
+    request["compare"] = compare;
+  }
   if (!f.device.empty()) {
     request["device"] = f.device;
   } else {
@@ -263,12 +292,22 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
   {
     auto f = std::make_shared<SubmitFlags>();
     auto* command = app.add_subcommand("submit", "Upload a model and create an evaluation task on a server");
-    command->footer("Example:\n  edgebench submit mobilenetv2.onnx --server http://10.0.0.1:8080 "
-                    "--token-file admin.token --runtime onnxruntime --device rpi4 --wait");
+    command->footer("Examples:\n  edgebench submit mobilenetv2.onnx --server http://10.0.0.1:8080 "
+                    "--token-file admin.token --runtime onnxruntime --device rpi4 --wait\n"
+                    "  edgebench submit mobilenetv2.onnx --compare efficientnetb0.onnx --compare-threads 1,4 "
+                    "--runtime onnxruntime --device rpi4 --wait   (a comparison of 4 variants on the device)");
     command->add_option("model", f->model, "Model file")->required();
     command->add_option("-r,--runtime", f->runtime, "Runtime on the device")->required();
     command->add_option("--device", f->device, "Device (agent) name");
     command->add_option("--select", f->selectors, "Any device with label KEY=VALUE (repeatable)");
+    command->add_option("--compare", f->compare_models,
+                        "A comparison task: also this model (repeatable), timed interleaved with MODEL on the "
+                        "device as 'edgebench compare' does")
+        ->type_name("MODEL");
+    command->add_option("--compare-threads", f->compare_threads,
+                        "A comparison task: these thread counts, e.g. 1,2,4 (each model with each count)")
+        ->delimiter(',');
+    command->add_option("--round-ms", f->round_ms, "A comparison task: each variant's time in a round (default 20)");
     f->settings = std::make_unique<SettingsFlags>(command, SettingsReader::kService);
     command->add_flag("--wait", f->wait, "Wait for the result (progress on stderr) and print it");
     command->add_option("--wait-timeout", f->wait_timeout_s, "With --wait: give up after this many seconds (0 = never)")

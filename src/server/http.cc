@@ -87,7 +87,8 @@ json TaskJson(const TaskRow& t) {
           {"error", NullIfEmpty(t.error)},
           {"owner", t.owner},
           {"has_result", t.has_result},
-          {"job", t.job_id ? json(*t.job_id) : json(nullptr)}};
+          {"job", t.job_id ? json(*t.job_id) : json(nullptr)},
+          {"compare", t.compare}};
 }
 
 json ModelJson(const ModelRow& m) {

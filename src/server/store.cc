@@ -220,6 +220,9 @@ CREATE INDEX tasks_by_job ON tasks (job_id, id);
 CREATE INDEX tasks_by_conversion ON tasks (model_sha256, conversion_target, conversion_precision)
   WHERE state = 'converting';
 )sql",
+    R"sql(
+ALTER TABLE tasks ADD COLUMN compare TEXT NOT NULL DEFAULT '';
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
@@ -228,7 +231,7 @@ constexpr const char* kTaskColumns =
     "t.agent_id, COALESCE(a.name, ''), t.lease_deadline_ms, t.created_at, t.assigned_at, "
     "t.started_at, t.finished_at, t.error, t.owner, "
     "EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id), t.job_id, COALESCE(m.format, ''), "
-    "t.conversion_target, t.conversion_precision "
+    "t.conversion_target, t.conversion_precision, t.compare "
     "FROM tasks t LEFT JOIN agents a ON a.id = t.agent_id LEFT JOIN models m ON m.sha256 = t.model_sha256 ";
 
 TaskRow ReadTask(const Statement& s) {
@@ -254,6 +257,7 @@ TaskRow ReadTask(const Statement& s) {
   if (!s.IsNull(18)) t.job_id = s.Int(18);
   t.model_format = s.Text(19);
   if (t.state == "converting") t.conversion = ConversionKey{t.model_sha256, s.Text(20), s.Text(21)};
+  if (!s.Text(22).empty()) t.compare = nlohmann::json::parse(s.Text(22));
   return t;
 }
 
@@ -492,14 +496,15 @@ namespace {
 
 constexpr const char* kInsertTask =
     "INSERT INTO tasks (model_sha256, runtime, device, selector, settings, state, created_at, owner, "
-    "conversion_target, conversion_precision, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "conversion_target, conversion_precision, compare, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-// Binds all of kInsertTask but the job id (11).
+// Binds all of kInsertTask but the job id (12).
 void BindNewTask(Statement& insert, const NewTask& task, const std::string& now, const std::string& owner) {
   insert.Bind(1, task.model_sha256).Bind(2, task.runtime).Bind(3, task.device).Bind(4, task.selector.dump())
       .Bind(5, task.settings.dump()).Bind(6, task.conversion ? "converting" : "queued").Bind(7, now)
       .Bind(8, owner).Bind(9, task.conversion ? task.conversion->target : "")
-      .Bind(10, task.conversion ? task.conversion->precision : "");
+      .Bind(10, task.conversion ? task.conversion->precision : "")
+      .Bind(11, task.compare.is_null() ? std::string() : task.compare.dump());
 }
 
 }  // namespace
@@ -509,7 +514,7 @@ int64_t Store::CreateTask(const NewTask& task) {
   Transaction transaction(db_);
   Statement insert(db_, kInsertTask);
   BindNewTask(insert, task, IsoUtc(NowMs()), task.owner);
-  insert.BindNull(11).Run();
+  insert.BindNull(12).Run();
   const int64_t id = sqlite3_last_insert_rowid(db_);
   transaction.Commit();
   return id;
@@ -531,7 +536,7 @@ int64_t Store::CreateJob(const std::string& owner, const nlohmann::json& request
   Statement insert(db_, kInsertTask);
   for (const NewTask& task : tasks) {
     BindNewTask(insert, task, now, owner);
-    insert.Bind(11, job_id).Run();
+    insert.Bind(12, job_id).Run();
     insert.Reset();
   }
   transaction.Commit();
@@ -801,9 +806,10 @@ int Store::ExpireLeases(int max_attempts) {
 
 bool Store::AgentHoldsModel(int64_t agent_id, const std::string& sha256) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT 1 FROM tasks WHERE agent_id = ? AND model_sha256 = ? "
-                   "AND state IN ('assigned', 'running')");
-  s.Bind(1, agent_id).Bind(2, sha256);
+  // A comparison's other models are in its `compare` JSON (a quoted sha256 matches only itself).
+  Statement s(db_, "SELECT 1 FROM tasks WHERE agent_id = ? AND state IN ('assigned', 'running') "
+                   "AND (model_sha256 = ? OR instr(compare, '\"' || ? || '\"') > 0)");
+  s.Bind(1, agent_id).Bind(2, sha256).Bind(3, sha256);
   return s.Step();
 }
 

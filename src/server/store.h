@@ -44,8 +44,8 @@ class [[nodiscard]] ApiResult {
   std::variant<T, ApiError> value_;
 };
 
-// 2: jobs; 3: conversions; 4: conversion precision; 5: task state converting
-inline constexpr int kSchemaVersion = 5;
+// 2: jobs; 3: conversions; 4: conversion precision; 5: task state converting; 6: comparison tasks
+inline constexpr int kSchemaVersion = 6;
 
 enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
 std::string_view TokenKindName(TokenKind kind);
@@ -108,6 +108,9 @@ struct TaskRow {
   bool has_result = false;
   std::optional<int64_t> job_id;  // the job that created it, if any
   std::optional<ConversionKey> conversion;  // in state converting: the conversion it waits for
+  // A comparison task (`edgebench compare` on the agent) when set: {"models": [sha256, ...] (the
+  // variants' models after model_sha256), "threads": [n, ...], "round_ms": ms}; null for a bench.
+  nlohmann::json compare;
 };
 
 struct NewTask {
@@ -116,6 +119,7 @@ struct NewTask {
   nlohmann::json settings = nlohmann::json::object();
   // Set: the task starts in state converting and runs model_sha256's conversion to it.
   std::optional<ConversionKey> conversion;
+  nlohmann::json compare;  // as TaskRow::compare
 };
 
 // A job: many tasks created at once (models x runtimes x targets, shared settings).
@@ -195,7 +199,7 @@ class Store {
   // Re-queues tasks whose lease ran out (failed once `max_attempts` were used); returns how many
   // changed.
   int ExpireLeases(int max_attempts);
-  // True when the agent holds (assigned/running) a task on this model.
+  // True when the agent holds (assigned/running) a task on this model, or comparing it.
   bool AgentHoldsModel(int64_t agent_id, const std::string& sha256);
 
  private:
