@@ -184,9 +184,12 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
     state = parsed->failure->stage == "timeout" ? "timed_out" : "failed";
     error = parsed->failure->stage + ": " + parsed->failure->error.message;
   }
-  auto stored = store.StoreResult(*id, agent->id, record, state, error);
+  const bool invalid = !parsed->failure && !parsed->validity.valid;
+  auto stored = store.StoreResult(*id, agent->id, record, invalid, state, error);
   if (!stored.ok()) return SendError(res, stored.error());
-  json body = TaskJson(*store.GetTask(*id));
+  const TaskRow after = *store.GetTask(*id);
+  if (after.state == "queued") context.Dispatch({after});  // INVALID and repeated: any agent may run it
+  json body = TaskJson(after);
   body["result"] = stored->first;
   body["stored"] = stored->second;
   SendJson(res, stored->second ? 201 : 200, body);
