@@ -158,11 +158,13 @@ void Heartbeat(ServerContext& context, const httplib::Request& req, httplib::Res
   SendJson(res, 200, TaskJson(*task));
 }
 
-// What an upload stores: the document as recorded, the task's final state and its error.
+// What an upload stores: the document as recorded, the task's final state and its error, and
+// whether its verdict is INVALID (a completed run the task's repeat_invalid may run again).
 struct CheckedUpload {
   json record;
   std::string state;
   std::string error;
+  bool invalid = false;
 };
 
 std::string FinalState(const std::optional<RunFailure>& failure) {
@@ -191,7 +193,8 @@ ApiResult<CheckedUpload> CheckResultDocument(Store& store, const json& document,
     if (conversion->report.contains("accuracy")) info.accuracy = AccuracyCostFromJson(conversion->report["accuracy"]);
     record["conversion"] = ToJson(info);
   }
-  return CheckedUpload{std::move(record), FinalState(parsed->failure), FailureText(parsed->failure)};
+  return CheckedUpload{std::move(record), FinalState(parsed->failure), FailureText(parsed->failure),
+                       !parsed->failure && !parsed->validity.valid};
 }
 
 // A comparison document (edgebench.comparison/1), for a comparison task only; recorded with the
@@ -213,7 +216,8 @@ ApiResult<CheckedUpload> CheckComparisonDocument(const json& document, const Tas
   }
   json record = document;
   record["device"] = agent.name;
-  return CheckedUpload{std::move(record), FinalState(parsed->failure), FailureText(parsed->failure)};
+  return CheckedUpload{std::move(record), FinalState(parsed->failure), FailureText(parsed->failure),
+                       !parsed->failure && !parsed->validity.valid};
 }
 
 void UploadResult(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
@@ -229,10 +233,12 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
   auto checked = (*document).value("schema", "") == kComparisonSchema ? CheckComparisonDocument(*document, *task, *agent)
                                                                    : CheckResultDocument(store, *document, *task);
   if (!checked.ok()) return SendError(res, checked.error());
-  const auto& [record, state, error] = *checked;
-  auto stored = store.StoreResult(*id, agent->id, record, state, error);
+  const auto& [record, state, error, invalid] = *checked;
+  auto stored = store.StoreResult(*id, agent->id, record, invalid, state, error);
   if (!stored.ok()) return SendError(res, stored.error());
-  json body = TaskJson(*store.GetTask(*id));
+  const TaskRow after = *store.GetTask(*id);
+  if (after.state == "queued") context.Dispatch({after});  // INVALID and repeated: any agent may run it
+  json body = TaskJson(after);
   body["result"] = stored->first;
   body["stored"] = stored->second;
   SendJson(res, stored->second ? 201 : 200, body);

@@ -87,6 +87,8 @@ json TaskJson(const TaskRow& t) {
           {"error", NullIfEmpty(t.error)},
           {"owner", t.owner},
           {"has_result", t.has_result},
+          {"repeat_invalid", t.repeat_invalid},
+          {"result_attempts", t.result_attempts},
           {"job", t.job_id ? json(*t.job_id) : json(nullptr)},
           {"compare", t.compare}};
 }

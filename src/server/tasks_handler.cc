@@ -64,6 +64,11 @@ class ModelPlanner {
   std::map<ConversionKey, std::string> converted_;                              // -> cached model, ""
 };
 
+// The runs repeated while the task's result comes back INVALID: its setting, else the server's.
+int RepeatInvalid(const ServerContext& context, const json& settings) {
+  return settings.value("repeat_invalid", context.options.repeat_invalid);
+}
+
 ApiResult<std::string> KnownModel(Store& store, const json& value, const std::string& field) {
   if (!value.is_string()) return WrongType(field, "a string");
   const std::string sha = value.get<std::string>();
@@ -156,6 +161,7 @@ void CreateTask(ServerContext& context, const httplib::Request& req, httplib::Re
   auto settings = ParseSettings(body);
   if (!settings.ok()) return SendError(res, settings.error());
   task.settings = *settings;
+  task.repeat_invalid = RepeatInvalid(context, task.settings);
   auto model = KnownModel(store, body["model_sha256"], "model_sha256");
   if (!model.ok()) return SendError(res, model.error());
   task.model_sha256 = *model;
@@ -325,6 +331,7 @@ void CreateJob(ServerContext& context, const httplib::Request& req, httplib::Res
       task.device = targets[t].first;
       task.selector = targets[t].second;
       task.settings = *settings;
+      task.repeat_invalid = RepeatInvalid(context, task.settings);
       task.owner = who->subject;
       if (auto unplanned = planner.Plan(task)) return SendError(res, *unplanned);
       tasks.push_back(std::move(task));
@@ -423,6 +430,28 @@ void GetTask(ServerContext& context, const httplib::Request& req, httplib::Respo
   SendJson(res, 200, body);
 }
 
+// Every result document of the task: the runs repeated because they came back INVALID, then
+// the task's result.
+void ListTaskResults(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  Store& store = *context.store;
+  auto who = Authenticate(store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  auto id = PathId(req, "task");
+  if (!id.ok()) return SendError(res, id.error());
+  auto task = store.GetTask(*id);
+  if (!task || !CanSee(*who, *task)) return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
+  json results = json::array();
+  for (const ResultAttempt& attempt : store.ResultAttempts(*id)) {
+    results.push_back({{"attempt", attempt.attempt},
+                       {"agent", NullIfEmpty(attempt.agent_name)},
+                       {"uploaded_at", attempt.uploaded_at},
+                       {"valid", attempt.document.value("validity", json::object()).value("valid", false)},
+                       {"is_result", attempt.is_result},
+                       {"document", attempt.document}});
+  }
+  SendJson(res, 200, {{"task", TaskJson(*task)}, {"results", results}});
+}
+
 void CancelTask(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
   auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
   if (!who.ok()) return SendError(res, who.error());
@@ -444,6 +473,7 @@ void AddTaskRoutes(httplib::Server& http, ServerContext& context) {
   http.Post("/v1/tasks", [&context](R req, W res) { CreateTask(context, req, res); });
   http.Get("/v1/tasks", [&context](R req, W res) { ListTasks(context, req, res); });
   http.Get(R"(/v1/tasks/(\d+))", [&context](R req, W res) { GetTask(context, req, res); });
+  http.Get(R"(/v1/tasks/(\d+)/results)", [&context](R req, W res) { ListTaskResults(context, req, res); });
   http.Post(R"(/v1/tasks/(\d+)/cancel)", [&context](R req, W res) { CancelTask(context, req, res); });
   http.Post("/v1/jobs", [&context](R req, W res) { CreateJob(context, req, res); });
   http.Get("/v1/jobs", [&context](R req, W res) { ListJobs(context, req, res); });
