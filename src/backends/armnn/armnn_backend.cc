@@ -203,9 +203,9 @@ class ArmnnBackend final : public Backend {
   Status Load(const LoadRequest& request) override {
     path_ = request.model.path;
     SetLogLevel(request.log_level);
-    // Arm NN prints its log itself (on stdout); it gets the same threshold.
-    ::armnn::ConfigureLogging(true, false,
-                              ShouldLog(LogLevel::kWarning) ? ::armnn::LogSeverity::Warning : ::armnn::LogSeverity::Error);
+    // Arm NN prints its log itself, on stdout (where --json - goes): only with --verbose. Its
+    // errors reach edgebench as exceptions anyway.
+    ::armnn::ConfigureLogging(ShouldLog(LogLevel::kWarning), false, ::armnn::LogSeverity::Warning);
     std::ifstream file(path_, std::ios::binary);
     if (!file) return NotFound(path_ + ": cannot open");
     const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
