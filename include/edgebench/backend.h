@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "edgebench/log.h"
 #include "edgebench/model_file.h"
 #include "edgebench/profile.h"
 #include "edgebench/status.h"
@@ -47,6 +48,10 @@ struct LoadRequest {
   ModelFile model;
   int threads = 0;                 // intra-op threads; 0 = runtime default
   BackendOptions options;          // already validated against BackendInfo::options
+  // The caller's threshold for what the runtime prints about itself (edgebench/log.h). A plugin
+  // holds its own copy of core's threshold, so Load applies this with SetLogLevel before it
+  // touches its runtime, and routes the runtime's log through LogMessage where the runtime lets it.
+  LogLevel log_level = CurrentLogLevel();
 };
 
 // Lifecycle: Load -> (InputSpecs/OutputSpecs) -> SetInputs -> RunOnce* -> Outputs, Profile.

@@ -24,7 +24,7 @@ std::string_view ConvertTargetName(ConvertTarget target);
 Expected<ConvertTarget> ParseConvertTarget(std::string_view name);
 
 // Bumped whenever the converter's output for the same input can change (a cache key part).
-inline constexpr const char* kConverterVersion = "2";
+inline constexpr const char* kConverterVersion = "3";
 
 // kFloat16: weights stored as float16 and widened to float32 by DEQUANTIZE operators when the
 // model loads (what TFLite's own float16 post-training quantization writes); compute stays FP32.

@@ -16,7 +16,7 @@
 namespace edgebench {
 
 // Raised whenever the layout of RuntimePlugin or of the types it passes changes.
-inline constexpr int kRuntimePluginAbiVersion = 1;
+inline constexpr int kRuntimePluginAbiVersion = 2;  // 2: LoadRequest::log_level
 
 // The exported symbol's name and type.
 inline constexpr const char* kRuntimePluginSymbol = "edgebench_runtime_plugin";

@@ -42,6 +42,9 @@ struct BenchSettings {
   BackendOptions options;
   ShapeOverrides shapes;
   std::map<std::string, std::string> input_files;  // input name -> raw file; others random
+  // input name -> layout of its file ("NCHW", "NHWC"); permuted to the model's layout when the
+  // model records how (tensor_layout.h), refused when the layouts disagree otherwise.
+  std::map<std::string, std::string> input_layouts;
   uint64_t seed = 0;  // seed of the random inputs
 
   // Output verification after the timed runs: the same inputs through a reference runtime.
@@ -52,6 +55,10 @@ struct BenchSettings {
   // Operator profile after the timed runs: this many extra runs with the runtime's profiler on
   // (never during the timed runs: profilers perturb timing). 0 = no profile.
   int profile_runs = 0;
+
+  // Directory to write the outputs of the last timed run to ("" = none): raw files as --input
+  // reads them, and outputs.json.
+  std::string save_outputs_dir;
 };
 
 // The JSON form of each type: kInt/kNumber a JSON number (kInt: an integer), kBool a boolean,

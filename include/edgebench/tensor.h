@@ -60,4 +60,7 @@ Expected<Tensor> MakeRandomTensor(const TensorSpec& spec, uint64_t seed);
 // Reads a raw little-endian file of exactly the spec's byte size.
 Expected<Tensor> LoadTensorFile(const TensorSpec& spec, const std::string& path);
 
+// Writes the tensor's data as the raw little-endian file LoadTensorFile reads back.
+Status SaveTensorFile(const Tensor& tensor, const std::string& path);
+
 }  // namespace edgebench

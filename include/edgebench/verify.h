@@ -7,6 +7,7 @@
 
 #include "edgebench/status.h"
 #include "edgebench/tensor.h"
+#include "edgebench/tensor_layout.h"
 
 namespace edgebench {
 
@@ -28,6 +29,11 @@ struct Verification {
   double max_abs_error = 0;          // over all outputs
   std::optional<double> tolerance;   // max_abs_error above it fails the result
   bool passed = true;
+  // Set when the two models keep tensors in different layouts (a converted NHWC .tflite against
+  // its NCHW ONNX source, from the layout records): reference input i = benchmarked input i
+  // permuted by input_permutations[i]; benchmarked output i was permuted by
+  // output_permutations[i] before the comparison. An empty permutation: passed as it is.
+  std::vector<Permutation> input_permutations, output_permutations;
 };
 
 // Compares outputs pairwise in order. Outputs must have the same count and element counts

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "command.h"
@@ -26,10 +27,25 @@ struct BenchFlags {
   bool quiet = false;
 };
 
+// Makes the --save-outputs directory now, so that a long run does not end unable to write it.
+Status CheckOutputDirectory(const std::string& directory) {
+  if (directory.empty()) return OkStatus();
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error || access(directory.c_str(), W_OK) != 0) {
+    return InvalidArgument(directory + ": cannot write the --save-outputs directory" +
+                           (error ? ": " + error.message() : std::string()));
+  }
+  return OkStatus();
+}
+
 int RunBench(const BenchFlags& flags) {
   auto settings = flags.settings->BenchSettingsWithFile(flags.settings_file);
   if (!settings.ok()) return ReportError(settings.error());
   if (Status writable = CheckOutputPath(flags.json_path); !writable.ok()) {
+    return ReportError(writable.error());
+  }
+  if (Status writable = CheckOutputDirectory(settings->save_outputs_dir); !writable.ok()) {
     return ReportError(writable.error());
   }
   ProgressListener progress(isatty(STDERR_FILENO), "runs");
@@ -73,6 +89,7 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
   command->add_option("--json", flags->json_path, "Write the result document to FILE ('-' = stdout)");
   command->add_flag("--fail-invalid", flags->fail_invalid, "Exit 3 when the verdict is INVALID");
   command->add_flag("-q,--quiet", flags->quiet, "No progress on stderr");
+  AddVerboseFlag(command);
   command->callback([flags, &exit_code] { exit_code = RunBench(*flags); });
 }
 

@@ -6,7 +6,15 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "edgebench/log.h"
+
 namespace edgebench::cli {
+
+void AddVerboseFlag(CLI::App* command) {
+  command->add_flag_callback(
+      "--verbose", [] { SetLogLevel(LogLevel::kWarning); },
+      "Show the runtimes' own warnings on stderr (default: errors only; also EDGEBENCH_VERBOSE=1)");
+}
 
 int ExitCodeFor(const Error& error) {
   switch (error.code) {

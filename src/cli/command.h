@@ -36,6 +36,10 @@ Status CheckOutputPath(const std::string& path);
 // never sees a half-written file and a failed write leaves any old file intact.
 Status WriteOutput(const std::string& path, const std::string& content);
 
+// Adds --verbose to a command that runs runtimes: their warnings reach stderr (edgebench/log.h;
+// default: errors only).
+void AddVerboseFlag(CLI::App* command);
+
 // Each registers one subcommand on `app`; when it runs, it stores its exit code in `exit_code`.
 void AddRuntimesCommand(CLI::App& app, int& exit_code);
 void AddBenchCommand(CLI::App& app, int& exit_code);

@@ -114,6 +114,7 @@ void AddConvertCommand(CLI::App& app, int& exit_code) {
                       "for dynamic dims)");
   command->add_flag("--json", flags->json,
                     "Print the conversion report as JSON (schema edgebench.convert/2)");
+  AddVerboseFlag(command);
   command->callback([flags, &exit_code] { exit_code = RunConvert(*flags); });
 }
 

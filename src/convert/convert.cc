@@ -6,10 +6,12 @@
 #include <map>
 
 #include "edgebench/result_json.h"
+#include "edgebench/tensor_layout.h"
 #include "onnx_precision.h"
 #include "onnx_to_tflite.h"
 #include "quantize.h"
 #include "samples.h"
+#include "tflite_writer.h"
 
 namespace edgebench {
 
@@ -81,6 +83,19 @@ Status QuantizeToInt8(const ConvertRequest& request, ConversionReport& report) {
   return OkStatus();
 }
 
+// Keeps in the file how its inputs and outputs relate to the ONNX ones (edgebench/tensor_layout.h),
+// so that a reader (bench --input-layout, --verify against the ONNX source) can carry tensors across.
+Status RecordLayout(ConversionReport& report) {
+  LayoutRecord record;
+  record.source_format = "onnx";
+  for (const ConvertedTensor& t : report.inputs) record.inputs.push_back({t.name, t.onnx_shape, t.permutation});
+  for (const ConvertedTensor& t : report.outputs) record.outputs.push_back({t.name, t.onnx_shape, t.permutation});
+  auto model = convert::WithMetadata(report.model, kLayoutMetadataName, ToJson(record).dump());
+  if (!model.ok()) return model.error();
+  report.model = std::move(*model);
+  return OkStatus();
+}
+
 }  // namespace
 
 Expected<ConversionReport> ConvertModel(const ConvertRequest& request) {
@@ -90,6 +105,7 @@ Expected<ConversionReport> ConvertModel(const ConvertRequest& request) {
   if (request.target == ConvertTarget::kTflite && request.precision == ConvertPrecision::kInt8) {
     EB_RETURN_IF_ERROR(QuantizeToInt8(request, *report));
   }
+  if (request.target == ConvertTarget::kTflite) EB_RETURN_IF_ERROR(RecordLayout(*report));
   auto samples = convert::MakeSamples(report->inputs, request.samples, convert::SamplePurpose::kAccuracy);
   if (!samples.ok()) return samples.error();
   if (samples->samples.empty()) {

@@ -12,8 +12,11 @@
 #include <iostream>
 #include <map>
 
+#include <onnx/onnx_pb.h>
+
 #include "convert/layout.h"
 #include "convert/quantize.h"
+#include "edgebench/bench.h"
 #include "edgebench/convert.h"
 #include "edgebench/model_file.h"
 #include "edgebench/registry.h"
@@ -457,6 +460,180 @@ TEST(ConvertCli, FailuresExitTwoAndLeaveNoFile) {
   auto fixed = RunCli({"convert", dynamic, "--to", "tflite", "-o", out, "--shape", "input=1x3x32x32"});
   EXPECT_EQ(fixed.exit_code, 0) << fixed.err;
   EXPECT_TRUE(std::filesystem::exists(out));
+}
+
+// ---- layouts known end to end: the converted file records how its tensors relate to the ONNX ones
+
+// A quick benchmark of `model` on `runtime` (few runs: only the inputs and outputs matter here).
+BenchSettings QuickSettings() {
+  BenchSettings settings;
+  settings.warmup_runs = 0;
+  settings.warmup_min_ms = 0;
+  settings.min_runs = 2;
+  settings.min_duration_ms = 0;
+  settings.allow_unpinned_governor = true;
+  return settings;
+}
+
+// tinycnn converted by `edgebench convert` into a fresh directory.
+std::string ConvertedTinyCnn() {
+  const std::string out = testing::MakeTempDir() + "/tinycnn.tflite";
+  auto result = RunCli({"convert", ZooFile("tinycnn", "tinycnn.onnx"), "--to", "tflite", "-o", out});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  return out;
+}
+
+TEST(ConvertLayout, TheConvertedFileRecordsItsLayout) {
+  EB_REQUIRE_FILE(ZooFile("tinycnn", "tinycnn.onnx"));
+  auto record = ReadLayoutRecord(ConvertedTinyCnn());
+  ASSERT_TRUE(record.ok()) << record.error().message;
+  ASSERT_TRUE(record->has_value());
+  const LayoutRecord& layout = **record;
+  EXPECT_EQ(layout.source_format, "onnx");
+  ASSERT_EQ(layout.inputs.size(), 1u);
+  EXPECT_EQ(layout.inputs[0].name, "input");
+  EXPECT_EQ(layout.inputs[0].source_shape, (std::vector<int64_t>{1, 3, 32, 32}));
+  EXPECT_EQ(layout.inputs[0].permutation, (Permutation{0, 2, 3, 1}));
+  ASSERT_EQ(layout.outputs.size(), 1u);
+  EXPECT_EQ(layout.outputs[0].source_shape, (std::vector<int64_t>{1, 10}));
+  // A model without a record: an ONNX file, a TFLite file from elsewhere.
+  auto onnx = ReadLayoutRecord(ZooFile("tinycnn", "tinycnn.onnx"));
+  ASSERT_TRUE(onnx.ok());
+  EXPECT_FALSE(onnx->has_value());
+  const std::string foreign = testing::DownloadedModel("face_detection_short_range.tflite");
+  EB_REQUIRE_FILE(foreign);
+  auto none = ReadLayoutRecord(foreign);
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST(ConvertLayout, ConvertedModelVerifiesAgainstItsOnnxSource) {
+  const std::string onnx = ZooFile("tinycnn", "tinycnn.onnx");
+  EB_REQUIRE_FILE(onnx);
+  const std::string tflite = ConvertedTinyCnn();
+  BenchSettings settings = QuickSettings();
+  settings.verify_runtime = "onnxruntime";
+  settings.verify_model = onnx;
+  settings.verify_tolerance = 1e-4;
+  const BenchResult result = RunBenchmark({tflite, "tflite", settings});
+  ASSERT_FALSE(result.failure) << result.failure->error.message;
+  ASSERT_TRUE(result.verification);
+  EXPECT_TRUE(result.verification->passed) << result.verification->max_abs_error;
+  EXPECT_LT(result.verification->max_abs_error, 1e-4);
+  EXPECT_EQ(result.verification->input_permutations, (std::vector<Permutation>{{0, 3, 1, 2}}));
+  // The other way round: the ONNX model benchmarked, the converted one as the reference.
+  settings.verify_runtime = "tflite";
+  settings.verify_model = tflite;
+  const BenchResult reverse = RunBenchmark({onnx, "onnxruntime", settings});
+  ASSERT_FALSE(reverse.failure) << reverse.failure->error.message;
+  EXPECT_TRUE(reverse.verification->passed) << reverse.verification->max_abs_error;
+  EXPECT_EQ(reverse.verification->input_permutations, (std::vector<Permutation>{{0, 2, 3, 1}}));
+}
+
+// The zoo's NCHW input file, stated as NCHW, reproduces the zoo's output on the NHWC model; the
+// outputs saved with --save-outputs read back as --input files do.
+TEST(ConvertLayout, NchwInputFileIsPermutedAndOutputsAreSaved) {
+  EB_REQUIRE_FILE(ZooFile("tinycnn", "input.f32"));
+  const std::string tflite = ConvertedTinyCnn();
+  BenchSettings settings = QuickSettings();
+  settings.input_files["input"] = ZooFile("tinycnn", "input.f32");
+  settings.input_layouts["input"] = "NCHW";
+  settings.save_outputs_dir = testing::MakeTempDir() + "/outputs";
+  const BenchResult result = RunBenchmark({tflite, "tflite", settings});
+  ASSERT_FALSE(result.failure) << result.failure->error.message;
+
+  const auto index = nlohmann::json::parse(testing::ReadFile(settings.save_outputs_dir + "/outputs.json"));
+  ASSERT_EQ(index["outputs"].size(), 1u);
+  const auto& entry = index["outputs"][0];
+  EXPECT_EQ(entry["type"], "float32");
+  EXPECT_EQ(entry["shape"], (std::vector<int64_t>{1, 10}));
+  const std::string file = settings.save_outputs_dir + "/" + entry["file"].get<std::string>();
+  EXPECT_EQ(std::filesystem::file_size(file), 10 * sizeof(float));
+  auto saved = LoadTensorFile({entry["name"].get<std::string>(), DataType::kFloat32, {1, 10}}, file);
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  const std::vector<float> output = testing::Floats(*saved);
+  const std::vector<float> reference = ReadFloatFile(ZooFile("tinycnn", "output.f32"));
+  ASSERT_EQ(output.size(), reference.size());
+  for (std::size_t i = 0; i < output.size(); ++i) EXPECT_NEAR(output[i], reference[i], 1e-3) << i;
+}
+
+TEST(ConvertLayout, MismatchedLayoutsAreRefusedBeforeTiming) {
+  const std::string onnx = ZooFile("tinycnn", "tinycnn.onnx");
+  const std::string foreign = testing::DownloadedModel("face_detection_short_range.tflite");
+  EB_REQUIRE_FILE(onnx);
+  EB_REQUIRE_FILE(foreign);
+  // A size-compatible file stated in the other layout, for models that record no permutation.
+  BenchSettings nhwc = QuickSettings();
+  nhwc.input_files["input"] = ZooFile("tinycnn", "input.f32");
+  nhwc.input_layouts["input"] = "NHWC";
+  const BenchResult onnx_result = RunBenchmark({onnx, "onnxruntime", nhwc});
+  ASSERT_TRUE(onnx_result.failure);
+  EXPECT_EQ(onnx_result.failure->stage, "inputs");
+  EXPECT_NE(onnx_result.failure->error.message.find("takes 'input' as NCHW 1x3x32x32"), std::string::npos)
+      << onnx_result.failure->error.message;
+
+  auto loaded = RunBenchmark({foreign, "tflite", QuickSettings()});
+  ASSERT_FALSE(loaded.failure) << loaded.failure->error.message;
+  const TensorSpec& input = loaded.inputs.at(0);
+  const std::string file = testing::WriteTempFile("nchw.f32", std::string(std::size_t(*ElementCount(input.shape)) * 4, '\0'));
+  BenchSettings nchw = QuickSettings();
+  nchw.input_files[input.name] = file;
+  nchw.input_layouts[input.name] = "nchw";
+  const BenchResult foreign_result = RunBenchmark({foreign, "tflite", nchw});
+  ASSERT_TRUE(foreign_result.failure);
+  EXPECT_EQ(foreign_result.failure->stage, "inputs");
+  EXPECT_NE(foreign_result.failure->error.message.find("as NHWC " + FormatShape(input.shape) +
+                                                       " and records no permutation from NCHW"),
+            std::string::npos)
+      << foreign_result.failure->error.message;
+
+  // --verify across layouts nothing records: both shapes named, before any timed run.
+  BenchSettings verify = QuickSettings();
+  verify.verify_runtime = "onnxruntime";
+  verify.verify_model = onnx;
+  const BenchResult verify_result = RunBenchmark({foreign, "tflite", verify});
+  ASSERT_TRUE(verify_result.failure);
+  EXPECT_EQ(verify_result.failure->stage, "verify");
+  EXPECT_TRUE(verify_result.samples_ms.empty());
+  EXPECT_NE(verify_result.failure->error.message.find("1x3x32x32"), std::string::npos)
+      << verify_result.failure->error.message;
+  EXPECT_NE(verify_result.failure->error.message.find(FormatShape(input.shape)), std::string::npos)
+      << verify_result.failure->error.message;
+}
+
+// ---- quiet runtimes: what a runtime prints about itself needs --verbose
+
+// tinycnn with an initializer no node uses, which onnxruntime warns about while loading.
+std::string OnnxModelWithUnusedInitializer() {
+  onnx::ModelProto model;
+  std::ifstream in(ZooFile("tinycnn", "tinycnn.onnx"), std::ios::binary);
+  EXPECT_TRUE(model.ParseFromIstream(&in));
+  onnx::TensorProto* unused = model.mutable_graph()->add_initializer();
+  unused->set_name("edgebench_unused_weight");
+  unused->set_data_type(onnx::TensorProto::FLOAT);
+  unused->add_dims(1);
+  unused->add_float_data(1.0f);
+  const std::string path = testing::MakeTempDir() + "/unused_initializer.onnx";
+  std::ofstream out(path, std::ios::binary);
+  EXPECT_TRUE(model.SerializeToOstream(&out));
+  return path;
+}
+
+TEST(QuietRuntimes, OnnxruntimeWarningsNeedVerbose) {
+  EB_REQUIRE_FILE(ZooFile("tinycnn", "tinycnn.onnx"));
+  const std::string model = OnnxModelWithUnusedInitializer();
+  const std::vector<std::string> bench = {"bench", model, "-r", "onnxruntime", "--min-runs", "2",
+                                          "--min-duration-ms", "0", "--warmup-runs", "0", "--warmup-min-ms", "0",
+                                          "--allow-unpinned-governor", "-q"};
+  auto quiet = RunCli(bench);
+  EXPECT_NE(quiet.exit_code, 2) << quiet.err;
+  EXPECT_EQ(quiet.err.find("edgebench_unused_weight"), std::string::npos) << quiet.err;
+  std::vector<std::string> verbose_args = bench;
+  verbose_args.push_back("--verbose");
+  auto verbose = RunCli(verbose_args);
+  EXPECT_NE(verbose.exit_code, 2) << verbose.err;
+  EXPECT_NE(verbose.err.find("onnxruntime warning: "), std::string::npos) << verbose.err;
+  EXPECT_NE(verbose.err.find("edgebench_unused_weight"), std::string::npos) << verbose.err;
 }
 
 }  // namespace

@@ -5,25 +5,6 @@
 
 namespace edgebench::convert {
 
-Shape PermuteShape(const Shape& shape, const Permutation& perm) {
-  Shape result(perm.size());
-  for (std::size_t i = 0; i < perm.size(); ++i) result[i] = shape[perm[i]];
-  return result;
-}
-
-Permutation InversePermutation(const Permutation& perm) {
-  Permutation inverse(perm.size());
-  for (std::size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = int(i);
-  return inverse;
-}
-
-Permutation ComposePermutations(const Permutation& first, const Permutation& second) {
-  // After `first`, dim j holds input dim first[j]; `second` puts dim second[i] at i.
-  Permutation result(second.size());
-  for (std::size_t i = 0; i < second.size(); ++i) result[i] = first[second[i]];
-  return result;
-}
-
 bool IsMemoryOrderPreserved(const Shape& shape, const Permutation& perm) {
   int last = -1;
   for (int axis : perm) {

@@ -6,19 +6,20 @@
 #include <optional>
 #include <vector>
 
+#include "edgebench/tensor_layout.h"
+
 namespace edgebench::convert {
 
 using Shape = std::vector<int64_t>;
-using Permutation = std::vector<int>;  // output dim i = input dim perm[i]
+// Permutations are core's (edgebench/tensor_layout.h): output dim i = input dim perm[i].
+using edgebench::Permutation;
+using edgebench::PermuteShape;
+using edgebench::InversePermutation;
+using edgebench::ComposePermutations;
 
 // NCHW -> NHWC and back, for rank-4 tensors.
 inline const Permutation kNchwToNhwc{0, 2, 3, 1};
 inline const Permutation kNhwcToNchw{0, 3, 1, 2};
-
-Shape PermuteShape(const Shape& shape, const Permutation& perm);
-Permutation InversePermutation(const Permutation& perm);
-// first then second: the result applied once equals applying `first`, then `second`.
-Permutation ComposePermutations(const Permutation& first, const Permutation& second);
 
 // Whether transposing a tensor of `shape` by `perm` leaves its elements in memory order (only
 // size-1 dims move), so a RESHAPE can stand in for the TRANSPOSE.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace edgebench::convert {
 
@@ -74,6 +75,26 @@ std::string TfliteWriter::Finish(const std::vector<int>& inputs, const std::vect
                                 b.CreateVector(buffers));
   tfl::FinishModelBuffer(b, model);
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+Expected<std::string> WithMetadata(const std::string& model, const std::string& name, const std::string& data) {
+  auto read = tfl::ReadModel(model);
+  if (!read.ok()) return read.error();
+  std::unique_ptr<tfl::ModelT> unpacked((*read)->UnPack());
+  auto buffer = std::make_unique<tfl::BufferT>();
+  buffer->data.assign(data.begin(), data.end());
+  const auto index = uint32_t(unpacked->buffers.size());
+  unpacked->buffers.push_back(std::move(buffer));
+  auto& entries = unpacked->metadata;
+  entries.erase(std::remove_if(entries.begin(), entries.end(), [&](const auto& m) { return m && m->name == name; }),
+                entries.end());
+  auto entry = std::make_unique<tfl::MetadataT>();
+  entry->name = name;
+  entry->buffer = index;
+  entries.push_back(std::move(entry));
+  flatbuffers::FlatBufferBuilder builder(model.size() + data.size() + 1024);
+  tfl::FinishModelBuffer(builder, tfl::Model::Pack(builder, unpacked.get()));
+  return std::string(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
 }
 
 }  // namespace edgebench::convert

@@ -60,4 +60,8 @@ class TfliteWriter {
   std::vector<std::string> buffers_{std::string()};
 };
 
+// `model` (a TFLite flatbuffer) with the metadata entry `name` holding `data` (any entry of that
+// name replaced).
+Expected<std::string> WithMetadata(const std::string& model, const std::string& name, const std::string& data);
+
 }  // namespace edgebench::convert

@@ -179,6 +179,9 @@ std::string FormatResultText(const BenchResult& r) {
     for (const auto& o : v->outputs) {
       if (o.top1_agreement) out << ", top-1 agreement (" << o.name << ") " << Printf("%.0f%%", 100 * *o.top1_agreement);
     }
+    for (std::size_t i = 0; i < v->input_permutations.size(); ++i) {
+      if (!v->input_permutations[i].empty()) out << ", input " << i << " permuted (" << FormatPermutation(v->input_permutations[i]) << ")";
+    }
     out << (v->tolerance ? (v->passed ? ", within " : ", ABOVE ") + Printf("%.3g", *v->tolerance) : "") << "\n";
   }
   if (r.profile) out << ProfileTable(*r.profile, r.profile_by_type);

@@ -96,6 +96,8 @@ json VerificationToJson(const Verification& v) {
           {"reference_version", v.reference_version},
           {"reference_model", v.reference_model},
           {"outputs", outputs},
+          {"input_permutations", v.input_permutations},
+          {"output_permutations", v.output_permutations},
           {"max_abs_error", v.max_abs_error},
           {"tolerance", v.tolerance ? json(*v.tolerance) : json(nullptr)},
           {"passed", v.passed}};
@@ -115,6 +117,9 @@ Verification VerificationFromJson(const json& j) {
     if (!o.at("top1_agreement").is_null()) c.top1_agreement = o["top1_agreement"].get<double>();
     v.outputs.push_back(std::move(c));
   }
+  // Absent in documents written before layouts were carried across.
+  if (j.contains("input_permutations")) j["input_permutations"].get_to(v.input_permutations);
+  if (j.contains("output_permutations")) j["output_permutations"].get_to(v.output_permutations);
   j.at("max_abs_error").get_to(v.max_abs_error);
   if (!j.at("tolerance").is_null()) v.tolerance = j["tolerance"].get<double>();
   j.at("passed").get_to(v.passed);

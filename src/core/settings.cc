@@ -66,6 +66,11 @@ std::vector<SettingSpec> MakeTable() {
              .help = "Input NAME=FILE of raw little-endian data (repeatable; other inputs are random)",
              .use = SettingUse::kBenchOnly},
             &BenchSettings::input_files),
+      Field({.key = "input_layouts", .flag = "--input-layout", .type = kStringMap, .item_form = "NAME=NCHW|NHWC",
+             .help = "Layout of the --input file NAME (repeatable): permuted to the model's layout when the model "
+                     "records the permutation (edgebench convert), refused when the layouts disagree",
+             .use = SettingUse::kBenchOnly},
+            &BenchSettings::input_layouts),
       Field({.key = "seed", .flag = "--seed", .type = kInt, .min = 0, .max = kMaxExactInteger,
              .help = "Seed of the random inputs"},
             &BenchSettings::seed),
@@ -117,6 +122,11 @@ std::vector<SettingSpec> MakeTable() {
              .switch_help = "After timing, run the model again with the runtime's operator profiler and report "
                             "time per kernel type"},
             &BenchSettings::profile_runs),
+      Field({.key = "save_outputs_dir", .flag = "--save-outputs", .type = kString, .item_form = "DIR",
+             .help = "After timing, write each output of the last run to DIR as a raw little-endian file "
+                     "(what --input reads) with outputs.json (\"\" = none)",
+             .use = SettingUse::kBenchOnly},
+            &BenchSettings::save_outputs_dir),
       {.key = "precision", .flag = "--precision", .type = kChoice, .choices = {"fp32", "fp16", "int8"},
        .help = "The precision the server converts an ONNX model to: a TFLite model for tflite and armnn, an ONNX "
                "variant (fp16, QDQ int8) for onnxruntime (docs/convert.md)",

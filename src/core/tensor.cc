@@ -246,4 +246,12 @@ Expected<Tensor> LoadTensorFile(const TensorSpec& spec, const std::string& path)
   return tensor;
 }
 
+Status SaveTensorFile(const Tensor& tensor, const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return InvalidArgument(path + ": cannot create the tensor file");
+  out.write(reinterpret_cast<const char*>(tensor.data.data()), static_cast<std::streamsize>(tensor.data.size()));
+  if (!out.flush()) return RuntimeError(path + ": write failed (disk full?)");
+  return OkStatus();
+}
+
 }  // namespace edgebench

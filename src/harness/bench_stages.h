@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "edgebench/backend.h"
+#include "edgebench/model_file.h"
 #include "edgebench/settings.h"
 #include "edgebench/status.h"
 #include "edgebench/tensor.h"
@@ -20,8 +21,9 @@ Status CheckSettings(const BenchSettings& settings);
 bool AcceptsFormat(const BackendInfo& info, ModelFormat format);
 std::string FormatList(const std::vector<ModelFormat>& formats);
 
-// The model's inputs: --input files where given (names checked against `specs`), else random
-// from settings.seed.
-Expected<std::vector<Tensor>> MakeInputs(const std::vector<TensorSpec>& specs, const BenchSettings& settings);
+// The model's inputs: --input files where given (names checked against `specs`; permuted from the
+// stated --input-layout when `model` records how), else random from settings.seed.
+Expected<std::vector<Tensor>> MakeInputs(const std::vector<TensorSpec>& specs, const BenchSettings& settings,
+                                         const ModelFile& model);
 
 }  // namespace edgebench

@@ -74,7 +74,7 @@ std::optional<StageError> Prepare(const CompareVariantRequest& request, BenchRes
     auto specs = ResolveInputShapes(live.backend->InputSpecs(), request.settings.shapes);
     if (!specs.ok()) return specs.error();
     result.inputs = *specs;
-    auto tensors = MakeInputs(*specs, request.settings);
+    auto tensors = MakeInputs(*specs, request.settings, *model);
     if (!tensors.ok()) return tensors.error();
     return live.backend->SetInputs(*tensors);
   });

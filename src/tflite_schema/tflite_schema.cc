@@ -27,4 +27,16 @@ int8_t DeprecatedBuiltinCode(BuiltinOperator op) {
   return int8_t(std::min<int>(op, BuiltinOperator_PLACEHOLDER_FOR_GREATER_OP_CODES));
 }
 
+std::optional<std::string_view> MetadataEntry(const Model& model, std::string_view name) {
+  if (!model.metadata() || !model.buffers()) return std::nullopt;
+  for (const Metadata* entry : *model.metadata()) {
+    if (!entry || !entry->name() || entry->name()->string_view() != name) continue;
+    if (entry->buffer() >= model.buffers()->size()) return std::nullopt;
+    const Buffer* buffer = model.buffers()->Get(entry->buffer());
+    if (!buffer || !buffer->data()) return std::string_view();
+    return std::string_view(reinterpret_cast<const char*>(buffer->data()->data()), buffer->data()->size());
+  }
+  return std::nullopt;
+}
+
 }  // namespace edgebench::tfl

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "edgebench/status.h"
@@ -22,5 +23,9 @@ BuiltinOperator BuiltinCode(const OperatorCode& code);
 
 // The value of OperatorCode.deprecated_builtin_code for `op`.
 int8_t DeprecatedBuiltinCode(BuiltinOperator op);
+
+// The bytes of metadata entry `name` (Model.metadata -> its buffer), pointing into the model;
+// nullopt when there is no such entry or its buffer index is out of range.
+std::optional<std::string_view> MetadataEntry(const Model& model, std::string_view name);
 
 }  // namespace edgebench::tfl

@@ -8,6 +8,7 @@
 // does at run time. Profile reads Arm NN's profiler (IProfiler::Print, JSON): one event per
 // workload and run, named after the workload class, whose prefix tells the compute backend.
 #include <armnn/ArmNN.hpp>
+#include <armnn/Utils.hpp>
 #include <armnn/Exceptions.hpp>
 #include <armnn/Version.hpp>
 #include <armnnTfLiteParser/ITfLiteParser.hpp>
@@ -201,6 +202,10 @@ class ArmnnBackend final : public Backend {
  public:
   Status Load(const LoadRequest& request) override {
     path_ = request.model.path;
+    SetLogLevel(request.log_level);
+    // Arm NN prints its log itself, on stdout (where --json - goes): only with --verbose. Its
+    // errors reach edgebench as exceptions anyway.
+    ::armnn::ConfigureLogging(ShouldLog(LogLevel::kWarning), false, ::armnn::LogSeverity::Warning);
     std::ifstream file(path_, std::ios::binary);
     if (!file) return NotFound(path_ + ": cannot open");
     const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),

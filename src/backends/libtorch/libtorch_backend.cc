@@ -277,10 +277,23 @@ std::string OutputName(size_t index, size_t count) {
   return count == 1 ? "output" : "output" + std::to_string(index);
 }
 
+// LibTorch's warnings (TORCH_WARN), through edgebench's log (log.h) instead of straight to stderr.
+class RoutedWarnings final : public c10::WarningHandler {
+ public:
+  void process(const c10::SourceLocation& /*location*/, const std::string& message, const bool /*verbatim*/) override {
+    LogMessage(LogLevel::kWarning, "libtorch", message);
+  }
+};
+
 class LibTorchBackend final : public Backend {
  public:
   Status Load(const LoadRequest& request) override {
     path_ = request.model.path;
+    SetLogLevel(request.log_level);
+    // The handler is per thread in LibTorch: the loading thread is the one that runs the model.
+    static RoutedWarnings routed_warnings;
+    c10::Warning::set_warning_handler(&routed_warnings);
+    FLAGS_caffe2_log_level = ShouldLog(LogLevel::kWarning) ? 1 : 2;  // c10 logging: 1 warning, 2 error
     try {
       return LoadModule(request);
     } catch (const c10::Error& e) {

@@ -11,6 +11,7 @@ namespace {
 class NullBackend final : public Backend {
  public:
   Status Load(const LoadRequest& request) override {
+    SetLogLevel(request.log_level);
     spin_ns_ = std::stoll(request.options.at("spin_ns"));
     return OkStatus();
   }

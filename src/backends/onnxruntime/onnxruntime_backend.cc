@@ -157,6 +157,16 @@ class TraceAccumulator {
   std::map<std::string, std::size_t> index_;  // node name -> position in kernels_
 };
 
+// ORT's log, through edgebench's (log.h) instead of ORT's coloured lines on stderr.
+void ORT_API_CALL RouteOrtLog(void* /*param*/, OrtLoggingLevel severity, const char* /*category*/,
+                              const char* /*logid*/, const char* /*code_location*/, const char* message) {
+  const LogLevel level = severity >= ORT_LOGGING_LEVEL_ERROR     ? LogLevel::kError
+                         : severity == ORT_LOGGING_LEVEL_WARNING ? LogLevel::kWarning
+                         : severity == ORT_LOGGING_LEVEL_INFO    ? LogLevel::kInfo
+                                                                 : LogLevel::kVerbose;
+  LogMessage(level, "onnxruntime", message ? message : "");
+}
+
 class OnnxRuntimeBackend final : public Backend {
  public:
   Status Load(const LoadRequest& request) override {
@@ -169,7 +179,10 @@ class OnnxRuntimeBackend final : public Backend {
                          " that edgebench was compiled against");
     }
     try {
-      env_ = Ort::Env(ORT_LOGGING_LEVEL_WARNING, "edgebench");
+      SetLogLevel(request.log_level);
+      // ORT keeps one environment per process, with the level and logger of its first creation:
+      // it passes warnings, and RouteOrtLog drops those below the current threshold.
+      env_ = Ort::Env(ORT_LOGGING_LEVEL_WARNING, "edgebench", &RouteOrtLog, nullptr);
       Ort::SessionOptions options;
       options.SetIntraOpNumThreads(request.threads);
       options.SetInterOpNumThreads(std::stoi(request.options.at("inter_op_threads")));

@@ -5,6 +5,7 @@
 // Profile adds no instrumentation: it runs and accumulates those times.
 #include <onnx/onnx_pb.h>
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 
 #include <algorithm>
@@ -151,6 +152,10 @@ class OpenCvBackend final : public Backend {
  public:
   Status Load(const LoadRequest& request) override {
     path_ = request.model.path;
+    SetLogLevel(request.log_level);
+    // OpenCV prints its log itself; it gets the same threshold.
+    cv::utils::logging::setLogLevel(ShouldLog(LogLevel::kWarning) ? cv::utils::logging::LOG_LEVEL_WARNING
+                                                                  : cv::utils::logging::LOG_LEVEL_ERROR);
     if (request.model.format != ModelFormat::kOnnx) {
       return Unsupported(path_ + ": the opencv backend reads ONNX models only, not " +
                          std::string(ModelFormatName(request.model.format)));

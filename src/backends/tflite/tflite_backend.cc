@@ -225,6 +225,8 @@ class TfliteBackend final : public Backend {
  public:
   Status Load(const LoadRequest& request) override {
     path_ = request.model.path;
+    // TFLite 2.2's C API has no log threshold; its error reports come to Report and into errors.
+    SetLogLevel(request.log_level);
     std::ifstream file(path_, std::ios::binary);
     if (!file) return NotFound(path_ + ": cannot open");
     model_data_.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
