@@ -37,14 +37,19 @@ nlohmann::json OptionalJson(const std::optional<double>& value) {
 
 nlohmann::json AnalysisJson(const std::vector<GroupAnalysis>& groups, const std::vector<std::string>& skipped) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& g : groups) {
-    nlohmann::json points = nlohmann::json::array();
-    for (const auto& p : g.points) {
-      points.push_back({{"model", p.model}, {"latency_ms", p.latency_ms}, {"flops", p.flops},
-                        {"params", p.params}, {"ms_per_gflop", p.ms_per_gflop},
-                        {"zero_flop_share", OptionalJson(p.zero_flop_share)}});
+  auto points_json = [](const std::vector<ModelPoint>& points) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& p : points) {
+      list.push_back({{"model", p.model}, {"latency_ms", p.latency_ms}, {"results", p.results},
+                      {"valid", p.valid}, {"reasons", p.reasons}, {"warnings", p.warnings},
+                      {"flops", p.flops}, {"params", p.params}, {"ms_per_gflop", p.ms_per_gflop},
+                      {"zero_flop_share", OptionalJson(p.zero_flop_share)}});
     }
-    list.push_back({{"device", g.device}, {"runtime", g.runtime}, {"models", points},
+    return list;
+  };
+  for (const auto& g : groups) {
+    list.push_back({{"device", g.device}, {"runtime", g.runtime}, {"label", g.label},
+                    {"models", points_json(g.points)}, {"left_out_invalid", points_json(g.left_out)},
                     {"pearson_flops", OptionalJson(g.pearson_flops)},
                     {"spearman_flops", OptionalJson(g.spearman_flops)},
                     {"pearson_params", OptionalJson(g.pearson_params)},
@@ -62,6 +67,7 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
     std::string table = "latency";
     int top_k = 5;
     std::string output = "-";
+    bool only_valid = false;
   };
   auto flags = std::make_shared<Flags>();
   auto* command = app.add_subcommand("report", "The latency matrix (or operator shares, or the precision table) of saved results");
@@ -85,6 +91,8 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   command->add_option("-o,--output", flags->output, "Output file ('-' = stdout)")->capture_default_str();
+  command->add_flag("--only-valid", flags->only_valid,
+                    "Leave out INVALID and failed results (by default they show, marked !)");
   command->callback([flags, &exit_code] {
     if (flags->format == "html" && flags->table != "latency") {
       exit_code = ReportError(InvalidArgument("--table " + flags->table +
@@ -96,6 +104,7 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
       exit_code = ReportError(results.error());
       return;
     }
+    if (flags->only_valid) *results = OnlyValid(*results);
     const TableStyle style = flags->format == "md" ? TableStyle::kMarkdown
                              : flags->format == "csv" ? TableStyle::kCsv
                                                       : TableStyle::kText;
@@ -119,6 +128,8 @@ void AddAnalyzeCommand(CLI::App& app, int& exit_code) {
   struct Flags {
     std::vector<std::string> results;
     bool json = false;
+    bool only_valid = false;
+    bool include_invalid = false;
   };
   auto flags = std::make_shared<Flags>();
   auto* command = app.add_subcommand(
@@ -126,14 +137,21 @@ void AddAnalyzeCommand(CLI::App& app, int& exit_code) {
   command->footer("Example:\n  edgebench analyze results/*.json");
   command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
   command->add_flag("--json", flags->json, "Print machine-readable JSON on stdout");
+  auto* only_valid = command->add_flag("--only-valid", flags->only_valid,
+                                       "Leave out INVALID and failed results entirely (not even listed)");
+  command->add_flag("--include-invalid", flags->include_invalid,
+                    "Keep INVALID results in the correlations and fits (marked !); by default they are "
+                    "left out and counted")
+      ->excludes(only_valid);
   command->callback([flags, &exit_code] {
     auto results = ReadResults(flags->results);
     if (!results.ok()) {
       exit_code = ReportError(results.error());
       return;
     }
+    if (flags->only_valid) *results = OnlyValid(*results);
     std::vector<std::string> skipped;
-    const auto groups = AnalyzeResults(*results, &skipped);
+    const auto groups = AnalyzeResults(*results, &skipped, flags->include_invalid);
     if (flags->json) {
       std::cout << AnalysisJson(groups, skipped).dump(2) << "\n";
     } else {

@@ -170,8 +170,10 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
     return SendError(res, {400, "result is for model " + parsed->model.sha256 + ", task " + std::to_string(*id) +
                                     " is for " + task->model_sha256});
   }
-  // A converted model: the result records where it came from and the accuracy cost.
+  // The result names its device as the service knows it (the agent), and a converted model
+  // records where it came from and the accuracy cost.
   json record = *document;
+  record["device"] = agent->name;
   if (auto conversion = store.FindConversionTo(task->model_sha256)) {
     ConversionInfo info{"", conversion->source_sha256, conversion->target, conversion->precision,
                         conversion->converter_version, std::nullopt};
