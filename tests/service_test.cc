@@ -702,6 +702,37 @@ TEST_F(ServiceTest, JobRunsEveryCombinationAndPrintsTheTable) {
     EXPECT_FALSE(row[2].get<std::string>().empty()) << row;
   }
 
+  // An INVALID result is marked in the job's table, with its reason as a footnote: 1 ms runs
+  // cannot reach 1000 timed runs in 30 ms. The stored result names its device (the agent).
+  std::vector<std::string> invalid = {"job", tiny, "--runtime", "null", "--device", "a1", "-o", "spin_ns=1000000",
+                                      "--min-runs", "1000", "--min-duration-ms", "0", "--max-duration-ms", "30", "--warmup-runs", "0",
+                                      "--warmup-min-ms", "0", "--wait", "--wait-timeout", "120"};
+  for (const auto& flag : ClientFlags()) invalid.push_back(flag);
+  auto marked = Edgebench(invalid);
+  ASSERT_EQ(marked.exit_code, 0) << marked.err << "\na1: " << AgentLog("a1");
+  EXPECT_NE(marked.out.find("null (a1)"), std::string::npos) << marked.out;
+  EXPECT_NE(marked.out.find(" !1"), std::string::npos) << marked.out;
+  EXPECT_NE(marked.out.find("0 of 1 results valid; 1 INVALID (!)"), std::string::npos) << marked.out;
+  EXPECT_NE(marked.out.find("fewer than the minimum 1000"), std::string::npos) << marked.out;
+  auto invalid_jobs = Edgebench({"jobs", "--json", "--server", url_, "--token-file", admin_token_file_});
+  ASSERT_EQ(invalid_jobs.exit_code, 0) << invalid_jobs.err;
+  int64_t invalid_job = 0;
+  for (const auto& j : json::parse(invalid_jobs.out)) invalid_job = std::max(invalid_job, j["id"].get<int64_t>());
+  auto invalid_detail = Http(admin_token_).Get(("/v1/jobs/" + std::to_string(invalid_job)).c_str());
+  ASSERT_TRUE(invalid_detail && invalid_detail->status == 200);
+  const json invalid_table = json::parse(invalid_detail->body)["table"];
+  ASSERT_EQ(invalid_table["rows"].size(), 1u) << invalid_table.dump();
+  EXPECT_NE(invalid_table["rows"][0][1].get<std::string>().find(" !1"), std::string::npos) << invalid_table.dump();
+  bool named = false;  // the reason is a footnote (others, such as the spread, may be too)
+  for (const auto& note : invalid_table["invalid_notes"]) {
+    named = named || note.get<std::string>().find("fewer than the minimum 1000") != std::string::npos;
+  }
+  EXPECT_TRUE(named) << invalid_table.dump();
+  const int64_t invalid_task = json::parse(invalid_detail->body)["tasks"][0]["id"].get<int64_t>();
+  auto task = Http(admin_token_).Get(("/v1/tasks/" + std::to_string(invalid_task)).c_str());
+  ASSERT_TRUE(task && task->status == 200);
+  EXPECT_EQ(json::parse(task->body)["result"]["device"], "a1");
+
   // A job whose tasks fail (a bad runtime option) ends failed and exits non-zero.
   std::vector<std::string> bad = {"job", tiny, "--runtime", "null", "--device", "a1", "-o", "spin_ns=-5",
                                   "--wait", "--wait-timeout", "120"};
