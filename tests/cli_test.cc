@@ -335,6 +335,14 @@ TEST(Cli, ReportAndAnalyzeReadSavedResults) {
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("| squeezenet11 |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("onnxruntime ("), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(" of 3 results valid; "), std::string::npos) << table.out;  // the verdict summary
+  // --only-valid leaves out whatever these quick runs got judged INVALID.
+  args = {"report", "--only-valid"};
+  args.insert(args.end(), files.begin(), files.end());
+  auto valid_only = Edgebench(args);
+  ASSERT_EQ(valid_only.exit_code, 0) << valid_only.err;
+  EXPECT_NE(valid_only.out.find("results valid; 0 INVALID (!)"), std::string::npos) << valid_only.out;
+  ExpectBadInput(Edgebench({"analyze", "--only-valid", "--include-invalid", files[0]}), {"--include-invalid"});
 
   // Operator shares side by side from a profiled result.
   const std::string profiled = dir + "/profiled.json";

@@ -137,13 +137,16 @@ void AddAnalyzeCommand(CLI::App& app, int& exit_code) {
   command->footer("Example:\n  edgebench analyze results/*.json");
   command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
   command->add_flag("--json", flags->json, "Print machine-readable JSON on stdout");
-  auto* only_valid = command->add_flag("--only-valid", flags->only_valid,
-                                       "Leave out INVALID and failed results entirely (not even listed)");
+  command->add_flag("--only-valid", flags->only_valid,
+                    "Leave out INVALID and failed results entirely (not even listed)");
   command->add_flag("--include-invalid", flags->include_invalid,
                     "Keep INVALID results in the correlations and fits (marked !); by default they are "
-                    "left out and counted")
-      ->excludes(only_valid);
+                    "left out and listed");
   command->callback([flags, &exit_code] {
+    if (flags->only_valid && flags->include_invalid) {
+      exit_code = ReportError(InvalidArgument("--include-invalid and --only-valid contradict each other: give one"));
+      return;
+    }
     auto results = ReadResults(flags->results);
     if (!results.ok()) {
       exit_code = ReportError(results.error());
