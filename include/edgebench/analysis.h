@@ -2,6 +2,7 @@
 // How much time goes to operators that count zero FLOPs? Pure functions over result documents.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -80,6 +81,10 @@ std::vector<DuplicateGroup> GroupDuplicates(const std::vector<BenchResult>& resu
 // ("onnxruntime t=2 (pi)"). Parts whose key is in `omit` are never named.
 std::vector<std::string> IdentityLabels(const std::vector<std::vector<IdentityPart>>& identities,
                                         const std::vector<std::string>& omit = {});
+
+// IdentityLabels of the distinct identities of `results`, by IdentityKey.
+std::map<std::string, std::string> ColumnLabels(const std::vector<BenchResult>& results,
+                                                const std::vector<std::string>& omit = {});
 
 struct ModelPoint {
   std::string model;  // ModelName of the result's file

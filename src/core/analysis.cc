@@ -215,6 +215,19 @@ std::vector<std::string> IdentityLabels(const std::vector<std::vector<IdentityPa
   return labels;
 }
 
+std::map<std::string, std::string> ColumnLabels(const std::vector<BenchResult>& results,
+                                                const std::vector<std::string>& omit) {
+  std::vector<std::vector<IdentityPart>> identities;
+  std::map<std::string, std::string> labels;
+  for (const auto& r : results) {
+    auto identity = TimingIdentity(r);
+    if (labels.emplace(IdentityKey(identity), "").second) identities.push_back(std::move(identity));
+  }
+  const std::vector<std::string> names = IdentityLabels(identities, omit);
+  for (std::size_t i = 0; i < identities.size(); ++i) labels[IdentityKey(identities[i])] = names[i];
+  return labels;
+}
+
 std::vector<GroupAnalysis> AnalyzeResults(const std::vector<BenchResult>& results,
                                           std::vector<std::string>* skipped, bool include_invalid) {
   std::map<std::string, ModelCost> costs;  // by ModelName

@@ -152,20 +152,7 @@ std::string HorizontalAxis(const Axis& axis, double top, double bottom, const st
   return svg;
 }
 
-// The column label of each TimingIdentity (IdentityKey -> IdentityLabels), as in the latency matrix.
-using Labels = std::map<std::string, std::string>;
-
-Labels ColumnLabels(const std::vector<BenchResult>& results) {
-  std::vector<std::vector<IdentityPart>> identities;
-  Labels labels;
-  for (const auto& r : results) {
-    auto identity = TimingIdentity(r);
-    if (labels.emplace(IdentityKey(identity), "").second) identities.push_back(std::move(identity));
-  }
-  const std::vector<std::string> names = IdentityLabels(identities);
-  for (std::size_t i = 0; i < identities.size(); ++i) labels[IdentityKey(identities[i])] = names[i];
-  return labels;
-}
+using Labels = std::map<std::string, std::string>;  // ColumnLabels
 
 std::string RunLabel(const BenchResult& r, const Labels& labels) {
   return ModelName(r.model.path) + " \u00b7 " + labels.at(IdentityKey(TimingIdentity(r)));

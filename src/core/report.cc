@@ -256,21 +256,6 @@ std::string RenderTable(TableStyle style, const std::vector<std::string>& header
 
 std::string Billions(double value) { return Printf("%.3fB", value / 1e9); }
 
-// The label of each distinct TimingIdentity of `results`, by IdentityKey.
-std::map<std::string, std::string> ColumnLabels(const std::vector<BenchResult>& results,
-                                                const std::vector<std::string>& omit = {}) {
-  std::vector<std::vector<IdentityPart>> identities;
-  std::set<std::string> seen;
-  for (const auto& r : results) {
-    auto identity = TimingIdentity(r);
-    if (seen.insert(IdentityKey(identity)).second) identities.push_back(std::move(identity));
-  }
-  const std::vector<std::string> labels = IdentityLabels(identities, omit);
-  std::map<std::string, std::string> by_key;
-  for (std::size_t i = 0; i < identities.size(); ++i) by_key[IdentityKey(identities[i])] = labels[i];
-  return by_key;
-}
-
 std::size_t IndexOf(std::vector<std::string>& names, const std::string& name) {
   auto found = std::find(names.begin(), names.end(), name);
   if (found != names.end()) return static_cast<std::size_t>(found - names.begin());
