@@ -44,7 +44,6 @@ std::string DeviceName(const BenchResult& result);
 // "option intra_op_spin", ...), `label` says it in a column name ("t=2", "intra_op_spin=0").
 struct IdentityPart {
   std::string key, value, label;
-  bool operator==(const IdentityPart&) const = default;
 };
 
 // What a result's latency depends on besides the model (its sha256): runtime, runtime version,
