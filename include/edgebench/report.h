@@ -120,9 +120,10 @@ inline constexpr const char* kPrecisionTableNote =
 // has a conversion.
 std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableStyle style);
 
-// The `edgebench analyze` report: per TimingIdentity, correlations and the ranking, each point
-// marked as in the latency matrix, how many INVALID ones were left out, the footnotes.
+// The `edgebench analyze` report: the verdict summary of the analysed results (`counts`), then
+// per TimingIdentity the correlations and the ranking, each point marked as in the latency
+// matrix, the INVALID points left out, and the footnotes.
 std::string FormatAnalysisText(const std::vector<GroupAnalysis>& groups,
-                               const std::vector<std::string>& skipped);
+                               const std::vector<std::string>& skipped, const VerdictCounts& counts);
 
 }  // namespace edgebench

@@ -35,7 +35,8 @@ nlohmann::json OptionalJson(const std::optional<double>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
-nlohmann::json AnalysisJson(const std::vector<GroupAnalysis>& groups, const std::vector<std::string>& skipped) {
+nlohmann::json AnalysisJson(const std::vector<GroupAnalysis>& groups, const std::vector<std::string>& skipped,
+                            const VerdictCounts& counts) {
   nlohmann::json list = nlohmann::json::array();
   auto points_json = [](const std::vector<ModelPoint>& points) {
     nlohmann::json list = nlohmann::json::array();
@@ -55,7 +56,11 @@ nlohmann::json AnalysisJson(const std::vector<GroupAnalysis>& groups, const std:
                     {"pearson_params", OptionalJson(g.pearson_params)},
                     {"spearman_params", OptionalJson(g.spearman_params)}});
   }
-  return {{"groups", list}, {"skipped", skipped}};
+  return {{"groups", list},
+          {"skipped", skipped},
+          {"verdicts",
+           {{"results", counts.results}, {"valid", counts.valid}, {"invalid", counts.invalid},
+            {"failed", counts.failed}, {"with_warnings", counts.warned}}}};
 }
 
 }  // namespace
@@ -156,9 +161,9 @@ void AddAnalyzeCommand(CLI::App& app, int& exit_code) {
     std::vector<std::string> skipped;
     const auto groups = AnalyzeResults(*results, &skipped, flags->include_invalid);
     if (flags->json) {
-      std::cout << AnalysisJson(groups, skipped).dump(2) << "\n";
+      std::cout << AnalysisJson(groups, skipped, CountVerdicts(*results)).dump(2) << "\n";
     } else {
-      std::cout << FormatAnalysisText(groups, skipped);
+      std::cout << FormatAnalysisText(groups, skipped, CountVerdicts(*results));
     }
     exit_code = kExitOk;
   });

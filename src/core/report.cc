@@ -600,8 +600,9 @@ std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, i
 }
 
 std::string FormatAnalysisText(const std::vector<GroupAnalysis>& groups,
-                               const std::vector<std::string>& skipped) {
+                               const std::vector<std::string>& skipped, const VerdictCounts& counts) {
   std::ostringstream out;
+  out << VerdictSummary(counts) << "\n\n";
   VerdictNotes notes;
   for (const auto& g : groups) {
     out << g.label << ", " << g.runtime << " on " << g.device << ": " << g.points.size() << " models";
@@ -619,8 +620,10 @@ std::string FormatAnalysisText(const std::vector<GroupAnalysis>& groups,
                       Billions(p.flops), Printf("%.2fM", p.params / 1e6), Printf("%.2f", p.ms_per_gflop),
                       p.zero_flop_share ? Printf("%.1f%%", 100 * *p.zero_flop_share) : "-"});
     }
-    out << FormatTable({"model", "median", "FLOPs", "params", "ms/GFLOP", "zero-FLOP ops"}, rows,
-                       {false, true, true, true, true, true});
+    if (!rows.empty()) {
+      out << FormatTable({"model", "median", "FLOPs", "params", "ms/GFLOP", "zero-FLOP ops"}, rows,
+                         {false, true, true, true, true, true});
+    }
     for (const auto& p : g.left_out) {
       out << "  left out: " << p.model << " "
           << Figure(p.latency_ms, p.results, notes.Mark(p.valid, p.reasons, p.warnings)) << "\n";

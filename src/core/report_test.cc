@@ -295,7 +295,9 @@ TEST(FormatLatencyTable, CsvIsLongWithNumbersAndVerdictColumns) {
 
 
 TEST(FormatAnalysisText, CorrelatesValidResultsPerSettingsAndSaysWhatItLeftOut) {
-  EXPECT_EQ(FormatAnalysisText(AnalyzeResults(VerdictResults()), {}),
+  EXPECT_EQ(FormatAnalysisText(AnalyzeResults(VerdictResults()), {}, CountVerdicts(VerdictResults())),
+            "5 of 7 results valid; 2 INVALID (!), 1 with warnings (~)\n"
+            "\n"
             "onnxruntime t=1 (pi), onnxruntime 1.29.0 on pi (cpu): 2 models (2 INVALID left out of the "
             "correlations; --include-invalid keeps them)\n"
             "  latency vs FLOPs:  Pearson n/a, Spearman n/a\n"
@@ -324,7 +326,7 @@ TEST(FormatAnalysisText, CorrelatesValidResultsPerSettingsAndSaysWhatItLeftOut) 
   ASSERT_EQ(groups.size(), 2u);
   EXPECT_EQ(groups[0].points.size(), 4u);
   EXPECT_TRUE(groups[0].left_out.empty());
-  const std::string text = FormatAnalysisText(groups, {});
+  const std::string text = FormatAnalysisText(groups, {}, CountVerdicts(VerdictResults()));
   EXPECT_NE(text.find("dup      1.100 s n=3 !1"), std::string::npos) << text;
   EXPECT_EQ(text.find("left out"), std::string::npos) << text;
 }
