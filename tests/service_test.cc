@@ -75,7 +75,7 @@ TEST_F(ServiceTest, NullRuntimeEndToEnd) {
   EXPECT_EQ(json::parse(result.out), document);
   auto table = Edgebench({"result", std::to_string(listing[0]["id"].get<int64_t>()), "--server", url_,
                           "--token-file", admin_token_file_});
-  EXPECT_NE(table.out.find("latency (ms)"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("latency ("), std::string::npos) << table.out;
   auto devices = Edgebench({"devices", "--json", "--server", url_, "--token-file", admin_token_file_});
   ASSERT_EQ(devices.exit_code, 0) << devices.err;
   const json device = json::parse(devices.out)[0];
@@ -292,11 +292,13 @@ TEST_F(ServiceTest, BadRequestsAreJsonErrorsWithTheRightStatus) {
   ASSERT_TRUE(second);
   EXPECT_EQ(second->status, 200) << second->body;
   EXPECT_EQ(json::parse(second->body)["stored"], false);
-  EXPECT_EQ(json::parse(second->body)["result"], json::parse(document));
+  json stored = json::parse(document);
+  stored["device"] = "fake1";  // the server names the device the service knows: the agent
+  EXPECT_EQ(json::parse(second->body)["result"], stored);
   EXPECT_EQ(CountStoredResults(id), 1);
   const json task = GetTask(id);
   EXPECT_EQ(task["state"], "succeeded");
-  EXPECT_EQ(task["result"], json::parse(document));
+  EXPECT_EQ(task["result"], stored);
   ExpectError(other.Post(result_path.c_str(), document, "application/json"), 409, "another agent");
   ExpectError(client.Post(("/v1/tasks/" + std::to_string(id) + "/cancel").c_str()), 409, "already succeeded");
 
@@ -835,6 +837,37 @@ TEST_F(ServiceTest, JobRunsEveryCombinationAndPrintsTheTable) {
     EXPECT_FALSE(row[1].get<std::string>().empty()) << row;
     EXPECT_FALSE(row[2].get<std::string>().empty()) << row;
   }
+
+  // An INVALID result is marked in the job's table, with its reason as a footnote: 1 ms runs
+  // cannot reach 1000 timed runs in 30 ms. The stored result names its device (the agent).
+  std::vector<std::string> invalid = {"job", tiny, "--runtime", "null", "--device", "a1", "-o", "spin_ns=1000000",
+                                      "--min-runs", "1000", "--min-duration-ms", "0", "--max-duration-ms", "30", "--warmup-runs", "0",
+                                      "--warmup-min-ms", "0", "--wait", "--wait-timeout", "120"};
+  for (const auto& flag : ClientFlags()) invalid.push_back(flag);
+  auto marked = Edgebench(invalid);
+  ASSERT_EQ(marked.exit_code, 0) << marked.err << "\na1: " << AgentLog("a1");
+  EXPECT_NE(marked.out.find("null (a1)"), std::string::npos) << marked.out;
+  EXPECT_NE(marked.out.find(" !1"), std::string::npos) << marked.out;
+  EXPECT_NE(marked.out.find("0 of 1 results valid; 1 INVALID (!)"), std::string::npos) << marked.out;
+  EXPECT_NE(marked.out.find("fewer than the minimum 1000"), std::string::npos) << marked.out;
+  auto invalid_jobs = Edgebench({"jobs", "--json", "--server", url_, "--token-file", admin_token_file_});
+  ASSERT_EQ(invalid_jobs.exit_code, 0) << invalid_jobs.err;
+  int64_t invalid_job = 0;
+  for (const auto& j : json::parse(invalid_jobs.out)) invalid_job = std::max(invalid_job, j["id"].get<int64_t>());
+  auto invalid_detail = Http(admin_token_).Get(("/v1/jobs/" + std::to_string(invalid_job)).c_str());
+  ASSERT_TRUE(invalid_detail && invalid_detail->status == 200);
+  const json invalid_table = json::parse(invalid_detail->body)["table"];
+  ASSERT_EQ(invalid_table["rows"].size(), 1u) << invalid_table.dump();
+  EXPECT_NE(invalid_table["rows"][0][1].get<std::string>().find(" !1"), std::string::npos) << invalid_table.dump();
+  bool named = false;  // the reason is a footnote (others, such as the spread, may be too)
+  for (const auto& note : invalid_table["invalid_notes"]) {
+    named = named || note.get<std::string>().find("fewer than the minimum 1000") != std::string::npos;
+  }
+  EXPECT_TRUE(named) << invalid_table.dump();
+  const int64_t invalid_task = json::parse(invalid_detail->body)["tasks"][0]["id"].get<int64_t>();
+  auto task = Http(admin_token_).Get(("/v1/tasks/" + std::to_string(invalid_task)).c_str());
+  ASSERT_TRUE(task && task->status == 200);
+  EXPECT_EQ(json::parse(task->body)["result"]["device"], "a1");
 
   // A job whose tasks fail (a bad runtime option) ends failed and exits non-zero.
   std::vector<std::string> bad = {"job", tiny, "--runtime", "null", "--device", "a1", "-o", "spin_ns=-5",

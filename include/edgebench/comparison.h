@@ -53,8 +53,7 @@ struct ComparisonResult {
 // CI (settings.target_ci_percent) not reached by every ratio; a ratio that drifts (median of the
 // last third of the rounds' ratios vs the first third above settings.max_drift_percent: something
 // changed one variant and not the others). Warnings: each variant whose own bench verdict is
-// INVALID (its absolute figures drifted or spread, which the paired ratios absorb), and the
-// variants' warnings, each once.
+// INVALID (its absolute figures drifted or spread, which the paired ratios absorb).
 Validity JudgeComparison(const ComparisonResult& comparison);
 
 }  // namespace edgebench

@@ -83,6 +83,10 @@ struct BenchResult {
   std::string runtime_name;
   std::string runtime_version;
   BackendOptions runtime_options;  // effective options, defaults filled in
+  // The device the tables name the result by: the agent's name when the server stored it, the
+  // hostname for a local `bench`; "" in documents older than the field (DeviceName falls back to
+  // environment.hostname).
+  std::string device;
   Environment environment;
   BenchSettings settings;
   std::string started_at_utc;  // ISO 8601

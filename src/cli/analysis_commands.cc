@@ -35,22 +35,32 @@ nlohmann::json OptionalJson(const std::optional<double>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
-nlohmann::json AnalysisJson(const std::vector<GroupAnalysis>& groups, const std::vector<std::string>& skipped) {
+nlohmann::json AnalysisJson(const std::vector<GroupAnalysis>& groups, const std::vector<std::string>& skipped,
+                            const VerdictCounts& counts) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& g : groups) {
-    nlohmann::json points = nlohmann::json::array();
-    for (const auto& p : g.points) {
-      points.push_back({{"model", p.model}, {"latency_ms", p.latency_ms}, {"flops", p.flops},
-                        {"params", p.params}, {"ms_per_gflop", p.ms_per_gflop},
-                        {"zero_flop_share", OptionalJson(p.zero_flop_share)}});
+  auto points_json = [](const std::vector<ModelPoint>& points) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& p : points) {
+      list.push_back({{"model", p.model}, {"latency_ms", p.latency_ms}, {"results", p.results},
+                      {"valid", p.valid}, {"reasons", p.reasons}, {"warnings", p.warnings},
+                      {"flops", p.flops}, {"params", p.params}, {"ms_per_gflop", p.ms_per_gflop},
+                      {"zero_flop_share", OptionalJson(p.zero_flop_share)}});
     }
-    list.push_back({{"device", g.device}, {"runtime", g.runtime}, {"models", points},
+    return list;
+  };
+  for (const auto& g : groups) {
+    list.push_back({{"device", g.device}, {"runtime", g.runtime}, {"label", g.label},
+                    {"models", points_json(g.points)}, {"left_out_invalid", points_json(g.left_out)},
                     {"pearson_flops", OptionalJson(g.pearson_flops)},
                     {"spearman_flops", OptionalJson(g.spearman_flops)},
                     {"pearson_params", OptionalJson(g.pearson_params)},
                     {"spearman_params", OptionalJson(g.spearman_params)}});
   }
-  return {{"groups", list}, {"skipped", skipped}};
+  return {{"groups", list},
+          {"skipped", skipped},
+          {"verdicts",
+           {{"results", counts.results}, {"valid", counts.valid}, {"invalid", counts.invalid},
+            {"failed", counts.failed}, {"with_warnings", counts.warned}}}};
 }
 
 }  // namespace
@@ -62,6 +72,7 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
     std::string table = "latency";
     int top_k = 5;
     std::string output = "-";
+    bool only_valid = false;
   };
   auto flags = std::make_shared<Flags>();
   auto* command = app.add_subcommand("report", "The latency matrix (or operator shares, or the precision table) of saved results");
@@ -85,6 +96,8 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   command->add_option("-o,--output", flags->output, "Output file ('-' = stdout)")->capture_default_str();
+  command->add_flag("--only-valid", flags->only_valid,
+                    "Leave out INVALID and failed results (by default they show, marked !)");
   command->callback([flags, &exit_code] {
     if (flags->format == "html" && flags->table != "latency") {
       exit_code = ReportError(InvalidArgument("--table " + flags->table +
@@ -96,6 +109,7 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
       exit_code = ReportError(results.error());
       return;
     }
+    if (flags->only_valid) *results = OnlyValid(*results);
     const TableStyle style = flags->format == "md" ? TableStyle::kMarkdown
                              : flags->format == "csv" ? TableStyle::kCsv
                                                       : TableStyle::kText;
@@ -119,6 +133,8 @@ void AddAnalyzeCommand(CLI::App& app, int& exit_code) {
   struct Flags {
     std::vector<std::string> results;
     bool json = false;
+    bool only_valid = false;
+    bool include_invalid = false;
   };
   auto flags = std::make_shared<Flags>();
   auto* command = app.add_subcommand(
@@ -126,18 +142,28 @@ void AddAnalyzeCommand(CLI::App& app, int& exit_code) {
   command->footer("Example:\n  edgebench analyze results/*.json");
   command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
   command->add_flag("--json", flags->json, "Print machine-readable JSON on stdout");
+  command->add_flag("--only-valid", flags->only_valid,
+                    "Leave out INVALID and failed results entirely (not even listed)");
+  command->add_flag("--include-invalid", flags->include_invalid,
+                    "Keep INVALID results in the correlations and fits (marked !); by default they are "
+                    "left out and listed");
   command->callback([flags, &exit_code] {
+    if (flags->only_valid && flags->include_invalid) {
+      exit_code = ReportError(InvalidArgument("--include-invalid and --only-valid contradict each other: give one"));
+      return;
+    }
     auto results = ReadResults(flags->results);
     if (!results.ok()) {
       exit_code = ReportError(results.error());
       return;
     }
+    if (flags->only_valid) *results = OnlyValid(*results);
     std::vector<std::string> skipped;
-    const auto groups = AnalyzeResults(*results, &skipped);
+    const auto groups = AnalyzeResults(*results, &skipped, flags->include_invalid);
     if (flags->json) {
-      std::cout << AnalysisJson(groups, skipped).dump(2) << "\n";
+      std::cout << AnalysisJson(groups, skipped, CountVerdicts(*results)).dump(2) << "\n";
     } else {
-      std::cout << FormatAnalysisText(groups, skipped);
+      std::cout << FormatAnalysisText(groups, skipped, CountVerdicts(*results));
     }
     exit_code = kExitOk;
   });

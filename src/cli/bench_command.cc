@@ -52,8 +52,8 @@ int RunBench(const BenchFlags& flags) {
   std::vector<RunListener*> listeners;
   if (!flags.quiet) listeners.push_back(&progress);
 
-  const BenchResult result =
-      RunBenchmark({flags.model, flags.runtime, *settings}, listeners);
+  BenchResult result = RunBenchmark({flags.model, flags.runtime, *settings}, listeners);
+  result.device = result.environment.hostname;  // a local run's device (the server names agents)
 
   if (!flags.json_path.empty()) {
     Status written = WriteOutput(flags.json_path, ToJson(result).dump(2) + "\n");

@@ -18,10 +18,6 @@ double MedianOf(std::vector<double> values) {
   return Percentile(values, 50);
 }
 
-void AddOnce(std::vector<std::string>& list, const std::string& item) {
-  if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
-}
-
 }  // namespace
 
 Validity JudgeComparison(const ComparisonResult& comparison) {
@@ -67,12 +63,9 @@ Validity JudgeComparison(const ComparisonResult& comparison) {
   }
   for (const ComparedVariant& variant : comparison.variants) {
     if (!variant.result.validity.valid) {
-      std::string reasons;
-      for (const auto& reason : variant.result.validity.reasons) reasons += (reasons.empty() ? "" : "; ") + reason;
-      AddOnce(verdict.warnings, variant.label + " alone would be INVALID (" + reasons +
-                                    "); the paired ratios absorb what hit every variant alike");
+      verdict.warnings.push_back(variant.label + "'s own figures are INVALID (see its result); the paired ratios "
+                                 "absorb what hit every variant alike");
     }
-    for (const auto& warning : variant.result.validity.warnings) AddOnce(verdict.warnings, warning);
   }
   return verdict;
 }

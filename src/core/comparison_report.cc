@@ -35,11 +35,13 @@ std::string FormatComparisonText(const ComparisonResult& c) {
     return out.str();
   }
   std::vector<std::vector<std::string>> rows;
+  VerdictNotes notes;  // each variant's own verdict on its per-round figures
   for (std::size_t i = 0; i < c.variants.size(); ++i) {
     const BenchResult& r = c.variants[i].result;
+    const std::string mark = notes.Mark(r.validity.valid, r.validity.reasons, r.validity.warnings);
     std::vector<std::string> row = {c.variants[i].label, r.runtime_name + " " + r.runtime_version,
                                     Threads(r.settings.threads), std::to_string(c.variants[i].runs_per_round),
-                                    FormatMilliseconds(r.latency_ms.p50) + (r.validity.valid ? "" : " !")};
+                                    FormatDuration(r.latency_ms.p50) + (mark.empty() ? "" : " " + mark)};
     if (i == 0 || i >= c.ratios.size()) {
       row.insert(row.end(), {"1", "(baseline)"});
     } else {
@@ -50,13 +52,15 @@ std::string FormatComparisonText(const ComparisonResult& c) {
     rows.push_back(std::move(row));
   }
   out << "\n"
-      << FormatTable({"variant", "runtime", "threads", "runs/round", "median (ms)", "ratio", "95% CI"}, rows,
+      << FormatTable({"variant", "runtime", "threads", "runs/round", "median", "ratio", "95% CI"}, rows,
                      {false, false, true, true, true, true, false});
   out << "\nratio = the variant's time / " << c.variants.front().label
       << "'s, median over rounds of the per-round ratio; 95% CI from order statistics of the rounds' ratios\n";
-  bool marked = false;
-  for (const auto& variant : c.variants) marked = marked || !variant.result.validity.valid;
-  if (marked) out << "! the variant's own figures are INVALID alone (see warnings); its ratio stands\n";
+  if (!notes.empty()) {
+    out << "marks: each variant's own verdict on its per-round times; drift that hits every variant alike "
+           "does not void the ratios\n"
+        << notes.Footnotes(TableStyle::kText);
+  }
   out << "\nverdict  " << (c.validity.valid ? "VALID" : "INVALID") << "\n";
   for (const auto& reason : c.validity.reasons) out << "  reason:  " << reason << "\n";
   for (const auto& warning : c.validity.warnings) out << "  warning: " << warning << "\n";

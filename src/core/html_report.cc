@@ -9,6 +9,7 @@
 #include "edgebench/analysis.h"
 #include "edgebench/report.h"
 #include "edgebench/stats.h"
+#include "edgebench/text.h"
 
 namespace edgebench {
 namespace {
@@ -151,8 +152,24 @@ std::string HorizontalAxis(const Axis& axis, double top, double bottom, const st
   return svg;
 }
 
-std::string RunLabel(const BenchResult& r) {
-  return ModelName(r.model.path) + " \u00b7 " + r.runtime_name + " (" + r.environment.hostname + ")";
+using Labels = std::map<std::string, std::string>;  // ColumnLabels
+
+std::string RunLabel(const BenchResult& r, const Labels& labels) {
+  return ModelName(r.model.path) + " \u00b7 " + labels.at(IdentityKey(TimingIdentity(r)));
+}
+
+// The tooltip of a figure's verdict: "INVALID: reason; reason", "warning: ...", "" when clean.
+std::string VerdictTooltip(bool valid, const std::vector<std::string>& reasons,
+                           const std::vector<std::string>& warnings) {
+  std::string text;
+  if (!valid) text = "INVALID: " + (reasons.empty() ? std::string("see the result document") : Join(reasons, "; "));
+  if (!warnings.empty()) text += (text.empty() ? "" : "\n") + std::string("warning: ") + Join(warnings, "; ");
+  return text;
+}
+
+// The CSS class of a figure's verdict: "invalid", "warned" or "".
+std::string VerdictClass(bool valid, const std::vector<std::string>& warnings) {
+  return !valid ? "invalid" : warnings.empty() ? "" : "warned";
 }
 
 std::string RowLabel(double y, const std::string& label) {
@@ -163,7 +180,7 @@ std::string RowLabel(double y, const std::string& label) {
 // Box plot per run over its samples: whiskers min..max, box p25..p75, the median, every sample.
 // Runs differ by orders of magnitude, so each row has its own linear scale from its fastest to
 // its slowest run (labelled under the whiskers); the comparison chart compares medians.
-std::string LatencyDistributionChart(const std::vector<BenchResult>& results) {
+std::string LatencyDistributionChart(const std::vector<BenchResult>& results, const Labels& labels) {
   const char* id = kHtmlChartIds[0];
   if (results.empty()) return EmptyChart(id, "no results");
   constexpr double kRow = 46, kTop = 6;
@@ -173,7 +190,7 @@ std::string LatencyDistributionChart(const std::vector<BenchResult>& results) {
     const BenchResult& r = results[i];
     const double middle = kTop + kRow * i + 16;
     if (i) svg += Line(20, kTop + kRow * i - 4, kChartWidth - 20, kTop + kRow * i - 4, "class=\"grid\"");
-    svg += RowLabel(middle + 4, RunLabel(r));
+    svg += RowLabel(middle + 4, RunLabel(r, labels));
     if (r.failure || r.samples_ms.empty()) {
       svg += Text(kPlotLeft + 4, middle + 4,
                   r.failure ? "failed at " + r.failure->stage + ": " + r.failure->error.message : "no samples",
@@ -190,10 +207,10 @@ std::string LatencyDistributionChart(const std::vector<BenchResult>& results) {
     auto x = [&](double ms) { return kPlotLeft + width * (0.05 + 0.9 * (ms - l.min) / span); };
     const std::string color = Color(i);
     svg += "<g class=\"box\">" +
-           Title(RunLabel(r) + ": " + std::to_string(sorted.size()) + " runs, min " + FormatMilliseconds(l.min) +
-                 ", p25 " + FormatMilliseconds(p25) + ", median " + FormatMilliseconds(l.p50) + ", p75 " +
-                 FormatMilliseconds(p75) + ", p99 " + FormatMilliseconds(l.p99) + ", max " +
-                 FormatMilliseconds(l.max) + " ms") +
+           Title(RunLabel(r, labels) + ": " + std::to_string(sorted.size()) + " runs, min " +
+                 FormatDuration(l.min) + ", p25 " + FormatDuration(p25) + ", median " + FormatDuration(l.p50) +
+                 ", p75 " + FormatDuration(p75) + ", p99 " + FormatDuration(l.p99) + ", max " +
+                 FormatDuration(l.max)) +
            "\n";
     svg += Line(x(l.min), middle, x(l.max), middle, "stroke=\"#555\" stroke-width=\"1\"");
     svg += Line(x(l.min), middle - 6, x(l.min), middle + 6, "stroke=\"#555\" stroke-width=\"1\"");
@@ -208,16 +225,17 @@ std::string LatencyDistributionChart(const std::vector<BenchResult>& results) {
     }
     svg += "\n" + Line(x(l.p50), middle - 11, x(l.p50), middle + 11, "stroke=\"#222\" stroke-width=\"2.5\"");
     svg += "</g>\n";
-    svg += Text(x(l.min), middle + 24, FormatMilliseconds(l.min), "text-anchor=\"middle\" class=\"tick\"");
-    svg += Text(x(l.max), middle + 24, FormatMilliseconds(l.max), "text-anchor=\"middle\" class=\"tick\"");
-    svg += Text(kPlotRight + 10, middle + 4, "p50 " + FormatMilliseconds(l.p50) + " ms", "class=\"value\"");
+    svg += Text(x(l.min), middle + 24, FormatDuration(l.min), "text-anchor=\"middle\" class=\"tick\"");
+    svg += Text(x(l.max), middle + 24, FormatDuration(l.max), "text-anchor=\"middle\" class=\"tick\"");
+    svg += Text(kPlotRight + 10, middle + 4, "p50 " + FormatDuration(l.p50) + (r.validity.valid ? "" : " !"),
+                "class=\"value" + std::string(r.validity.valid ? "" : " invalid") + "\"");
     svg += Text(kPlotRight + 10, middle + 19, Printf("CV %.1f%%", 100 * l.cv), "class=\"tick\"");
   }
   return svg + "</svg>\n";
 }
 
 // 100% stacked bar per profiled run: the share of operator time of each kernel type.
-std::string OperatorBreakdownChart(const std::vector<BenchResult>& results) {
+std::string OperatorBreakdownChart(const std::vector<BenchResult>& results, const Labels& labels) {
   const char* id = kHtmlChartIds[1];
   std::vector<const BenchResult*> profiled;
   std::map<std::string, double> share_sum;
@@ -245,15 +263,15 @@ std::string OperatorBreakdownChart(const std::vector<BenchResult>& results) {
   for (std::size_t i = 0; i < profiled.size(); ++i) {
     const BenchResult& r = *profiled[i];
     const double top = kTop + kRow * i + 6, middle = kTop + kRow * i + kRow / 2;
-    svg += RowLabel(middle + 4, RunLabel(r));
+    svg += RowLabel(middle + 4, RunLabel(r, labels));
     double x = kPlotLeft, total_ms = 0, other_share = 0, other_ms = 0;
     int other_kernels = 0;
     auto segment = [&](const std::string& name, double share, double ms, int64_t kernels,
                        const std::string& color) {
       const double width = (kPlotRight - kPlotLeft) * share;
       svg += Rect(x, top, width, kRow - 12, color,
-                  name + ": " + std::to_string(kernels) + " kernels, " + FormatMilliseconds(ms) +
-                      " ms/inference, " + Printf("%.1f%%", 100 * share),
+                  name + ": " + std::to_string(kernels) + " kernels, " + FormatDuration(ms) +
+                      "/inference, " + Printf("%.1f%%", 100 * share),
                   "stroke=\"#fff\" stroke-width=\"0.5\"");
       if (width > 44) {
         svg += Text(x + width / 2, middle + 4, Printf("%.0f%%", 100 * share),
@@ -273,7 +291,7 @@ std::string OperatorBreakdownChart(const std::vector<BenchResult>& results) {
       segment(type.kernel_type, type.share, type.ms_per_inference, type.kernels, color->second);
     }
     if (other_share > 0) segment("other kernel types", other_share, other_ms, other_kernels, kOtherColor);
-    svg += Text(kPlotRight + 10, middle + 4, FormatMilliseconds(total_ms) + " ms/inf.", "class=\"value\"");
+    svg += Text(kPlotRight + 10, middle + 4, FormatDuration(total_ms) + "/inf.", "class=\"value\"");
   }
   // Legend, five items a row.
   std::size_t item = 0;
@@ -298,9 +316,11 @@ std::string FlopsScatterChart(const std::vector<GroupAnalysis>& groups) {
   if (groups.empty()) return EmptyChart(id, "no successful result with FLOPs (ONNX models)");
   double max_gflops = 0, max_ms = 0;
   for (const auto& g : groups) {
-    for (const auto& p : g.points) {
-      max_gflops = std::max(max_gflops, p.flops / 1e9);
-      max_ms = std::max(max_ms, p.latency_ms);
+    for (const auto* points : {&g.points, &g.left_out}) {
+      for (const auto& p : *points) {
+        max_gflops = std::max(max_gflops, p.flops / 1e9);
+        max_ms = std::max(max_ms, p.latency_ms);
+      }
     }
   }
   constexpr double kLeft = 90, kRight = kChartWidth - 40, kTop = 20, kPlotHeight = 380;
@@ -342,11 +362,21 @@ std::string FlopsScatterChart(const std::vector<GroupAnalysis>& groups) {
       const double x = x_axis(p.flops / 1e9), y = y_axis(p.latency_ms);
       svg += "<circle cx=\"" + Px(x) + "\" cy=\"" + Px(y) + "\" r=\"5\" fill=\"" + color +
              "\" stroke=\"#fff\">" +
-             Title(p.model + ": " + Printf("%.3f", p.flops / 1e9) + " GFLOPs, " +
-                   FormatMilliseconds(p.latency_ms) +
-                   " ms (" + g.runtime + " on " + g.device + ")") +
+             Title(p.model + ": " + Printf("%.3f", p.flops / 1e9) + " GFLOPs, " + FormatDuration(p.latency_ms) +
+                   (p.results > 1 ? " (median of " + std::to_string(p.results) + " results)" : "") + " (" +
+                   g.label + ", " + g.runtime + " on " + g.device + ")") +
              "</circle>\n";
       svg += Text(x + 7, y - 6, Cut(p.model), "class=\"point-label\"");
+    }
+    // INVALID points: hollow, marked, outside the fit.
+    for (const auto& p : g.left_out) {
+      const double x = x_axis(p.flops / 1e9), y = y_axis(std::min(p.latency_ms, max_ms * 1.05));
+      svg += "<circle class=\"invalid\" cx=\"" + Px(x) + "\" cy=\"" + Px(y) + "\" r=\"5\" fill=\"none\" stroke=\"" +
+             color + "\" stroke-width=\"2\">" +
+             Title(p.model + ": " + FormatDuration(p.latency_ms) + " (" + g.label + "), " +
+                   VerdictTooltip(false, p.reasons, p.warnings) + "; left out of the fit") +
+             "</circle>\n";
+      svg += Text(x + 7, y - 6, Cut(p.model) + " !", "class=\"point-label invalid\"");
     }
     svg += "</g>\n";
     const double y = bottom + 62 + 22 * i;
@@ -354,12 +384,15 @@ std::string FlopsScatterChart(const std::vector<GroupAnalysis>& groups) {
     if (g.fit_flops) {
       fit = "fit: " + Printf("%.3g", g.fit_flops->slope * 1e9) + " ms/GFLOP " +
             (g.fit_flops->intercept < 0 ? "\u2212 " : "+ ") +
-            FormatMilliseconds(std::abs(g.fit_flops->intercept)) +
-            " ms";
+            FormatDuration(std::abs(g.fit_flops->intercept));
     }
     svg += Rect(kLeft, y - 10, 12, 12, color);
-    svg += Text(kLeft + 18, y, g.runtime + " on " + g.device + " (" + std::to_string(g.points.size()) +
-                                   " models): Pearson " + Correlation(g.pearson_flops) + ", Spearman " +
+    svg += Text(kLeft + 18, y, g.label + ", " + g.runtime + " on " + g.device + " (" +
+                                   std::to_string(g.points.size()) + " models" +
+                                   (g.left_out.empty() ? ""
+                                                       : "; " + std::to_string(g.left_out.size()) +
+                                                             " INVALID left out (hollow)") +
+                                   "): Pearson " + Correlation(g.pearson_flops) + ", Spearman " +
                                    Correlation(g.spearman_flops) + "; " + fit,
                 "class=\"legend\"");
   }
@@ -374,9 +407,9 @@ std::string RuntimeComparisonChart(const LatencyTable& table) {
   std::size_t bars = 0;
   for (const auto& row : table.cells) {
     for (const auto& cell : row) {
-      if (!cell.measured) continue;
+      if (!cell.measured()) continue;
       ++bars;
-      if (cell.failed) continue;
+      if (cell.failed()) continue;
       low = any ? std::min(low, cell.median_ms) : cell.median_ms;
       high = any ? std::max(high, cell.median_ms) : cell.median_ms;
       any = true;
@@ -397,15 +430,21 @@ std::string RuntimeComparisonChart(const LatencyTable& table) {
     std::size_t in_group = 0;
     for (std::size_t c = 0; c < table.columns.size(); ++c) {
       const auto& cell = table.cells[m][c];
-      if (!cell.measured) continue;
+      if (!cell.measured()) continue;
+      const std::string verdict = VerdictTooltip(cell.valid, cell.reasons, cell.warnings);
       const std::string tooltip = table.models[m] + " on " + table.columns[c] + ": " +
-                                  (cell.failed ? "failed" : FormatMilliseconds(cell.median_ms) + " ms");
-      if (cell.failed) {
+                                  (cell.failed() ? "failed" : FormatDuration(cell.median_ms)) +
+                                  (verdict.empty() ? "" : "\n" + verdict);
+      if (cell.failed()) {
         svg += Text(kPlotLeft + 4, y + kBar - 4, "failed (" + table.columns[c] + ")", "class=\"failed\"");
       } else {
         const double right = axis(cell.median_ms);
-        svg += Rect(kPlotLeft, y + 1, right - kPlotLeft, kBar - 2, Color(c), tooltip);
-        svg += Text(right + 5, y + kBar - 4, FormatMilliseconds(cell.median_ms), "class=\"bar-value\"");
+        // An INVALID figure is a pale bar with its mark.
+        svg += Rect(kPlotLeft, y + 1, right - kPlotLeft, kBar - 2, Color(c), tooltip,
+                    cell.valid ? "" : "fill-opacity=\"0.3\" class=\"invalid\"");
+        svg += Text(right + 5, y + kBar - 4,
+                    FormatDuration(cell.median_ms) + (cell.mark.empty() ? "" : " " + cell.mark),
+                    "class=\"bar-value" + std::string(cell.valid ? "" : " invalid") + "\"");
       }
       y += kBar;
       ++in_group;
@@ -420,6 +459,22 @@ std::string RuntimeComparisonChart(const LatencyTable& table) {
   return svg + "</svg>\n";
 }
 
+// The verdict summary and the footnotes of the marks, keyed as in the text formats.
+std::string VerdictNotesHtml(const VerdictCounts& counts, const VerdictNotes& notes) {
+  std::ostringstream out;
+  out << "<p class=\"verdicts\">" << HtmlEscape(VerdictSummary(counts)) << "</p>\n";
+  if (notes.empty()) return out.str();
+  out << "<ul class=\"footnotes\">\n";
+  for (std::size_t i = 0; i < notes.reasons().size(); ++i) {
+    out << "<li class=\"invalid\"><b>!" << i + 1 << "</b> INVALID: " << HtmlEscape(notes.reasons()[i]) << "</li>\n";
+  }
+  for (std::size_t i = 0; i < notes.warnings().size(); ++i) {
+    out << "<li class=\"warned\"><b>~" << i + 1 << "</b> warning: " << HtmlEscape(notes.warnings()[i]) << "</li>\n";
+  }
+  out << "</ul>\n";
+  return out.str();
+}
+
 std::string LatencyTableHtml(const LatencyTable& table) {
   std::ostringstream out;
   out << "<table id=\"latency-table\">\n<thead><tr>";
@@ -428,35 +483,56 @@ std::string LatencyTableHtml(const LatencyTable& table) {
     out << "<th" << (i ? " class=\"num\"" : "") << ">" << HtmlEscape(header[i]) << "</th>";
   }
   out << "</tr></thead>\n<tbody>\n";
-  for (const auto& row : table.RowCells()) {
-    out << "<tr>";
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      const char* cls = i == 0 ? "" : row[i] == "failed" ? " class=\"num failed\"" : " class=\"num\"";
-      out << "<td" << cls << ">" << HtmlEscape(row[i]) << "</td>";
+  for (std::size_t m = 0; m < table.models.size(); ++m) {
+    out << "<tr><td>" << HtmlEscape(table.models[m]) << "</td>";
+    for (const LatencyTable::Cell& cell : table.cells[m]) {
+      if (!cell.measured()) {
+        out << "<td class=\"num\"></td>";
+        continue;
+      }
+      const std::string verdict = VerdictTooltip(cell.valid, cell.reasons, cell.warnings);
+      const std::string cls = cell.failed() ? "failed" : VerdictClass(cell.valid, cell.warnings);
+      out << "<td class=\"num" << (cls.empty() ? "" : " " + cls) << "\""
+          << (verdict.empty() ? "" : " title=\"" + HtmlEscape(verdict) + "\"") << ">";
+      if (cell.failed()) {
+        out << "failed<sup class=\"mark\">" << HtmlEscape(cell.mark) << "</sup>";
+      } else {
+        out << HtmlEscape(FormatDuration(cell.median_ms));
+        if (cell.succeeded > 1) out << " <small>n=" << cell.succeeded << "</small>";
+        if (!cell.mark.empty()) out << "<sup class=\"mark\">" << HtmlEscape(cell.mark) << "</sup>";
+      }
+      out << "</td>";
     }
-    out << "</tr>\n";
+    out << "<td class=\"num\">" << HtmlEscape(table.RowCells()[m].back()) << "</td></tr>\n";
   }
-  out << "</tbody>\n</table>\n<p class=\"note\">" << HtmlEscape(kLatencyTableNote) << "</p>\n";
+  out << "</tbody>\n</table>\n"
+      << VerdictNotesHtml(table.counts, table.notes) << "<p class=\"note\">" << HtmlEscape(kLatencyTableNote)
+      << "</p>\n";
   return out.str();
 }
 
-std::string RunsTable(const std::vector<BenchResult>& results) {
+std::string RunsTable(const std::vector<BenchResult>& results, const Labels& labels) {
   std::ostringstream out;
-  out << "<table id=\"runs\">\n<thead><tr><th>run</th><th class=\"num\">runs</th><th class=\"num\">median ms</th>"
+  out << "<table id=\"runs\">\n<thead><tr><th>run</th><th class=\"num\">runs</th><th class=\"num\">median</th>"
          "<th class=\"num\">95% CI of median</th><th class=\"num\">CV</th><th>verdict</th></tr></thead>\n<tbody>\n";
   for (const auto& r : results) {
-    out << "<tr><td>" << HtmlEscape(RunLabel(r)) << "</td>";
+    out << "<tr><td>" << HtmlEscape(RunLabel(r, labels)) << "</td>";
     if (r.failure) {
       out << "<td class=\"failed\" colspan=\"5\">failed at " << HtmlEscape(r.failure->stage) << ": "
           << HtmlEscape(r.failure->error.message) << "</td></tr>\n";
       continue;
     }
     const auto& l = r.latency_ms;
-    out << "<td class=\"num\">" << r.samples_ms.size() << "</td><td class=\"num\">" << FormatMilliseconds(l.p50)
-        << "</td><td class=\"num\">" << FormatMilliseconds(l.median_ci95_low) << " \u2013 "
-        << FormatMilliseconds(l.median_ci95_high) << "</td><td class=\"num\">" << Printf("%.1f%%", 100 * l.cv)
-        << "</td><td" << (r.validity.valid ? ">VALID" : " class=\"failed\">INVALID");
+    const std::string cls = VerdictClass(r.validity.valid, r.validity.warnings);
+    out << "<td class=\"num\">" << r.samples_ms.size() << "</td><td class=\"num\">" << FormatDuration(l.p50)
+        << "</td><td class=\"num\">" << FormatDuration(l.median_ci95_low) << " \u2013 "
+        << FormatDuration(l.median_ci95_high) << "</td><td class=\"num\">" << Printf("%.1f%%", 100 * l.cv)
+        << "</td><td" << (cls.empty() ? "" : " class=\"" + cls + "\"") << ">"
+        << (r.validity.valid ? "VALID" : "INVALID");
     for (const auto& reason : r.validity.reasons) out << "<br><small>" << HtmlEscape(reason) << "</small>";
+    for (const auto& warning : r.validity.warnings) {
+      out << "<br><small>warning: " << HtmlEscape(warning) << "</small>";
+    }
     out << "</td></tr>\n";
   }
   out << "</tbody>\n</table>\n";
@@ -477,6 +553,13 @@ th, td { padding: 4px 12px; border-bottom: 1px solid #eee; text-align: left; whi
 th { background: #f2f4f7; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .failed { color: #c0392b; }
+td.invalid { background: #fdecea; color: #a93226; }
+td.warned { background: #fff8e1; }
+sup.mark { font-weight: 600; margin-left: 2px; }
+p.verdicts { font-weight: 600; margin: 6px 0 2px; }
+ul.footnotes { margin: 2px 0 10px; padding-left: 18px; color: #555; }
+li.invalid b { color: #a93226; }
+svg .invalid { fill: #a93226; }
 svg.chart { display: block; max-width: 100%; height: auto; }
 svg text { font-family: inherit; font-size: 12px; fill: #333; }
 svg .tick { fill: #777; font-size: 11px; }
@@ -510,34 +593,33 @@ std::string HtmlEscape(const std::string& text) {
 std::string FormatHtmlReport(const std::vector<BenchResult>& results) {
   const LatencyTable table = BuildLatencyTable(results);
   const std::vector<GroupAnalysis> groups = AnalyzeResults(results);
-  std::vector<std::string> hosts;
+  const Labels labels = ColumnLabels(results);
+  std::vector<std::string> devices;
   for (const auto& r : results) {
-    if (std::find(hosts.begin(), hosts.end(), r.environment.hostname) == hosts.end()) {
-      hosts.push_back(r.environment.hostname);
-    }
+    if (std::find(devices.begin(), devices.end(), DeviceName(r)) == devices.end()) devices.push_back(DeviceName(r));
   }
-  std::string host_list;
-  for (const auto& host : hosts) host_list += (host_list.empty() ? "" : ", ") + host;
   std::ostringstream out;
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       << "<title>edgebench report</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n<main>\n"
       << "<h1>edgebench report</h1>\n<p class=\"sub\">" << results.size() << " results, "
       << table.models.size() << " models, " << table.columns.size() << " runtime/device columns; devices: "
-      << HtmlEscape(host_list.empty() ? "none" : host_list) << "</p>\n";
+      << HtmlEscape(devices.empty() ? "none" : Join(devices, ", ")) << "; "
+      << HtmlEscape(VerdictSummary(table.counts)) << "</p>\n";
   out << "<section>\n<h2>Median latency: the latency matrix</h2>\n" << LatencyTableHtml(table) << "</section>\n";
   out << "<section>\n<h2>Latency distribution per run</h2>\n<p class=\"caption\">Box: 25th to 75th "
-         "percentile; thick line: median; whiskers: min and max (ms, under them); dots: every timed run. "
+         "percentile; thick line: median; whiskers: min and max (under them); dots: every timed run. "
          "Each row has its own scale.</p>\n"
-      << LatencyDistributionChart(results) << RunsTable(results) << "</section>\n";
+      << LatencyDistributionChart(results, labels) << RunsTable(results, labels) << "</section>\n";
   out << "<section>\n<h2>Operator time by kernel type</h2>\n<p class=\"caption\">Share of the profiled "
          "kernel time per inference (runs with <code>--profile</code>).</p>\n"
-      << OperatorBreakdownChart(results) << "</section>\n";
+      << OperatorBreakdownChart(results, labels) << "</section>\n";
   out << "<section>\n<h2>Does latency follow FLOPs?</h2>\n<p class=\"caption\">Median latency against "
-         "FLOPs per runtime and device; dashed: least-squares line.</p>\n"
+         "FLOPs per runtime, device and settings; dashed: least-squares line over the valid results; "
+         "hollow points marked ! are INVALID and left out of the line and the correlations.</p>\n"
       << FlopsScatterChart(groups) << "</section>\n";
   out << "<section>\n<h2>Runtimes and devices compared</h2>\n<p class=\"caption\">Median latency of each "
-         "model on each runtime and device.</p>\n"
+         "model on each runtime, device and settings; pale bars with ! are INVALID.</p>\n"
       << RuntimeComparisonChart(table) << "</section>\n";
   out << "</main>\n</body>\n</html>\n";
   return out.str();

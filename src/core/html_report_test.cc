@@ -55,8 +55,11 @@ TEST(FormatHtmlReport, HasTheTableAndEveryChart) {
   }
   EXPECT_EQ(Count(html, "<svg"), Count(html, "</svg>"));
   // The table's cells come from the same rows as the text formats.
-  EXPECT_NE(html.find("<td class=\"num\">1.100</td>"), std::string::npos);
-  EXPECT_NE(html.find("<td class=\"num failed\">failed</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"num\">1.100 ms</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"num failed\" title=\"INVALID: failed at load: no &lt;layer&gt; &amp; more\">"
+                      "failed<sup class=\"mark\">!1</sup></td>"),
+            std::string::npos)
+      << html;
   // The scatter shows the fit and the correlations of the onnxruntime group (3 models).
   EXPECT_NE(html.find("Pearson +"), std::string::npos);
   EXPECT_NE(html.find("ms/GFLOP"), std::string::npos);
@@ -100,10 +103,56 @@ TEST(BuildLatencyTable, SharesRowsWithTheTextFormats) {
   EXPECT_EQ(table.models, (std::vector<std::string>{"a<b>&c", "mobile", "big", "broken"}));
   EXPECT_EQ(table.columns, (std::vector<std::string>{"onnxruntime (pi)", "opencv (pi)"}));
   ASSERT_EQ(table.RowCells().size(), 4u);
-  EXPECT_EQ(table.RowCells()[1], (std::vector<std::string>{"mobile", "1.100", "2.500", "0.300B"}));
-  EXPECT_EQ(table.RowCells()[3], (std::vector<std::string>{"broken", "", "failed", ""}));
-  EXPECT_TRUE(table.cells[3][1].failed);
-  EXPECT_FALSE(table.cells[3][0].measured);
+  EXPECT_EQ(table.RowCells()[1], (std::vector<std::string>{"mobile", "1.100 ms", "2.500 ms", "0.300B"}));
+  EXPECT_EQ(table.RowCells()[3], (std::vector<std::string>{"broken", "", "failed !1", ""}));
+  EXPECT_TRUE(table.cells[3][1].failed());
+  EXPECT_FALSE(table.cells[3][0].measured());
+}
+
+
+// The HTML latency matrix: marked cells with a class and the reasons in a tooltip, duplicates
+// counted, the verdict summary and the footnotes under the table.
+TEST(FormatHtmlReport, MarksVerdictsInTheLatencyMatrix) {
+  auto judged = [](const std::string& model, int threads, double median_ms, std::vector<std::string> reasons,
+                   std::vector<std::string> warnings) {
+    BenchResult r = Measured(model, "onnxruntime", "pi", {median_ms}, 2'000'000'000);
+    r.settings.threads = threads;
+    r.validity = {reasons.empty(), std::move(reasons), std::move(warnings)};
+    return r;
+  };
+  const std::string html = FormatHtmlReport({judged("valid.onnx", 1, 2.5, {}, {}),
+                                             judged("invalid.onnx", 1, 14.08, {"too few runs", "CV <high>"}, {}),
+                                             judged("warned.onnx", 1, 0.8753, {}, {"governor unknown"}),
+                                             judged("valid.onnx", 2, 1.5, {}, {}),
+                                             judged("dup.onnx", 1, 1000, {}, {}),
+                                             judged("dup.onnx", 1, 1200, {"too few runs"}, {}),
+                                             judged("dup.onnx", 1, 1100, {}, {})});
+  EXPECT_NE(html.find("<th class=\"num\">onnxruntime t=1 (pi)</th><th class=\"num\">onnxruntime t=2 (pi)</th>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<td class=\"num invalid\" title=\"INVALID: too few runs; CV &lt;high&gt;\">14.08 ms"
+                      "<sup class=\"mark\">!1,2</sup></td>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<td class=\"num warned\" title=\"warning: governor unknown\">875.3 us"
+                      "<sup class=\"mark\">~1</sup></td>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<td class=\"num invalid\" title=\"INVALID: too few runs\">1.100 s <small>n=3</small>"
+                      "<sup class=\"mark\">!1</sup></td>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<p class=\"verdicts\">5 of 7 results valid; 2 INVALID (!), 1 with warnings (~)</p>\n"
+                      "<ul class=\"footnotes\">\n"
+                      "<li class=\"invalid\"><b>!1</b> INVALID: too few runs</li>\n"
+                      "<li class=\"invalid\"><b>!2</b> INVALID: CV &lt;high&gt;</li>\n"
+                      "<li class=\"warned\"><b>~1</b> warning: governor unknown</li>\n"
+                      "</ul>\n"),
+            std::string::npos)
+      << html;
+  // INVALID points are hollow in the scatter and out of its fit.
+  EXPECT_NE(html.find("INVALID left out (hollow)"), std::string::npos);
+  EXPECT_NE(html.find("<circle class=\"invalid\""), std::string::npos);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -18,12 +19,34 @@ std::string Printf(const char* format, double value) {
   return text;
 }
 
-// Milliseconds with about four significant digits.
-std::string Ms(double ms) {
+// Milliseconds as a CSV number (the header names the unit), about four significant digits.
+std::string MsNumber(double ms) {
   if (ms >= 1000) return Printf("%.0f", ms);
   if (ms >= 100) return Printf("%.1f", ms);
   if (ms >= 1) return Printf("%.3f", ms);
   return Printf("%.4f", ms);
+}
+
+// A unit for durations around `ms`: how many of it make a millisecond, and its name.
+struct TimeUnit {
+  double per_ms;
+  const char* name;
+};
+TimeUnit UnitFor(double ms) {
+  const double magnitude = std::abs(ms);
+  if (magnitude >= 1000) return {1e-3, "s"};
+  if (magnitude >= 1 || magnitude == 0) return {1, "ms"};
+  if (magnitude >= 1e-3) return {1e3, "us"};
+  return {1e6, "ns"};
+}
+
+// `ms` in `unit`, four significant digits, no unit.
+std::string InUnit(double ms, TimeUnit unit) {
+  const double value = ms * unit.per_ms;
+  const int magnitude = value == 0 ? 0 : static_cast<int>(std::floor(std::log10(std::abs(value))));
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", std::clamp(3 - magnitude, 0, 6), value);
+  return text;
 }
 
 std::string Bytes(int64_t bytes) {
@@ -50,12 +73,12 @@ std::string ProfileTable(const OpProfile& profile, const std::vector<KernelTypeS
   std::vector<std::vector<std::string>> rows;
   for (std::size_t i = 0; i < by_type.size() && i < kProfileTypesShown; ++i) {
     const KernelTypeShare& type = by_type[i];
-    rows.push_back({type.kernel_type, std::to_string(type.kernels), Ms(type.ms_per_inference),
+    rows.push_back({type.kernel_type, std::to_string(type.kernels), FormatDuration(type.ms_per_inference),
                     Printf("%.2f%%", 100 * type.share)});
   }
   std::string text = "\noperator profile (" + profile.source + ", " +
                      std::to_string(profile.profiled_runs) + " runs after the timed ones)\n" +
-                     FormatTable({"kernel type", "kernels", "ms/inference", "share"}, rows,
+                     FormatTable({"kernel type", "kernels", "per inference", "share"}, rows,
                                  {false, true, true, true});
   if (by_type.size() > kProfileTypesShown) {
     text += "(" + std::to_string(by_type.size() - kProfileTypesShown) +
@@ -100,7 +123,7 @@ std::string PlacementLine(const std::vector<ProviderShare>& by_provider, const O
     text += transfers.kernels == 0
                 ? std::string("transfers  no host/device copy kernels reported\n")
                 : "transfers  " + std::to_string(transfers.kernels) + " copy kernels, " +
-                      Ms(transfers.ms_per_inference) + " ms/inference" +
+                      FormatDuration(transfers.ms_per_inference) + "/inference" +
                       Printf(" (%.1f%% of the time)\n", 100 * transfers.share);
   }
   return text;
@@ -147,6 +170,7 @@ std::string FormatResultText(const BenchResult& r) {
       << (r.settings.threads ? std::to_string(r.settings.threads) : "default")
       << (options.empty() ? "" : ", " + Join(options, " ")) << "\n";
   const auto& e = r.environment;
+  if (!DeviceName(r).empty()) out << "device   " << DeviceName(r) << "\n";
   out << "machine  " << e.cpu_model << ", " << e.usable_cores << "/" << e.logical_cores
       << " cores, governor " << (e.cpu_governor.empty() ? "unknown" : e.cpu_governor) << ", load "
       << Printf("%.2f", e.load_average_1m) << ", " << e.os << ", "
@@ -158,21 +182,27 @@ std::string FormatResultText(const BenchResult& r) {
     return out.str();
   }
   out << "\n"
-      << FormatTable({"stage", "runs", "time (ms)"},
-                     {{"load", "1", Ms(r.load_ms)},
-                      {"first inference", "1", Ms(r.first_inference_ms)},
-                      {"warm-up", std::to_string(r.warmup_runs), Ms(r.warmup_ms)},
-                      {"timed runs", std::to_string(r.samples_ms.size()), Ms(r.measure_ms)}},
+      << FormatTable({"stage", "runs", "time"},
+                     {{"load", "1", FormatDuration(r.load_ms)},
+                      {"first inference", "1", FormatDuration(r.first_inference_ms)},
+                      {"warm-up", std::to_string(r.warmup_runs), FormatDuration(r.warmup_ms)},
+                      {"timed runs", std::to_string(r.samples_ms.size()), FormatDuration(r.measure_ms)}},
                      {false, true, true});
   const auto& l = r.latency_ms;
+  const TimeUnit unit = UnitFor(l.p50);
+  auto in_unit = [unit](double ms) { return InUnit(ms, unit); };
   out << "\n"
-      << FormatTable({"latency (ms)", "mean", "std", "min", "p50", "p90", "p95", "p99", "max"},
-                     {{"", Ms(l.mean), Ms(l.std), Ms(l.min), Ms(l.p50), Ms(l.p90), Ms(l.p95),
-                       Ms(l.p99), Ms(l.max)}},
+      << FormatTable({"latency (" + std::string(unit.name) + ")", "mean", "std", "min", "p50", "p90", "p95", "p99",
+                      "max"},
+                     {{"", in_unit(l.mean), in_unit(l.std), in_unit(l.min), in_unit(l.p50), in_unit(l.p90),
+                       in_unit(l.p95), in_unit(l.p99), in_unit(l.max)}},
                      {false, true, true, true, true, true, true, true, true});
-  out << "\nmedian " << Ms(l.p50) << " ms, 95% CI [" << Ms(l.median_ci95_low) << ", "
-      << Ms(l.median_ci95_high) << "], CV " << Printf("%.1f%%", 100 * l.cv) << ", stopped: "
-      << StopReasonName(r.stop_reason) << ", peak memory " << Bytes(r.peak_rss_bytes) << "\n";
+  VerdictNotes notes;
+  const std::string mark = notes.Mark(r.validity.valid, r.validity.reasons, r.validity.warnings);
+  out << "\nmedian " << FormatDuration(l.p50) << (mark.empty() ? "" : " " + mark) << ", 95% CI ["
+      << in_unit(l.median_ci95_low) << ", " << in_unit(l.median_ci95_high) << " " << unit.name << "], CV "
+      << Printf("%.1f%%", 100 * l.cv) << ", stopped: " << StopReasonName(r.stop_reason) << ", peak memory "
+      << Bytes(r.peak_rss_bytes) << "\n";
   if (const auto& v = r.verification) {
     out << "verify   against " << v->reference_runtime << " " << v->reference_version << ": max abs error "
         << Printf("%.3g", v->max_abs_error);
@@ -188,8 +218,12 @@ std::string FormatResultText(const BenchResult& r) {
   if (r.fusion) out << FusionTable(*r.fusion);
   if (!r.profile_by_provider.empty()) out << PlacementLine(r.profile_by_provider, r.profile ? &*r.profile : nullptr);
   out << "verdict  " << (r.validity.valid ? "VALID" : "INVALID") << "\n";
-  for (const auto& reason : r.validity.reasons) out << "  reason: " << reason << "\n";
-  for (const auto& warning : r.validity.warnings) out << "  warning: " << warning << "\n";
+  for (std::size_t i = 0; i < notes.reasons().size(); ++i) {
+    out << "  !" << i + 1 << " reason: " << notes.reasons()[i] << "\n";
+  }
+  for (std::size_t i = 0; i < notes.warnings().size(); ++i) {
+    out << "  ~" << i + 1 << " warning: " << notes.warnings()[i] << "\n";
+  }
   return out.str();
 }
 
@@ -225,11 +259,6 @@ std::string RenderTable(TableStyle style, const std::vector<std::string>& header
 
 std::string Billions(double value) { return Printf("%.3fB", value / 1e9); }
 
-// A result's column in the comparison tables: runtime and device.
-std::string ColumnName(const BenchResult& r) {
-  return r.runtime_name + " (" + r.environment.hostname + ")";
-}
-
 std::size_t IndexOf(std::vector<std::string>& names, const std::string& name) {
   auto found = std::find(names.begin(), names.end(), name);
   if (found != names.end()) return static_cast<std::size_t>(found - names.begin());
@@ -241,18 +270,124 @@ std::string Correlation(const std::optional<double>& value) {
   return value ? Printf("%+.2f", *value) : "n/a";
 }
 
+// Numbers in a footnote list: "1,2".
+std::string Numbers(const std::vector<std::size_t>& numbers) {
+  std::string text;
+  for (std::size_t n : numbers) text += (text.empty() ? "" : ",") + std::to_string(n);
+  return text;
+}
+
+std::size_t NoteNumber(std::vector<std::string>& notes, const std::string& text) {
+  return IndexOf(notes, text) + 1;
+}
+
+// Markdown renders "~" as strikethrough: escaped in cells and footnotes.
+std::string MarkdownText(const std::string& text) {
+  std::string escaped;
+  for (char c : text) escaped += c == '~' || c == '|' ? std::string("\\") + c : std::string(1, c);
+  return escaped;
+}
+
+// A figure with its duplicates count and verdict mark: "8.740 ms n=3 !1".
+std::string Figure(double ms, std::size_t aggregated, const std::string& mark) {
+  return FormatDuration(ms) + (aggregated > 1 ? " n=" + std::to_string(aggregated) : "") +
+         (mark.empty() ? "" : " " + mark);
+}
+
+// Text and Markdown end a table with the verdict summary and the footnotes.
+std::string VerdictLines(const VerdictCounts& counts, const VerdictNotes& notes, TableStyle style) {
+  const std::string summary = VerdictSummary(counts);
+  return "\n" + (style == TableStyle::kMarkdown ? MarkdownText(summary) + "  " : summary) + "\n" +
+         notes.Footnotes(style);
+}
+
 }  // namespace
+
+std::string FormatDuration(double ms) {
+  const TimeUnit unit = UnitFor(ms);
+  return InUnit(ms, unit) + " " + unit.name;
+}
+
+std::string VerdictNotes::Mark(bool valid, const std::vector<std::string>& reasons,
+                               const std::vector<std::string>& warnings) {
+  std::vector<std::size_t> reason_numbers, warning_numbers;
+  for (const auto& reason : reasons) reason_numbers.push_back(NoteNumber(reasons_, reason));
+  for (const auto& warning : warnings) warning_numbers.push_back(NoteNumber(warnings_, warning));
+  std::string mark = valid && reasons.empty() ? "" : "!" + Numbers(reason_numbers);
+  if (!warning_numbers.empty()) mark += (mark.empty() ? "~" : " ~") + Numbers(warning_numbers);
+  return mark;
+}
+
+std::string VerdictNotes::Footnotes(TableStyle style) const {
+  std::string text;
+  const bool markdown = style == TableStyle::kMarkdown;
+  auto line = [&](const std::string& key, const std::string& kind, const std::string& note) {
+    text += markdown ? MarkdownText(key) + " " + kind + ": " + MarkdownText(note) + "  \n"
+                     : key + "  " + kind + ": " + note + "\n";
+  };
+  for (std::size_t i = 0; i < reasons_.size(); ++i) line("!" + std::to_string(i + 1), "INVALID", reasons_[i]);
+  for (std::size_t i = 0; i < warnings_.size(); ++i) line("~" + std::to_string(i + 1), "warning", warnings_[i]);
+  return text;
+}
+
+VerdictCounts CountVerdicts(const std::vector<BenchResult>& results) {
+  VerdictCounts counts;
+  counts.results = results.size();
+  for (const auto& r : results) {
+    if (r.failure) {
+      ++counts.failed;
+      continue;
+    }
+    ++(r.validity.valid ? counts.valid : counts.invalid);
+    if (!r.validity.warnings.empty()) ++counts.warned;
+  }
+  return counts;
+}
+
+std::string VerdictSummary(const VerdictCounts& counts) {
+  std::string text = std::to_string(counts.valid) + " of " + std::to_string(counts.results) + " results valid; " +
+                     std::to_string(counts.invalid) + " INVALID (!), " + std::to_string(counts.warned) +
+                     " with warnings (~)";
+  if (counts.failed > 0) text += ", " + std::to_string(counts.failed) + " failed";
+  return text;
+}
+
+std::vector<BenchResult> OnlyValid(const std::vector<BenchResult>& results) {
+  std::vector<BenchResult> valid;
+  for (const auto& r : results) {
+    if (!r.failure && r.validity.valid) valid.push_back(r);
+  }
+  return valid;
+}
 
 LatencyTable BuildLatencyTable(const std::vector<BenchResult>& results) {
   LatencyTable table;
-  for (const auto& r : results) {
-    const std::size_t model = IndexOf(table.models, ModelName(r.model.path));
-    const std::size_t column = IndexOf(table.columns, ColumnName(r));
+  table.counts = CountVerdicts(results);
+  const auto labels = ColumnLabels(results);
+  for (const DuplicateGroup& group : GroupDuplicates(results)) {
+    const std::size_t model = IndexOf(table.models, group.model);
+    const std::size_t columns = table.columns.size();
+    const std::size_t column = IndexOf(table.columns, labels.at(IdentityKey(group.identity)));
+    if (table.columns.size() > columns) table.identities.push_back(group.identity);
     table.cells.resize(table.models.size());
     table.flops.resize(table.models.size());
     for (auto& row : table.cells) row.resize(table.columns.size());
-    table.cells[model][column] = {true, r.failure.has_value(), r.failure ? 0 : r.latency_ms.p50};
-    if (r.model_cost) table.flops[model] = static_cast<double>(r.model_cost->flops);
+    LatencyTable::Cell& cell = table.cells[model][column];
+    cell.results = group.results.size();
+    cell.succeeded = group.Succeeded();
+    cell.median_ms = group.MedianMs();
+    cell.valid = group.Valid();
+    cell.reasons = group.Reasons();
+    cell.warnings = group.Warnings();
+    for (const BenchResult* r : group.results) {
+      if (r->model_cost) table.flops[model] = static_cast<double>(r->model_cost->flops);
+    }
+  }
+  // Marks numbered in reading order: row by row.
+  for (auto& row : table.cells) {
+    for (auto& cell : row) {
+      if (cell.measured()) cell.mark = table.notes.Mark(cell.valid, cell.reasons, cell.warnings);
+    }
   }
   return table;
 }
@@ -269,7 +404,9 @@ std::vector<std::vector<std::string>> LatencyTable::RowCells() const {
   for (std::size_t m = 0; m < models.size(); ++m) {
     std::vector<std::string> row = {models[m]};
     for (const Cell& cell : cells[m]) {
-      row.push_back(!cell.measured ? "" : cell.failed ? "failed" : Ms(cell.median_ms));
+      row.push_back(!cell.measured() ? ""
+                    : cell.failed()  ? "failed " + cell.mark
+                                     : Figure(cell.median_ms, cell.succeeded, cell.mark));
     }
     row.push_back(flops[m] ? Billions(*flops[m]) : "");
     rows.push_back(std::move(row));
@@ -277,16 +414,42 @@ std::vector<std::vector<std::string>> LatencyTable::RowCells() const {
   return rows;
 }
 
-std::string FormatMilliseconds(double ms) { return Ms(ms); }
-
 std::string FormatLatencyTable(const std::vector<BenchResult>& results, TableStyle style) {
   const LatencyTable table = BuildLatencyTable(results);
+  if (style == TableStyle::kCsv) {  // long format: one line per cell
+    std::vector<std::vector<std::string>> rows;
+    for (std::size_t m = 0; m < table.models.size(); ++m) {
+      for (std::size_t c = 0; c < table.columns.size(); ++c) {
+        const LatencyTable::Cell& cell = table.cells[m][c];
+        if (!cell.measured()) continue;
+        std::vector<std::string> row = {table.models[m], table.columns[c]};
+        for (const char* key : {"runtime", "runtime version", "device", "threads", "precision"}) {
+          const auto& identity = table.identities[c];
+          auto part = std::find_if(identity.begin(), identity.end(), [&](const auto& p) { return p.key == key; });
+          row.push_back(part == identity.end() ? "" : part->value);
+        }
+        row.insert(row.end(), {std::to_string(cell.results), cell.failed() ? "" : Printf("%.6g", cell.median_ms),
+                               cell.valid ? "true" : "false", Join(cell.reasons, "; "), Join(cell.warnings, "; "),
+                               table.flops[m] ? Printf("%.0f", *table.flops[m]) : ""});
+        rows.push_back(std::move(row));
+      }
+    }
+    return RenderTable(style,
+                       {"model", "column", "runtime", "runtime_version", "device", "threads", "precision", "n",
+                        "median_ms", "valid", "reasons", "warnings", "flops"},
+                       rows, {});
+  }
   const std::vector<std::string> header = table.HeaderCells();
   std::vector<bool> numeric(header.size(), true);
   numeric[0] = false;
-  std::string text = RenderTable(style, header, table.RowCells(), numeric);
-  if (style != TableStyle::kCsv) text += std::string("\n") + kLatencyTableNote + "\n";
-  return text;
+  auto rows = table.RowCells();
+  if (style == TableStyle::kMarkdown) {
+    for (auto& row : rows) {
+      for (auto& cell : row) cell = MarkdownText(cell);
+    }
+  }
+  return RenderTable(style, header, rows, numeric) + VerdictLines(table.counts, table.notes, style) + "\n" +
+         kLatencyTableNote + "\n";
 }
 
 std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableStyle style) {
@@ -300,60 +463,87 @@ std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableS
     if (r.conversion) sources.insert(ModelName(r.conversion->source_model));
   }
   if (sources.empty()) return "";
+  std::vector<BenchResult> included;
+  for (const auto& r : results) {
+    if (r.conversion || sources.count(ModelName(r.model.path))) included.push_back(r);
+  }
+  const auto labels = ColumnLabels(included, {"precision"});
   struct Row {
-    const BenchResult* result;
-    std::string model, precision;
+    DuplicateGroup group;
+    std::string model, precision, column;
+    std::size_t group_index;  // of "model|column", in order of first appearance
   };
   std::vector<Row> rows_in;
-  std::vector<std::string> groups;  // "model|column", in order of first appearance
-  for (const auto& r : results) {
-    const std::string model = r.conversion ? ModelName(r.conversion->source_model) : ModelName(r.model.path);
-    if (!r.conversion && !sources.count(model)) continue;
-    rows_in.push_back({&r, model, r.conversion ? r.conversion->precision : "fp32"});
-    IndexOf(groups, model + "|" + ColumnName(r));
+  std::vector<std::string> groups;
+  for (DuplicateGroup& group : GroupDuplicates(included)) {
+    const BenchResult& first = *group.results.front();
+    const std::string model = first.conversion ? ModelName(first.conversion->source_model) : ModelName(first.model.path);
+    std::vector<IdentityPart> without_precision;
+    for (const auto& part : group.identity) {
+      if (part.key != "precision") without_precision.push_back(part);
+    }
+    const std::string column = labels.at(IdentityKey(group.identity));
+    const std::size_t index = IndexOf(groups, model + "|" + IdentityKey(without_precision));
+    rows_in.push_back({std::move(group), model, first.conversion ? first.conversion->precision : "fp32", column, index});
   }
-  auto group_of = [&](const Row& row) { return IndexOf(groups, row.model + "|" + ColumnName(*row.result)); };
   std::stable_sort(rows_in.begin(), rows_in.end(), [&](const Row& a, const Row& b) {
-    const std::size_t ga = group_of(a), gb = group_of(b);
-    return ga != gb ? ga < gb : rank(a.precision) < rank(b.precision);
+    return a.group_index != b.group_index ? a.group_index < b.group_index : rank(a.precision) < rank(b.precision);
   });
   std::map<std::size_t, double> fp32_ms;  // per group
   for (const Row& row : rows_in) {
-    if (row.precision == "fp32" && !row.result->failure) fp32_ms.emplace(group_of(row), row.result->latency_ms.p50);
+    if (row.precision == "fp32" && row.group.Succeeded() > 0) fp32_ms.emplace(row.group_index, row.group.MedianMs());
   }
-  const std::vector<std::string> header = {"model", "runtime (device)", "precision", "median ms", "vs fp32",
-                                           "error", "top-1", "checked on", "file MB"};
+  const bool csv = style == TableStyle::kCsv;
+  const std::vector<std::string> header =
+      csv ? std::vector<std::string>{"model", "column", "precision", "n", "median_ms", "vs_fp32", "error", "top1",
+                                     "checked_on", "file_mb", "valid", "reasons", "warnings"}
+          : std::vector<std::string>{"model", "runtime (device)", "precision", "median", "vs fp32", "error", "top-1",
+                                     "checked on", "file MB"};
+  VerdictNotes notes;
   std::vector<std::vector<std::string>> rows;
   for (const Row& in : rows_in) {
-    const BenchResult& r = *in.result;
-    std::vector<std::string> row = {in.model, ColumnName(r), in.precision};
-    if (r.failure) {
-      row.insert(row.end(), {"failed", ""});
+    const DuplicateGroup& group = in.group;
+    const BenchResult& r = *group.results.front();
+    const std::string mark = notes.Mark(group.Valid(), group.Reasons(), group.Warnings());
+    std::vector<std::string> row = {in.model, in.column, in.precision};
+    if (csv) row.push_back(std::to_string(group.results.size()));
+    if (group.Succeeded() == 0) {
+      row.insert(row.end(), {"failed " + mark, ""});
+      if (csv) row[row.size() - 2] = "";
     } else {
-      const auto fp32 = fp32_ms.find(group_of(in));
-      row.push_back(Ms(r.latency_ms.p50));
-      row.push_back(fp32 != fp32_ms.end() && r.latency_ms.p50 > 0 ? Printf("%.2fx", fp32->second / r.latency_ms.p50)
-                                                                  : "");
+      const auto fp32 = fp32_ms.find(in.group_index);
+      const double median = group.MedianMs();
+      const bool ratio = fp32 != fp32_ms.end() && median > 0;
+      row.push_back(csv ? Printf("%.6g", median) : Figure(median, group.Succeeded(), mark));
+      row.push_back(!ratio ? "" : Printf(csv ? "%.3f" : "%.2fx", fp32->second / median));
     }
     if (!r.conversion) {
       row.insert(row.end(), {"", "", "(as submitted)"});
     } else {
       const auto& accuracy = r.conversion->accuracy;
       row.push_back(accuracy ? Printf("%.3g", accuracy->max_rel_error) : "");
-      row.push_back(accuracy && accuracy->top1_agreement ? Printf("%.0f%%", 100 * *accuracy->top1_agreement) : "");
+      row.push_back(accuracy && accuracy->top1_agreement
+                        ? Printf(csv ? "%.4g" : "%.0f%%", (csv ? 1 : 100) * *accuracy->top1_agreement)
+                        : "");
       row.push_back(accuracy ? accuracy->runtime : "");
     }
     row.push_back(Printf("%.2f", double(r.model.size_bytes) / (1 << 20)));
+    if (csv) row.insert(row.end(), {group.Valid() ? "true" : "false", Join(group.Reasons(), "; "), Join(group.Warnings(), "; ")});
+    if (style == TableStyle::kMarkdown) {
+      for (auto& cell : row) cell = MarkdownText(cell);
+    }
     rows.push_back(std::move(row));
   }
-  std::string text = RenderTable(style, header, rows, {false, false, false, true, true, true, true, false, true});
-  if (style != TableStyle::kCsv) text += std::string("\n") + kPrecisionTableNote + "\n";
-  return text;
+  if (csv) return RenderTable(style, header, rows, {});
+  return RenderTable(style, header, rows, {false, false, false, true, true, true, true, false, true}) +
+         VerdictLines(CountVerdicts(included), notes, style) + "\n" + kPrecisionTableNote + "\n";
 }
 
 std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, int top_k,
                                       TableStyle style) {
   // Per model, the profiled results in order of first appearance of their column.
+  const auto labels = ColumnLabels(results);
+  const auto column_name = [&labels](const BenchResult& r) { return labels.at(IdentityKey(TimingIdentity(r))); };
   std::vector<std::string> models;
   std::vector<std::vector<const BenchResult*>> profiled;
   for (const auto& r : results) {
@@ -361,7 +551,7 @@ std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, i
     const std::size_t model = IndexOf(models, ModelName(r.model.path));
     profiled.resize(models.size());
     auto& columns = profiled[model];
-    const auto same_column = [&](const BenchResult* other) { return ColumnName(*other) == ColumnName(r); };
+    const auto same_column = [&](const BenchResult* other) { return column_name(*other) == column_name(r); };
     if (std::find_if(columns.begin(), columns.end(), same_column) == columns.end()) columns.push_back(&r);
   }
   const auto shown = [top_k](const BenchResult& r) {
@@ -373,8 +563,8 @@ std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, i
       for (const BenchResult* r : profiled[m]) {
         for (std::size_t i = 0; i < shown(*r); ++i) {
           const KernelTypeShare& type = r->profile_by_type[i];
-          rows.push_back({models[m], ColumnName(*r), std::to_string(i + 1), type.kernel_type,
-                          std::to_string(type.kernels), Ms(type.ms_per_inference),
+          rows.push_back({models[m], column_name(*r), std::to_string(i + 1), type.kernel_type,
+                          std::to_string(type.kernels), MsNumber(type.ms_per_inference),
                           Printf("%.4f", type.share)});
         }
       }
@@ -388,7 +578,7 @@ std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, i
     std::vector<bool> numeric = {true};
     std::size_t depth = 0;
     for (const BenchResult* r : profiled[m]) {
-      header.insert(header.end(), {ColumnName(*r), "kernels", "share"});
+      header.insert(header.end(), {column_name(*r), "kernels", "share"});
       numeric.insert(numeric.end(), {false, true, true});
       depth = std::max(depth, shown(*r));
     }
@@ -413,25 +603,38 @@ std::string FormatOperatorShareTables(const std::vector<BenchResult>& results, i
 }
 
 std::string FormatAnalysisText(const std::vector<GroupAnalysis>& groups,
-                               const std::vector<std::string>& skipped) {
+                               const std::vector<std::string>& skipped, const VerdictCounts& counts) {
   std::ostringstream out;
+  out << VerdictSummary(counts) << "\n\n";
+  VerdictNotes notes;
   for (const auto& g : groups) {
-    out << g.runtime << " on " << g.device << ": " << g.points.size() << " models\n";
+    out << g.label << ", " << g.runtime << " on " << g.device << ": " << g.points.size() << " models";
+    if (!g.left_out.empty()) {
+      out << " (" << g.left_out.size() << " INVALID left out of the correlations; --include-invalid keeps them)";
+    }
+    out << "\n";
     out << "  latency vs FLOPs:  Pearson " << Correlation(g.pearson_flops) << ", Spearman "
         << Correlation(g.spearman_flops) << "\n";
     out << "  latency vs params: Pearson " << Correlation(g.pearson_params) << ", Spearman "
         << Correlation(g.spearman_params) << "\n\n";
     std::vector<std::vector<std::string>> rows;
     for (const auto& p : g.points) {
-      rows.push_back({p.model, Ms(p.latency_ms), Billions(p.flops), Printf("%.2fM", p.params / 1e6),
-                      Printf("%.2f", p.ms_per_gflop),
+      rows.push_back({p.model, Figure(p.latency_ms, p.results, notes.Mark(p.valid, p.reasons, p.warnings)),
+                      Billions(p.flops), Printf("%.2fM", p.params / 1e6), Printf("%.2f", p.ms_per_gflop),
                       p.zero_flop_share ? Printf("%.1f%%", 100 * *p.zero_flop_share) : "-"});
     }
-    out << FormatTable({"model", "median ms", "FLOPs", "params", "ms/GFLOP", "zero-FLOP ops"}, rows,
-                       {false, true, true, true, true, true})
-        << "\n";
+    if (!rows.empty()) {
+      out << FormatTable({"model", "median", "FLOPs", "params", "ms/GFLOP", "zero-FLOP ops"}, rows,
+                         {false, true, true, true, true, true});
+    }
+    for (const auto& p : g.left_out) {
+      out << "  left out: " << p.model << " "
+          << Figure(p.latency_ms, p.results, notes.Mark(p.valid, p.reasons, p.warnings)) << "\n";
+    }
+    out << "\n";
   }
   if (groups.empty()) out << "no result with FLOPs to analyse\n";
+  out << notes.Footnotes(TableStyle::kText);
   for (const auto& reason : skipped) out << "skipped: " << reason << "\n";
   return out.str();
 }

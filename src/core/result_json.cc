@@ -298,6 +298,7 @@ json ToJson(const BenchResult& r) {
         {"macs", r.model_cost ? json(r.model_cost->macs) : json(nullptr)},
         {"flops", r.model_cost ? json(r.model_cost->flops) : json(nullptr)}}},
       {"runtime", {{"name", r.runtime_name}, {"version", r.runtime_version}, {"options", r.runtime_options}}},
+      {"device", r.device},
       {"environment", ToJson(r.environment)},
       {"settings", SettingsToJson(r.settings)},
       {"inputs", SpecsToJson(r.inputs)},
@@ -355,6 +356,7 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     runtime.at("name").get_to(r.runtime_name);
     runtime.at("version").get_to(r.runtime_version);
     runtime.at("options").get_to(r.runtime_options);
+    r.device = j.value("device", "");  // absent in documents older than the key
     r.environment = EnvironmentFromJson(j.at("environment"));
     auto settings = SettingsFromJson(CurrentSettingsForm(j.at("settings"), r.runtime_options));
     if (!settings.ok()) return InvalidArgument("result document: " + settings.error().message);

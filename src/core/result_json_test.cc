@@ -169,6 +169,23 @@ TEST(ResultJson, CarriesTheConversionAndItsAccuracyCost) {
   EXPECT_EQ(ToJson(*parsed), j);
 }
 
+// The device the tables name a result by; documents older than the key read as "" (the tables
+// then use the hostname).
+TEST(ResultJson, CarriesTheDeviceAndReadsOlderDocumentsWithoutIt) {
+  BenchResult result = Sample();
+  result.device = "rpi4";
+  const nlohmann::json j = ToJson(result);
+  EXPECT_EQ(j["device"], "rpi4");
+  auto parsed = BenchResultFromJson(j);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->device, "rpi4");
+  nlohmann::json older = j;
+  older.erase("device");
+  auto old = BenchResultFromJson(older);
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old->device, "");
+}
+
 TEST(ResultJson, ProfileIsNullWhenNotTakenAndOptionalInOlderDocuments) {
   BenchResult result = Sample();
   result.profile.reset();

@@ -176,16 +176,20 @@ std::string FailureText(const std::optional<RunFailure>& failure) {
   return failure ? failure->stage + ": " + failure->error.message : "";
 }
 
-// A bench's result document (edgebench.result/1), for a bench task or any task's failure.
-ApiResult<CheckedUpload> CheckResultDocument(Store& store, const json& document, const TaskRow& task) {
+// A bench's result document (edgebench.result/1), for a bench task or any task's failure;
+// recorded with the device (the agent's name).
+ApiResult<CheckedUpload> CheckResultDocument(Store& store, const json& document, const TaskRow& task,
+                                             const AgentRow& agent) {
   auto parsed = BenchResultFromJson(document);
   if (!parsed.ok()) return ApiError{400, parsed.error().message};
   if (!parsed->model.sha256.empty() && parsed->model.sha256 != task.model_sha256) {
     return ApiError{400, "result is for model " + parsed->model.sha256 + ", task " + std::to_string(task.id) +
                              " is for " + task.model_sha256};
   }
-  // A converted model: the result records where it came from and the accuracy cost.
+  // The result names its device as the service knows it (the agent), and a converted model
+  // records where it came from and the accuracy cost.
   json record = document;
+  record["device"] = agent.name;
   if (auto conversion = store.FindConversionTo(task.model_sha256)) {
     ConversionInfo info{"", conversion->source_sha256, conversion->target, conversion->precision,
                         conversion->converter_version, std::nullopt};
@@ -231,7 +235,7 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
   auto task = store.GetTask(*id);
   if (!task) return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
   auto checked = (*document).value("schema", "") == kComparisonSchema ? CheckComparisonDocument(*document, *task, *agent)
-                                                                   : CheckResultDocument(store, *document, *task);
+                                                                   : CheckResultDocument(store, *document, *task, *agent);
   if (!checked.ok()) return SendError(res, checked.error());
   const auto& [record, state, error, invalid] = *checked;
   auto stored = store.StoreResult(*id, agent->id, record, invalid, state, error);

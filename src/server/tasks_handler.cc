@@ -232,17 +232,21 @@ json JobDetail(Store& store, const JobRow& job) {
     body["tasks"].push_back(TaskJson(task));
     agent_of[task.id] = task.agent_name;
   }
-  // Columns are runtime (device as the server knows it), so two agents on one host differ.
+  // Columns name the device as the server knows it (the agent, BenchResult::device), so two
+  // agents on one host differ; results stored before the field get it from their task.
   std::vector<BenchResult> results;
   for (const auto& [task_id, document] : store.JobResults(job.id)) {
     auto result = BenchResultFromJson(document);
     if (!result.ok()) continue;  // validated on upload; a document never fails here
-    if (!agent_of[task_id].empty()) result->environment.hostname = agent_of[task_id];
+    if (result->device.empty()) result->device = agent_of[task_id];
     results.push_back(std::move(*result));
   }
   const LatencyTable table = BuildLatencyTable(results);
   body["table"] = {{"header", table.HeaderCells()},
                    {"rows", table.RowCells()},
+                   {"verdicts", VerdictSummary(table.counts)},
+                   {"invalid_notes", table.notes.reasons()},
+                   {"warning_notes", table.notes.warnings()},
                    {"note", kLatencyTableNote},
                    {"text", results.empty() ? std::string() : FormatLatencyTable(results, TableStyle::kText)}};
   // The precision table: the precisions of converted models side by side ("" when there are none).
