@@ -12,9 +12,20 @@ struct LatencyStats {
   double mean = 0, std = 0;  // std: sample standard deviation (n - 1)
   double min = 0, max = 0;
   double p50 = 0, p90 = 0, p95 = 0, p99 = 0;
-  double cv = 0;  // std / mean, as a fraction
+  double cv = 0;  // std / mean, as a fraction; for information (one slow run inflates it)
   double median_ci95_low = 0, median_ci95_high = 0;
+  // Robust spread: median absolute deviation (same unit as the samples) and the robust CV
+  // 1.4826 * mad / p50 (a fraction; equals the CV for normal data, a few outliers do not move it).
+  double mad = 0;
+  double robust_cv = 0;
+  // Samples outside p50 +/- max(kOutlierMads * 1.4826 * mad, kOutlierFloor * p50).
+  std::size_t outliers = 0;
 };
+
+// Outlier fences: this many robust standard deviations (1.4826 * MAD) from the median, but never
+// closer than this fraction of the median (so that timer quantisation with MAD 0 is no outlier).
+inline constexpr double kOutlierMads = 3;
+inline constexpr double kOutlierFloor = 0.01;
 
 // Percentile q in [0, 100] of sorted data, linear interpolation between closest ranks
 // (Hyndman-Fan type 7, as numpy's default). `sorted` must be non-empty and ascending.

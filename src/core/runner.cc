@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "edgebench/stats.h"
+#include "edgebench/validity.h"
 
 namespace edgebench {
 namespace {
@@ -16,10 +17,13 @@ int64_t ToNs(Clock::duration duration) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
 }
 
-bool CiWithinTarget(const std::vector<int64_t>& samples_ns, double target_percent) {
+// The adaptive stop: the median's CI within target and a spread the verdict accepts, so that a
+// run stopped here is not INVALID for its spread.
+bool TargetReached(const std::vector<int64_t>& samples_ns, const BenchSettings& settings) {
   std::vector<double> sorted(samples_ns.begin(), samples_ns.end());
   std::sort(sorted.begin(), sorted.end());
-  return MedianCiHalfWidthPercent(sorted) <= target_percent;
+  if (MedianCiHalfWidthPercent(sorted) > *settings.target_ci_percent) return false;
+  return SpreadReasons(ComputeLatencyStats(sorted), settings).empty();
 }
 
 }  // namespace
@@ -105,9 +109,9 @@ Measurement Measure(Backend& backend, const BenchSettings& settings,
       result.stop_reason = StopReason::kReachedMinimums;
       break;
     }
-    // The CI check sorts all samples: do it at geometrically spaced counts (every ~5%).
+    // The check sorts all samples: do it at geometrically spaced counts (every ~5%).
     if (n >= next_ci_check) {
-      if (CiWithinTarget(samples_ns, *settings.target_ci_percent)) {
+      if (TargetReached(samples_ns, settings)) {
         result.stop_reason = StopReason::kReachedTargetCi;
         break;
       }
