@@ -39,8 +39,8 @@ struct Measurement {
 };
 
 // Warm-up and timed runs on a backend whose inputs are set. Stops when the minimum count and
-// duration are reached (and, with a target CI, that CI with a spread the verdict accepts:
-// SpreadReasons in validity.h), or at max_duration_ms or max_runs.
+// duration are reached (and, with a target CI, that CI with samples the verdict accepts:
+// SampleReasons in validity.h), or at max_duration_ms or max_runs.
 Measurement Measure(Backend& backend, const BenchSettings& settings,
                     std::span<RunListener* const> listeners = {});
 

@@ -14,10 +14,10 @@
 namespace edgebench {
 
 // Reasons (invalidating): a failed run; fewer runs than min_runs; target CI not reached before
-// the maximum duration or run count; the spread (SpreadReasons); drift between the first and
-// last third above max_drift_percent; a known cpufreq governor other than "performance" (when
-// required); from `interference`: CPU steal above max_steal_percent, a thermal clock drop above
-// max_frequency_drop_percent, throttling flags or events during the timed runs.
+// the maximum duration or run count; the samples themselves (SampleReasons); a known cpufreq
+// governor other than "performance" (when required); from `interference`: CPU steal above
+// max_steal_percent, a thermal clock drop above max_frequency_drop_percent, throttling flags or
+// events during the timed runs.
 // Warnings: governor unknown, load average above the usable core count, very short runs.
 // Absent sensors are neither.
 Validity JudgeValidity(std::span<const double> samples_ms, const LatencyStats& stats,
@@ -25,9 +25,12 @@ Validity JudgeValidity(std::span<const double> samples_ms, const LatencyStats& s
                        const Environment& environment,
                        const std::optional<Interference>& interference = std::nullopt);
 
-// Why the spread of the runs voids a result, empty when it does not: the robust CV above
-// max_cv_percent, or more outliers than max_outlier_percent of the runs (two clusters). The
-// adaptive stop (Measure) keeps running while this is not empty, so that it agrees with the verdict.
-std::vector<std::string> SpreadReasons(const LatencyStats& stats, const BenchSettings& settings);
+// Why the samples (in run order, with their statistics) void a result, empty when they do not:
+// the robust CV above max_cv_percent; more outliers than max_outlier_percent of the runs (two
+// clusters); the median of the last third off that of the first by more than max_drift_percent.
+// The adaptive stop (Measure) keeps running while this is not empty, so that it agrees with the
+// verdict.
+std::vector<std::string> SampleReasons(std::span<const double> samples_ms, const LatencyStats& stats,
+                                       const BenchSettings& settings);
 
 }  // namespace edgebench

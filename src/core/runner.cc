@@ -17,13 +17,16 @@ int64_t ToNs(Clock::duration duration) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
 }
 
-// The adaptive stop: the median's CI within target and a spread the verdict accepts, so that a
-// run stopped here is not INVALID for its spread.
+// The adaptive stop: the median's CI within target and samples the verdict accepts
+// (SampleReasons), so that a run stopped here is not INVALID for its timings.
 bool TargetReached(const std::vector<int64_t>& samples_ns, const BenchSettings& settings) {
-  std::vector<double> sorted(samples_ns.begin(), samples_ns.end());
-  std::sort(sorted.begin(), sorted.end());
-  if (MedianCiHalfWidthPercent(sorted) > *settings.target_ci_percent) return false;
-  return SpreadReasons(ComputeLatencyStats(sorted), settings).empty();
+  std::vector<double> samples_ms;
+  samples_ms.reserve(samples_ns.size());
+  for (int64_t ns : samples_ns) samples_ms.push_back(static_cast<double>(ns) / 1e6);
+  const LatencyStats stats = ComputeLatencyStats(samples_ms);
+  const double half_width = std::max(stats.p50 - stats.median_ci95_low, stats.median_ci95_high - stats.p50);
+  if (stats.p50 <= 0 || 100 * half_width / stats.p50 > *settings.target_ci_percent) return false;
+  return SampleReasons(samples_ms, stats, settings).empty();
 }
 
 }  // namespace

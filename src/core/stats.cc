@@ -81,7 +81,7 @@ LatencyStats ComputeLatencyStats(std::span<const double> samples) {
   std::sort(deviations.begin(), deviations.end());
   stats.mad = Percentile(deviations, 50);
   stats.robust_cv = stats.p50 > 0 ? 1.4826 * stats.mad / stats.p50 : 0;
-  const double fence = std::max(kOutlierMads * 1.4826 * stats.mad, kOutlierFloor * stats.p50);
+  const double fence = std::max({kOutlierMads * 1.4826 * stats.mad, kOutlierFloor * stats.p50, kOutlierFloorMs});
   stats.outliers = static_cast<std::size_t>(std::count_if(
       sorted.begin(), sorted.end(), [&](double x) { return std::abs(x - stats.p50) > fence; }));
   return stats;

@@ -65,6 +65,15 @@ TEST(ComputeLatencyStats, DifferencesUnderOnePercentOfTheMedianAreNoOutliers) {
   EXPECT_EQ(ComputeLatencyStats(samples).outliers, 1u);
 }
 
+TEST(ComputeLatencyStats, DifferencesUnderOneMicrosecondAreNoOutliers) {
+  // 20 ns runs (the null runtime): clock granularity is not a second cluster; 1.5 us is.
+  std::vector<double> samples(20, 0.00002);
+  samples[0] = 0.00003;
+  samples[1] = 0.0009;
+  samples[2] = 0.0015;
+  EXPECT_EQ(ComputeLatencyStats(samples).outliers, 1u);
+}
+
 TEST(ComputeLatencyStats, HandlesEmptyAndSingleSample) {
   EXPECT_EQ(ComputeLatencyStats({}).count, 0u);
   std::vector<double> one = {4.0};

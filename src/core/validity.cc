@@ -46,18 +46,31 @@ void JudgeInterference(const Interference& interference, const BenchSettings& se
 
 }  // namespace
 
-std::vector<std::string> SpreadReasons(const LatencyStats& stats, const BenchSettings& settings) {
+std::vector<std::string> SampleReasons(std::span<const double> samples_ms, const LatencyStats& stats,
+                                       const BenchSettings& settings) {
   std::vector<std::string> reasons;
-  if (stats.count < 2) return reasons;
+  const std::size_t n = samples_ms.size();
+  if (n < 2) return reasons;
   if (100 * stats.robust_cv > settings.max_cv_percent) {
     reasons.push_back("robust coefficient of variation (1.4826 x MAD / median) " + Percent(100 * stats.robust_cv) +
                       " above " + Percent(settings.max_cv_percent) + ": timing is unstable");
   }
-  const double outlier_percent = 100.0 * static_cast<double>(stats.outliers) / static_cast<double>(stats.count);
+  const double outlier_percent = 100.0 * static_cast<double>(stats.outliers) / static_cast<double>(n);
   if (outlier_percent > settings.max_outlier_percent) {
-    reasons.push_back(std::to_string(stats.outliers) + " of " + std::to_string(stats.count) + " runs (" +
+    reasons.push_back(std::to_string(stats.outliers) + " of " + std::to_string(n) + " runs (" +
                       Percent(outlier_percent) + ") are outliers, above " + Percent(settings.max_outlier_percent) +
                       ": the run times form more than one cluster");
+  }
+  if (n >= 9) {
+    const std::size_t third = n / 3;
+    const double first = MedianOf({samples_ms.begin(), samples_ms.begin() + third});
+    const double last = MedianOf({samples_ms.end() - third, samples_ms.end()});
+    const double drift = first > 0 ? 100 * (last - first) / first : 0;
+    if (std::abs(drift) > settings.max_drift_percent) {
+      reasons.push_back("median of the last third is " + Percent(std::abs(drift)) +
+                        (drift > 0 ? " slower" : " faster") +
+                        " than the first third (throttling or changing background load?)");
+    }
   }
   return reasons;
 }
@@ -88,18 +101,7 @@ Validity JudgeValidity(std::span<const double> samples_ms, const LatencyStats& s
               (stop_reason == StopReason::kMaxRuns ? "maximum run count" : "maximum duration"));
     }
   }
-  for (auto& reason : SpreadReasons(stats, settings)) invalid(std::move(reason));
-  if (n >= 9) {
-    const std::size_t third = n / 3;
-    const double first = MedianOf({samples_ms.begin(), samples_ms.begin() + third});
-    const double last = MedianOf({samples_ms.end() - third, samples_ms.end()});
-    const double drift = first > 0 ? 100 * (last - first) / first : 0;
-    if (std::abs(drift) > settings.max_drift_percent) {
-      invalid("median of the last third is " + Percent(std::abs(drift)) +
-              (drift > 0 ? " slower" : " faster") +
-              " than the first third (throttling or changing background load?)");
-    }
-  }
+  for (auto& reason : SampleReasons(samples_ms, stats, settings)) invalid(std::move(reason));
   if (interference) JudgeInterference(*interference, settings, invalid);
   if (environment.cpu_governor.empty()) {
     verdict.warnings.push_back(
