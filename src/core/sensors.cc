@@ -92,6 +92,9 @@ int64_t ThreadSwitches(int who, bool voluntary) {
   return voluntary ? usage.ru_nvcsw : usage.ru_nivcsw;
 }
 
+// The increase of a counter; 0 where it went backwards (some hypervisors' steal counters do).
+uint64_t Increase(uint64_t before, uint64_t after) { return after > before ? after - before : 0; }
+
 double PercentOf(uint64_t part, uint64_t whole) {
   return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0;
 }
@@ -260,13 +263,13 @@ Interference SummarizeInterference(const CounterSnapshot& start, const CounterSn
   summary.samples = static_cast<int>(samples.size());
   if (start.cpu && end.cpu && end.cpu->total > start.cpu->total) {
     const uint64_t total = end.cpu->total - start.cpu->total;
-    summary.steal_percent = PercentOf(end.cpu->steal - start.cpu->steal, total);
-    summary.iowait_percent = PercentOf(end.cpu->iowait - start.cpu->iowait, total);
+    summary.steal_percent = PercentOf(Increase(start.cpu->steal, end.cpu->steal), total);
+    summary.iowait_percent = PercentOf(Increase(start.cpu->iowait, end.cpu->iowait), total);
   }
   summary.voluntary_context_switches = end.voluntary_context_switches - start.voluntary_context_switches;
   summary.involuntary_context_switches = end.involuntary_context_switches - start.involuntary_context_switches;
   if (start.core_throttle_count && end.core_throttle_count) {
-    summary.throttle_events = static_cast<int64_t>(*end.core_throttle_count - *start.core_throttle_count);
+    summary.throttle_events = static_cast<int64_t>(Increase(*start.core_throttle_count, *end.core_throttle_count));
   }
 
   // Clock range, and the largest clock fall towards a hotter moment (running peak of the clock).

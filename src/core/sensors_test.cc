@@ -202,6 +202,14 @@ TEST(SummarizeInterference, StealAndIowaitShareAndContextSwitches) {
   EXPECT_TRUE(i.power.empty());
 }
 
+TEST(SummarizeInterference, ACounterThatWentBackwardsCountsNothing) {
+  CounterSnapshot start{CpuTimes{1000, 10, 50}, 0, 0, 9};
+  CounterSnapshot end{CpuTimes{1400, 30, 40}, 0, 0, 9};
+  const Interference i = SummarizeInterference(start, end, {}, {}, 10, 1000, 100);
+  EXPECT_DOUBLE_EQ(*i.steal_percent, 0.0);
+  EXPECT_EQ(*i.throttle_events, 0);
+}
+
 TEST(SummarizeInterference, WithoutCpuTimesStealIsUnknown) {
   const Interference i = SummarizeInterference({}, {}, {}, {}, 10, 1000, 100);
   EXPECT_FALSE(i.steal_percent.has_value());
