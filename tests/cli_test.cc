@@ -361,6 +361,73 @@ TEST(Cli, FailInvalidExitsThree) {
   EXPECT_NE(result.out.find("INVALID"), std::string::npos);
 }
 
+TEST(Cli, CompareTimesVariantsInterleavedAndGivesPairedRatios) {
+  const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
+  // The null runtime busy-waits spin_ns per run: the second variant takes twice the first's time.
+  // Rounds of one short run each, so that most rounds escape preemption on a loaded machine and
+  // the median of 31 per-round ratios is the spin ratio.
+  auto result = Edgebench({"compare", model, "-r", "null", "--vary-option", "spin_ns=100000,200000", "--round-ms",
+                           "0.05", "--min-runs", "31", "--min-duration-ms", "0", "--warmup-runs", "1",
+                           "--warmup-min-ms", "0", "-q", "--json", "-"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto document = nlohmann::json::parse(result.out);
+  EXPECT_EQ(document["schema"], "edgebench.comparison/1");
+  ASSERT_EQ(document["variants"].size(), 2u);
+  EXPECT_EQ(document["variants"][0]["label"], "spin_ns=100000");
+  EXPECT_EQ(document["variants"][1]["label"], "spin_ns=200000");
+  const int rounds = document["rounds"].get<int>();
+  EXPECT_GE(rounds, 31);
+  for (const auto& variant : document["variants"]) {
+    EXPECT_EQ(variant["result"]["samples_ms"].size(), static_cast<std::size_t>(rounds));  // one figure per round
+    EXPECT_GE(variant["runs_per_round"].get<int>(), 1);
+    EXPECT_EQ(variant["result"]["schema"], "edgebench.result/1");
+  }
+  EXPECT_EQ(document["ratios"][0]["median"], 1.0);
+  const auto& ratio = document["ratios"][1];
+  EXPECT_LE(ratio["ci95"][0].get<double>(), ratio["median"].get<double>());
+  EXPECT_GE(ratio["ci95"][1].get<double>(), ratio["median"].get<double>());
+  EXPECT_GT(ratio["median"].get<double>(), 1.5);  // the slower variant over the faster, not the reverse
+  EXPECT_LT(ratio["median"].get<double>(), 3.0);
+  EXPECT_TRUE(document["validity"].contains("valid"));
+
+  auto text = Edgebench(Quick({"compare", model, model, "-r", "null", "--round-ms", "1"}));
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("m #1"), std::string::npos) << text.out;  // the same model twice: numbered
+  EXPECT_NE(text.out.find("(baseline)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("verdict"), std::string::npos) << text.out;
+}
+
+TEST(Cli, CompareSweepsThreadsOnARealRuntime) {
+  REQUIRE_RUNTIME("onnxruntime");
+  auto result = Edgebench(Quick({"compare", testing::ZooModel("tinycnn", "onnx"), "-r", "onnxruntime",
+                                 "--threads", "1,2", "--round-ms", "2", "--json", "-"}));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto document = nlohmann::json::parse(result.out);
+  ASSERT_EQ(document["variants"].size(), 2u);
+  EXPECT_EQ(document["variants"][0]["label"], "t=1");
+  EXPECT_EQ(document["variants"][1]["result"]["settings"]["threads"], 2);
+  EXPECT_EQ(document["variants"][1]["result"]["runtime"]["name"], "onnxruntime");
+  EXPECT_GT(document["ratios"][1]["median"].get<double>(), 0);
+}
+
+TEST(Cli, CompareBadInputGetsOneLineAndExitTwo) {
+  const std::string model = WriteFile("m.onnx", std::string("\x08\x07", 2));
+  ExpectBadInput(Edgebench({"compare", model, "-r", "null"}), {"at least two variants"});
+  ExpectBadInput(Edgebench({"compare", model, "-r", "null", "-r", "tensorflow"}),
+                 {"tensorflow: ", "unknown runtime 'tensorflow'"});
+  ExpectBadInput(Edgebench({"compare", model, "-r", "null", "--threads", "1,2,3,4,5,6,7,8,9", "--vary-option",
+                            "spin_ns=1,2"}),
+                 {"18 variants", "at most 16"});
+  ExpectBadInput(Edgebench({"compare", model, "-r", "null", "--vary-option", "spin_ns"}), {"bad --vary-option"});
+  if (RuntimeCompiled("onnxruntime")) {
+    // An input file that fits the first model and not the second.
+    const std::string input = WriteFile("input.f32", std::string(3 * 32 * 32 * 4, '\0'));
+    ExpectBadInput(Edgebench({"compare", testing::ZooModel("tinycnn", "onnx"), testing::ZooModel("mobilenetv2", "onnx"),
+                              "-r", "onnxruntime", "--input", "input=" + input, "-q"}),
+                   {"mobilenetv2: "});
+  }
+}
+
 TEST(Cli, BadInputGetsOneLineAndExitTwo) {
   const std::string dir = testing::MakeTempDir();
   ExpectBadInput(Edgebench({"bench", dir + "/missing.onnx", "-r", "null"}),

@@ -107,6 +107,47 @@ TEST_F(ServiceTest, OnnxruntimeEndToEndWithSelector) {
   EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("dev2");
 }
 
+// A comparison task: the agent runs `edgebench compare` on the device, the server keeps the
+// comparison document with the device's name, and the client prints its table.
+TEST_F(ServiceTest, ComparisonTaskRunsInterleavedOnTheDevice) {
+  if (!RuntimeCompiled("onnxruntime")) GTEST_SKIP() << "onnxruntime is not compiled in this build";
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  const std::string other = testing::ZooModel("squeezenet11", "onnx");
+  EB_REQUIRE_FILE(model);
+  EB_REQUIRE_FILE(other);
+  StartServer();
+  auto agent = StartAgent("cmp1", {"--once"});
+  std::vector<std::string> args = {"submit", model, "--compare", other, "--compare-threads", "1,2", "--round-ms",
+                                   "2", "--runtime", "onnxruntime", "--device", "cmp1", "--min-runs", "5",
+                                   "--wait", "--wait-timeout", "120", "--json"};
+  args.insert(args.end(), kQuickFlags.begin(), kQuickFlags.end());
+  for (const auto& flag : ClientFlags()) args.push_back(flag);
+  ASSERT_TRUE(WaitForDevice("cmp1")) << AgentLog("cmp1");
+  testing::ProcessResult submit;
+  json document = SubmitAndWait(args, &submit);
+  ASSERT_EQ(submit.exit_code, 0) << submit.err << "\nagent: " << AgentLog("cmp1");
+  EXPECT_EQ(document["schema"], "edgebench.comparison/1");
+  EXPECT_EQ(document["device"], "cmp1");
+  EXPECT_GE(document["rounds"].get<int>(), 5);
+  ASSERT_EQ(document["variants"].size(), 4u);
+  std::vector<std::string> labels;
+  for (const auto& variant : document["variants"]) labels.push_back(variant["label"].get<std::string>());
+  EXPECT_EQ(labels, (std::vector<std::string>{"tinycnn t=1", "tinycnn t=2", "squeezenet11 t=1", "squeezenet11 t=2"}));
+  ASSERT_EQ(document["ratios"].size(), 4u);
+  EXPECT_EQ(document["ratios"][0]["median"], 1.0);
+  EXPECT_GT(document["ratios"][2]["median"].get<double>(), 0);
+  EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("cmp1");
+
+  auto tasks = Edgebench({"tasks", "--json", "--server", url_, "--token-file", admin_token_file_});
+  const json task = json::parse(tasks.out)[0];
+  EXPECT_EQ(task["compare"]["threads"], json({1, 2}));
+  auto table = Edgebench({"result", std::to_string(task["id"].get<int64_t>()), "--server", url_, "--token-file",
+                          admin_token_file_});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("comparison of 4 variants on cmp1"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("(baseline)"), std::string::npos) << table.out;
+}
+
 // Every setting of the table (edgebench/settings.h) is validated by the server: taken at the
 // edge of its range when the service reads it, refused past it, and refused when bench-only.
 TEST_F(ServiceTest, ServerValidatesEverySettingOfTheTable) {
@@ -188,6 +229,21 @@ TEST_F(ServiceTest, BadRequestsAreJsonErrorsWithTheRightStatus) {
   wrong.erase("device");
   wrong["selector"] = {{"board", "rpi9"}};
   ExpectError(post("/v1/tasks", wrong.dump()), 422, "rpi9");
+  // Comparison tasks (compare).
+  wrong = good;
+  wrong["compare"] = json::object();
+  ExpectError(post("/v1/tasks", wrong.dump()), 422, "this one has 1");
+  wrong["compare"] = {{"models", {sha}}, {"warp", 1}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 400, "compare.warp");
+  wrong["compare"] = {{"models", {std::string(64, 'b')}}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 404, std::string(64, 'b'));
+  wrong["compare"] = {{"threads", {1, -2}}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 400, "compare.threads");
+  wrong["compare"] = {{"threads", {1, 2}}, {"round_ms", 0}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 400, "compare.round_ms");
+  wrong["compare"] = {{"threads", {1, 2}}};
+  wrong["settings"] = {{"precision", "fp16"}};
+  ExpectError(post("/v1/tasks", wrong.dump()), 422, "convert them first");
   ExpectError(client.Get("/v1/tasks/999"), 404, "task 999");
   ExpectError(client.Post("/v1/tasks/999/cancel"), 404, "task 999");
   ExpectError(client.Get("/v1/nothing"), 404, "/v1/nothing");
@@ -648,6 +704,84 @@ TEST_F(ServiceTest, BenchOverItsTimeoutIsKilledAndTimedOut) {
   EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("dev4");
 }
 
+// A task whose result comes back INVALID is run again, up to its `repeat_invalid` setting (else
+// the server's --repeat-invalid) more times, and every attempt's document is kept; a valid
+// result ends the task at once.
+TEST_F(ServiceTest, InvalidResultIsRepeatedAndEveryAttemptIsKept) {
+  StartServer({"--repeat-invalid", "2"});
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  auto agent = StartAgent("rep1");
+  ASSERT_TRUE(WaitForDevice("rep1")) << AgentLog("rep1");
+  auto submit = [&](std::vector<std::string> settings) {
+    std::vector<std::string> args = {"submit", model, "--runtime", "null", "--device", "rep1",
+                                     "--wait", "--wait-timeout", "120", "--json"};
+    args.insert(args.end(), kQuickFlags.begin(), kQuickFlags.end());
+    args.insert(args.end(), settings.begin(), settings.end());
+    for (const auto& flag : ClientFlags()) args.push_back(flag);
+    testing::ProcessResult run;
+    const json document = SubmitAndWait(args, &run);
+    EXPECT_EQ(run.exit_code, 0) << run.err << "\nagent: " << AgentLog("rep1");
+    EXPECT_TRUE(document.is_object()) << run.out;
+    const json tasks = json::parse(Http(admin_token_).Get("/v1/tasks")->body)["tasks"];
+    return std::tuple{document, run.err, tasks[0]};  // newest first
+  };
+  // Runs of 1 ms within at most 0.5 ms: one timed run where 5 are required, INVALID every time.
+  const std::vector<std::string> invalid = {"-o", "spin_ns=1000000", "--min-runs", "5", "--max-duration-ms", "0.5"};
+  const auto [document, err, task] = submit(invalid);
+  EXPECT_EQ(document["validity"]["valid"], false) << document.dump();
+  EXPECT_NE(err.find("INVALID after 3 attempts"), std::string::npos) << err;
+  EXPECT_EQ(task["state"], "succeeded");
+  EXPECT_EQ(task["repeat_invalid"], 2);
+  EXPECT_EQ(task["result_attempts"], 3);
+  EXPECT_EQ(task["attempts"], 3);  // leases: one per run
+  const std::string id = std::to_string(task["id"].get<int64_t>());
+  auto attempts = Edgebench({"result", id, "--attempts", "--json", "--server", url_, "--token-file", admin_token_file_});
+  ASSERT_EQ(attempts.exit_code, 0) << attempts.err;
+  const json results = json::parse(attempts.out);
+  ASSERT_EQ(results.size(), 3u) << results.dump();
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ(results[i]["attempt"], i + 1);
+    EXPECT_EQ(results[i]["agent"], "rep1");
+    EXPECT_EQ(results[i]["valid"], false);
+    EXPECT_EQ(results[i]["is_result"], i == 2);
+    EXPECT_EQ(results[i]["document"]["runs"], 1);
+  }
+  EXPECT_EQ(results[2]["document"], document);
+  auto lines = Edgebench({"result", id, "--attempts", "--server", url_, "--token-file", admin_token_file_});
+  EXPECT_NE(lines.out.find("attempt 2  rep1  "), std::string::npos) << lines.out;
+  EXPECT_NE(lines.out.find("INVALID: only 1 timed runs, fewer than the minimum 5"), std::string::npos) << lines.out;
+  EXPECT_NE(lines.out.find("(the task's result)"), std::string::npos) << lines.out;
+  auto table = Edgebench({"tasks", "--server", url_, "--token-file", admin_token_file_});
+  EXPECT_NE(table.out.find(" 3/3 "), std::string::npos) << table.out;
+
+  // The task's setting overrides the server's default: 0 = no repeat.
+  std::vector<std::string> once = invalid;
+  once.insert(once.end(), {"--repeat-invalid", "0"});
+  const auto [once_document, once_err, once_task] = submit(once);
+  EXPECT_EQ(once_document["validity"]["valid"], false);
+  EXPECT_EQ(once_task["result_attempts"], 1);
+  EXPECT_EQ(once_err.find("INVALID after"), std::string::npos) << once_err;
+
+  // A valid result on the first run ends the task: no repeat.
+  const auto [valid_document, valid_err, valid_task] =
+      submit({"--min-runs", "3", "--max-cv", "1000", "--max-drift", "1000", "--allow-unpinned-governor",
+              "--repeat-invalid", "1"});
+  EXPECT_EQ(valid_document["validity"]["valid"], true) << valid_document.dump();
+  EXPECT_NE(valid_err.find("valid on attempt 1 of 2"), std::string::npos) << valid_err;
+  EXPECT_EQ(valid_task["result_attempts"], 1);
+  EXPECT_EQ(valid_task["attempts"], 1);
+}
+
+// --repeat-invalid takes the values of the task setting: 0 to 10.
+TEST_F(ServiceTest, ServerRefusesRepeatInvalidOutOfRange) {
+  const std::string dir = testing::MakeTempDir();
+  for (const std::string value : {"-1", "11"}) {
+    auto run = Edgebench({"server", "--listen", "127.0.0.1:0", "--data", dir + "/data", "--repeat-invalid", value});
+    EXPECT_EQ(run.exit_code, 2) << run.err;
+    EXPECT_NE(run.err.find("--repeat-invalid is out of range [0, 10]: " + value), std::string::npos) << run.err;
+  }
+}
 
 // A job: two models x the null runtime x two devices, through the CLI; the table has the
 // models as rows and runtime (device) as columns.

@@ -46,6 +46,9 @@ class ServiceClient {
   // queued, or converting while the server converts its model for the runtime.
   Expected<nlohmann::json> CreateTask(const nlohmann::json& request);
   Expected<nlohmann::json> GetTask(int64_t task_id);
+  // Every result document of the task, INVALID runs repeated and its result: {task, results:
+  // [{attempt, agent, uploaded_at, valid, is_result, document}]}.
+  Expected<nlohmann::json> GetTaskResults(int64_t task_id);
   // Polls GetTask every `poll_interval_ms` until the task is in a final state (succeeded,
   // failed, cancelled, timed_out) and returns it; `on_change` sees each new state. Gives up with
   // kRuntimeError after `timeout_s` seconds (0 = never).

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "edgebench/analysis.h"
+#include "edgebench/comparison.h"
 #include "edgebench/result.h"
 
 namespace edgebench {
@@ -70,6 +71,11 @@ std::string FormatPrecisionTable(const std::vector<BenchResult>& results, TableS
 
 // Milliseconds with about four significant digits, as every report shows them ("3.480").
 std::string FormatMilliseconds(double ms);
+
+// The `edgebench compare` report: one row per variant with its runtime, runs per round, median
+// per-round time, and its paired ratio to the first variant with the 95% interval; then the
+// verdict with its reasons and warnings.
+std::string FormatComparisonText(const ComparisonResult& comparison);
 
 // The `edgebench analyze` report: per device and runtime, correlations and the ranking.
 std::string FormatAnalysisText(const std::vector<GroupAnalysis>& groups,

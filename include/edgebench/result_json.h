@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edgebench/comparison.h"
 #include "edgebench/result.h"
 #include "edgebench/status.h"
 
@@ -18,5 +19,11 @@ AccuracyCost AccuracyCostFromJson(const nlohmann::json& json);
 
 // Parses a document written by ToJson; rejects other schemas and missing required fields.
 Expected<BenchResult> BenchResultFromJson(const nlohmann::json& document);
+
+// JSON form of ComparisonResult (schema "edgebench.comparison/1"): each variant's result is a
+// full result document.
+nlohmann::json ToJson(const ComparisonResult& comparison);
+// Parses a document written by ToJson; rejects other schemas and missing required fields.
+Expected<ComparisonResult> ComparisonFromJson(const nlohmann::json& document);
 
 }  // namespace edgebench

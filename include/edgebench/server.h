@@ -19,6 +19,7 @@ struct ServerOptions {
   int64_t max_model_bytes = 512LL << 20;  // larger uploads are refused with 413
   int lease_seconds = 30;     // an agent must renew its lease on a task within this
   int max_attempts = 3;       // leases that may expire before a task fails
+  int repeat_invalid = 0;     // tasks without the setting `repeat_invalid`: runs repeated while INVALID
   int max_long_poll_seconds = 20;  // upper bound of a lease request's ?wait_s
   int64_t max_request_bytes = 1LL << 20;  // JSON request bodies larger than this get 413
   int64_t max_result_bytes = 16LL << 20;  // result documents (with operator profiles) likewise

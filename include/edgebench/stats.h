@@ -48,4 +48,19 @@ double MedianCiHalfWidthPercent(std::span<const double> sorted);
 // Empty input gives count == 0 and zeros.
 LatencyStats ComputeLatencyStats(std::span<const double> samples);
 
+// The paired ratio of two variants timed in the same rounds (edgebench compare): round k gives
+// the ratio other[k] / baseline[k]; the estimate is the median of those ratios and its 95%
+// interval the order-statistic interval of MedianConfidenceInterval95 over them (distribution
+// free: it assumes only that the rounds' ratios are independent draws). A slowdown that hits both
+// variants within a round cancels in its ratio. The spans must have the same, non-zero length
+// and positive baseline values.
+struct RatioEstimate {
+  double median = 0;
+  Interval ci95;
+  std::size_t rounds = 0;
+  // max(median - low, high - median) / median, in percent.
+  double HalfWidthPercent() const;
+};
+RatioEstimate PairedRatio(std::span<const double> baseline, std::span<const double> other);
+
 }  // namespace edgebench

@@ -257,6 +257,17 @@ class Agent final : public agent::LeaseKeeper {
       return;
     }
 
+    // A comparison's other models.
+    std::vector<std::string> compare_model_paths;
+    for (const auto& model : task.value("compare_models", json::array())) {
+      auto path = FetchModel(model);
+      if (!path.ok()) {
+        Upload(id, FailureDocument(task, *model_path, "download", path.error()));
+        return;
+      }
+      compare_model_paths.push_back(*path);
+    }
+
     char work_template[] = "/tmp/edgebench-agent-XXXXXX";
     const char* work = mkdtemp(work_template);
     if (!work) {
@@ -266,6 +277,10 @@ class Agent final : public agent::LeaseKeeper {
     agent::TaskSpec spec;
     spec.id = id;
     spec.runtime = runtime;
+    if (task.contains("compare") && task["compare"].is_object()) {
+      spec.compare = task["compare"];
+      spec.compare_model_paths = std::move(compare_model_paths);
+    }
     spec.image = task.value("image", json()).is_string() ? task["image"].get<std::string>() : "";
     spec.model_path = *model_path;
     spec.settings_path = std::string(work) + "/settings.json";
@@ -293,7 +308,9 @@ class Agent final : public agent::LeaseKeeper {
                                  outcome->log));
     } else {
       json document = json::parse(ReadFileText(spec.out_dir + "/result.json"), nullptr, /*allow_exceptions=*/false);
-      if (document.is_discarded() || !BenchResultFromJson(document).ok()) {
+      const bool parsed = !document.is_discarded() && (spec.compare.is_null() ? BenchResultFromJson(document).ok()
+                                                                             : ComparisonFromJson(document).ok());
+      if (!parsed) {
         std::string message = "bench exited with code " + std::to_string(outcome->exit_code) + " without a result";
         if (!outcome->note.empty()) message += " (" + outcome->note + ")";
         if (const std::string last = LastLine(outcome->log); !last.empty()) message += ": " + last;

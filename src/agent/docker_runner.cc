@@ -57,9 +57,21 @@ class DockerRunner final : public TaskRunner {
 
     // The output directory is written by the container's (non-root) user.
     fs::permissions(task.out_dir, fs::perms::all);
-    const std::string inner_model = "/models/" + fs::path(task.model_path).filename().string();
+    // Each model read-only as /models/[N/]NAME: its own name (a comparison labels variants by it),
+    // in a directory of its own when a comparison's models may share a name.
+    std::vector<std::string> inner_models;
+    json binds = json::array();
+    std::vector<std::string> host_models = {task.model_path};
+    host_models.insert(host_models.end(), task.compare_model_paths.begin(), task.compare_model_paths.end());
+    for (const auto& model : host_models) {
+      const std::string dir = inner_models.empty() ? "/models/" : "/models/" + std::to_string(inner_models.size()) + "/";
+      inner_models.push_back(dir + fs::path(model).filename().string());
+      binds.push_back(fs::absolute(model).string() + ":" + inner_models.back() + ":ro");
+    }
     const std::string inner_settings = "/task/settings.json";
-    std::vector<std::string> args = BenchArguments(task.runtime, inner_model, inner_settings, "/results/result.json");
+    binds.push_back(fs::absolute(task.settings_path).string() + ":" + inner_settings + ":ro");
+    binds.push_back(task.out_dir + ":/results:rw");
+    std::vector<std::string> args = TaskArguments(task, inner_models, inner_settings, "/results/result.json");
     std::mt19937_64 random(std::random_device{}());
     const std::string name = "edgebench-task-" + std::to_string(task.id) + "-" + std::to_string(random() % 1000000000);
     json host = {{"NetworkMode", "none"},
@@ -70,10 +82,7 @@ class DockerRunner final : public TaskRunner {
                  {"CapDrop", {"ALL"}},
                  {"SecurityOpt", {"no-new-privileges"}},
                  {"Tmpfs", {{"/tmp", "rw,nosuid,nodev,size=" + std::to_string(limits_.tmpfs_mb) + "m"}}},
-                 {"Binds",
-                  {fs::absolute(task.model_path).string() + ":" + inner_model + ":ro",
-                   fs::absolute(task.settings_path).string() + ":" + inner_settings + ":ro",
-                   task.out_dir + ":/results:rw"}}};
+                 {"Binds", binds}};
     if (limits_.cpus > 0) host["NanoCpus"] = static_cast<int64_t>(limits_.cpus * 1e9);
     // The container is named after the device (not its random id), so that its results group
     // with the device's in reports.

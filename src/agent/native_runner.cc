@@ -16,8 +16,9 @@ class NativeRunner final : public TaskRunner {
 
   Expected<RunOutcome> Run(const TaskSpec& task, LeaseKeeper& lease) override {
     const std::string log_path = task.out_dir + "/bench.log";
-    std::vector<std::string> argv =
-        BenchArguments(task.runtime, task.model_path, task.settings_path, task.out_dir + "/result.json");
+    std::vector<std::string> models = {task.model_path};
+    models.insert(models.end(), task.compare_model_paths.begin(), task.compare_model_paths.end());
+    std::vector<std::string> argv = TaskArguments(task, models, task.settings_path, task.out_dir + "/result.json");
     argv.insert(argv.begin(), bench_binary_);
     const pid_t agent_pid = getpid();
     const pid_t pid = fork();

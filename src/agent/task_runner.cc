@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "edgebench/text.h"
+
 namespace edgebench::agent {
 
 void Log(const std::string& line) {
@@ -18,9 +20,19 @@ std::string ReadFileText(const std::string& path) {
   return text.str();
 }
 
-std::vector<std::string> BenchArguments(const std::string& runtime, const std::string& model,
-                                        const std::string& settings, const std::string& result) {
-  return {"bench", model, "--runtime", runtime, "--settings", settings, "--json", result, "-q"};
+std::vector<std::string> TaskArguments(const TaskSpec& task, const std::vector<std::string>& models,
+                                       const std::string& settings, const std::string& result) {
+  if (task.compare.is_null()) {
+    return {"bench", models.at(0), "--runtime", task.runtime, "--settings", settings, "--json", result, "-q"};
+  }
+  std::vector<std::string> args = {"compare"};
+  args.insert(args.end(), models.begin(), models.end());
+  args.insert(args.end(), {"--runtime", task.runtime, "--settings", settings, "--json", result, "-q", "--round-ms",
+                           task.compare.at("round_ms").dump()});
+  std::vector<std::string> threads;
+  for (const auto& count : task.compare.at("threads")) threads.push_back(count.dump());
+  if (!threads.empty()) args.insert(args.end(), {"--threads", Join(threads, ",")});
+  return args;
 }
 
 }  // namespace edgebench::agent

@@ -28,12 +28,16 @@ class LeaseKeeper {
   virtual WaitOutcome WaitRenewing(Clock::time_point deadline, const std::function<bool()>& done) = 0;
 };
 
-// One bench run, with every path on the agent's host.
+// One bench (or comparison) run, with every path on the agent's host.
 struct TaskSpec {
   int64_t id = 0;
   std::string runtime;
   std::string image;          // the runtime's image (docker mode; "" = the server has none)
   std::string model_path;
+  // A comparison task: the task's `compare` ({models, threads, round_ms}) and its other models'
+  // paths, in its order; `compare` is null for a bench.
+  nlohmann::json compare;
+  std::vector<std::string> compare_model_paths;
   std::string settings_path;  // the bench's settings JSON (`bench --settings`)
   std::string out_dir;        // the bench writes out_dir/result.json
   int timeout_s = 0;
@@ -64,9 +68,10 @@ void Log(const std::string& line);
 // A file's content ("" when it cannot be read).
 std::string ReadFileText(const std::string& path);
 
-// The bench command line after the binary, with the paths as the bench sees them.
-std::vector<std::string> BenchArguments(const std::string& runtime, const std::string& model,
-                                        const std::string& settings, const std::string& result);
+// The command line after the binary (`bench ...`, or `compare ...` for a comparison task), with
+// the paths as the command sees them: `models` = the task's model then its compare models.
+std::vector<std::string> TaskArguments(const TaskSpec& task, const std::vector<std::string>& models,
+                                       const std::string& settings, const std::string& result);
 
 // Runs `bench_binary bench ...` as a child process (killed with the agent).
 std::unique_ptr<TaskRunner> MakeNativeRunner(std::string bench_binary);

@@ -1,13 +1,11 @@
 // `edgebench bench MODEL --runtime NAME`: benchmark a model locally.
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "command.h"
+#include "progress.h"
 #include "edgebench/bench.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
@@ -28,73 +26,13 @@ struct BenchFlags {
   bool quiet = false;
 };
 
-// Progress on stderr: a line per stage; on a terminal also a live count while measuring.
-class ProgressListener final : public RunListener {
- public:
-  explicit ProgressListener(bool live) : live_(live) {}
-  void OnStageStart(Stage stage) override {
-    std::fprintf(stderr, "%-18s", (std::string(StageName(stage)) + "...").c_str());
-    next_update_ns_ = kUpdateNs;
-  }
-  void OnStageEnd(Stage stage, double elapsed_ms) override {
-    if (live_ && stage == Stage::kMeasure) std::fprintf(stderr, "\r%-18s", "measure...");
-    std::fprintf(stderr, " %.1f ms%s\n", elapsed_ms, live_ && stage == Stage::kMeasure ? "          " : "");
-  }
-  void OnTimedRun(std::size_t index, int64_t elapsed_ns) override {
-    if (!live_ || elapsed_ns < next_update_ns_) return;
-    next_update_ns_ = elapsed_ns + kUpdateNs;
-    std::fprintf(stderr, "\r%-18s %zu runs, %.1f s", "measure...", index + 1, elapsed_ns / 1e9);
-  }
-
- private:
-  static constexpr int64_t kUpdateNs = 250'000'000;
-  bool live_;
-  int64_t next_update_ns_ = kUpdateNs;
-};
-
-// The run's settings: those of --settings FILE, overridden by the flags given (a map setting
-// item by item).
-Expected<BenchSettings> Settings(const BenchFlags& flags) {
-  json settings = json::object();
-  if (!flags.settings_file.empty()) {
-    std::ifstream in(flags.settings_file);
-    if (!in) return NotFound(flags.settings_file + ": cannot read the settings file");
-    settings = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (settings.is_discarded()) return InvalidArgument(flags.settings_file + ": not valid JSON");
-    if (Status valid = ValidateSettingsJson(settings, SettingsReader::kBench); !valid.ok()) {
-      return InvalidArgument(flags.settings_file + ": " + valid.error().message);
-    }
-  }
-  auto given = flags.settings->Collect();
-  if (!given.ok()) return given.error();
-  for (const auto& [key, value] : given->items()) {
-    if (value.is_object() && settings.contains(key)) {
-      settings[key].update(value);
-    } else {
-      settings[key] = value;
-    }
-  }
-  return SettingsFromJson(settings);
-}
-
-// Fails early, before a long run, when the result could not be written.
-Status CheckOutputPath(const std::string& path) {
-  if (path.empty() || path == "-") return OkStatus();
-  const auto parent = std::filesystem::absolute(path).parent_path();
-  if (!std::filesystem::is_directory(parent) || access(parent.c_str(), W_OK) != 0) {
-    return InvalidArgument(path + ": cannot write (directory " + parent.string() +
-                           " missing or read-only)");
-  }
-  return OkStatus();
-}
-
 int RunBench(const BenchFlags& flags) {
-  auto settings = Settings(flags);
+  auto settings = flags.settings->BenchSettingsWithFile(flags.settings_file);
   if (!settings.ok()) return ReportError(settings.error());
   if (Status writable = CheckOutputPath(flags.json_path); !writable.ok()) {
     return ReportError(writable.error());
   }
-  ProgressListener progress(isatty(STDERR_FILENO));
+  ProgressListener progress(isatty(STDERR_FILENO), "runs");
   std::vector<RunListener*> listeners;
   if (!flags.quiet) listeners.push_back(&progress);
 

@@ -47,6 +47,16 @@ std::string Text(const json& value) {
   return value.dump();
 }
 
+// For a task that repeats INVALID runs (repeat_invalid > 0): "valid on attempt 2 of 3" or
+// "INVALID after 3 attempts"; "" otherwise.
+std::string RepeatSummary(const json& task, const BenchResult& result) {
+  const int repeats = task.value("repeat_invalid", 0);
+  if (repeats == 0 || result.failure) return "";
+  const std::string attempts = std::to_string(task.value("result_attempts", 0));
+  if (result.validity.valid) return "valid on attempt " + attempts + " of " + std::to_string(repeats + 1);
+  return "INVALID after " + attempts + " attempts";
+}
+
 // Prints a finished task's result: the table of FormatResultText, or the document as JSON.
 // Returns the exit code the task's outcome stands for.
 int PrintOutcome(const json& task, bool json_output) {
@@ -59,6 +69,21 @@ int PrintOutcome(const json& task, bool json_output) {
               << (error.is_string() ? ": " + error.get<std::string>() : "") << "\n";
     return kExitFailure;  // cancelled, or lost without a document
   }
+  if (document.value("schema", "") == kComparisonSchema) {
+    auto comparison = ComparisonFromJson(document);
+    if (json_output || !comparison.ok()) {
+      std::cout << document.dump(2) << "\n";
+    } else {
+      std::cout << FormatComparisonText(*comparison);
+    }
+    if (!comparison.ok()) return ReportError(comparison.error());
+    if (comparison->failure) {
+      std::cerr << "edgebench: task " << task.value("id", int64_t{0}) << " " << state << ": "
+                << comparison->failure->stage << ": " << comparison->failure->error.message << "\n";
+      return ExitCodeFor(comparison->failure->error);
+    }
+    return kExitOk;
+  }
   auto result = BenchResultFromJson(document);
   if (json_output) {
     std::cout << document.dump(2) << "\n";
@@ -68,6 +93,9 @@ int PrintOutcome(const json& task, bool json_output) {
     std::cout << document.dump(2) << "\n";
   }
   if (!result.ok()) return ReportError(result.error());
+  if (const std::string summary = RepeatSummary(task, *result); !summary.empty()) {
+    std::cerr << "task " << task.value("id", int64_t{0}) << ": " << summary << "\n";
+  }
   if (result->failure) {
     std::cerr << "edgebench: task " << task.value("id", int64_t{0}) << " " << state << ": "
               << result->failure->stage << ": " << result->failure->error.message << "\n";
@@ -83,6 +111,10 @@ struct SubmitFlags {
   std::string runtime;
   std::string device;
   std::vector<std::string> selectors;  // key=value
+  // A comparison task: the other models and the thread counts to compare (with `model`).
+  std::vector<std::string> compare_models;
+  std::vector<int> compare_threads;
+  std::optional<double> round_ms;
   bool wait = false;
   double wait_timeout_s = 0;  // 0 = wait forever
 };
@@ -101,6 +133,16 @@ int RunSubmit(SubmitFlags& f) {
   auto model = (*client)->UploadModel(f.model);
   if (!model.ok()) return ReportError(model.error());
   json request = {{"model_sha256", (*model)["sha256"]}, {"runtime", f.runtime}, {"settings", *settings}};
+  if (!f.compare_models.empty() || !f.compare_threads.empty()) {
+    json compare = {{"models", json::array()}, {"threads", f.compare_threads}};
+    for (const auto& path : f.compare_models) {
+      auto other = (*client)->UploadModel(path);
+      if (!other.ok()) return ReportError(other.error());
+      compare["models"].push_back((*other)["sha256"]);
+    }
+    if (f.round_ms) compare["round_ms"] = *f.round_ms;
+    request["compare"] = compare;
+  }
   if (!f.device.empty()) {
     request["device"] = f.device;
   } else {
@@ -123,6 +165,7 @@ int RunSubmit(SubmitFlags& f) {
     std::cerr << "task " << id << ": " << t.value("state", "") ;
     if (t["agent"].is_string()) std::cerr << " on " << t["agent"].get<std::string>();
     if (t.value("attempts", 0) > 1) std::cerr << " (attempt " << t.value("attempts", 0) << ")";
+    if (t["state"] == "queued" && t["error"].is_string()) std::cerr << ": " << t["error"].get<std::string>();
     std::cerr << std::endl;
   }, 200, f.wait_timeout_s);
   if (!done.ok()) return ReportError(done.error());
@@ -224,14 +267,18 @@ void PrintJobs(const json& jobs) {
   }
 }
 
+// ATTEMPTS: leases (agents handed the task); RESULTS: result documents received, of at most
+// 1 + repeat_invalid when INVALID runs are repeated.
 void PrintTasks(const json& tasks) {
-  std::printf("%-6s %-10s %-12s %-16s %-8s %-24s %s\n", "ID", "STATE", "RUNTIME", "DEVICE", "ATTEMPTS",
-              "CREATED", "MODEL");
+  std::printf("%-6s %-10s %-12s %-16s %-8s %-7s %-24s %s\n", "ID", "STATE", "RUNTIME", "DEVICE", "ATTEMPTS",
+              "RESULTS", "CREATED", "MODEL");
   for (const auto& t : tasks) {
     const std::string target = t["device"].is_string() ? t["device"].get<std::string>() : t["selector"].dump();
-    std::printf("%-6lld %-10s %-12s %-16s %-8d %-24s %s\n", static_cast<long long>(t.value("id", int64_t{0})),
+    std::string results = std::to_string(t.value("result_attempts", 0));
+    if (t.value("repeat_invalid", 0) > 0) results += "/" + std::to_string(t.value("repeat_invalid", 0) + 1);
+    std::printf("%-6lld %-10s %-12s %-16s %-8d %-7s %-24s %s\n", static_cast<long long>(t.value("id", int64_t{0})),
                 Text(t["state"]).c_str(), Text(t["runtime"]).c_str(), target.c_str(), t.value("attempts", 0),
-                Text(t["created_at"]).c_str(), Text(t["model_sha256"]).substr(0, 12).c_str());
+                results.c_str(), Text(t["created_at"]).c_str(), Text(t["model_sha256"]).substr(0, 12).c_str());
   }
 }
 
@@ -257,18 +304,54 @@ struct IdFlags {
   int64_t id = 0;
 };
 
+struct ResultFlags {
+  ConnectionFlags connection;
+  int64_t id = 0;
+  bool attempts = false;  // every result document the task received, not only its result
+};
+
+// One line per result document of GET /v1/tasks/ID/results: attempt, agent, time, verdict.
+void PrintResultAttempts(const json& results) {
+  for (const auto& attempt : results) {
+    std::string verdict;
+    auto result = BenchResultFromJson(attempt["document"]);
+    if (!result.ok()) {
+      verdict = "unreadable: " + result.error().message;
+    } else if (result->failure) {
+      verdict = "failed: " + result->failure->stage + ": " + result->failure->error.message;
+    } else if (result->validity.valid) {
+      verdict = "valid";
+    } else {
+      verdict = "INVALID: " + Join(result->validity.reasons, "; ");
+    }
+    std::printf("attempt %d  %s  %s  %s%s\n", attempt.value("attempt", 0), Text(attempt["agent"]).c_str(),
+                Text(attempt["uploaded_at"]).c_str(), verdict.c_str(),
+                attempt.value("is_result", false) ? "  (the task's result)" : "");
+  }
+}
+
 }  // namespace
 
 void AddClientCommands(CLI::App& app, int& exit_code) {
   {
     auto f = std::make_shared<SubmitFlags>();
     auto* command = app.add_subcommand("submit", "Upload a model and create an evaluation task on a server");
-    command->footer("Example:\n  edgebench submit mobilenetv2.onnx --server http://10.0.0.1:8080 "
-                    "--token-file admin.token --runtime onnxruntime --device rpi4 --wait");
+    command->footer("Examples:\n  edgebench submit mobilenetv2.onnx --server http://10.0.0.1:8080 "
+                    "--token-file admin.token --runtime onnxruntime --device rpi4 --wait\n"
+                    "  edgebench submit mobilenetv2.onnx --compare efficientnetb0.onnx --compare-threads 1,4 "
+                    "--runtime onnxruntime --device rpi4 --wait   (a comparison of 4 variants on the device)");
     command->add_option("model", f->model, "Model file")->required();
     command->add_option("-r,--runtime", f->runtime, "Runtime on the device")->required();
     command->add_option("--device", f->device, "Device (agent) name");
     command->add_option("--select", f->selectors, "Any device with label KEY=VALUE (repeatable)");
+    command->add_option("--compare", f->compare_models,
+                        "A comparison task: also this model (repeatable), timed interleaved with MODEL on the "
+                        "device as 'edgebench compare' does")
+        ->type_name("MODEL");
+    command->add_option("--compare-threads", f->compare_threads,
+                        "A comparison task: these thread counts, e.g. 1,2,4 (each model with each count)")
+        ->delimiter(',');
+    command->add_option("--round-ms", f->round_ms, "A comparison task: each variant's time in a round (default 20)");
     f->settings = std::make_unique<SettingsFlags>(command, SettingsReader::kService);
     command->add_flag("--wait", f->wait, "Wait for the result (progress on stderr) and print it");
     command->add_option("--wait-timeout", f->wait_timeout_s, "With --wait: give up after this many seconds (0 = never)")
@@ -333,13 +416,26 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
     });
   }
   {
-    auto f = std::make_shared<IdFlags>();
+    auto f = std::make_shared<ResultFlags>();
     auto* command = app.add_subcommand("result", "Print a task's result (table, or the document with --json)");
     command->add_option("id", f->id, "Task id")->required();
+    command->add_flag("--attempts", f->attempts,
+                      "List every result document the task received (runs repeated because they came back "
+                      "INVALID, then its result); with --json the documents");
     AddConnectionFlags(command, f->connection);
     command->callback([f, &exit_code] {
       auto client = Connect(f->connection);
       if (!client.ok()) return void(exit_code = ReportError(client.error()));
+      if (f->attempts) {
+        auto answer = (*client)->GetTaskResults(f->id);
+        if (!answer.ok()) return void(exit_code = ReportError(answer.error()));
+        if (f->connection.json_output) {
+          std::cout << (*answer)["results"].dump(2) << "\n";
+        } else {
+          PrintResultAttempts((*answer)["results"]);
+        }
+        return void(exit_code = kExitOk);
+      }
       auto task = (*client)->GetTask(f->id);
       if (!task.ok()) return void(exit_code = ReportError(task.error()));
       if (!IsFinalTaskState((*task)["state"].get<std::string>())) {

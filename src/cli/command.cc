@@ -1,6 +1,7 @@
 #include "command.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <unistd.h>
@@ -19,6 +20,15 @@ int ExitCodeFor(const Error& error) {
       return kExitFailure;
   }
   return kExitFailure;
+}
+
+Status CheckOutputPath(const std::string& path) {
+  if (path.empty() || path == "-") return OkStatus();
+  const auto parent = std::filesystem::absolute(path).parent_path();
+  if (!std::filesystem::is_directory(parent) || access(parent.c_str(), W_OK) != 0) {
+    return InvalidArgument(path + ": cannot write (directory " + parent.string() + " missing or read-only)");
+  }
+  return OkStatus();
 }
 
 int ReportError(const Error& error) {

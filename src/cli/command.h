@@ -29,6 +29,9 @@ int ReportError(const Error& error);
 Expected<std::map<std::string, std::string>> KeyValues(const std::vector<std::string>& items, const std::string& flag,
                                                        const std::string& form = "KEY=VALUE");
 
+// Fails early, before a long run, when `path` ("" or "-" = none) could not be written.
+Status CheckOutputPath(const std::string& path);
+
 // Writes `content` to `path` ("-" = stdout) via a temporary file and a rename, so a reader
 // never sees a half-written file and a failed write leaves any old file intact.
 Status WriteOutput(const std::string& path, const std::string& content);
@@ -36,6 +39,7 @@ Status WriteOutput(const std::string& path, const std::string& content);
 // Each registers one subcommand on `app`; when it runs, it stores its exit code in `exit_code`.
 void AddRuntimesCommand(CLI::App& app, int& exit_code);
 void AddBenchCommand(CLI::App& app, int& exit_code);
+void AddCompareCommand(CLI::App& app, int& exit_code);
 void AddSettingsCommand(CLI::App& app, int& exit_code);
 // The evaluation service (server_command.cc, agent_command.cc, client_commands.cc).
 void AddServerCommand(CLI::App& app, int& exit_code);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   AddRuntimesCommand(app, exit_code);
   AddBenchCommand(app, exit_code);
+  AddCompareCommand(app, exit_code);
   AddSettingsCommand(app, exit_code);
   AddServerCommand(app, exit_code);
   AddAgentCommand(app, exit_code);

@@ -89,6 +89,10 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   command->add_option("--max-attempts", flags->options.max_attempts,
                       "Leases of a task that may expire before it fails")
       ->capture_default_str();
+  command->add_option("--repeat-invalid", flags->options.repeat_invalid,
+                      "Runs of a task repeated while its result is INVALID, for tasks without the "
+                      "repeat_invalid setting")
+      ->capture_default_str();
   command->add_option("--max-request-kb", flags->max_request_kb, "Largest JSON request body accepted (KiB)")
       ->capture_default_str();
   command->add_option("--max-job-tasks", flags->options.max_job_tasks, "Most tasks one job may create")

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
 
 #include "command.h"
 
@@ -61,9 +62,9 @@ Expected<json> ParseValue(const SettingSpec& spec, const std::string& text) {
 
 }  // namespace
 
-SettingsFlags::SettingsFlags(CLI::App* command, SettingsReader reader) {
+SettingsFlags::SettingsFlags(CLI::App* command, SettingsReader reader, const std::set<std::string>& leave_out) {
   for (const auto& spec : SettingsTable()) {
-    if (!Accepts(reader, spec.use)) continue;
+    if (!Accepts(reader, spec.use) || leave_out.count(spec.key)) continue;
     Flag& flag = flags_[spec.key];
     const std::string names = spec.short_flag.empty() ? spec.flag : spec.short_flag + "," + spec.flag;
     if (spec.type == SettingType::kBool) {
@@ -120,6 +121,29 @@ Expected<json> SettingsFlags::Collect() const {
     settings[spec.key] = std::move(value);
   }
   return settings;
+}
+
+Expected<BenchSettings> SettingsFlags::BenchSettingsWithFile(const std::string& settings_file) const {
+  json settings = json::object();
+  if (!settings_file.empty()) {
+    std::ifstream in(settings_file);
+    if (!in) return NotFound(settings_file + ": cannot read the settings file");
+    settings = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (settings.is_discarded()) return InvalidArgument(settings_file + ": not valid JSON");
+    if (Status valid = ValidateSettingsJson(settings, SettingsReader::kBench); !valid.ok()) {
+      return InvalidArgument(settings_file + ": " + valid.error().message);
+    }
+  }
+  auto given = Collect();
+  if (!given.ok()) return given.error();
+  for (const auto& [key, value] : given->items()) {
+    if (value.is_object() && settings.contains(key)) {
+      settings[key].update(value);
+    } else {
+      settings[key] = value;
+    }
+  }
+  return SettingsFromJson(settings);
 }
 
 }  // namespace edgebench::cli

@@ -140,6 +140,10 @@ Expected<nlohmann::json> ServiceClient::GetTask(int64_t task_id) {
   return Call("GET", "/v1/tasks/" + std::to_string(task_id));
 }
 
+Expected<nlohmann::json> ServiceClient::GetTaskResults(int64_t task_id) {
+  return Call("GET", "/v1/tasks/" + std::to_string(task_id) + "/results");
+}
+
 Expected<nlohmann::json> ServiceClient::WaitTask(
     int64_t task_id, const std::function<void(const nlohmann::json&)>& on_change,
     int poll_interval_ms, double timeout_s) {

@@ -531,4 +531,98 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
   }
 }
 
+json ToJson(const ComparisonResult& c) {
+  json variants = json::array();
+  for (const auto& variant : c.variants) {
+    variants.push_back({{"label", variant.label}, {"runs_per_round", variant.runs_per_round},
+                        {"result", ToJson(variant.result)}});
+  }
+  json ratios = json::array();
+  for (const auto& ratio : c.ratios) {
+    ratios.push_back({{"label", ratio.label},
+                      {"median", ratio.estimate.median},
+                      {"ci95", {ratio.estimate.ci95.low, ratio.estimate.ci95.high}},
+                      {"ci95_half_width_percent", ratio.estimate.HalfWidthPercent()},
+                      {"rounds", ratio.estimate.rounds}});
+  }
+  json document = {
+      {"schema", kComparisonSchema},
+      {"started_at", c.started_at_utc},
+      {"device", c.device},
+      {"environment", ToJson(c.environment)},
+      {"settings", SettingsToJson(c.settings)},
+      {"round_target_ms", c.round_target_ms},
+      {"rounds", c.rounds},
+      {"measure_ms", c.measure_ms},
+      {"stop_reason", StopReasonName(c.stop_reason)},
+      {"variants", variants},
+      {"ratios", ratios},
+      {"validity", {{"valid", c.validity.valid}, {"reasons", c.validity.reasons}, {"warnings", c.validity.warnings}}},
+      {"error", nullptr}};
+  if (c.failure) {
+    document["error"] = {{"stage", c.failure->stage},
+                         {"code", ErrorCodeName(c.failure->error.code)},
+                         {"message", c.failure->error.message}};
+  }
+  return document;
+}
+
+Expected<ComparisonResult> ComparisonFromJson(const json& j) {
+  try {
+    if (!j.is_object()) return InvalidArgument("comparison document is not a JSON object");
+    const auto schema = j.at("schema").get<std::string>();
+    if (schema != kComparisonSchema) {
+      return InvalidArgument("comparison schema '" + schema + "' is not " + kComparisonSchema);
+    }
+    ComparisonResult c;
+    j.at("started_at").get_to(c.started_at_utc);
+    j.at("device").get_to(c.device);
+    c.environment = EnvironmentFromJson(j.at("environment"));
+    auto settings = SettingsFromJson(j.at("settings"));
+    if (!settings.ok()) return InvalidArgument("comparison document: " + settings.error().message);
+    c.settings = std::move(*settings);
+    j.at("round_target_ms").get_to(c.round_target_ms);
+    j.at("rounds").get_to(c.rounds);
+    j.at("measure_ms").get_to(c.measure_ms);
+    c.stop_reason = EnumFromName(
+        j.at("stop_reason").get<std::string>(),
+        {StopReason::kNotStarted, StopReason::kReachedMinimums, StopReason::kReachedTargetCi,
+         StopReason::kMaxRuns, StopReason::kMaxDuration, StopReason::kFailed},
+        StopReasonName);
+    for (const auto& v : j.at("variants")) {
+      auto result = BenchResultFromJson(v.at("result"));
+      if (!result.ok()) return InvalidArgument("comparison document: variant: " + result.error().message);
+      c.variants.push_back({v.at("label").get<std::string>(), v.at("runs_per_round").get<int>(), std::move(*result)});
+    }
+    for (const auto& r : j.at("ratios")) {
+      RatioEstimate estimate;
+      r.at("median").get_to(estimate.median);
+      r.at("ci95").at(0).get_to(estimate.ci95.low);
+      r.at("ci95").at(1).get_to(estimate.ci95.high);
+      r.at("rounds").get_to(estimate.rounds);
+      c.ratios.push_back({r.at("label").get<std::string>(), estimate});
+    }
+    if (!c.ratios.empty() && c.ratios.size() != c.variants.size()) {
+      return InvalidArgument("comparison document: " + std::to_string(c.ratios.size()) + " ratios for " +
+                             std::to_string(c.variants.size()) + " variants");
+    }
+    const auto& validity = j.at("validity");
+    validity.at("valid").get_to(c.validity.valid);
+    validity.at("reasons").get_to(c.validity.reasons);
+    validity.at("warnings").get_to(c.validity.warnings);
+    if (!j.at("error").is_null()) {
+      const auto& e = j["error"];
+      const ErrorCode code = EnumFromName(
+          e.at("code").get<std::string>(),
+          {ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kBadModel,
+           ErrorCode::kUnsupported, ErrorCode::kRuntimeError, ErrorCode::kInternal},
+          ErrorCodeName);
+      c.failure = RunFailure{e.at("stage").get<std::string>(), {code, e.at("message").get<std::string>()}, ""};
+    }
+    return c;
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("malformed comparison document: ") + e.what());
+  }
+}
+
 }  // namespace edgebench

@@ -139,6 +139,10 @@ std::vector<SettingSpec> MakeTable() {
       {.key = "timeout_s", .flag = "--timeout-s", .type = kNumber, .unit = "s", .min = 1, .max = 604800,
        .help = "The agent kills the benchmark after this many seconds (the task ends timed_out)",
        .use = SettingUse::kServiceOnly, .service_default = "the agent's --task-timeout"},
+      {.key = "repeat_invalid", .flag = "--repeat-invalid", .type = kInt, .unit = "runs", .min = 0, .max = 10,
+       .help = "The server runs the task again, up to this many times, while its result comes back INVALID; every "
+               "attempt's document is kept, the first valid one (else the last) is the task's result",
+       .use = SettingUse::kServiceOnly, .service_default = "the server's --repeat-invalid (0)"},
   };
 }
 #pragma GCC diagnostic pop

@@ -87,4 +87,21 @@ LatencyStats ComputeLatencyStats(std::span<const double> samples) {
   return stats;
 }
 
+double RatioEstimate::HalfWidthPercent() const {
+  if (median <= 0) return 0;
+  return 100.0 * std::max(median - ci95.low, ci95.high - median) / median;
+}
+
+RatioEstimate PairedRatio(std::span<const double> baseline, std::span<const double> other) {
+  std::vector<double> ratios(std::min(baseline.size(), other.size()));
+  for (std::size_t k = 0; k < ratios.size(); ++k) ratios[k] = other[k] / baseline[k];
+  RatioEstimate estimate;
+  estimate.rounds = ratios.size();
+  if (ratios.empty()) return estimate;
+  std::sort(ratios.begin(), ratios.end());
+  estimate.median = Percentile(ratios, 50);
+  estimate.ci95 = MedianConfidenceInterval95(ratios);
+  return estimate;
+}
+
 }  // namespace edgebench

@@ -119,3 +119,37 @@ TEST(Percentile, InterpolatesLinearly) {
 
 }  // namespace
 }  // namespace edgebench
+
+namespace edgebench {
+namespace {
+
+TEST(PairedRatio, IsTheMedianOfPerRoundRatiosWithOrderStatisticInterval) {
+  // The baseline slows down tenfold over the run (drift); the other variant is ~1.5x slower in
+  // every round. Sorted ratios: 1.45 1.47 1.48 1.49 1.50 1.50 1.51 1.52 1.53 1.55; for n = 10
+  // the interval is ranks 2 and 9 (P(X <= 1) = 0.0107 <= 0.025 < P(X <= 2) = 0.0547).
+  const std::vector<double> ratios = {1.50, 1.52, 1.48, 1.55, 1.45, 1.51, 1.49, 1.53, 1.47, 1.50};
+  std::vector<double> baseline, other;
+  for (std::size_t k = 0; k < ratios.size(); ++k) {
+    baseline.push_back(10.0 * static_cast<double>(k + 1));
+    other.push_back(baseline.back() * ratios[k]);
+  }
+  const RatioEstimate estimate = PairedRatio(baseline, other);
+  EXPECT_EQ(estimate.rounds, 10u);
+  EXPECT_DOUBLE_EQ(estimate.median, 1.50);
+  EXPECT_DOUBLE_EQ(estimate.ci95.low, 1.47);
+  EXPECT_DOUBLE_EQ(estimate.ci95.high, 1.53);
+  EXPECT_NEAR(estimate.HalfWidthPercent(), 2.0, 1e-9);
+}
+
+TEST(PairedRatio, FewRoundsGiveTheWholeRangeAndNoRoundsNothing) {
+  const RatioEstimate three = PairedRatio(std::vector<double>{1, 2, 4}, std::vector<double>{2, 3, 4});
+  EXPECT_DOUBLE_EQ(three.median, 1.5);
+  EXPECT_DOUBLE_EQ(three.ci95.low, 1.0);
+  EXPECT_DOUBLE_EQ(three.ci95.high, 2.0);
+  const RatioEstimate none = PairedRatio({}, {});
+  EXPECT_EQ(none.rounds, 0u);
+  EXPECT_EQ(none.HalfWidthPercent(), 0);
+}
+
+}  // namespace
+}  // namespace edgebench

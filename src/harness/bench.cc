@@ -9,6 +9,7 @@
 #include <iostream>
 #include <set>
 
+#include "bench_stages.h"
 #include "edgebench/fusion.h"
 #include "edgebench/profile.h"
 #include "edgebench/inspect.h"
@@ -24,6 +25,8 @@ using Clock = std::chrono::steady_clock;
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
+
+}  // namespace
 
 std::string UtcNow() {
   const std::time_t now = std::time(nullptr);
@@ -79,6 +82,8 @@ Expected<std::vector<Tensor>> MakeInputs(const std::vector<TensorSpec>& specs,
   }
   return tensors;
 }
+
+namespace {
 
 // Redirects this process's stderr (fd 2) to a temporary file for its lifetime, so that what a
 // runtime prints on its own while loading (TFLite, OpenCV) can be kept out of edgebench's one-line

@@ -138,6 +138,10 @@ void Lease(ServerContext& context, const httplib::Request& req, httplib::Respons
   auto model = context.store->FindModel(task->model_sha256);
   json body = TaskJson(*task);
   body["model"] = ModelJson(*model);
+  if (!task->compare.is_null()) {
+    body["compare_models"] = json::array();
+    for (const auto& sha : task->compare["models"]) body["compare_models"].push_back(ModelJson(*context.store->FindModel(sha)));
+  }
   body["lease_seconds"] = context.options.lease_seconds;
   auto image = context.images->Find(task->runtime, agent->facts.value("arch", ""));
   body["image"] = image ? json(*image) : json(nullptr);
@@ -154,6 +158,68 @@ void Heartbeat(ServerContext& context, const httplib::Request& req, httplib::Res
   SendJson(res, 200, TaskJson(*task));
 }
 
+// What an upload stores: the document as recorded, the task's final state and its error, and
+// whether its verdict is INVALID (a completed run the task's repeat_invalid may run again).
+struct CheckedUpload {
+  json record;
+  std::string state;
+  std::string error;
+  bool invalid = false;
+};
+
+std::string FinalState(const std::optional<RunFailure>& failure) {
+  if (!failure) return "succeeded";
+  return failure->stage == "timeout" ? "timed_out" : "failed";
+}
+
+std::string FailureText(const std::optional<RunFailure>& failure) {
+  return failure ? failure->stage + ": " + failure->error.message : "";
+}
+
+// A bench's result document (edgebench.result/1), for a bench task or any task's failure.
+ApiResult<CheckedUpload> CheckResultDocument(Store& store, const json& document, const TaskRow& task) {
+  auto parsed = BenchResultFromJson(document);
+  if (!parsed.ok()) return ApiError{400, parsed.error().message};
+  if (!parsed->model.sha256.empty() && parsed->model.sha256 != task.model_sha256) {
+    return ApiError{400, "result is for model " + parsed->model.sha256 + ", task " + std::to_string(task.id) +
+                             " is for " + task.model_sha256};
+  }
+  // A converted model: the result records where it came from and the accuracy cost.
+  json record = document;
+  if (auto conversion = store.FindConversionTo(task.model_sha256)) {
+    ConversionInfo info{"", conversion->source_sha256, conversion->target, conversion->precision,
+                        conversion->converter_version, std::nullopt};
+    if (auto source = store.FindModel(conversion->source_sha256)) info.source_model = source->name;
+    if (conversion->report.contains("accuracy")) info.accuracy = AccuracyCostFromJson(conversion->report["accuracy"]);
+    record["conversion"] = ToJson(info);
+  }
+  return CheckedUpload{std::move(record), FinalState(parsed->failure), FailureText(parsed->failure),
+                       !parsed->failure && !parsed->validity.valid};
+}
+
+// A comparison document (edgebench.comparison/1), for a comparison task only; recorded with the
+// device (the agent's name).
+ApiResult<CheckedUpload> CheckComparisonDocument(const json& document, const TaskRow& task, const AgentRow& agent) {
+  if (task.compare.is_null()) {
+    return ApiError{400, "task " + std::to_string(task.id) + " is a bench task, not a comparison"};
+  }
+  auto parsed = ComparisonFromJson(document);
+  if (!parsed.ok()) return ApiError{400, parsed.error().message};
+  std::vector<std::string> models = {task.model_sha256};
+  for (const auto& sha : task.compare["models"]) models.push_back(sha.get<std::string>());
+  for (const auto& variant : parsed->variants) {
+    const std::string& sha = variant.result.model.sha256;
+    if (!sha.empty() && std::find(models.begin(), models.end(), sha) == models.end()) {
+      return ApiError{400, "comparison variant '" + variant.label + "' ran model " + sha + ", which task " +
+                               std::to_string(task.id) + " does not compare"};
+    }
+  }
+  json record = document;
+  record["device"] = agent.name;
+  return CheckedUpload{std::move(record), FinalState(parsed->failure), FailureText(parsed->failure),
+                       !parsed->failure && !parsed->validity.valid};
+}
+
 void UploadResult(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
   Store& store = *context.store;
   auto agent = AuthenticateAgent(store, req);
@@ -162,31 +228,17 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
   if (!id.ok()) return SendError(res, id.error());
   auto document = ParseObject(req, context.options.max_result_bytes);
   if (!document.ok()) return SendError(res, document.error());
-  auto parsed = BenchResultFromJson(*document);
-  if (!parsed.ok()) return SendError(res, {400, parsed.error().message});
   auto task = store.GetTask(*id);
   if (!task) return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
-  if (!parsed->model.sha256.empty() && parsed->model.sha256 != task->model_sha256) {
-    return SendError(res, {400, "result is for model " + parsed->model.sha256 + ", task " + std::to_string(*id) +
-                                    " is for " + task->model_sha256});
-  }
-  // A converted model: the result records where it came from and the accuracy cost.
-  json record = *document;
-  if (auto conversion = store.FindConversionTo(task->model_sha256)) {
-    ConversionInfo info{"", conversion->source_sha256, conversion->target, conversion->precision,
-                        conversion->converter_version, std::nullopt};
-    if (auto source = store.FindModel(conversion->source_sha256)) info.source_model = source->name;
-    if (conversion->report.contains("accuracy")) info.accuracy = AccuracyCostFromJson(conversion->report["accuracy"]);
-    record["conversion"] = ToJson(info);
-  }
-  std::string state = "succeeded", error;
-  if (parsed->failure) {
-    state = parsed->failure->stage == "timeout" ? "timed_out" : "failed";
-    error = parsed->failure->stage + ": " + parsed->failure->error.message;
-  }
-  auto stored = store.StoreResult(*id, agent->id, record, state, error);
+  auto checked = (*document).value("schema", "") == kComparisonSchema ? CheckComparisonDocument(*document, *task, *agent)
+                                                                   : CheckResultDocument(store, *document, *task);
+  if (!checked.ok()) return SendError(res, checked.error());
+  const auto& [record, state, error, invalid] = *checked;
+  auto stored = store.StoreResult(*id, agent->id, record, invalid, state, error);
   if (!stored.ok()) return SendError(res, stored.error());
-  json body = TaskJson(*store.GetTask(*id));
+  const TaskRow after = *store.GetTask(*id);
+  if (after.state == "queued") context.Dispatch({after});  // INVALID and repeated: any agent may run it
+  json body = TaskJson(after);
   body["result"] = stored->first;
   body["stored"] = stored->second;
   SendJson(res, stored->second ? 201 : 200, body);

@@ -87,7 +87,10 @@ json TaskJson(const TaskRow& t) {
           {"error", NullIfEmpty(t.error)},
           {"owner", t.owner},
           {"has_result", t.has_result},
-          {"job", t.job_id ? json(*t.job_id) : json(nullptr)}};
+          {"repeat_invalid", t.repeat_invalid},
+          {"result_attempts", t.result_attempts},
+          {"job", t.job_id ? json(*t.job_id) : json(nullptr)},
+          {"compare", t.compare}};
 }
 
 json ModelJson(const ModelRow& m) {

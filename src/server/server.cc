@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "edgebench/settings.h"
 #include "handlers.h"
 #include "http.h"
 #include "tokens.h"
@@ -44,6 +45,12 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   if (options.lease_seconds < 1) return InvalidArgument("--lease-seconds must be at least 1");
   if (options.max_attempts < 1) return InvalidArgument("--max-attempts must be at least 1");
   if (options.conversion_workers < 1) return InvalidArgument("--conversion-workers must be at least 1");
+  // The default of the task setting takes the setting's values.
+  for (const SettingSpec& spec : SettingsTable()) {
+    if (spec.key == "repeat_invalid") {
+      EB_RETURN_IF_ERROR(CheckSettingValue(spec, options.repeat_invalid, "--repeat-invalid"));
+    }
+  }
   auto impl = std::make_unique<Impl>();
   server::ServerContext& context = impl->context;
   context.options = options;

@@ -220,6 +220,23 @@ CREATE INDEX tasks_by_job ON tasks (job_id, id);
 CREATE INDEX tasks_by_conversion ON tasks (model_sha256, conversion_target, conversion_precision)
   WHERE state = 'converting';
 )sql",
+    // 6: runs repeated because their result came back INVALID keep their documents here (the
+    // task's result stays in results); lease_attempt is tasks.attempts when it was uploaded.
+    R"sql(
+ALTER TABLE tasks ADD COLUMN repeat_invalid INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE repeated_results (
+  task_id INTEGER NOT NULL REFERENCES tasks (id),
+  attempt INTEGER NOT NULL,
+  agent_id INTEGER NOT NULL REFERENCES agents (id),
+  lease_attempt INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  uploaded_at TEXT NOT NULL,
+  PRIMARY KEY (task_id, attempt));
+)sql",
+    // 7: a comparison task's variants (TaskRow::compare); '' for a bench.
+    R"sql(
+ALTER TABLE tasks ADD COLUMN compare TEXT NOT NULL DEFAULT '';
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
@@ -228,7 +245,8 @@ constexpr const char* kTaskColumns =
     "t.agent_id, COALESCE(a.name, ''), t.lease_deadline_ms, t.created_at, t.assigned_at, "
     "t.started_at, t.finished_at, t.error, t.owner, "
     "EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id), t.job_id, COALESCE(m.format, ''), "
-    "t.conversion_target, t.conversion_precision "
+    "t.conversion_target, t.conversion_precision, t.repeat_invalid, "
+    "(SELECT COUNT(*) FROM repeated_results rr WHERE rr.task_id = t.id), t.compare "
     "FROM tasks t LEFT JOIN agents a ON a.id = t.agent_id LEFT JOIN models m ON m.sha256 = t.model_sha256 ";
 
 TaskRow ReadTask(const Statement& s) {
@@ -254,6 +272,9 @@ TaskRow ReadTask(const Statement& s) {
   if (!s.IsNull(18)) t.job_id = s.Int(18);
   t.model_format = s.Text(19);
   if (t.state == "converting") t.conversion = ConversionKey{t.model_sha256, s.Text(20), s.Text(21)};
+  t.repeat_invalid = static_cast<int>(s.Int(22));
+  t.result_attempts = static_cast<int>(s.Int(23)) + (t.has_result ? 1 : 0);
+  if (!s.Text(24).empty()) t.compare = nlohmann::json::parse(s.Text(24));
   return t;
 }
 
@@ -492,14 +513,16 @@ namespace {
 
 constexpr const char* kInsertTask =
     "INSERT INTO tasks (model_sha256, runtime, device, selector, settings, state, created_at, owner, "
-    "conversion_target, conversion_precision, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "conversion_target, conversion_precision, job_id, repeat_invalid, compare) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 // Binds all of kInsertTask but the job id (11).
 void BindNewTask(Statement& insert, const NewTask& task, const std::string& now, const std::string& owner) {
   insert.Bind(1, task.model_sha256).Bind(2, task.runtime).Bind(3, task.device).Bind(4, task.selector.dump())
       .Bind(5, task.settings.dump()).Bind(6, task.conversion ? "converting" : "queued").Bind(7, now)
       .Bind(8, owner).Bind(9, task.conversion ? task.conversion->target : "")
-      .Bind(10, task.conversion ? task.conversion->precision : "");
+      .Bind(10, task.conversion ? task.conversion->precision : "").Bind(12, task.repeat_invalid)
+      .Bind(13, task.compare.is_null() ? std::string() : task.compare.dump());
 }
 
 }  // namespace
@@ -714,7 +737,7 @@ ApiResult<TaskRow> Store::Heartbeat(int64_t task_id, int64_t agent_id, int64_t l
 }
 
 ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, int64_t agent_id,
-                                                              const nlohmann::json& document,
+                                                              const nlohmann::json& document, bool invalid,
                                                               const std::string& final_state,
                                                               const std::string& error) {
   std::lock_guard lock(mutex_);
@@ -733,10 +756,30 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
     }
   }
   if (task->agent_id != agent_id || (task->state != "assigned" && task->state != "running")) {
+    // The upload of a repeated run again, before the task was leased anew.
+    Statement repeated(db_, "SELECT document, agent_id, lease_attempt FROM repeated_results WHERE task_id = ? "
+                            "ORDER BY attempt DESC LIMIT 1");
+    repeated.Bind(1, task_id);
+    if (repeated.Step() && repeated.Int(1) == agent_id && repeated.Int(2) == task->attempts) {
+      return std::pair{nlohmann::json::parse(repeated.Text(0)), false};
+    }
     return ApiError{409, "task " + std::to_string(task_id) + " is not held by this agent (state " +
                              task->state + ")"};
   }
   const int64_t now = NowMs();
+  if (invalid && task->result_attempts < task->repeat_invalid) {
+    const int attempt = task->result_attempts + 1;
+    Statement(db_, "INSERT INTO repeated_results (task_id, attempt, agent_id, lease_attempt, document, uploaded_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)")
+        .Bind(1, task_id).Bind(2, attempt).Bind(3, agent_id).Bind(4, task->attempts).Bind(5, document.dump())
+        .Bind(6, IsoUtc(now)).Run();
+    Statement(db_, "UPDATE tasks SET state = 'queued', agent_id = NULL, lease_deadline_ms = 0, error = ? WHERE id = ?")
+        .Bind(1, "result of attempt " + std::to_string(attempt) + " of " + std::to_string(task->repeat_invalid + 1) +
+                     " INVALID; re-queued")
+        .Bind(2, task_id).Run();
+    transaction.Commit();
+    return std::pair{document, true};
+  }
   Statement(db_, "INSERT INTO results (task_id, agent_id, document, uploaded_at) VALUES (?, ?, ?, ?)")
       .Bind(1, task_id).Bind(2, agent_id).Bind(3, document.dump()).Bind(4, IsoUtc(now)).Run();
   Statement(db_,
@@ -754,6 +797,22 @@ std::optional<nlohmann::json> Store::GetResult(int64_t task_id) {
   s.Bind(1, task_id);
   if (!s.Step()) return std::nullopt;
   return nlohmann::json::parse(s.Text(0));
+}
+
+std::vector<ResultAttempt> Store::ResultAttempts(int64_t task_id) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT r.attempt, COALESCE(a.name, ''), r.uploaded_at, r.document, 0 FROM repeated_results r "
+                   "LEFT JOIN agents a ON a.id = r.agent_id WHERE r.task_id = ? "
+                   "UNION ALL SELECT (SELECT COUNT(*) FROM repeated_results WHERE task_id = ?) + 1, COALESCE(a.name, ''), "
+                   "r.uploaded_at, r.document, 1 FROM results r LEFT JOIN agents a ON a.id = r.agent_id "
+                   "WHERE r.task_id = ? ORDER BY 1");
+  s.Bind(1, task_id).Bind(2, task_id).Bind(3, task_id);
+  std::vector<ResultAttempt> attempts;
+  while (s.Step()) {
+    attempts.push_back({static_cast<int>(s.Int(0)), s.Text(1), s.Text(2), s.Int(4) != 0,
+                        nlohmann::json::parse(s.Text(3))});
+  }
+  return attempts;
 }
 
 int Store::CountResults(int64_t task_id) {
@@ -783,10 +842,14 @@ int Store::ExpireLeases(int max_attempts) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
   const int64_t now = NowMs();
-  Statement fail(db_,
-                 "UPDATE tasks SET state = 'failed', finished_at = ?, lease_deadline_ms = 0, "
-                 "error = 'lease expired ' || attempts || ' times (agent lost); giving up' "
-                 "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ? AND attempts >= ?");
+  // Leases that ended without a result: the repeated runs' leases ended with one.
+  constexpr const char* kLostLeases =
+      "(attempts - (SELECT COUNT(*) FROM repeated_results r WHERE r.task_id = tasks.id))";
+  Statement fail(db_, (std::string("UPDATE tasks SET state = 'failed', finished_at = ?, lease_deadline_ms = 0, "
+                                   "error = 'lease expired ' || ") + kLostLeases +
+                       " || ' times (agent lost); giving up' "
+                       "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ? AND " + kLostLeases +
+                       " >= ?").c_str());
   fail.Bind(1, IsoUtc(now)).Bind(2, now).Bind(3, max_attempts).Run();
   int changed = sqlite3_changes(db_);
   Statement requeue(db_,
@@ -801,9 +864,10 @@ int Store::ExpireLeases(int max_attempts) {
 
 bool Store::AgentHoldsModel(int64_t agent_id, const std::string& sha256) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT 1 FROM tasks WHERE agent_id = ? AND model_sha256 = ? "
-                   "AND state IN ('assigned', 'running')");
-  s.Bind(1, agent_id).Bind(2, sha256);
+  // A comparison's other models are in its `compare` JSON (a quoted sha256 matches only itself).
+  Statement s(db_, "SELECT 1 FROM tasks WHERE agent_id = ? AND state IN ('assigned', 'running') "
+                   "AND (model_sha256 = ? OR instr(compare, '\"' || ? || '\"') > 0)");
+  s.Bind(1, agent_id).Bind(2, sha256).Bind(3, sha256);
   return s.Step();
 }
 

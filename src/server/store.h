@@ -44,8 +44,9 @@ class [[nodiscard]] ApiResult {
   std::variant<T, ApiError> value_;
 };
 
-// 2: jobs; 3: conversions; 4: conversion precision; 5: task state converting
-inline constexpr int kSchemaVersion = 5;
+// 2: jobs; 3: conversions; 4: conversion precision; 5: task state converting; 6: repeated results;
+// 7: comparison tasks
+inline constexpr int kSchemaVersion = 7;
 
 enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
 std::string_view TokenKindName(TokenKind kind);
@@ -98,7 +99,7 @@ struct TaskRow {
   nlohmann::json settings;
   // converting, queued, assigned, running, succeeded, failed, cancelled, timed_out
   std::string state;
-  int attempts = 0;          // times the task was handed to an agent
+  int attempts = 0;          // lease attempts: times the task was handed to an agent
   std::optional<int64_t> agent_id;
   std::string agent_name;
   int64_t lease_deadline_ms = 0;  // unix ms; 0 = no lease
@@ -106,16 +107,35 @@ struct TaskRow {
   std::string error;              // why it failed/timed out/was cancelled ("" = none)
   std::string owner;              // token subject that created it
   bool has_result = false;
+  // Runs repeated when their result came back INVALID (the `repeat_invalid` setting, or the
+  // server's --repeat-invalid when absent), and the result documents received so far: the
+  // repeated ones and the task's result.
+  int repeat_invalid = 0;
+  int result_attempts = 0;
   std::optional<int64_t> job_id;  // the job that created it, if any
   std::optional<ConversionKey> conversion;  // in state converting: the conversion it waits for
+  // A comparison task (`edgebench compare` on the agent) when set: {"models": [sha256, ...] (the
+  // variants' models after model_sha256), "threads": [n, ...], "round_ms": ms}; null for a bench.
+  nlohmann::json compare;
 };
 
 struct NewTask {
   std::string model_sha256, runtime, device, owner;
   nlohmann::json selector = nlohmann::json::object();
   nlohmann::json settings = nlohmann::json::object();
+  int repeat_invalid = 0;  // TaskRow::repeat_invalid
   // Set: the task starts in state converting and runs model_sha256's conversion to it.
   std::optional<ConversionKey> conversion;
+  nlohmann::json compare;  // as TaskRow::compare
+};
+
+// One result document a task received: a repeated (INVALID) run's or the task's result.
+struct ResultAttempt {
+  int attempt = 0;  // 1, 2, ... in upload order
+  std::string agent_name;
+  std::string uploaded_at;
+  bool is_result = false;  // the task's result (the last attempt of a finished task)
+  nlohmann::json document;
 };
 
 // A job: many tasks created at once (models x runtimes x targets, shared settings).
@@ -183,19 +203,24 @@ class Store {
   // The agent holding the task reports it running / still alive: renews the lease. 409 when the
   // agent no longer holds it (cancelled, expired and re-queued, ...), 404 when unknown.
   ApiResult<TaskRow> Heartbeat(int64_t task_id, int64_t agent_id, int64_t lease_ms);
-  // Stores the result document of a task held by `agent_id` and moves the task to `final_state`.
-  // The same agent uploading again gets {stored document, false}; others get 409.
+  // Stores the result document of a task held by `agent_id` and moves the task to `final_state`,
+  // except that an `invalid` document (a completed run whose verdict is INVALID) of a task with
+  // repeats left (fewer than repeat_invalid runs repeated so far) is kept as a repeated result
+  // and the task is queued again (lease cleared) for any agent to run. The same agent uploading again gets
+  // {stored document, false}; others get 409.
   ApiResult<std::pair<nlohmann::json, bool>> StoreResult(int64_t task_id, int64_t agent_id,
-                                                         const nlohmann::json& document,
+                                                         const nlohmann::json& document, bool invalid,
                                                          const std::string& final_state,
                                                          const std::string& error);
   std::optional<nlohmann::json> GetResult(int64_t task_id);
+  // Every result document of the task, oldest first: the repeated runs', then its result.
+  std::vector<ResultAttempt> ResultAttempts(int64_t task_id);
   int CountResults(int64_t task_id);
   ApiResult<TaskRow> CancelTask(int64_t task_id);
-  // Re-queues tasks whose lease ran out (failed once `max_attempts` were used); returns how many
-  // changed.
+  // Re-queues tasks whose lease ran out (failed once `max_attempts` leases ended without a
+  // result: leases of repeated runs do not count); returns how many changed.
   int ExpireLeases(int max_attempts);
-  // True when the agent holds (assigned/running) a task on this model.
+  // True when the agent holds (assigned/running) a task on this model, or comparing it.
   bool AgentHoldsModel(int64_t agent_id, const std::string& sha256);
 
  private:

@@ -90,14 +90,14 @@ TEST_F(StoreTest, HeartbeatRenewsAndResultIsStoredOnce) {
   EXPECT_EQ(store_->Heartbeat(id, other.id, 1000).error().status, 409);
   EXPECT_EQ(store_->Heartbeat(999, agent.id, 1000).error().status, 404);
   const json document = {{"schema", "edgebench.result/1"}, {"runs", 3}};
-  auto first = store_->StoreResult(id, agent.id, document, "succeeded", "");
+  auto first = store_->StoreResult(id, agent.id, document, false, "succeeded", "");
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->second);
-  auto again = store_->StoreResult(id, agent.id, {{"runs", 4}}, "failed", "x");
+  auto again = store_->StoreResult(id, agent.id, {{"runs", 4}}, false, "failed", "x");
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->second);
   EXPECT_EQ(again->first, document);
-  EXPECT_EQ(store_->StoreResult(id, other.id, document, "succeeded", "").error().status, 409);
+  EXPECT_EQ(store_->StoreResult(id, other.id, document, false, "succeeded", "").error().status, 409);
   EXPECT_EQ(store_->CountResults(id), 1);
   EXPECT_EQ(store_->GetTask(id)->state, "succeeded");
   EXPECT_EQ(store_->CancelTask(id).error().status, 409);
@@ -109,7 +109,7 @@ TEST_F(StoreTest, CancelledTaskCannotBeRenewedOrFinished) {
   ASSERT_TRUE(store_->LeaseTask(agent, 60000));
   ASSERT_TRUE(store_->CancelTask(id).ok());
   EXPECT_EQ(store_->Heartbeat(id, agent.id, 1000).error().status, 409);
-  EXPECT_EQ(store_->StoreResult(id, agent.id, json::object(), "succeeded", "").error().status, 409);
+  EXPECT_EQ(store_->StoreResult(id, agent.id, json::object(), false, "succeeded", "").error().status, 409);
   EXPECT_EQ(store_->GetTask(id)->state, "cancelled");
 }
 
@@ -155,10 +155,10 @@ TEST_F(StoreTest, JobCreatesItsTasksAndCountsTheirStates) {
   auto first = store_->LeaseTask(agent, 60000);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->id, listed[0].id);  // oldest first
-  ASSERT_TRUE(store_->StoreResult(first->id, agent.id, {{"runs", 3}}, "succeeded", "").ok());
+  ASSERT_TRUE(store_->StoreResult(first->id, agent.id, {{"runs", 3}}, false, "succeeded", "").ok());
   auto second = store_->LeaseTask(agent, 60000);
   ASSERT_TRUE(second);
-  ASSERT_TRUE(store_->StoreResult(second->id, agent.id, {{"runs", 0}}, "failed", "load").ok());
+  ASSERT_TRUE(store_->StoreResult(second->id, agent.id, {{"runs", 0}}, false, "failed", "load").ok());
   row = store_->GetJob(job);
   EXPECT_EQ(row->state_counts, (std::map<std::string, int>{{"failed", 1}, {"queued", 1}, {"succeeded", 1}}));
   const auto results = store_->JobResults(job);
@@ -185,6 +185,12 @@ void ExecSql(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// Undoes migration 6 (repeated results) of the database at `path`: what a version-5 server left.
+void RevertToSchema5(const std::string& path) {
+  ExecSql(path, "ALTER TABLE tasks DROP COLUMN compare; DROP TABLE repeated_results; "
+                "ALTER TABLE tasks DROP COLUMN repeat_invalid; UPDATE schema_version SET version = 5;");
+}
+
 TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
   const std::string path = testing::MakeTempDir() + "/edgebench.db";
   int64_t old_task = 0;
@@ -200,6 +206,7 @@ TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
     old_task = store.value()->CreateTask(task);
   }
   // What a version-1 server left: no jobs table, no tasks.job_id.
+  RevertToSchema5(path);
   ExecSql(path, "DROP TABLE conversions; DROP INDEX tasks_by_job; ALTER TABLE tasks DROP COLUMN job_id; "
                 "DROP INDEX tasks_by_conversion; ALTER TABLE tasks DROP COLUMN conversion_target; "
                 "ALTER TABLE tasks DROP COLUMN conversion_precision; "
@@ -239,9 +246,10 @@ TEST_F(StoreTest, SchemaVersion4DatabaseIsMigratedWithItsTasksAndResults) {
     old_task = store.value()->CreateTask(task);
     const AgentRow agent = *store.value()->FindAgent("a");
     ASSERT_TRUE(store.value()->LeaseTask(agent, 60000));
-    ASSERT_TRUE(store.value()->StoreResult(old_task, agent.id, {{"runs", 3}}, "succeeded", "").ok());
+    ASSERT_TRUE(store.value()->StoreResult(old_task, agent.id, {{"runs", 3}}, false, "succeeded", "").ok());
   }
   // The tasks table of a version-4 server: no state converting, no conversion columns.
+  RevertToSchema5(path);
   ExecSql(path, R"sql(
 DROP INDEX tasks_by_conversion;
 CREATE TABLE tasks_v4 (
@@ -279,6 +287,135 @@ UPDATE schema_version SET version = 4;
   const int64_t id = store.CreateTask(converting);
   EXPECT_EQ(store.GetTask(id)->state, "converting");
   EXPECT_EQ(store.PendingConversions(), std::vector<ConversionKey>{*converting.conversion});
+}
+
+// Schema 6 adds repeated results: a version-5 task keeps its one result, its first attempt.
+TEST_F(StoreTest, SchemaVersion5DatabaseIsMigratedWithItsResults) {
+  const std::string path = testing::MakeTempDir() + "/edgebench.db";
+  int64_t old_task = 0;
+  {
+    auto store = Store::Open(path);
+    ASSERT_TRUE(store.ok());
+    store.value()->AddModel({std::string(64, 'b'), 10, "onnx", "m.onnx", ""});
+    store.value()->RegisterAgent("a", {{"runtimes", {{{"name", "null"}}}}}, json::object(), "token-a");
+    NewTask task;
+    task.model_sha256 = std::string(64, 'b');
+    task.runtime = "null";
+    task.device = "a";
+    task.owner = "admin";
+    old_task = store.value()->CreateTask(task);
+    const AgentRow agent = *store.value()->FindAgent("a");
+    ASSERT_TRUE(store.value()->LeaseTask(agent, 60000));
+    ASSERT_TRUE(store.value()->StoreResult(old_task, agent.id, {{"runs", 3}}, false, "succeeded", "").ok());
+  }
+  RevertToSchema5(path);
+  auto migrated = Store::Open(path);
+  ASSERT_TRUE(migrated.ok()) << migrated.error().message;
+  Store& store = *migrated.value();
+  auto task = store.GetTask(old_task);
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->state, "succeeded");
+  EXPECT_EQ(task->repeat_invalid, 0);
+  EXPECT_EQ(task->result_attempts, 1);
+  EXPECT_EQ(store.GetResult(old_task), (json{{"runs", 3}}));
+  const auto attempts = store.ResultAttempts(old_task);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].attempt, 1);
+  EXPECT_TRUE(attempts[0].is_result);
+  EXPECT_EQ(attempts[0].agent_name, "a");
+  EXPECT_EQ(attempts[0].document, (json{{"runs", 3}}));
+}
+
+// An INVALID result with repeats left queues the task again for any agent and is kept; the
+// last run's document becomes the result once the repeats are used up.
+TEST_F(StoreTest, InvalidResultIsRepeatedUntilTheRepeatsAreUsedUp) {
+  const AgentRow a = Agent("a", {"null"}, {{"any", "1"}});
+  const AgentRow b = Agent("b", {"null"}, {{"any", "1"}});
+  NewTask task;
+  task.model_sha256 = std::string(64, 'a');
+  task.runtime = "null";
+  task.selector = {{"any", "1"}};
+  task.owner = "admin";
+  task.repeat_invalid = 2;
+  const int64_t id = store_->CreateTask(task);
+  ASSERT_TRUE(store_->LeaseTask(a, 60000));
+  auto first = store_->StoreResult(id, a.id, {{"run", 1}}, true, "succeeded", "");
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->second);
+  TaskRow queued = *store_->GetTask(id);
+  EXPECT_EQ(queued.state, "queued");
+  EXPECT_FALSE(queued.agent_id.has_value());
+  EXPECT_FALSE(queued.has_result);
+  EXPECT_EQ(queued.result_attempts, 1);
+  EXPECT_EQ(queued.error, "result of attempt 1 of 3 INVALID; re-queued");
+  // The same upload again (its answer lost) is answered with what was kept; nothing changes.
+  auto again = store_->StoreResult(id, a.id, {{"run", 1}}, true, "succeeded", "");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->second);
+  EXPECT_EQ(store_->GetTask(id)->result_attempts, 1);
+  EXPECT_EQ(store_->StoreResult(id, b.id, {{"run", 1}}, true, "succeeded", "").error().status, 409);
+
+  ASSERT_TRUE(store_->LeaseTask(b, 60000));
+  ASSERT_TRUE(store_->StoreResult(id, b.id, {{"run", 2}}, true, "succeeded", "").ok());
+  EXPECT_EQ(store_->GetTask(id)->state, "queued");
+  ASSERT_TRUE(store_->LeaseTask(a, 60000));
+  ASSERT_TRUE(store_->StoreResult(id, a.id, {{"run", 3}}, true, "succeeded", "").ok());
+  const TaskRow done = *store_->GetTask(id);
+  EXPECT_EQ(done.state, "succeeded");
+  EXPECT_EQ(done.error, "");
+  EXPECT_EQ(done.attempts, 3);
+  EXPECT_EQ(done.result_attempts, 3);
+  EXPECT_EQ(store_->GetResult(id), (json{{"run", 3}}));
+  const auto attempts = store_->ResultAttempts(id);
+  ASSERT_EQ(attempts.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(attempts[i].attempt, i + 1);
+    EXPECT_EQ(attempts[i].document, (json{{"run", i + 1}}));
+    EXPECT_EQ(attempts[i].is_result, i == 2);
+    EXPECT_EQ(attempts[i].agent_name, i == 1 ? "b" : "a");
+  }
+}
+
+TEST_F(StoreTest, ValidResultEndsTheRepeats) {
+  const AgentRow agent = Agent("a", {"null"});
+  NewTask task;
+  task.model_sha256 = std::string(64, 'a');
+  task.runtime = "null";
+  task.device = "a";
+  task.owner = "admin";
+  task.repeat_invalid = 2;
+  const int64_t id = store_->CreateTask(task);
+  ASSERT_TRUE(store_->LeaseTask(agent, 60000));
+  ASSERT_TRUE(store_->StoreResult(id, agent.id, {{"run", 1}}, true, "succeeded", "").ok());
+  ASSERT_TRUE(store_->LeaseTask(agent, 60000));
+  ASSERT_TRUE(store_->StoreResult(id, agent.id, {{"run", 2}}, false, "succeeded", "").ok());
+  EXPECT_EQ(store_->GetTask(id)->state, "succeeded");
+  EXPECT_EQ(store_->GetTask(id)->result_attempts, 2);
+  EXPECT_EQ(store_->GetResult(id), (json{{"run", 2}}));
+  EXPECT_FALSE(store_->LeaseTask(agent, 60000));
+}
+
+// --max-attempts counts leases lost without a result, not the leases of repeated runs.
+TEST_F(StoreTest, RepeatedRunsDoNotCountAsExpiredLeases) {
+  const AgentRow agent = Agent("a", {"null"});
+  NewTask task;
+  task.model_sha256 = std::string(64, 'a');
+  task.runtime = "null";
+  task.device = "a";
+  task.owner = "admin";
+  task.repeat_invalid = 1;
+  const int64_t id = store_->CreateTask(task);
+  ASSERT_TRUE(store_->LeaseTask(agent, 60000));
+  ASSERT_TRUE(store_->StoreResult(id, agent.id, {{"run", 1}}, true, "succeeded", "").ok());
+  ASSERT_TRUE(store_->LeaseTask(agent, 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(store_->ExpireLeases(2), 1);
+  EXPECT_EQ(store_->GetTask(id)->state, "queued");
+  ASSERT_TRUE(store_->LeaseTask(agent, 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(store_->ExpireLeases(2), 1);
+  EXPECT_EQ(store_->GetTask(id)->state, "failed");
+  EXPECT_EQ(store_->GetTask(id)->error, "lease expired 2 times (agent lost); giving up");
 }
 
 // A task that waits for a conversion is not leased; cancelled, it leaves the stage; finished,

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "edgebench/comparison.h"
 #include "edgebench/convert.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
@@ -63,6 +64,11 @@ class ModelPlanner {
   std::map<ConversionKey, std::string> converted_;                              // -> cached model, ""
 };
 
+// The runs repeated while the task's result comes back INVALID: its setting, else the server's.
+int RepeatInvalid(const ServerContext& context, const json& settings) {
+  return settings.value("repeat_invalid", context.options.repeat_invalid);
+}
+
 ApiResult<std::string> KnownModel(Store& store, const json& value, const std::string& field) {
   if (!value.is_string()) return WrongType(field, "a string");
   const std::string sha = value.get<std::string>();
@@ -71,12 +77,68 @@ ApiResult<std::string> KnownModel(Store& store, const json& value, const std::st
   return sha;
 }
 
+// A comparison task's `compare` field (TaskRow::compare), checked against the task: every model
+// known and of the first model's format, the variants (models x threads) between 2 and
+// kMaxCompareVariants, no precision conversion, no verification or profile (a bench's).
+ApiResult<json> ParseCompare(Store& store, const json& value, const NewTask& task, const std::string& first_format) {
+  if (!value.is_object()) return WrongType("compare", "an object");
+  for (const auto& [key, item] : value.items()) {
+    if (key != "models" && key != "threads" && key != "round_ms") {
+      return ApiError{400, "unknown field 'compare." + key + "' (known: models, threads, round_ms)"};
+    }
+  }
+  json compare = {{"models", json::array()}, {"threads", json::array()}, {"round_ms", 20}};
+  if (value.contains("models")) {
+    if (!value["models"].is_array()) return WrongType("compare.models", "an array of sha256");
+    for (std::size_t i = 0; i < value["models"].size(); ++i) {
+      const std::string field = "compare.models[" + std::to_string(i) + "]";
+      auto sha = KnownModel(store, value["models"][i], field);
+      if (!sha.ok()) return sha.error();
+      if (const std::string format = store.FindModel(*sha)->format; format != first_format) {
+        return ApiError{422, "field '" + field + "' is a " + format + " model and model_sha256 a " + first_format +
+                                 " one: a comparison runs models of one format on one runtime"};
+      }
+      compare["models"].push_back(*sha);
+    }
+  }
+  if (value.contains("threads")) {
+    if (!value["threads"].is_array()) return WrongType("compare.threads", "an array of integers");
+    for (const auto& threads : value["threads"]) {
+      if (!threads.is_number_integer() || threads.get<int64_t>() < 0 || threads.get<int64_t>() > 1024) {
+        return WrongType("compare.threads", "an array of integers in [0, 1024]");
+      }
+      compare["threads"].push_back(threads);
+    }
+  }
+  if (value.contains("round_ms")) {
+    if (!value["round_ms"].is_number() || !(value["round_ms"].get<double>() > 0) ||
+        value["round_ms"].get<double>() > 60000) {
+      return WrongType("compare.round_ms", "a number in (0, 60000]");
+    }
+    compare["round_ms"] = value["round_ms"];
+  }
+  const std::size_t variants = (1 + compare["models"].size()) * std::max<std::size_t>(1, compare["threads"].size());
+  if (variants < 2 || variants > static_cast<std::size_t>(kMaxCompareVariants)) {
+    return ApiError{422, "a comparison needs 2 to " + std::to_string(kMaxCompareVariants) +
+                             " variants (models x threads); this one has " + std::to_string(variants)};
+  }
+  if (task.settings.value("precision", "fp32") != "fp32") {
+    return ApiError{422, "a comparison runs its models as submitted: convert them first (edgebench convert) "
+                         "instead of settings.precision"};
+  }
+  if (!task.settings.value("verify_runtime", "").empty() || task.settings.value("profile_runs", 0) > 0) {
+    return ApiError{422, "a comparison neither verifies nor profiles: leave out settings.verify_runtime and "
+                         "settings.profile_runs"};
+  }
+  return compare;
+}
+
 void CreateTask(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
   Store& store = *context.store;
   auto who = Authenticate(store, req, {TokenKind::kAdmin, TokenKind::kUser});
   if (!who.ok()) return SendError(res, who.error());
   auto parsed = ParseObject(req, context.options.max_request_bytes,
-                            {"model_sha256", "runtime", "device", "selector", "settings"});
+                            {"model_sha256", "runtime", "device", "selector", "settings", "compare"});
   if (!parsed.ok()) return SendError(res, parsed.error());
   const json& body = *parsed;
   NewTask task;
@@ -99,12 +161,22 @@ void CreateTask(ServerContext& context, const httplib::Request& req, httplib::Re
   auto settings = ParseSettings(body);
   if (!settings.ok()) return SendError(res, settings.error());
   task.settings = *settings;
+  task.repeat_invalid = RepeatInvalid(context, task.settings);
   auto model = KnownModel(store, body["model_sha256"], "model_sha256");
   if (!model.ok()) return SendError(res, model.error());
   task.model_sha256 = *model;
+  if (body.contains("compare") && !body["compare"].is_null()) {
+    auto compare = ParseCompare(store, body["compare"], task, store.FindModel(task.model_sha256)->format);
+    if (!compare.ok()) return SendError(res, compare.error());
+    task.compare = *compare;
+  }
   const auto agents = store.RegisteredAgents();
   if (auto error = CheckRunnable(*agents, PlacementOf(task))) return SendError(res, *error);
   if (auto error = ModelPlanner(store, agents).Plan(task)) return SendError(res, *error);
+  if (!task.compare.is_null() && (task.conversion || task.model_sha256 != *model)) {
+    return SendError(res, {422, "no agent that can run " + task.runtime + " reads the models' format as submitted, "
+                                "and a comparison runs its models as submitted: convert them first (edgebench convert)"});
+  }
   const TaskRow created = *store.GetTask(store.CreateTask(task));
   context.Dispatch({created});
   SendJson(res, 201, TaskJson(created));
@@ -259,6 +331,7 @@ void CreateJob(ServerContext& context, const httplib::Request& req, httplib::Res
       task.device = targets[t].first;
       task.selector = targets[t].second;
       task.settings = *settings;
+      task.repeat_invalid = RepeatInvalid(context, task.settings);
       task.owner = who->subject;
       if (auto unplanned = planner.Plan(task)) return SendError(res, *unplanned);
       tasks.push_back(std::move(task));
@@ -357,6 +430,28 @@ void GetTask(ServerContext& context, const httplib::Request& req, httplib::Respo
   SendJson(res, 200, body);
 }
 
+// Every result document of the task: the runs repeated because they came back INVALID, then
+// the task's result.
+void ListTaskResults(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
+  Store& store = *context.store;
+  auto who = Authenticate(store, req, {TokenKind::kAdmin, TokenKind::kUser});
+  if (!who.ok()) return SendError(res, who.error());
+  auto id = PathId(req, "task");
+  if (!id.ok()) return SendError(res, id.error());
+  auto task = store.GetTask(*id);
+  if (!task || !CanSee(*who, *task)) return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
+  json results = json::array();
+  for (const ResultAttempt& attempt : store.ResultAttempts(*id)) {
+    results.push_back({{"attempt", attempt.attempt},
+                       {"agent", NullIfEmpty(attempt.agent_name)},
+                       {"uploaded_at", attempt.uploaded_at},
+                       {"valid", attempt.document.value("validity", json::object()).value("valid", false)},
+                       {"is_result", attempt.is_result},
+                       {"document", attempt.document}});
+  }
+  SendJson(res, 200, {{"task", TaskJson(*task)}, {"results", results}});
+}
+
 void CancelTask(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
   auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
   if (!who.ok()) return SendError(res, who.error());
@@ -378,6 +473,7 @@ void AddTaskRoutes(httplib::Server& http, ServerContext& context) {
   http.Post("/v1/tasks", [&context](R req, W res) { CreateTask(context, req, res); });
   http.Get("/v1/tasks", [&context](R req, W res) { ListTasks(context, req, res); });
   http.Get(R"(/v1/tasks/(\d+))", [&context](R req, W res) { GetTask(context, req, res); });
+  http.Get(R"(/v1/tasks/(\d+)/results)", [&context](R req, W res) { ListTaskResults(context, req, res); });
   http.Post(R"(/v1/tasks/(\d+)/cancel)", [&context](R req, W res) { CancelTask(context, req, res); });
   http.Post("/v1/jobs", [&context](R req, W res) { CreateJob(context, req, res); });
   http.Get("/v1/jobs", [&context](R req, W res) { ListJobs(context, req, res); });

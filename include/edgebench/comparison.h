@@ -1,0 +1,60 @@
+// The result of `edgebench compare`: variants of a benchmark timed interleaved in rounds in one
+// process, and each variant's paired ratio to the first. Serialised by comparison_json.h as schema
+// "edgebench.comparison/1" (docs/result-schema.md).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "edgebench/result.h"
+#include "edgebench/settings.h"
+#include "edgebench/stats.h"
+
+namespace edgebench {
+
+inline constexpr const char* kComparisonSchema = "edgebench.comparison/1";
+
+// The most variants one comparison times side by side (each stays loaded for the whole run).
+inline constexpr int kMaxCompareVariants = 16;
+
+struct ComparedVariant {
+  std::string label;     // what sets it apart from the others: "mobilenetv2", "t=2", "tflite t=1"
+  int runs_per_round = 0;  // runs of this variant in each round (sized from its warm-up)
+  // The variant as one benchmark: its settings, model, runtime and stages; samples_ms holds one
+  // figure per round (the mean run time of its runs in that round), latency_ms their statistics
+  // and validity the bench's verdict on them (for information: drift that hits every variant alike
+  // does not void the comparison).
+  BenchResult result;
+};
+
+struct ComparedRatio {
+  std::string label;         // the variant's
+  RatioEstimate estimate;    // its per-round time / the first variant's (1 for the first itself)
+};
+
+struct ComparisonResult {
+  std::string started_at_utc;  // ISO 8601
+  // Set by the server on a result it stores (the agent's name); empty for a local run.
+  std::string device;
+  Environment environment;
+  BenchSettings settings;  // the loop's settings: warm-up, rounds (min/max_runs), durations, target CI
+  double round_target_ms = 0;  // each variant's share of a round, before its run count was sized
+  std::vector<ComparedVariant> variants;  // [0] is the baseline
+  std::vector<ComparedRatio> ratios;      // [i] = variants[i] / variants[0]
+  int rounds = 0;
+  double measure_ms = 0;  // wall time of all rounds
+  StopReason stop_reason = StopReason::kNotStarted;
+  Validity validity;
+  std::optional<RunFailure> failure;  // the stage names the variant: "load (tinycnn t=2)"
+};
+
+// The comparison's verdict. Reasons: a failure; fewer rounds than settings.min_runs; the target
+// CI (settings.target_ci_percent) not reached by every ratio; a ratio that drifts (median of the
+// last third of the rounds' ratios vs the first third above settings.max_drift_percent: something
+// changed one variant and not the others). Warnings: each variant whose own bench verdict is
+// INVALID (its absolute figures drifted or spread, which the paired ratios absorb), and the
+// variants' warnings, each once.
+Validity JudgeComparison(const ComparisonResult& comparison);
+
+}  // namespace edgebench
