@@ -11,6 +11,7 @@
 #include "edgebench/fusion.h"
 #include "edgebench/model_file.h"
 #include "edgebench/profile.h"
+#include "edgebench/sensors.h"
 #include "edgebench/settings.h"
 #include "edgebench/stats.h"
 #include "edgebench/status.h"
@@ -77,6 +78,18 @@ struct ConversionInfo {
   std::optional<AccuracyCost> accuracy;  // unset when the server skipped the check
 };
 
+// Resident memory of the benchmarking process (VmRSS/VmHWM of /proc/self/status).
+struct MemoryUse {
+  int64_t rss_before_load_bytes = 0;
+  int64_t rss_after_load_bytes = 0;
+  // Peak during warm-up and timed runs when peak_reset (VmHWM reset before them); otherwise the
+  // process's peak since it started, load included (an upper bound).
+  int64_t peak_rss_timed_bytes = 0;
+  bool peak_reset = false;
+  int64_t load_delta_bytes() const { return rss_after_load_bytes - rss_before_load_bytes; }
+  int64_t inference_delta_bytes() const { return peak_rss_timed_bytes - rss_after_load_bytes; }
+};
+
 struct BenchResult {
   ModelFile model;
   std::optional<ModelCost> model_cost;  // absent when the format or graph cannot be counted
@@ -102,7 +115,9 @@ struct BenchResult {
   LatencyStats latency_ms;
   std::vector<double> samples_ms;  // raw, in run order
   Validity validity;
-  int64_t peak_rss_bytes = 0;  // peak resident memory of the benchmarking process
+  int64_t peak_rss_bytes = 0;  // peak resident memory of the whole benchmarking process
+  std::optional<MemoryUse> memory;  // unset when /proc/self/status is not readable, or the run failed before timing
+  std::optional<Interference> interference;  // over the timed runs; unset when they did not run
   std::optional<Verification> verification;  // set when settings.verify_runtime is
   // Set when settings.profile_runs > 0 and the runtime has a profiler (else a warning says why).
   std::optional<OpProfile> profile;

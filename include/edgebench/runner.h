@@ -39,11 +39,12 @@ struct Measurement {
 };
 
 // Warm-up and timed runs on a backend whose inputs are set. Stops when the minimum count and
-// duration are reached (and the target CI, if set), or at max_duration_ms.
+// duration are reached (and, with a target CI, that CI with samples the verdict accepts:
+// SampleReasons in validity.h), or at max_duration_ms or max_runs.
 Measurement Measure(Backend& backend, const BenchSettings& settings,
                     std::span<RunListener* const> listeners = {});
 
-// Peak resident set size of this process so far, in bytes.
+// Peak resident set size of this process since it started (getrusage), in bytes.
 int64_t PeakResidentBytes();
 
 }  // namespace edgebench

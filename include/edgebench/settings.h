@@ -34,8 +34,11 @@ struct BenchSettings {
   std::optional<double> target_ci_percent;
 
   // Validity thresholds.
-  double max_cv_percent = 10;     // coefficient of variation above this is unstable
+  double max_cv_percent = 10;     // robust CV (1.4826 x MAD / median) above this is unstable
+  double max_outlier_percent = 10;  // share of outlier runs above this: two clusters
   double max_drift_percent = 5;   // last-third vs first-third median difference (throttling)
+  double max_steal_percent = 5;   // CPU time stolen by the hypervisor during the timed runs
+  double max_frequency_drop_percent = 10;  // CPU clock drop while the temperature rose
   bool allow_unpinned_governor = false;  // false: a known, non-"performance" cpufreq governor invalidates
 
   int threads = 0;  // intra-op threads; 0 = runtime default

@@ -12,9 +12,22 @@ struct LatencyStats {
   double mean = 0, std = 0;  // std: sample standard deviation (n - 1)
   double min = 0, max = 0;
   double p50 = 0, p90 = 0, p95 = 0, p99 = 0;
-  double cv = 0;  // std / mean, as a fraction
+  double cv = 0;  // std / mean, as a fraction; for information (one slow run inflates it)
   double median_ci95_low = 0, median_ci95_high = 0;
+  // Robust spread: median absolute deviation (same unit as the samples) and the robust CV
+  // 1.4826 * mad / p50 (a fraction; equals the CV for normal data, a few outliers do not move it).
+  double mad = 0;
+  double robust_cv = 0;
+  // Samples outside p50 +/- max(kOutlierMads * 1.4826 * mad, kOutlierFloor * p50, kOutlierFloorMs).
+  std::size_t outliers = 0;
 };
+
+// Outlier fences: this many robust standard deviations (1.4826 * MAD) from the median, but never
+// closer than this fraction of the median nor than this many milliseconds (so that clock and
+// timer granularity, with MAD 0 when most runs read the same, makes no outliers).
+inline constexpr double kOutlierMads = 3;
+inline constexpr double kOutlierFloor = 0.01;
+inline constexpr double kOutlierFloorMs = 0.001;
 
 // Percentile q in [0, 100] of sorted data, linear interpolation between closest ranks
 // (Hyndman-Fan type 7, as numpy's default). `sorted` must be non-empty and ascending.
@@ -31,7 +44,8 @@ Interval MedianConfidenceInterval95(std::span<const double> sorted);
 // Half-width of the median CI relative to the median, in percent.
 double MedianCiHalfWidthPercent(std::span<const double> sorted);
 
-// All of the above for unsorted samples. Empty input gives count == 0 and zeros.
+// All of the above for unsorted samples in milliseconds (the outlier fence has a floor in ms).
+// Empty input gives count == 0 and zeros.
 LatencyStats ComputeLatencyStats(std::span<const double> samples);
 
 // The paired ratio of two variants timed in the same rounds (edgebench compare): round k gives

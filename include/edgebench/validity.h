@@ -1,7 +1,10 @@
 // The verdict on a measurement: pure function of samples, statistics, settings and environment.
 #pragma once
 
+#include <optional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "edgebench/environment.h"
 #include "edgebench/result.h"
@@ -10,12 +13,24 @@
 
 namespace edgebench {
 
-// Reasons (invalidating): fewer runs than min_runs, stopped at max duration before the target
-// CI, CV above max_cv_percent, drift between first and last third above max_drift_percent,
-// a known cpufreq governor other than "performance" (when required).
+// Reasons (invalidating): a failed run; fewer runs than min_runs; target CI not reached before
+// the maximum duration or run count; the samples themselves (SampleReasons); a known cpufreq
+// governor other than "performance" (when required); from `interference`: CPU steal above
+// max_steal_percent, a thermal clock drop above max_frequency_drop_percent, throttling flags or
+// events during the timed runs.
 // Warnings: governor unknown, load average above the usable core count, very short runs.
+// Absent sensors are neither.
 Validity JudgeValidity(std::span<const double> samples_ms, const LatencyStats& stats,
                        StopReason stop_reason, const BenchSettings& settings,
-                       const Environment& environment);
+                       const Environment& environment,
+                       const std::optional<Interference>& interference = std::nullopt);
+
+// Why the samples (in run order, with their statistics) void a result, empty when they do not:
+// the robust CV above max_cv_percent; more outliers than max_outlier_percent of the runs (two
+// clusters); the median of the last third off that of the first by more than max_drift_percent.
+// The adaptive stop (Measure) keeps running while this is not empty, so that it agrees with the
+// verdict.
+std::vector<std::string> SampleReasons(std::span<const double> samples_ms, const LatencyStats& stats,
+                                       const BenchSettings& settings);
 
 }  // namespace edgebench

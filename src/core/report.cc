@@ -203,6 +203,38 @@ std::string FormatResultText(const BenchResult& r) {
       << in_unit(l.median_ci95_low) << ", " << in_unit(l.median_ci95_high) << " " << unit.name << "], CV "
       << Printf("%.1f%%", 100 * l.cv) << ", stopped: " << StopReasonName(r.stop_reason) << ", peak memory "
       << Bytes(r.peak_rss_bytes) << "\n";
+  out << "spread   robust CV " << Printf("%.1f%%", 100 * l.robust_cv) << " (MAD " << FormatDuration(l.mad) << "), "
+      << l.outliers << " outliers of " << l.count << " runs\n";
+  if (const auto& m = r.memory) {
+    auto delta = [](int64_t bytes) { return (bytes < 0 ? "-" : "+") + Bytes(bytes < 0 ? -bytes : bytes); };
+    out << "memory   RSS " << Bytes(m->rss_before_load_bytes) << " before load, " << delta(m->load_delta_bytes())
+        << " load, " << delta(m->inference_delta_bytes()) << " inference (peak " << Bytes(m->peak_rss_timed_bytes)
+        << (m->peak_reset ? " during the runs)" : " since start: peak not resettable)") << "\n";
+  }
+  if (const auto& i = r.interference) {
+    out << "noise    steal " << (i->steal_percent ? Printf("%.1f%%", *i->steal_percent) : "unknown") << ", iowait "
+        << (i->iowait_percent ? Printf("%.1f%%", *i->iowait_percent) : "unknown") << ", context switches "
+        << i->involuntary_context_switches << " involuntary, " << i->voluntary_context_switches << " voluntary\n";
+    std::vector<std::string> sensors;
+    if (i->cpu_frequency_min_mhz) {
+      sensors.push_back("clock " + Printf("%.0f", *i->cpu_frequency_min_mhz) + "-" +
+                        Printf("%.0f MHz", i->cpu_frequency_max_mhz.value_or(0)));
+    }
+    for (const auto& z : i->thermal_zones) {
+      sensors.push_back(z.type + " " + Printf("%.1f", z.start_c) + "-" + Printf("%.1f C", z.max_c));
+    }
+    if (i->throttled_flags) {
+      sensors.push_back("throttling flags: " +
+                        (*i->throttled_flags ? Join(ThrottledFlagNames(*i->throttled_flags), ", ") : "none"));
+    }
+    if (i->throttle_events) sensors.push_back("throttling events " + std::to_string(*i->throttle_events));
+    for (const auto& p : i->power) {
+      sensors.push_back(p.sensor + " " + Printf("%.2f W", p.average_w) +
+                        (p.energy_per_inference_mj ? Printf(", %.3g mJ/inference", *p.energy_per_inference_mj) : ""));
+    }
+    out << "sensors  " << (sensors.empty() ? "none (no cpufreq, thermal, throttling or power source)" : Join(sensors, "; "))
+        << "\n";
+  }
   if (const auto& v = r.verification) {
     out << "verify   against " << v->reference_runtime << " " << v->reference_version << ": max abs error "
         << Printf("%.3g", v->max_abs_error);

@@ -18,6 +18,33 @@ BenchResult ProfiledResult() {
   return result;
 }
 
+// The robust spread, memory and interference lines: expected text.
+TEST(FormatResultText, ShowsSpreadMemoryAndInterference) {
+  BenchResult result = ProfiledResult();
+  result.memory = MemoryUse{20 << 20, 30 << 20, 29 << 20, true};
+  Interference interference;
+  interference.steal_percent = 1.25;
+  interference.involuntary_context_switches = 7;
+  interference.voluntary_context_switches = 2;
+  interference.thermal_zones = {{"thermal_zone0", "cpu-thermal", 50, 70.5, 65}};
+  interference.throttled_flags = 0x4;
+  interference.power = {{"hwmon/hwmon1 ina3221 VDD_IN", 5.5, 1.25}};
+  result.interference = interference;
+  const std::string text = FormatResultText(result);
+  EXPECT_NE(text.find("spread   robust CV 74.1% (MAD 1.000 ms), 0 outliers of 3 runs\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("memory   RSS 20.0 MiB before load, +10.0 MiB load, -1.0 MiB inference (peak 29.0 MiB during "
+                      "the runs)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("noise    steal 1.2%, iowait unknown, context switches 7 involuntary, 2 voluntary\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sensors  cpu-thermal 50.0-70.5 C; throttling flags: throttled; hwmon/hwmon1 ina3221 VDD_IN "
+                      "5.50 W, 1.25 mJ/inference\n"),
+            std::string::npos)
+      << text;
+}
+
 // The operator shares table: expected text.
 TEST(FormatResultText, ShowsTheProfileByKernelType) {
   const std::string text = FormatResultText(ProfiledResult());

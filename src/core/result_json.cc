@@ -225,6 +225,85 @@ std::vector<KernelTypeShare> KernelTypeSharesFromJson(const json& list) {
   return shares;
 }
 
+json Nullable(const std::optional<double>& value) { return value ? json(*value) : json(nullptr); }
+
+template <typename T>
+void ReadNullable(const json& j, const char* key, std::optional<T>& out) {
+  if (!j.at(key).is_null()) out = j[key].get<T>();
+}
+
+json InterferenceToJson(const Interference& i) {
+  json zones = json::array();
+  for (const auto& z : i.thermal_zones) {
+    zones.push_back({{"zone", z.zone}, {"type", z.type}, {"start_c", z.start_c}, {"max_c", z.max_c}, {"end_c", z.end_c}});
+  }
+  json power = json::array();
+  for (const auto& p : i.power) {
+    power.push_back({{"sensor", p.sensor},
+                     {"average_w", p.average_w},
+                     {"energy_per_inference_mj", Nullable(p.energy_per_inference_mj)}});
+  }
+  json throttled = nullptr;
+  if (i.throttled_flags) throttled = {{"flags", *i.throttled_flags}, {"names", ThrottledFlagNames(*i.throttled_flags)}};
+  return {{"sample_period_ms", i.sample_period_ms},
+          {"samples", i.samples},
+          {"steal_percent", Nullable(i.steal_percent)},
+          {"iowait_percent", Nullable(i.iowait_percent)},
+          {"voluntary_context_switches", i.voluntary_context_switches},
+          {"involuntary_context_switches", i.involuntary_context_switches},
+          {"cpu_frequency_min_mhz", Nullable(i.cpu_frequency_min_mhz)},
+          {"cpu_frequency_max_mhz", Nullable(i.cpu_frequency_max_mhz)},
+          {"thermal_frequency_drop_percent", Nullable(i.thermal_frequency_drop_percent)},
+          {"thermal_zones", zones},
+          {"throttled", throttled},
+          {"throttle_events", i.throttle_events ? json(*i.throttle_events) : json(nullptr)},
+          {"power", power}};
+}
+
+Interference InterferenceFromJson(const json& j) {
+  Interference i;
+  j.at("sample_period_ms").get_to(i.sample_period_ms);
+  j.at("samples").get_to(i.samples);
+  ReadNullable(j, "steal_percent", i.steal_percent);
+  ReadNullable(j, "iowait_percent", i.iowait_percent);
+  j.at("voluntary_context_switches").get_to(i.voluntary_context_switches);
+  j.at("involuntary_context_switches").get_to(i.involuntary_context_switches);
+  ReadNullable(j, "cpu_frequency_min_mhz", i.cpu_frequency_min_mhz);
+  ReadNullable(j, "cpu_frequency_max_mhz", i.cpu_frequency_max_mhz);
+  ReadNullable(j, "thermal_frequency_drop_percent", i.thermal_frequency_drop_percent);
+  for (const auto& z : j.at("thermal_zones")) {
+    i.thermal_zones.push_back({z.at("zone").get<std::string>(), z.at("type").get<std::string>(),
+                               z.at("start_c").get<double>(), z.at("max_c").get<double>(), z.at("end_c").get<double>()});
+  }
+  if (!j.at("throttled").is_null()) i.throttled_flags = j["throttled"].at("flags").get<uint32_t>();
+  ReadNullable(j, "throttle_events", i.throttle_events);
+  for (const auto& p : j.at("power")) {
+    PowerSummary& power = i.power.emplace_back();
+    p.at("sensor").get_to(power.sensor);
+    p.at("average_w").get_to(power.average_w);
+    ReadNullable(p, "energy_per_inference_mj", power.energy_per_inference_mj);
+  }
+  return i;
+}
+
+json MemoryToJson(const MemoryUse& m) {
+  return {{"rss_before_load_bytes", m.rss_before_load_bytes},
+          {"rss_after_load_bytes", m.rss_after_load_bytes},
+          {"peak_rss_timed_bytes", m.peak_rss_timed_bytes},
+          {"peak_reset", m.peak_reset},
+          {"load_delta_bytes", m.load_delta_bytes()},
+          {"inference_delta_bytes", m.inference_delta_bytes()}};
+}
+
+MemoryUse MemoryFromJson(const json& j) {
+  MemoryUse m;
+  j.at("rss_before_load_bytes").get_to(m.rss_before_load_bytes);
+  j.at("rss_after_load_bytes").get_to(m.rss_after_load_bytes);
+  j.at("peak_rss_timed_bytes").get_to(m.peak_rss_timed_bytes);
+  j.at("peak_reset").get_to(m.peak_reset);
+  return m;
+}
+
 }  // namespace
 
 json ToJson(const TensorSpec& spec) {
@@ -311,11 +390,14 @@ json ToJson(const BenchResult& r) {
       {"latency_ms",
        {{"mean", l.mean}, {"std", l.std}, {"min", l.min}, {"max", l.max}, {"p50", l.p50},
         {"p90", l.p90}, {"p95", l.p95}, {"p99", l.p99}, {"cv", l.cv},
-        {"median_ci95", {l.median_ci95_low, l.median_ci95_high}}}},
+        {"median_ci95", {l.median_ci95_low, l.median_ci95_high}}, {"mad", l.mad},
+        {"robust_cv", l.robust_cv}, {"outliers", l.outliers}}},
       {"runs", r.samples_ms.size()},
       {"samples_ms", r.samples_ms},
       {"validity", {{"valid", r.validity.valid}, {"reasons", r.validity.reasons}, {"warnings", r.validity.warnings}}},
       {"peak_rss_bytes", r.peak_rss_bytes},
+      {"memory", r.memory ? MemoryToJson(*r.memory) : json(nullptr)},
+      {"interference", r.interference ? InterferenceToJson(*r.interference) : json(nullptr)},
       {"verification", r.verification ? VerificationToJson(*r.verification) : json(nullptr)},
       {"profile", r.profile ? ProfileToJson(*r.profile, r.profile_by_type, r.profile_by_provider) : json(nullptr)},
       {"fusion", r.fusion ? FusionToJson(*r.fusion) : json(nullptr)},
@@ -387,6 +469,16 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     l.at("median_ci95").at(1).get_to(r.latency_ms.median_ci95_high);
     j.at("samples_ms").get_to(r.samples_ms);
     r.latency_ms.count = r.samples_ms.size();
+    if (l.contains("mad")) {
+      l.at("mad").get_to(r.latency_ms.mad);
+      l.at("robust_cv").get_to(r.latency_ms.robust_cv);
+      l.at("outliers").get_to(r.latency_ms.outliers);
+    } else {  // documents older than the keys: from the samples
+      const LatencyStats robust = ComputeLatencyStats(r.samples_ms);
+      r.latency_ms.mad = robust.mad;
+      r.latency_ms.robust_cv = robust.robust_cv;
+      r.latency_ms.outliers = robust.outliers;
+    }
     if (j.at("runs").get<std::size_t>() != r.samples_ms.size()) {
       return InvalidArgument("result document: 'runs' does not match the number of samples");
     }
@@ -395,6 +487,11 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     validity.at("reasons").get_to(r.validity.reasons);
     validity.at("warnings").get_to(r.validity.warnings);
     j.at("peak_rss_bytes").get_to(r.peak_rss_bytes);
+    // Absent in documents older than the keys.
+    if (j.contains("memory") && !j["memory"].is_null()) r.memory = MemoryFromJson(j["memory"]);
+    if (j.contains("interference") && !j["interference"].is_null()) {
+      r.interference = InterferenceFromJson(j["interference"]);
+    }
     if (!j.at("verification").is_null()) r.verification = VerificationFromJson(j["verification"]);
     // Absent in documents older than the key; null for a model the server did not convert.
     if (j.contains("conversion") && !j["conversion"].is_null()) {

@@ -27,6 +27,22 @@ BenchResult Sample() {
   r.stop_reason = StopReason::kReachedTargetCi;
   r.validity = {false, {"too few"}, {"hot"}};
   r.peak_rss_bytes = 1 << 20;
+  r.memory = MemoryUse{1 << 20, 3 << 20, 4 << 20, true};
+  Interference interference;
+  interference.sample_period_ms = 100;
+  interference.samples = 3;
+  interference.steal_percent = 1.5;
+  interference.iowait_percent = 0.25;
+  interference.voluntary_context_switches = 4;
+  interference.involuntary_context_switches = 9;
+  interference.cpu_frequency_min_mhz = 1200;
+  interference.cpu_frequency_max_mhz = 1500;
+  interference.thermal_frequency_drop_percent = 20;
+  interference.thermal_zones = {{"thermal_zone0", "cpu-thermal", 50, 70, 65}};
+  interference.throttled_flags = 0x4;
+  interference.throttle_events = 2;
+  interference.power = {{"powercap/intel-rapl:0 (package-0)", 12.5, 0.75}, {"hwmon/hwmon1 ina3221 VDD_IN", 5, std::nullopt}};
+  r.interference = interference;
   r.model_cost = ModelCost{100, 2000, 4000};
   r.settings.verify_runtime = "opencv";
   r.settings.verify_tolerance = 1e-4;
@@ -137,6 +153,36 @@ TEST(ResultJson, ReadsSettingsOfOlderDocuments) {
   auto out_of_range = BenchResultFromJson(j);
   ASSERT_FALSE(out_of_range.ok());
   EXPECT_NE(out_of_range.error().message.find("settings.threads"), std::string::npos);
+}
+
+TEST(ResultJson, CarriesMemoryInterferenceAndTheRobustSpread) {
+  const nlohmann::json j = ToJson(Sample());
+  EXPECT_EQ(j["memory"]["load_delta_bytes"], 2 << 20);
+  EXPECT_EQ(j["memory"]["inference_delta_bytes"], 1 << 20);
+  EXPECT_EQ(j["memory"]["peak_reset"], true);
+  EXPECT_EQ(j["interference"]["steal_percent"], 1.5);
+  EXPECT_EQ(j["interference"]["throttled"]["names"], nlohmann::json({"throttled"}));
+  EXPECT_TRUE(j["interference"]["power"][1]["energy_per_inference_mj"].is_null());
+  EXPECT_EQ(j["latency_ms"]["mad"], 1.0);  // samples 1, 2, 3
+  EXPECT_EQ(j["latency_ms"]["outliers"], 0);
+}
+
+// Documents older than the keys: no memory, no interference, no robust spread (computed).
+TEST(ResultJson, ReadsDocumentsWithoutMemoryInterferenceOrRobustSpread) {
+  nlohmann::json j = ToJson(Sample());
+  j.erase("memory");
+  j.erase("interference");
+  for (const char* key : {"mad", "robust_cv", "outliers"}) j["latency_ms"].erase(key);
+  j["settings"].erase("max_outlier_percent");
+  j["settings"].erase("max_steal_percent");
+  j["settings"].erase("max_frequency_drop_percent");
+  auto parsed = BenchResultFromJson(j);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_FALSE(parsed->memory.has_value());
+  EXPECT_FALSE(parsed->interference.has_value());
+  EXPECT_DOUBLE_EQ(parsed->latency_ms.mad, 1.0);
+  EXPECT_NEAR(parsed->latency_ms.robust_cv, 1.4826 / 2, 1e-12);
+  EXPECT_EQ(parsed->settings.max_outlier_percent, BenchSettings{}.max_outlier_percent);
 }
 
 TEST(ResultJson, RoundTrips) {

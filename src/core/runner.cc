@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "edgebench/stats.h"
+#include "edgebench/validity.h"
 
 namespace edgebench {
 namespace {
@@ -16,10 +17,16 @@ int64_t ToNs(Clock::duration duration) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
 }
 
-bool CiWithinTarget(const std::vector<int64_t>& samples_ns, double target_percent) {
-  std::vector<double> sorted(samples_ns.begin(), samples_ns.end());
-  std::sort(sorted.begin(), sorted.end());
-  return MedianCiHalfWidthPercent(sorted) <= target_percent;
+// The adaptive stop: the median's CI within target and samples the verdict accepts
+// (SampleReasons), so that a run stopped here is not INVALID for its timings.
+bool TargetReached(const std::vector<int64_t>& samples_ns, const BenchSettings& settings) {
+  std::vector<double> samples_ms;
+  samples_ms.reserve(samples_ns.size());
+  for (int64_t ns : samples_ns) samples_ms.push_back(static_cast<double>(ns) / 1e6);
+  const LatencyStats stats = ComputeLatencyStats(samples_ms);
+  const double half_width = std::max(stats.p50 - stats.median_ci95_low, stats.median_ci95_high - stats.p50);
+  if (stats.p50 <= 0 || 100 * half_width / stats.p50 > *settings.target_ci_percent) return false;
+  return SampleReasons(samples_ms, stats, settings).empty();
 }
 
 }  // namespace
@@ -105,9 +112,9 @@ Measurement Measure(Backend& backend, const BenchSettings& settings,
       result.stop_reason = StopReason::kReachedMinimums;
       break;
     }
-    // The CI check sorts all samples: do it at geometrically spaced counts (every ~5%).
+    // The check sorts all samples: do it at geometrically spaced counts (every ~5%).
     if (n >= next_ci_check) {
-      if (CiWithinTarget(samples_ns, *settings.target_ci_percent)) {
+      if (TargetReached(samples_ns, settings)) {
         result.stop_reason = StopReason::kReachedTargetCi;
         break;
       }

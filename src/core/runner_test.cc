@@ -14,6 +14,8 @@ class ScriptedBackend final : public Backend {
   int runs = 0;
   int fail_at_run = -1;  // 0-based index of the run that fails; -1 = never
   std::chrono::microseconds busy{0};
+  int slow_every = 0;  // every slow_every-th run takes `slow` instead of `busy` (0 = none)
+  std::chrono::microseconds slow{0};
 
   Status Load(const LoadRequest&) override { return OkStatus(); }
   std::vector<TensorSpec> InputSpecs() const override { return {}; }
@@ -21,7 +23,7 @@ class ScriptedBackend final : public Backend {
   Status SetInputs(const std::vector<Tensor>&) override { return OkStatus(); }
   Status RunOnce() override {
     if (runs++ == fail_at_run) return RuntimeError("scripted failure");
-    const auto until = std::chrono::steady_clock::now() + busy;
+    const auto until = std::chrono::steady_clock::now() + (slow_every && runs % slow_every == 0 ? slow : busy);
     while (std::chrono::steady_clock::now() < until) {
     }
     return OkStatus();
@@ -118,6 +120,23 @@ TEST(Measure, TargetCiStopsOnlyWhenTheIntervalIsNarrowEnough) {
     EXPECT_EQ(m.stop_reason, StopReason::kMaxDuration);
   }
   EXPECT_GE(m.samples_ms.size(), 30u);
+}
+
+TEST(Measure, TargetCiIsNotReachedWhileTheSpreadWouldVoidTheResult) {
+  // Two clusters, every 5th run twice as slow: the median's CI is narrow at once (the fast
+  // cluster), which stopped the old loop at reached_target_ci with an INVALID verdict (20% of
+  // the runs are outliers). Now the loop runs on to max_runs: the outlier share stays at 20%.
+  ScriptedBackend backend;
+  backend.busy = std::chrono::microseconds(200);
+  backend.slow = std::chrono::microseconds(400);
+  backend.slow_every = 5;
+  BenchSettings settings = CountOnly(0, 30);
+  settings.target_ci_percent = 5;
+  settings.max_duration_ms = 60000;
+  settings.max_runs = 150;
+  const Measurement m = Measure(backend, settings);
+  EXPECT_EQ(m.stop_reason, StopReason::kMaxRuns);
+  EXPECT_EQ(m.samples_ms.size(), 150u);
 }
 
 }  // namespace

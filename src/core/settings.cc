@@ -97,11 +97,26 @@ std::vector<SettingSpec> MakeTable() {
              .help = "Adaptive: also run until the 95% CI of the median is within this percent of it"},
             &BenchSettings::target_ci_percent),
       Field({.key = "max_cv_percent", .flag = "--max-cv", .type = kNumber, .unit = "%", .min = 0, .max = 1000,
-             .help = "INVALID above this coefficient of variation"},
+             .help = "INVALID above this robust coefficient of variation, 1.4826 x MAD / median (equals the CV "
+                     "for normal data; single slow runs do not move it)"},
             &BenchSettings::max_cv_percent),
+      Field({.key = "max_outlier_percent", .flag = "--max-outliers", .type = kNumber, .unit = "%", .min = 0,
+             .max = 100,
+             .help = "INVALID when more than this share of the runs lie beyond the median +/- 3 x 1.4826 x MAD "
+                     "(and 1% of it): two clusters of run times"},
+            &BenchSettings::max_outlier_percent),
       Field({.key = "max_drift_percent", .flag = "--max-drift", .type = kNumber, .unit = "%", .min = 0,
              .max = 1000, .help = "INVALID above this first-vs-last-third drift of the median"},
             &BenchSettings::max_drift_percent),
+      Field({.key = "max_steal_percent", .flag = "--max-steal", .type = kNumber, .unit = "%", .min = 0, .max = 100,
+             .help = "INVALID above this share of CPU time stolen by the hypervisor during the timed runs "
+                     "(/proc/stat steal)"},
+            &BenchSettings::max_steal_percent),
+      Field({.key = "max_frequency_drop_percent", .flag = "--max-frequency-drop", .type = kNumber, .unit = "%",
+             .min = 0, .max = 100,
+             .help = "INVALID when the CPU clock fell by more than this during the timed runs while a thermal "
+                     "zone got hotter (thermal throttling)"},
+            &BenchSettings::max_frequency_drop_percent),
       Field({.key = "allow_unpinned_governor", .flag = "--allow-unpinned-governor", .type = kBool,
              .help = "Do not invalidate results when the cpufreq governor is not 'performance'"},
             &BenchSettings::allow_unpinned_governor),

@@ -75,6 +75,15 @@ LatencyStats ComputeLatencyStats(std::span<const double> samples) {
   const Interval ci = MedianConfidenceInterval95(sorted);
   stats.median_ci95_low = ci.low;
   stats.median_ci95_high = ci.high;
+  std::vector<double> deviations;
+  deviations.reserve(sorted.size());
+  for (double x : sorted) deviations.push_back(std::abs(x - stats.p50));
+  std::sort(deviations.begin(), deviations.end());
+  stats.mad = Percentile(deviations, 50);
+  stats.robust_cv = stats.p50 > 0 ? 1.4826 * stats.mad / stats.p50 : 0;
+  const double fence = std::max({kOutlierMads * 1.4826 * stats.mad, kOutlierFloor * stats.p50, kOutlierFloorMs});
+  stats.outliers = static_cast<std::size_t>(std::count_if(
+      sorted.begin(), sorted.end(), [&](double x) { return std::abs(x - stats.p50) > fence; }));
   return stats;
 }
 

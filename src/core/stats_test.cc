@@ -31,6 +31,47 @@ TEST(ComputeLatencyStats, MatchesHandComputedValues) {
   // n = 10: P(X <= 1) = 11/1024 <= 0.025 < P(X <= 2) = 56/1024, so ranks 2 and 9.
   EXPECT_DOUBLE_EQ(stats.median_ci95_low, 2);
   EXPECT_DOUBLE_EQ(stats.median_ci95_high, 9);
+  // |x - 5.5| sorted: 0.5 0.5 1.5 1.5 2.5 2.5 3.5 3.5 4.5 4.5 -> MAD 2.5; fences 5.5 +/- 11.1.
+  EXPECT_DOUBLE_EQ(stats.mad, 2.5);
+  EXPECT_NEAR(stats.robust_cv, 1.4826 * 2.5 / 5.5, 1e-12);
+  EXPECT_EQ(stats.outliers, 0u);
+}
+
+TEST(ComputeLatencyStats, CountsOutliersBeyondThreeRobustDeviations) {
+  // Median 3; |x - 3| sorted: 0 1 1 2 97 -> MAD 1; fences 3 +/- 4.4478: only 100 is outside.
+  std::vector<double> samples = {4, 100, 1, 3, 2};
+  const LatencyStats stats = ComputeLatencyStats(samples);
+  EXPECT_DOUBLE_EQ(stats.mad, 1);
+  EXPECT_NEAR(stats.robust_cv, 1.4826 / 3, 1e-12);
+  EXPECT_EQ(stats.outliers, 1u);
+}
+
+TEST(ComputeLatencyStats, OneHiccupMovesTheCvButNotTheRobustSpread) {
+  // 999 runs of 0.0152 ms and one of 4.19 ms: CV 681%, MAD 0.
+  std::vector<double> samples(1000, 0.0152);
+  samples[500] = 4.19;
+  const LatencyStats stats = ComputeLatencyStats(samples);
+  EXPECT_GT(stats.cv, 6.8);
+  EXPECT_DOUBLE_EQ(stats.mad, 0);
+  EXPECT_DOUBLE_EQ(stats.robust_cv, 0);
+  EXPECT_EQ(stats.outliers, 1u);
+}
+
+TEST(ComputeLatencyStats, DifferencesUnderOnePercentOfTheMedianAreNoOutliers) {
+  // MAD 0 (most runs equal): the fence is 1% of the median, 0.1; 10.05 is inside, 10.2 outside.
+  std::vector<double> samples(20, 10.0);
+  samples[0] = 10.05;
+  samples[1] = 10.2;
+  EXPECT_EQ(ComputeLatencyStats(samples).outliers, 1u);
+}
+
+TEST(ComputeLatencyStats, DifferencesUnderOneMicrosecondAreNoOutliers) {
+  // 20 ns runs (the null runtime): clock granularity is not a second cluster; 1.5 us is.
+  std::vector<double> samples(20, 0.00002);
+  samples[0] = 0.00003;
+  samples[1] = 0.0009;
+  samples[2] = 0.0015;
+  EXPECT_EQ(ComputeLatencyStats(samples).outliers, 1u);
 }
 
 TEST(ComputeLatencyStats, HandlesEmptyAndSingleSample) {

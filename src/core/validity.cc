@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <vector>
+
+#include "edgebench/text.h"
 
 namespace edgebench {
 namespace {
@@ -19,11 +22,62 @@ double MedianOf(std::vector<double> values) {
   return Percentile(values, 50);
 }
 
+void JudgeInterference(const Interference& interference, const BenchSettings& settings,
+                       const std::function<void(std::string)>& invalid) {
+  if (interference.steal_percent && *interference.steal_percent > settings.max_steal_percent) {
+    invalid("CPU steal " + Percent(*interference.steal_percent) + " of the time during the timed runs, above " +
+            Percent(settings.max_steal_percent) + ": the hypervisor ran other guests on these CPUs");
+  }
+  if (interference.thermal_frequency_drop_percent &&
+      *interference.thermal_frequency_drop_percent > settings.max_frequency_drop_percent) {
+    invalid("CPU clock fell " + Percent(*interference.thermal_frequency_drop_percent) +
+            " while getting hotter during the timed runs, above " + Percent(settings.max_frequency_drop_percent) +
+            ": thermal throttling");
+  }
+  if (interference.throttled_flags && *interference.throttled_flags != 0) {
+    invalid("throttling flags set during the timed runs: " +
+            Join(ThrottledFlagNames(*interference.throttled_flags), ", "));
+  }
+  if (interference.throttle_events && *interference.throttle_events > 0) {
+    invalid(std::to_string(*interference.throttle_events) +
+            " thermal throttling events on the CPUs used during the timed runs");
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> SampleReasons(std::span<const double> samples_ms, const LatencyStats& stats,
+                                       const BenchSettings& settings) {
+  std::vector<std::string> reasons;
+  const std::size_t n = samples_ms.size();
+  if (n < 2) return reasons;
+  if (100 * stats.robust_cv > settings.max_cv_percent) {
+    reasons.push_back("robust coefficient of variation (1.4826 x MAD / median) " + Percent(100 * stats.robust_cv) +
+                      " above " + Percent(settings.max_cv_percent) + ": timing is unstable");
+  }
+  const double outlier_percent = 100.0 * static_cast<double>(stats.outliers) / static_cast<double>(n);
+  if (outlier_percent > settings.max_outlier_percent) {
+    reasons.push_back(std::to_string(stats.outliers) + " of " + std::to_string(n) + " runs (" +
+                      Percent(outlier_percent) + ") are outliers, above " + Percent(settings.max_outlier_percent) +
+                      ": the run times form more than one cluster");
+  }
+  if (n >= 9) {
+    const std::size_t third = n / 3;
+    const double first = MedianOf({samples_ms.begin(), samples_ms.begin() + third});
+    const double last = MedianOf({samples_ms.end() - third, samples_ms.end()});
+    const double drift = first > 0 ? 100 * (last - first) / first : 0;
+    if (std::abs(drift) > settings.max_drift_percent) {
+      reasons.push_back("median of the last third is " + Percent(std::abs(drift)) +
+                        (drift > 0 ? " slower" : " faster") +
+                        " than the first third (throttling or changing background load?)");
+    }
+  }
+  return reasons;
+}
 
 Validity JudgeValidity(std::span<const double> samples_ms, const LatencyStats& stats,
                        StopReason stop_reason, const BenchSettings& settings,
-                       const Environment& environment) {
+                       const Environment& environment, const std::optional<Interference>& interference) {
   Validity verdict;
   auto invalid = [&verdict](std::string reason) {
     verdict.valid = false;
@@ -40,25 +94,15 @@ Validity JudgeValidity(std::span<const double> samples_ms, const LatencyStats& s
   if (settings.target_ci_percent && stop_reason != StopReason::kReachedTargetCi && n > 0) {
     std::vector<double> sorted(samples_ms.begin(), samples_ms.end());
     std::sort(sorted.begin(), sorted.end());
-    invalid("95% CI of the median is +/-" + Percent(MedianCiHalfWidthPercent(sorted)) +
-            ", target " + Percent(*settings.target_ci_percent) + " not reached before the " +
-            (stop_reason == StopReason::kMaxRuns ? "maximum run count" : "maximum duration"));
-  }
-  if (n > 1 && 100 * stats.cv > settings.max_cv_percent) {
-    invalid("coefficient of variation " + Percent(100 * stats.cv) + " above " +
-            Percent(settings.max_cv_percent) + ": timing is unstable");
-  }
-  if (n >= 9) {
-    const std::size_t third = n / 3;
-    const double first = MedianOf({samples_ms.begin(), samples_ms.begin() + third});
-    const double last = MedianOf({samples_ms.end() - third, samples_ms.end()});
-    const double drift = first > 0 ? 100 * (last - first) / first : 0;
-    if (std::abs(drift) > settings.max_drift_percent) {
-      invalid("median of the last third is " + Percent(std::abs(drift)) +
-              (drift > 0 ? " slower" : " faster") +
-              " than the first third (throttling or changing background load?)");
+    // A CI within target that did not stop the loop was held up by the spread (reason below).
+    if (const double half_width = MedianCiHalfWidthPercent(sorted); half_width > *settings.target_ci_percent) {
+      invalid("95% CI of the median is +/-" + Percent(half_width) + ", target " +
+              Percent(*settings.target_ci_percent) + " not reached before the " +
+              (stop_reason == StopReason::kMaxRuns ? "maximum run count" : "maximum duration"));
     }
   }
+  for (auto& reason : SampleReasons(samples_ms, stats, settings)) invalid(std::move(reason));
+  if (interference) JudgeInterference(*interference, settings, invalid);
   if (environment.cpu_governor.empty()) {
     verdict.warnings.push_back(
         "cpufreq governor not exposed (VM or container?): frequency scaling unknown");

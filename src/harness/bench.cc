@@ -20,6 +20,7 @@
 #include "edgebench/inspect.h"
 #include "edgebench/registry.h"
 #include "edgebench/tensor_layout.h"
+#include "edgebench/sensors.h"
 #include "edgebench/validity.h"
 #include "tflite_schema.h"
 
@@ -371,6 +372,21 @@ Status SaveOutputs(Backend& backend, const std::string& directory) {
   if (!out) return InvalidArgument(directory + "/outputs.json: cannot write");
   return OkStatus();
 }
+// Around warm-up and timed runs: resets the peak resident memory before the warm-up (so that
+// it is theirs) and runs the interference monitor over the timed runs.
+class MeasureObserver final : public RunListener {
+ public:
+  InterferenceMonitor monitor;
+  bool peak_reset = false;
+
+  void OnStageStart(Stage stage) override {
+    if (stage == Stage::kWarmup) peak_reset = ResetPeakResident();
+    if (stage == Stage::kMeasure) monitor.Start();
+  }
+  void OnStageEnd(Stage stage, double /*elapsed_ms*/) override {
+    if (stage == Stage::kMeasure) monitor.Stop();
+  }
+};
 
 }  // namespace
 
@@ -449,6 +465,7 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
 
   std::unique_ptr<Backend> backend = (*entry)->create();
   LoadRequest load{*model, request.settings.threads, *options};
+  const std::optional<ProcessMemory> before_load = ReadProcessMemory();
   StderrCapture runtime_log;
   Status loaded = TimedStage(Stage::kLoad, listeners, result.load_ms,
                              [&] { return backend->Load(load); });
@@ -459,6 +476,7 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
     return result;
   }
   std::fputs(log.c_str(), stderr);  // a successful load's warnings are the user's to see
+  const std::optional<ProcessMemory> after_load = ReadProcessMemory();
   result.outputs = backend->OutputSpecs();
 
   double inputs_ms = 0;
@@ -484,7 +502,10 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
                             [&] { return backend->RunOnce(); });
   if (!first.ok()) return fail("first_inference", first.error());
 
-  Measurement measurement = Measure(*backend, request.settings, listeners);
+  MeasureObserver observer;  // last: it starts the monitor as close to the timed loop as it can
+  std::vector<RunListener*> measure_listeners(listeners.begin(), listeners.end());
+  measure_listeners.push_back(&observer);
+  Measurement measurement = Measure(*backend, request.settings, measure_listeners);
   result.warmup_runs = measurement.warmup_runs;
   result.warmup_ms = measurement.warmup_ms;
   result.measure_ms = measurement.measure_ms;
@@ -492,9 +513,15 @@ BenchResult RunBenchmark(const BenchRequest& request, std::span<RunListener* con
   result.latency_ms = ComputeLatencyStats(result.samples_ms);
   if (measurement.error) return fail("measure", *measurement.error);
   result.stop_reason = measurement.stop_reason;
+  result.interference = observer.monitor.Summary(result.samples_ms.size(), result.measure_ms);
+  // Before a reference runtime adds its own.
+  if (const auto timed = ReadProcessMemory(); before_load && after_load && timed) {
+    result.memory = MemoryUse{before_load->rss_bytes, after_load->rss_bytes, timed->peak_rss_bytes,
+                              observer.peak_reset};
+  }
+  result.peak_rss_bytes = PeakResidentBytes();
   result.validity = JudgeValidity(result.samples_ms, result.latency_ms, result.stop_reason,
-                                  request.settings, result.environment);
-  result.peak_rss_bytes = PeakResidentBytes();  // before a reference runtime adds its own
+                                  request.settings, result.environment, result.interference);
 
   if (!request.settings.save_outputs_dir.empty()) {
     if (Status saved = SaveOutputs(*backend, request.settings.save_outputs_dir); !saved.ok()) {
