@@ -63,6 +63,10 @@ print(f"TFLite-style defaults: {sys.argv[4]} s wall, {f['runs']} runs, median {f
 PY
 
 echo
+echo "== comparisons: five 'edgebench compare' runs beside separate bench runs (bench/compare_stability.sh)"
+bash bench/compare_stability.sh 5
+
+echo
 echo "== the evaluation service: dispatch overhead and 1,000 simulated agents (bench/service_dispatch.cc)"
 # Docker mode too when an engine and registry can run here (tools/docker-env.sh, tools/images.sh).
 image_args=()

@@ -398,6 +398,15 @@ TEST(Cli, CompareTimesVariantsInterleavedAndGivesPairedRatios) {
   EXPECT_LT(ratio["median"].get<double>(), 3.0);
   EXPECT_TRUE(document["validity"].contains("valid"));
 
+  // The saved document: `report` prints its table (beside any latency matrix), `analyze` refuses it.
+  const std::string saved = WriteFile("comparison.json", result.out);
+  auto report = Edgebench({"report", saved});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("comparison of 2 variants"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("spin_ns=200000"), std::string::npos) << report.out;
+  ExpectBadInput(Edgebench({"analyze", saved}), {"comparison.json", "is a comparison document"});
+  ExpectBadInput(Edgebench({"report", saved, "--format", "csv"}), {"text and md"});
+
   auto text = Edgebench(Quick({"compare", model, model, "-r", "null", "--round-ms", "1"}));
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("m #1"), std::string::npos) << text.out;  // the same model twice: numbered

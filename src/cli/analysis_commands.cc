@@ -13,9 +13,15 @@
 namespace edgebench::cli {
 namespace {
 
-// Reads result documents: each file holds one document or an array of them.
-Expected<std::vector<BenchResult>> ReadResults(const std::vector<std::string>& paths) {
+struct Documents {
   std::vector<BenchResult> results;
+  std::vector<ComparisonResult> comparisons;  // only where the command takes them
+};
+
+// Reads result documents (and comparison documents when `comparisons_too`): each file holds one
+// document or an array of them.
+Expected<Documents> ReadDocuments(const std::vector<std::string>& paths, bool comparisons_too) {
+  Documents documents;
   for (const auto& path : paths) {
     std::ifstream in(path);
     if (!in) return NotFound(path + ": cannot open");
@@ -23,12 +29,29 @@ Expected<std::vector<BenchResult>> ReadResults(const std::vector<std::string>& p
     if (document.is_discarded()) return InvalidArgument(path + ": not valid JSON");
     const auto items = document.is_array() ? document : nlohmann::json::array({document});
     for (const auto& item : items) {
+      if (item.is_object() && item.value("schema", "") == kComparisonSchema) {
+        if (!comparisons_too) {
+          return InvalidArgument(path + ": is a comparison document (edgebench compare): 'edgebench report' "
+                                        "prints it");
+        }
+        auto comparison = ComparisonFromJson(item);
+        if (!comparison.ok()) return InvalidArgument(path + ": " + comparison.error().message);
+        documents.comparisons.push_back(std::move(*comparison));
+        continue;
+      }
       auto result = BenchResultFromJson(item);
       if (!result.ok()) return InvalidArgument(path + ": " + result.error().message);
-      results.push_back(std::move(*result));
+      documents.results.push_back(std::move(*result));
     }
   }
-  return results;
+  return documents;
+}
+
+// Result documents only.
+Expected<std::vector<BenchResult>> ReadResults(const std::vector<std::string>& paths) {
+  auto documents = ReadDocuments(paths, false);
+  if (!documents.ok()) return documents.error();
+  return std::move(documents->results);
 }
 
 nlohmann::json OptionalJson(const std::optional<double>& value) {
@@ -81,7 +104,9 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
       "  edgebench report results/*.json --table ops --top 5   (operator shares per runtime, side by side)\n"
       "  edgebench report results/*.json --table precision   (fp32/fp16/int8 latency and accuracy cost)\n"
       "  edgebench report results/*.json --format html -o report.html  (one self-contained page with charts)");
-  command->add_option("results", flags->results, "Result documents (bench --json FILE)")->required();
+  command->add_option("results", flags->results,
+                      "Result documents (bench --json FILE) and comparison documents (compare --json FILE)")
+      ->required();
   command->add_option("--format", flags->format, "text, md, csv or html")
       ->check(CLI::IsMember({"text", "md", "csv", "html"}))
       ->capture_default_str();
@@ -104,20 +129,36 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
                                               " has no html form: use text, md or csv"));
       return;
     }
-    auto results = ReadResults(flags->results);
-    if (!results.ok()) {
-      exit_code = ReportError(results.error());
+    auto documents = ReadDocuments(flags->results, true);
+    if (!documents.ok()) {
+      exit_code = ReportError(documents.error());
+      return;
+    }
+    std::vector<BenchResult>* results = &documents->results;
+    const auto& comparisons = documents->comparisons;
+    if (!comparisons.empty() && (flags->format == "csv" || flags->format == "html" || flags->table != "latency")) {
+      exit_code = ReportError(InvalidArgument("comparison documents (edgebench compare) have text and md forms of "
+                                              "the latency table only"));
       return;
     }
     if (flags->only_valid) *results = OnlyValid(*results);
     const TableStyle style = flags->format == "md" ? TableStyle::kMarkdown
                              : flags->format == "csv" ? TableStyle::kCsv
                                                       : TableStyle::kText;
-    const std::string document =
+    std::string document =
         flags->format == "html"       ? FormatHtmlReport(*results)
         : flags->table == "ops"       ? FormatOperatorShareTables(*results, flags->top_k, style)
         : flags->table == "precision" ? FormatPrecisionTable(*results, style)
+        : results->empty() && !comparisons.empty() ? std::string()
                                       : FormatLatencyTable(*results, style);
+    // Each comparison after the latency matrix, as `edgebench compare` prints it.
+    for (const auto& comparison : comparisons) {
+      if (!flags->only_valid || comparison.validity.valid) {
+        const std::string text = FormatComparisonText(comparison);
+        document += (document.empty() ? "" : "\n") + (style == TableStyle::kMarkdown ? "```\n" + text + "```\n" : text);
+      }
+    }
+    if (document.empty() && !comparisons.empty()) document = "(no valid comparison)\n";
     if (document.empty()) {
       exit_code = ReportError(InvalidArgument(
           "no result has a conversion: --table precision compares models the server converted "

@@ -14,9 +14,11 @@ std::string Fixed(double value, int decimals) {
   return text;
 }
 
+// Three decimals (a ratio's interval is usually a few thousandths wide); tiny or huge ratios
+// (the null runtime against a model) with four significant digits.
 std::string Ratio(double value) {
   char text[64];
-  std::snprintf(text, sizeof text, "%.4g", value);
+  std::snprintf(text, sizeof text, value >= 0.01 && value < 1000 ? "%.3f" : "%.4g", value);
   return text;
 }
 

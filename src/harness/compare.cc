@@ -227,11 +227,9 @@ ComparisonResult RunComparison(const CompareRequest& request, std::span<RunListe
     result.latency_ms = ComputeLatencyStats(result.samples_ms);
     result.measure_ms = comparison.measure_ms;
     result.stop_reason = comparison.stop_reason;
-    // The variant's own verdict judges its rounds against the loop's minimums and thresholds.
-    BenchSettings judged = result.settings;
-    judged.min_runs = request.settings.min_runs;
-    judged.max_cv_percent = request.settings.max_cv_percent;
-    judged.max_drift_percent = request.settings.max_drift_percent;
+    // The variant's own verdict judges its rounds by the loop's minimums and thresholds (the
+    // target CI is the ratios').
+    BenchSettings judged = request.settings;
     judged.target_ci_percent.reset();
     result.validity = JudgeValidity(result.samples_ms, result.latency_ms, result.stop_reason, judged,
                                     result.environment);
