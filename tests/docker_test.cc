@@ -169,6 +169,18 @@ TEST_F(DockerModeTest, NullAndOnnxruntimeTasksRunInTheirImages) {
         << AgentLog("box2");
     EXPECT_EQ(document["environment"]["hostname"], Trim(RunProcess({"/bin/hostname"}).out));
   }
+  // A comparison task: both models bound read-only into the runtime's image and compared there.
+  std::vector<std::string> compare_flags = flags;
+  compare_flags.insert(compare_flags.end(), {"--compare", testing::ZooModel("squeezenet11", "onnx"), "--round-ms", "2"});
+  ProcessResult submit;
+  const json document = SubmitTinycnn("onnxruntime", "box2", compare_flags, &submit);
+  ASSERT_EQ(submit.exit_code, 0) << submit.err << "\nagent: " << AgentLog("box2");
+  EXPECT_EQ(document["schema"], "edgebench.comparison/1");
+  EXPECT_EQ(document["device"], "box2");
+  ASSERT_EQ(document["variants"].size(), 2u);
+  EXPECT_EQ(document["variants"][0]["label"], "tinycnn");
+  EXPECT_EQ(document["variants"][1]["label"], "squeezenet11");
+  EXPECT_EQ(document["rounds"], 5);
 }
 
 TEST_F(DockerModeTest, ContainerHasTheSandboxTheAgentAsksFor) {

@@ -45,6 +45,9 @@ struct ComparisonResult {
   int rounds = 0;
   double measure_ms = 0;  // wall time of all rounds
   StopReason stop_reason = StopReason::kNotStarted;
+  // Evidence of interference over all rounds (energy per inference: per run of any variant); the
+  // variants' own verdicts judge it as a bench does. Unset when no round ran.
+  std::optional<Interference> interference;
   Validity validity;
   std::optional<RunFailure> failure;  // the stage names the variant: "load (tinycnn t=2)"
 };

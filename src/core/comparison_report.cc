@@ -58,6 +58,11 @@ std::string FormatComparisonText(const ComparisonResult& c) {
                      {false, false, true, true, true, true, false});
   out << "\nratio = the variant's time / " << c.variants.front().label
       << "'s, median over rounds of the per-round ratio; 95% CI from order statistics of the rounds' ratios\n";
+  if (const auto& i = c.interference) {
+    auto percent = [](const std::optional<double>& value) { return value ? Fixed(*value, 1) + "%" : "unknown"; };
+    out << "noise: steal " << percent(i->steal_percent) << ", iowait " << percent(i->iowait_percent) << ", "
+        << i->involuntary_context_switches << " involuntary context switches over all rounds\n";
+  }
   if (!notes.empty()) {
     out << "marks: each variant's own verdict on its per-round times; drift that hits every variant alike "
            "does not void the ratios\n"

@@ -562,6 +562,7 @@ json ToJson(const ComparisonResult& c) {
       {"rounds", c.rounds},
       {"measure_ms", c.measure_ms},
       {"stop_reason", StopReasonName(c.stop_reason)},
+      {"interference", c.interference ? InterferenceToJson(*c.interference) : json(nullptr)},
       {"variants", variants},
       {"ratios", ratios},
       {"validity", {{"valid", c.validity.valid}, {"reasons", c.validity.reasons}, {"warnings", c.validity.warnings}}},
@@ -596,6 +597,7 @@ Expected<ComparisonResult> ComparisonFromJson(const json& j) {
         {StopReason::kNotStarted, StopReason::kReachedMinimums, StopReason::kReachedTargetCi,
          StopReason::kMaxRuns, StopReason::kMaxDuration, StopReason::kFailed},
         StopReasonName);
+    if (!j.at("interference").is_null()) c.interference = InterferenceFromJson(j["interference"]);
     for (const auto& v : j.at("variants")) {
       auto result = BenchResultFromJson(v.at("result"));
       if (!result.ok()) return InvalidArgument("comparison document: variant: " + result.error().message);

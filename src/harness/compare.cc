@@ -8,6 +8,7 @@
 #include "bench_stages.h"
 #include "edgebench/inspect.h"
 #include "edgebench/registry.h"
+#include "edgebench/sensors.h"
 #include "edgebench/validity.h"
 
 namespace edgebench {
@@ -171,6 +172,8 @@ ComparisonResult RunComparison(const CompareRequest& request, std::span<RunListe
   }
 
   for (auto* listener : listeners) listener->OnStageStart(Stage::kMeasure);
+  InterferenceMonitor monitor;
+  monitor.Start();
   const auto start = Clock::now();
   const auto min_rounds = static_cast<std::size_t>(std::max(0, request.settings.min_runs));
   const auto max_rounds = static_cast<std::size_t>(std::max(1, request.settings.max_runs));
@@ -218,8 +221,12 @@ ComparisonResult RunComparison(const CompareRequest& request, std::span<RunListe
     }
   }
   comparison.measure_ms = MsBetween(start, Clock::now());
+  monitor.Stop();
   for (auto* listener : listeners) listener->OnStageEnd(Stage::kMeasure, comparison.measure_ms);
   comparison.rounds = static_cast<int>(rounds);
+  std::size_t runs = 0;
+  for (const auto& variant : comparison.variants) runs += rounds * static_cast<std::size_t>(variant.runs_per_round);
+  comparison.interference = monitor.Summary(runs, comparison.measure_ms);
 
   for (std::size_t i = 0; i < count; ++i) {
     BenchResult& result = comparison.variants[i].result;
@@ -232,7 +239,7 @@ ComparisonResult RunComparison(const CompareRequest& request, std::span<RunListe
     BenchSettings judged = request.settings;
     judged.target_ci_percent.reset();
     result.validity = JudgeValidity(result.samples_ms, result.latency_ms, result.stop_reason, judged,
-                                    result.environment);
+                                    result.environment, comparison.interference);
     result.peak_rss_bytes = PeakResidentBytes();
   }
   for (std::size_t i = 0; i < count; ++i) {
