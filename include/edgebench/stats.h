@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -47,6 +48,11 @@ double MedianCiHalfWidthPercent(std::span<const double> sorted);
 // All of the above for unsorted samples in milliseconds (the outlier fence has a floor in ms).
 // Empty input gives count == 0 and zeros.
 LatencyStats ComputeLatencyStats(std::span<const double> samples);
+
+// How much the median of the last third of `samples` (in run order) differs from that of the
+// first third, in percent of the first (positive: slower at the end); nullopt for fewer than 9
+// samples or a first-third median of 0.
+std::optional<double> DriftPercent(std::span<const double> samples);
 
 // The paired ratio of two variants timed in the same rounds (edgebench compare): round k gives
 // the ratio other[k] / baseline[k]; the estimate is the median of those ratios and its 95%

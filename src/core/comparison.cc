@@ -13,11 +13,6 @@ std::string Percent(double value) {
   return text;
 }
 
-double MedianOf(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return Percentile(values, 50);
-}
-
 }  // namespace
 
 Validity JudgeComparison(const ComparisonResult& comparison) {
@@ -47,17 +42,11 @@ Validity JudgeComparison(const ComparisonResult& comparison) {
               (comparison.stop_reason == StopReason::kMaxRuns ? "maximum round count" : "maximum duration"));
     }
     const std::vector<double>& other = comparison.variants[i].result.samples_ms;
-    const std::size_t n = std::min(baseline.size(), other.size());
-    if (n < 9) continue;
-    std::vector<double> ratios(n);
-    for (std::size_t k = 0; k < n; ++k) ratios[k] = other[k] / baseline[k];
-    const std::size_t third = n / 3;
-    const double first = MedianOf({ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(third)});
-    const double last = MedianOf({ratios.end() - static_cast<std::ptrdiff_t>(third), ratios.end()});
-    const double drift = first > 0 ? 100 * (last - first) / first : 0;
-    if (std::abs(drift) > settings.max_drift_percent) {
+    std::vector<double> ratios(std::min(baseline.size(), other.size()));
+    for (std::size_t k = 0; k < ratios.size(); ++k) ratios[k] = other[k] / baseline[k];
+    if (const auto drift = DriftPercent(ratios); drift && std::abs(*drift) > settings.max_drift_percent) {
       invalid("the ratio " + ratio.label + " / " + comparison.ratios[0].label + " moved by " +
-              Percent(std::abs(drift)) + " between the first and the last third of the rounds (one variant "
+              Percent(std::abs(*drift)) + " between the first and the last third of the rounds (one variant "
               "changed speed and not the other: thermal limits, caches, background work on its cores?)");
     }
   }

@@ -25,6 +25,44 @@ Enum EnumFromName(const std::string& name, std::initializer_list<Enum> values, N
   throw std::invalid_argument("unknown value '" + name + "'");
 }
 
+StopReason StopReasonFromJson(const json& name) {
+  return EnumFromName(name.get<std::string>(),
+                      {StopReason::kNotStarted, StopReason::kReachedMinimums, StopReason::kReachedTargetCi,
+                       StopReason::kMaxRuns, StopReason::kMaxDuration, StopReason::kFailed},
+                      StopReasonName);
+}
+
+json ValidityToJson(const Validity& v) {
+  return {{"valid", v.valid}, {"reasons", v.reasons}, {"warnings", v.warnings}};
+}
+
+Validity ValidityFromJson(const json& j) {
+  Validity v;
+  j.at("valid").get_to(v.valid);
+  j.at("reasons").get_to(v.reasons);
+  j.at("warnings").get_to(v.warnings);
+  return v;
+}
+
+// The document's `error`: null, or the failure (runtime_log "" when the document has none).
+json FailureToJson(const std::optional<RunFailure>& failure) {
+  if (!failure) return nullptr;
+  return {{"stage", failure->stage},
+          {"code", ErrorCodeName(failure->error.code)},
+          {"message", failure->error.message},
+          {"runtime_log", failure->runtime_log}};
+}
+
+std::optional<RunFailure> FailureFromJson(const json& e) {
+  if (e.is_null()) return std::nullopt;
+  const ErrorCode code = EnumFromName(e.at("code").get<std::string>(),
+                                      {ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kBadModel,
+                                       ErrorCode::kUnsupported, ErrorCode::kRuntimeError, ErrorCode::kInternal},
+                                      ErrorCodeName);
+  return RunFailure{e.at("stage").get<std::string>(), {code, e.at("message").get<std::string>()},
+                    e.value("runtime_log", std::string())};
+}
+
 json SpecsToJson(const std::vector<TensorSpec>& specs) {
   json list = json::array();
   for (const auto& spec : specs) list.push_back(ToJson(spec));
@@ -394,7 +432,7 @@ json ToJson(const BenchResult& r) {
         {"robust_cv", l.robust_cv}, {"outliers", l.outliers}}},
       {"runs", r.samples_ms.size()},
       {"samples_ms", r.samples_ms},
-      {"validity", {{"valid", r.validity.valid}, {"reasons", r.validity.reasons}, {"warnings", r.validity.warnings}}},
+      {"validity", ValidityToJson(r.validity)},
       {"peak_rss_bytes", r.peak_rss_bytes},
       {"memory", r.memory ? MemoryToJson(*r.memory) : json(nullptr)},
       {"interference", r.interference ? InterferenceToJson(*r.interference) : json(nullptr)},
@@ -402,13 +440,7 @@ json ToJson(const BenchResult& r) {
       {"profile", r.profile ? ProfileToJson(*r.profile, r.profile_by_type, r.profile_by_provider) : json(nullptr)},
       {"fusion", r.fusion ? FusionToJson(*r.fusion) : json(nullptr)},
       {"conversion", r.conversion ? ToJson(*r.conversion) : json(nullptr)},
-      {"error", nullptr}};
-  if (r.failure) {
-    document["error"] = {{"stage", r.failure->stage},
-                         {"code", ErrorCodeName(r.failure->error.code)},
-                         {"message", r.failure->error.message},
-                         {"runtime_log", r.failure->runtime_log}};
-  }
+      {"error", FailureToJson(r.failure)}};
   return document;
 }
 
@@ -450,11 +482,7 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     j.at("warmup").at("runs").get_to(r.warmup_runs);
     j.at("warmup").at("ms").get_to(r.warmup_ms);
     j.at("measure_ms").get_to(r.measure_ms);
-    r.stop_reason = EnumFromName(
-        j.at("stop_reason").get<std::string>(),
-        {StopReason::kNotStarted, StopReason::kReachedMinimums, StopReason::kReachedTargetCi,
-         StopReason::kMaxRuns, StopReason::kMaxDuration, StopReason::kFailed},
-        StopReasonName);
+    r.stop_reason = StopReasonFromJson(j.at("stop_reason"));
     const auto& l = j.at("latency_ms");
     l.at("mean").get_to(r.latency_ms.mean);
     l.at("std").get_to(r.latency_ms.std);
@@ -482,10 +510,7 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     if (j.at("runs").get<std::size_t>() != r.samples_ms.size()) {
       return InvalidArgument("result document: 'runs' does not match the number of samples");
     }
-    const auto& validity = j.at("validity");
-    validity.at("valid").get_to(r.validity.valid);
-    validity.at("reasons").get_to(r.validity.reasons);
-    validity.at("warnings").get_to(r.validity.warnings);
+    r.validity = ValidityFromJson(j.at("validity"));
     j.at("peak_rss_bytes").get_to(r.peak_rss_bytes);
     // Absent in documents older than the keys.
     if (j.contains("memory") && !j["memory"].is_null()) r.memory = MemoryFromJson(j["memory"]);
@@ -522,16 +547,7 @@ Expected<BenchResult> BenchResultFromJson(const json& j) {
     }
     // Absent in documents older than the key.
     if (j.contains("fusion") && !j["fusion"].is_null()) r.fusion = FusionFromJson(j["fusion"]);
-    if (!j.at("error").is_null()) {
-      const auto& e = j["error"];
-      const ErrorCode code = EnumFromName(
-          e.at("code").get<std::string>(),
-          {ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kBadModel,
-           ErrorCode::kUnsupported, ErrorCode::kRuntimeError, ErrorCode::kInternal},
-          ErrorCodeName);
-      r.failure = RunFailure{e.at("stage").get<std::string>(), {code, e.at("message").get<std::string>()},
-                             e.at("runtime_log").get<std::string>()};
-    }
+    r.failure = FailureFromJson(j.at("error"));
     return r;
   } catch (const std::exception& e) {
     return InvalidArgument(std::string("malformed result document: ") + e.what());
@@ -565,13 +581,8 @@ json ToJson(const ComparisonResult& c) {
       {"interference", c.interference ? InterferenceToJson(*c.interference) : json(nullptr)},
       {"variants", variants},
       {"ratios", ratios},
-      {"validity", {{"valid", c.validity.valid}, {"reasons", c.validity.reasons}, {"warnings", c.validity.warnings}}},
-      {"error", nullptr}};
-  if (c.failure) {
-    document["error"] = {{"stage", c.failure->stage},
-                         {"code", ErrorCodeName(c.failure->error.code)},
-                         {"message", c.failure->error.message}};
-  }
+      {"validity", ValidityToJson(c.validity)},
+      {"error", FailureToJson(c.failure)}};
   return document;
 }
 
@@ -592,11 +603,7 @@ Expected<ComparisonResult> ComparisonFromJson(const json& j) {
     j.at("round_target_ms").get_to(c.round_target_ms);
     j.at("rounds").get_to(c.rounds);
     j.at("measure_ms").get_to(c.measure_ms);
-    c.stop_reason = EnumFromName(
-        j.at("stop_reason").get<std::string>(),
-        {StopReason::kNotStarted, StopReason::kReachedMinimums, StopReason::kReachedTargetCi,
-         StopReason::kMaxRuns, StopReason::kMaxDuration, StopReason::kFailed},
-        StopReasonName);
+    c.stop_reason = StopReasonFromJson(j.at("stop_reason"));
     if (!j.at("interference").is_null()) c.interference = InterferenceFromJson(j["interference"]);
     for (const auto& v : j.at("variants")) {
       auto result = BenchResultFromJson(v.at("result"));
@@ -615,19 +622,8 @@ Expected<ComparisonResult> ComparisonFromJson(const json& j) {
       return InvalidArgument("comparison document: " + std::to_string(c.ratios.size()) + " ratios for " +
                              std::to_string(c.variants.size()) + " variants");
     }
-    const auto& validity = j.at("validity");
-    validity.at("valid").get_to(c.validity.valid);
-    validity.at("reasons").get_to(c.validity.reasons);
-    validity.at("warnings").get_to(c.validity.warnings);
-    if (!j.at("error").is_null()) {
-      const auto& e = j["error"];
-      const ErrorCode code = EnumFromName(
-          e.at("code").get<std::string>(),
-          {ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kBadModel,
-           ErrorCode::kUnsupported, ErrorCode::kRuntimeError, ErrorCode::kInternal},
-          ErrorCodeName);
-      c.failure = RunFailure{e.at("stage").get<std::string>(), {code, e.at("message").get<std::string>()}, ""};
-    }
+    c.validity = ValidityFromJson(j.at("validity"));
+    c.failure = FailureFromJson(j.at("error"));
     return c;
   } catch (const std::exception& e) {
     return InvalidArgument(std::string("malformed comparison document: ") + e.what());

@@ -87,6 +87,19 @@ LatencyStats ComputeLatencyStats(std::span<const double> samples) {
   return stats;
 }
 
+std::optional<double> DriftPercent(std::span<const double> samples) {
+  if (samples.size() < 9) return std::nullopt;
+  const auto third = static_cast<std::ptrdiff_t>(samples.size() / 3);
+  auto median = [](std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return Percentile(values, 50);
+  };
+  const double first = median({samples.begin(), samples.begin() + third});
+  const double last = median({samples.end() - third, samples.end()});
+  if (first <= 0) return std::nullopt;
+  return 100 * (last - first) / first;
+}
+
 double RatioEstimate::HalfWidthPercent() const {
   if (median <= 0) return 0;
   return 100.0 * std::max(median - ci95.low, ci95.high - median) / median;

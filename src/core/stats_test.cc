@@ -141,6 +141,14 @@ TEST(PairedRatio, IsTheMedianOfPerRoundRatiosWithOrderStatisticInterval) {
   EXPECT_NEAR(estimate.HalfWidthPercent(), 2.0, 1e-9);
 }
 
+TEST(DriftPercent, ComparesTheLastThirdsMedianWithTheFirsts) {
+  // Thirds of 3: medians 2 (first: 1 2 9) and 3 (last: 3 3 8); the middle third does not count.
+  EXPECT_DOUBLE_EQ(*DriftPercent(std::vector<double>{1, 2, 9, 100, 100, 100, 3, 3, 8}), 50.0);
+  EXPECT_DOUBLE_EQ(*DriftPercent(std::vector<double>{4, 4, 4, 1, 1, 1, 2, 2, 2}), 50.0 - 100.0);
+  EXPECT_FALSE(DriftPercent(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8}));  // fewer than 9
+  EXPECT_FALSE(DriftPercent(std::vector<double>{0, 0, 0, 1, 1, 1, 1, 1, 1}));  // nothing to compare with
+}
+
 TEST(PairedRatio, FewRoundsGiveTheWholeRangeAndNoRoundsNothing) {
   const RatioEstimate three = PairedRatio(std::vector<double>{1, 2, 4}, std::vector<double>{2, 3, 4});
   EXPECT_DOUBLE_EQ(three.median, 1.5);

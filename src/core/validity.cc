@@ -17,11 +17,6 @@ std::string Percent(double value) {
   return text;
 }
 
-double MedianOf(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return Percentile(values, 50);
-}
-
 void JudgeInterference(const Interference& interference, const BenchSettings& settings,
                        const std::function<void(std::string)>& invalid) {
   if (interference.steal_percent && *interference.steal_percent > settings.max_steal_percent) {
@@ -61,16 +56,10 @@ std::vector<std::string> SampleReasons(std::span<const double> samples_ms, const
                       Percent(outlier_percent) + ") are outliers, above " + Percent(settings.max_outlier_percent) +
                       ": the run times form more than one cluster");
   }
-  if (n >= 9) {
-    const std::size_t third = n / 3;
-    const double first = MedianOf({samples_ms.begin(), samples_ms.begin() + third});
-    const double last = MedianOf({samples_ms.end() - third, samples_ms.end()});
-    const double drift = first > 0 ? 100 * (last - first) / first : 0;
-    if (std::abs(drift) > settings.max_drift_percent) {
-      reasons.push_back("median of the last third is " + Percent(std::abs(drift)) +
-                        (drift > 0 ? " slower" : " faster") +
-                        " than the first third (throttling or changing background load?)");
-    }
+  if (const auto drift = DriftPercent(samples_ms); drift && std::abs(*drift) > settings.max_drift_percent) {
+    reasons.push_back("median of the last third is " + Percent(std::abs(*drift)) +
+                      (*drift > 0 ? " slower" : " faster") +
+                      " than the first third (throttling or changing background load?)");
   }
   return reasons;
 }

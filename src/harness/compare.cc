@@ -104,9 +104,15 @@ Expected<double> Warmup(Backend& backend, const BenchSettings& settings, BenchRe
   return runs > 0 ? result.warmup_ms / runs : result.first_inference_ms;
 }
 
-bool RatiosWithinTarget(const std::vector<LiveVariant>& live, double target_percent) {
+// The adaptive stop: every ratio's interval within the target and no ratio drifting (the
+// verdict's rule), so that reaching the target never comes with an INVALID for the ratios.
+bool RatiosSettled(const std::vector<LiveVariant>& live, const BenchSettings& settings) {
+  const std::vector<double>& baseline = live[0].round_ms;
   for (std::size_t i = 1; i < live.size(); ++i) {
-    if (PairedRatio(live[0].round_ms, live[i].round_ms).HalfWidthPercent() > target_percent) return false;
+    if (PairedRatio(baseline, live[i].round_ms).HalfWidthPercent() > *settings.target_ci_percent) return false;
+    std::vector<double> ratios(baseline.size());
+    for (std::size_t k = 0; k < ratios.size(); ++k) ratios[k] = live[i].round_ms[k] / baseline[k];
+    if (const auto drift = DriftPercent(ratios); drift && std::abs(*drift) > settings.max_drift_percent) return false;
   }
   return true;
 }
@@ -217,7 +223,7 @@ ComparisonResult RunComparison(const CompareRequest& request, std::span<RunListe
     }
     // Each check sorts every ratio: at geometrically spaced round counts (every ~5%).
     if (rounds >= next_ci_check) {
-      if (RatiosWithinTarget(live, *request.settings.target_ci_percent)) {
+      if (RatiosSettled(live, request.settings)) {
         comparison.stop_reason = StopReason::kReachedTargetCi;
         break;
       }
