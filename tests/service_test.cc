@@ -133,6 +133,7 @@ TEST_F(ServiceTest, ComparisonTaskRunsInterleavedOnTheDevice) {
   std::vector<std::string> labels;
   for (const auto& variant : document["variants"]) labels.push_back(variant["label"].get<std::string>());
   EXPECT_EQ(labels, (std::vector<std::string>{"tinycnn t=1", "tinycnn t=2", "squeezenet11 t=1", "squeezenet11 t=2"}));
+  EXPECT_EQ(document["variants"][3]["result"]["device"], "cmp1");
   ASSERT_EQ(document["ratios"].size(), 4u);
   EXPECT_EQ(document["ratios"][0]["median"], 1.0);
   EXPECT_GT(document["ratios"][2]["median"].get<double>(), 0);

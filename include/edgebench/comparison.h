@@ -35,7 +35,8 @@ struct ComparedRatio {
 
 struct ComparisonResult {
   std::string started_at_utc;  // ISO 8601
-  // Set by the server on a result it stores (the agent's name); empty for a local run.
+  // The device, as BenchResult::device: the agent's name when the server stored it, else the
+  // hostname (`edgebench compare` sets it).
   std::string device;
   Environment environment;
   BenchSettings settings;  // the loop's settings: warm-up, rounds (min/max_runs), durations, target CI

@@ -120,7 +120,10 @@ int RunCompare(const CompareFlags& flags) {
   ProgressListener progress(isatty(STDERR_FILENO), "rounds");
   std::vector<RunListener*> listeners;
   if (!flags.quiet) listeners.push_back(&progress);
-  const ComparisonResult comparison = RunComparison({*variants, *settings, flags.round_ms}, listeners);
+  ComparisonResult comparison = RunComparison({*variants, *settings, flags.round_ms}, listeners);
+  // A local run's device, as for bench (the server names agents).
+  comparison.device = comparison.environment.hostname;
+  for (auto& variant : comparison.variants) variant.result.device = comparison.device;
 
   if (!flags.json_path.empty()) {
     Status written = WriteOutput(flags.json_path, ToJson(comparison).dump(2) + "\n");

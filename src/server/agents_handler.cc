@@ -202,7 +202,7 @@ ApiResult<CheckedUpload> CheckResultDocument(Store& store, const json& document,
 }
 
 // A comparison document (edgebench.comparison/1), for a comparison task only; recorded with the
-// device (the agent's name).
+// device (the agent's name), its variants' results too.
 ApiResult<CheckedUpload> CheckComparisonDocument(const json& document, const TaskRow& task, const AgentRow& agent) {
   if (task.compare.is_null()) {
     return ApiError{400, "task " + std::to_string(task.id) + " is a bench task, not a comparison"};
@@ -220,6 +220,7 @@ ApiResult<CheckedUpload> CheckComparisonDocument(const json& document, const Tas
   }
   json record = document;
   record["device"] = agent.name;
+  for (auto& variant : record["variants"]) variant["result"]["device"] = agent.name;
   return CheckedUpload{std::move(record), FinalState(parsed->failure), FailureText(parsed->failure),
                        !parsed->failure && !parsed->validity.valid};
 }
