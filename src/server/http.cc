@@ -1,6 +1,5 @@
 #include "http.h"
 
-#include <algorithm>
 #include <regex>
 
 #include "tokens.h"
@@ -26,11 +25,7 @@ ApiResult<json> ParseObject(const httplib::Request& req, int64_t max_bytes, cons
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return ApiError{400, "malformed JSON in the request body"};
   if (!body.is_object()) return ApiError{400, "the request body must be a JSON object"};
-  for (const auto& [key, value] : body.items()) {
-    if (!fields.empty() && std::find(fields.begin(), fields.end(), key) == fields.end()) {
-      return ApiError{400, "unknown field '" + key + "'"};
-    }
-  }
+  if (auto unknown = CheckKnownFields(body, fields)) return *unknown;
   return body;
 }
 

@@ -82,11 +82,7 @@ ApiResult<std::string> KnownModel(Store& store, const json& value, const std::st
 // kMaxCompareVariants, no precision conversion, no verification or profile (a bench's).
 ApiResult<json> ParseCompare(Store& store, const json& value, const NewTask& task, const std::string& first_format) {
   if (!value.is_object()) return WrongType("compare", "an object");
-  for (const auto& [key, item] : value.items()) {
-    if (key != "models" && key != "threads" && key != "round_ms") {
-      return ApiError{400, "unknown field 'compare." + key + "' (known: models, threads, round_ms)"};
-    }
-  }
+  if (auto unknown = CheckKnownFields(value, {"models", "threads", "round_ms"}, "compare")) return *unknown;
   json compare = {{"models", json::array()}, {"threads", json::array()}, {"round_ms", 20}};
   if (value.contains("models")) {
     if (!value["models"].is_array()) return WrongType("compare.models", "an array of sha256");

@@ -1,9 +1,11 @@
 #include "validation.h"
 
+#include <algorithm>
 #include <regex>
 #include <vector>
 
 #include "edgebench/settings.h"
+#include "edgebench/text.h"
 
 namespace edgebench::server {
 
@@ -44,6 +46,18 @@ ApiResult<std::string> OptionalName(const json& body, const std::string& field) 
   const std::string name = body[field].get<std::string>();
   if (!ValidName(name)) return BadName(field, name);
   return name;
+}
+
+std::optional<ApiError> CheckKnownFields(const json& object, const std::vector<std::string>& known,
+                                         const std::string& field) {
+  if (known.empty()) return std::nullopt;
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      return ApiError{400, "unknown field '" + (field.empty() ? "" : field + ".") + key + "' (known: " +
+                               Join(known, ", ") + ")"};
+    }
+  }
+  return std::nullopt;
 }
 
 bool IsSha256(const std::string& text) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,10 @@ std::optional<ApiError> CheckLabels(const nlohmann::json& labels, const std::str
 // An optional string field that must be a valid name when present; "" when absent or null.
 ApiResult<std::string> OptionalName(const nlohmann::json& body, const std::string& field);
 bool IsSha256(const std::string& text);
+// 400 for a key of `object` not in `known` ("unknown field 'compare.warp' (known: models, ...)");
+// `field` is the object's own name ("" for a request body). No check when `known` is empty.
+std::optional<ApiError> CheckKnownFields(const nlohmann::json& object, const std::vector<std::string>& known,
+                                         const std::string& field = "");
 
 // Checks a settings object against the settings table (edgebench/settings.h): 400 naming the field.
 std::optional<ApiError> ValidateSettings(const nlohmann::json& settings);

@@ -14,6 +14,14 @@ void ExpectError(const std::optional<ApiError>& error, int status, const std::st
   EXPECT_NE(error->message.find(fragment), std::string::npos) << error->message;
 }
 
+TEST(ValidationTest, UnknownFieldsAreNamedWithTheKnownOnes) {
+  EXPECT_FALSE(CheckKnownFields({{"models", json::array()}, {"round_ms", 5}}, {"models", "threads", "round_ms"}, "compare"));
+  ExpectError(CheckKnownFields({{"warp", 1}}, {"models", "threads"}, "compare"), 400,
+              "unknown field 'compare.warp' (known: models, threads)");
+  ExpectError(CheckKnownFields({{"colour", "red"}}, {"name"}), 400, "unknown field 'colour' (known: name)");
+  EXPECT_FALSE(CheckKnownFields({{"anything", 1}}, {}));  // no list: every key is taken
+}
+
 TEST(ValidationTest, SettingsAreCheckedAgainstTheBenchFlags) {
   EXPECT_FALSE(ValidateSettings({{"min_runs", 3}, {"warmup_min_ms", 0.5}, {"options", {{"spin_ns", "10"}}},
                                  {"precision", "int8"}, {"allow_unpinned_governor", true}}));
