@@ -52,12 +52,4 @@ struct ComparisonResult {
   Validity validity;
   std::optional<RunFailure> failure;  // the stage names the variant: "load (tinycnn t=2)"
 };
-
-// The comparison's verdict. Reasons: a failure; fewer rounds than settings.min_runs; the target
-// CI (settings.target_ci_percent) not reached by every ratio; a ratio that drifts (median of the
-// last third of the rounds' ratios vs the first third above settings.max_drift_percent: something
-// changed one variant and not the others). Warnings: each variant whose own bench verdict is
-// INVALID (its absolute figures drifted or spread, which the paired ratios absorb).
-Validity JudgeComparison(const ComparisonResult& comparison);
-
 }  // namespace edgebench

@@ -29,6 +29,17 @@ class RunListener {
   virtual void OnTimedRun(std::size_t /*index*/, int64_t /*elapsed_ns*/) {}
 };
 
+struct WarmupOutcome {
+  int runs = 0;
+  double ms = 0;
+  std::optional<Error> error;  // a failed RunOnce ends the warm-up here
+};
+
+// Warm-up runs (not samples) until both settings.warmup_runs and warmup_min_ms are reached,
+// capped by max_duration_ms, between the listeners' Stage::kWarmup start and end. Measure's
+// first stage; `edgebench compare` warms each variant with it.
+WarmupOutcome Warmup(Backend& backend, const BenchSettings& settings, std::span<RunListener* const> listeners = {});
+
 struct Measurement {
   int warmup_runs = 0;
   double warmup_ms = 0;

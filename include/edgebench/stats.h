@@ -69,4 +69,8 @@ struct RatioEstimate {
 };
 RatioEstimate PairedRatio(std::span<const double> baseline, std::span<const double> other);
 
+// The rounds' ratios other[k] / baseline[k], in round order (over the shorter span), from which
+// PairedRatio estimates and whose drift (DriftPercent) the comparison's verdict judges.
+std::vector<double> RoundRatios(std::span<const double> baseline, std::span<const double> other);
+
 }  // namespace edgebench

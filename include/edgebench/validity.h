@@ -1,4 +1,5 @@
-// The verdict on a measurement: pure function of samples, statistics, settings and environment.
+// The verdicts on a measurement and on a comparison: pure functions of samples, statistics,
+// settings and environment.
 #pragma once
 
 #include <optional>
@@ -6,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "edgebench/comparison.h"
 #include "edgebench/environment.h"
 #include "edgebench/result.h"
 #include "edgebench/settings.h"
@@ -32,5 +34,12 @@ Validity JudgeValidity(std::span<const double> samples_ms, const LatencyStats& s
 // verdict.
 std::vector<std::string> SampleReasons(std::span<const double> samples_ms, const LatencyStats& stats,
                                        const BenchSettings& settings);
+
+// The comparison's verdict. Reasons: a failure; fewer rounds than settings.min_runs; the target
+// CI (settings.target_ci_percent) not reached by every ratio; a ratio that drifts (median of the
+// last third of the rounds' ratios vs the first third above settings.max_drift_percent: something
+// changed one variant and not the others). Warnings: each variant whose own bench verdict is
+// INVALID (its absolute figures drifted or spread, which the paired ratios absorb).
+Validity JudgeComparison(const ComparisonResult& comparison);
 
 }  // namespace edgebench

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "edgebench/result_json.h"
+#include "edgebench/validity.h"
 
 namespace edgebench {
 namespace {

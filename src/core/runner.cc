@@ -55,28 +55,40 @@ std::string_view StopReasonName(StopReason reason) {
   return "failed";
 }
 
+WarmupOutcome Warmup(Backend& backend, const BenchSettings& settings, std::span<RunListener* const> listeners) {
+  WarmupOutcome warmup;
+  for (auto* listener : listeners) listener->OnStageStart(Stage::kWarmup);
+  const auto start = Clock::now();
+  const int64_t min_ns = static_cast<int64_t>(settings.warmup_min_ms * 1e6);
+  const int64_t max_ns = static_cast<int64_t>(settings.max_duration_ms * 1e6);
+  while (true) {
+    const int64_t elapsed = ToNs(Clock::now() - start);
+    const bool done = warmup.runs >= settings.warmup_runs && elapsed >= min_ns;
+    if (done || elapsed >= max_ns) break;
+    if (Status status = backend.RunOnce(); !status.ok()) {
+      warmup.error = status.error();
+      return warmup;
+    }
+    ++warmup.runs;
+  }
+  warmup.ms = static_cast<double>(ToNs(Clock::now() - start)) / 1e6;
+  for (auto* listener : listeners) listener->OnStageEnd(Stage::kWarmup, warmup.ms);
+  return warmup;
+}
+
 Measurement Measure(Backend& backend, const BenchSettings& settings,
                     std::span<RunListener* const> listeners) {
   Measurement result;
   const int64_t max_ns = static_cast<int64_t>(settings.max_duration_ms * 1e6);
 
-  for (auto* listener : listeners) listener->OnStageStart(Stage::kWarmup);
-  const auto warmup_start = Clock::now();
-  const int64_t warmup_min_ns = static_cast<int64_t>(settings.warmup_min_ms * 1e6);
-  while (true) {
-    const int64_t elapsed = ToNs(Clock::now() - warmup_start);
-    const bool done = result.warmup_runs >= settings.warmup_runs && elapsed >= warmup_min_ns;
-    if (done || elapsed >= max_ns) break;
-    Status status = backend.RunOnce();
-    if (!status.ok()) {
-      result.error = status.error();
-      result.stop_reason = StopReason::kFailed;
-      return result;
-    }
-    ++result.warmup_runs;
+  const WarmupOutcome warmup = Warmup(backend, settings, listeners);
+  result.warmup_runs = warmup.runs;
+  result.warmup_ms = warmup.ms;
+  if (warmup.error) {
+    result.error = warmup.error;
+    result.stop_reason = StopReason::kFailed;
+    return result;
   }
-  result.warmup_ms = static_cast<double>(ToNs(Clock::now() - warmup_start)) / 1e6;
-  for (auto* listener : listeners) listener->OnStageEnd(Stage::kWarmup, result.warmup_ms);
 
   for (auto* listener : listeners) listener->OnStageStart(Stage::kMeasure);
   const int64_t min_ns = static_cast<int64_t>(settings.min_duration_ms * 1e6);

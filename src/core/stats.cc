@@ -105,9 +105,14 @@ double RatioEstimate::HalfWidthPercent() const {
   return 100.0 * std::max(median - ci95.low, ci95.high - median) / median;
 }
 
-RatioEstimate PairedRatio(std::span<const double> baseline, std::span<const double> other) {
+std::vector<double> RoundRatios(std::span<const double> baseline, std::span<const double> other) {
   std::vector<double> ratios(std::min(baseline.size(), other.size()));
   for (std::size_t k = 0; k < ratios.size(); ++k) ratios[k] = other[k] / baseline[k];
+  return ratios;
+}
+
+RatioEstimate PairedRatio(std::span<const double> baseline, std::span<const double> other) {
+  std::vector<double> ratios = RoundRatios(baseline, other);
   RatioEstimate estimate;
   estimate.rounds = ratios.size();
   if (ratios.empty()) return estimate;

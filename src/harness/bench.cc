@@ -25,15 +25,6 @@
 #include "tflite_schema.h"
 
 namespace edgebench {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double MsSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-}  // namespace
 
 std::string UtcNow() {
   const std::time_t now = std::time(nullptr);
@@ -188,17 +179,6 @@ class StderrCapture {
   int saved_ = -1;
   std::string text_;
 };
-
-// Times one stage and tells the listeners.
-template <typename Body>
-auto TimedStage(Stage stage, std::span<RunListener* const> listeners, double& elapsed_ms, Body body) {
-  for (auto* listener : listeners) listener->OnStageStart(stage);
-  const auto start = Clock::now();
-  auto outcome = body();
-  elapsed_ms = MsSince(start);
-  for (auto* listener : listeners) listener->OnStageEnd(stage, elapsed_ms);
-  return outcome;
-}
 
 // How the benchmarked model's tensors map onto the reference model's, settled before timing so
 // that a mismatch fails fast. Permutations are empty where tensors pass as they are.

@@ -26,29 +26,25 @@ struct LiveVariant {
   std::vector<double> round_ms;  // per round: mean run time of its batch
 };
 
-// Loads `request` into `live` and fills the parts of `result` known before timing. Errors carry
-// the stage that failed.
+// Loads `request` (its runtime and model file already found) into `live` and fills the parts of
+// `result` known before timing. Errors carry the stage that failed.
 struct StageError {
   std::string stage;
   Error error;
 };
-std::optional<StageError> Prepare(const CompareVariantRequest& request, BenchResult& result, LiveVariant& live,
+std::optional<StageError> Prepare(const CompareVariantRequest& request, const BackendEntry& entry,
+                                  const ModelFile& model, BenchResult& result, LiveVariant& live,
                                   std::span<RunListener* const> listeners) {
   result.runtime_name = request.runtime;
   result.settings = request.settings;
-  result.model.path = request.model_path;
-  auto entry = FindBackend(request.runtime);
-  if (!entry.ok()) return StageError{"runtime", entry.error()};
-  auto model = InspectModelFile(request.model_path);
-  if (!model.ok()) return StageError{"model", model.error()};
-  result.model = *model;
-  const BackendInfo info = (*entry)->describe();
+  result.model = model;
+  const BackendInfo info = entry.describe();
   result.runtime_version = info.version;
-  if (!AcceptsFormat(info, model->format)) {
-    return StageError{"model", BadModel(model->path + ": is a " + std::string(ModelFormatName(model->format)) +
+  if (!AcceptsFormat(info, model.format)) {
+    return StageError{"model", BadModel(model.path + ": is a " + std::string(ModelFormatName(model.format)) +
                                         " model; runtime " + info.name + " accepts " + FormatList(info.formats))};
   }
-  if (auto summary = InspectModel(model->path, request.settings.shapes);
+  if (auto summary = InspectModel(model.path, request.settings.shapes);
       summary.ok() && summary->graph_analysed && summary->unknown_cost_nodes == 0) {
     result.model_cost = ModelCost{summary->params, summary->macs, summary->flops};
   }
@@ -56,52 +52,26 @@ std::optional<StageError> Prepare(const CompareVariantRequest& request, BenchRes
   if (!options.ok()) return StageError{"options", options.error()};
   result.runtime_options = *options;
 
-  live.backend = (*entry)->create();
-  auto timed = [&](Stage stage, double& elapsed_ms, auto body) {
-    for (auto* listener : listeners) listener->OnStageStart(stage);
-    const auto start = Clock::now();
-    Status status = body();
-    elapsed_ms = MsBetween(start, Clock::now());
-    for (auto* listener : listeners) listener->OnStageEnd(stage, elapsed_ms);
-    return status;
-  };
-  Status loaded = timed(Stage::kLoad, result.load_ms, [&] {
-    return live.backend->Load({*model, request.settings.threads, *options});
+  live.backend = entry.create();
+  Status loaded = TimedStage(Stage::kLoad, listeners, result.load_ms, [&] {
+    return live.backend->Load({model, request.settings.threads, *options});
   });
   if (!loaded.ok()) return StageError{"load", loaded.error()};
   result.outputs = live.backend->OutputSpecs();
   double inputs_ms = 0;
-  Status inputs_set = timed(Stage::kInputs, inputs_ms, [&]() -> Status {
+  Status inputs_set = TimedStage(Stage::kInputs, listeners, inputs_ms, [&]() -> Status {
     auto specs = ResolveInputShapes(live.backend->InputSpecs(), request.settings.shapes);
     if (!specs.ok()) return specs.error();
     result.inputs = *specs;
-    auto tensors = MakeInputs(*specs, request.settings, *model);
+    auto tensors = MakeInputs(*specs, request.settings, model);
     if (!tensors.ok()) return tensors.error();
     return live.backend->SetInputs(*tensors);
   });
   if (!inputs_set.ok()) return StageError{"inputs", inputs_set.error()};
-  Status first = timed(Stage::kFirstInference, result.first_inference_ms, [&] { return live.backend->RunOnce(); });
+  Status first = TimedStage(Stage::kFirstInference, listeners, result.first_inference_ms,
+                            [&] { return live.backend->RunOnce(); });
   if (!first.ok()) return StageError{"first_inference", first.error()};
   return std::nullopt;
-}
-
-// Warm-up as the bench does it (settings.warmup_runs and warmup_min_ms, capped by
-// max_duration_ms); returns the runs' mean time, from which the round's run count is sized.
-Expected<double> Warmup(Backend& backend, const BenchSettings& settings, BenchResult& result,
-                        std::span<RunListener* const> listeners) {
-  for (auto* listener : listeners) listener->OnStageStart(Stage::kWarmup);
-  const auto start = Clock::now();
-  int runs = 0;
-  while (true) {
-    const double elapsed = MsBetween(start, Clock::now());
-    if ((runs >= settings.warmup_runs && elapsed >= settings.warmup_min_ms) || elapsed >= settings.max_duration_ms) break;
-    if (Status status = backend.RunOnce(); !status.ok()) return status.error();
-    ++runs;
-  }
-  result.warmup_runs = runs;
-  result.warmup_ms = MsBetween(start, Clock::now());
-  for (auto* listener : listeners) listener->OnStageEnd(Stage::kWarmup, result.warmup_ms);
-  return runs > 0 ? result.warmup_ms / runs : result.first_inference_ms;
 }
 
 // The adaptive stop: every ratio's interval within the target and no ratio drifting (the
@@ -110,9 +80,8 @@ bool RatiosSettled(const std::vector<LiveVariant>& live, const BenchSettings& se
   const std::vector<double>& baseline = live[0].round_ms;
   for (std::size_t i = 1; i < live.size(); ++i) {
     if (PairedRatio(baseline, live[i].round_ms).HalfWidthPercent() > *settings.target_ci_percent) return false;
-    std::vector<double> ratios(baseline.size());
-    for (std::size_t k = 0; k < ratios.size(); ++k) ratios[k] = live[i].round_ms[k] / baseline[k];
-    if (const auto drift = DriftPercent(ratios); drift && std::abs(*drift) > settings.max_drift_percent) return false;
+    const auto drift = DriftPercent(RoundRatios(baseline, live[i].round_ms));
+    if (drift && std::abs(*drift) > settings.max_drift_percent) return false;
   }
   return true;
 }
@@ -153,9 +122,15 @@ ComparisonResult RunComparison(const CompareRequest& request, std::span<RunListe
   }
 
   // Names and files first, so that a typo fails before anything loads.
+  std::vector<const BackendEntry*> entries;
+  std::vector<ModelFile> models;
   for (const auto& variant : request.variants) {
-    if (auto entry = FindBackend(variant.runtime); !entry.ok()) return fail("runtime", entry.error(), variant.label);
-    if (auto model = InspectModelFile(variant.model_path); !model.ok()) return fail("model", model.error(), variant.label);
+    auto entry = FindBackend(variant.runtime);
+    if (!entry.ok()) return fail("runtime", entry.error(), variant.label);
+    auto model = InspectModelFile(variant.model_path);
+    if (!model.ok()) return fail("model", model.error(), variant.label);
+    entries.push_back(*entry);
+    models.push_back(std::move(*model));
   }
   // Everything is loaded before anything is timed: a variant that cannot run stops the comparison
   // before its first round.
@@ -166,14 +141,19 @@ ComparisonResult RunComparison(const CompareRequest& request, std::span<RunListe
     variant.label = request.variants[i].label;
     variant.result.environment = comparison.environment;
     variant.result.started_at_utc = comparison.started_at_utc;
-    if (auto error = Prepare(request.variants[i], variant.result, live[i], listeners)) {
+    if (auto error = Prepare(request.variants[i], *entries[i], models[i], variant.result, live[i], listeners)) {
       return fail(error->stage, std::move(error->error), variant.label);
     }
   }
   for (std::size_t i = 0; i < count; ++i) {
-    auto mean_ms = Warmup(*live[i].backend, request.settings, comparison.variants[i].result, listeners);
-    if (!mean_ms.ok()) return fail("warmup", mean_ms.error(), comparison.variants[i].label);
-    const double runs = std::ceil(request.round_target_ms / std::max(*mean_ms, 1e-6));
+    BenchResult& result = comparison.variants[i].result;
+    const WarmupOutcome warmup = Warmup(*live[i].backend, request.settings, listeners);
+    if (warmup.error) return fail("warmup", *warmup.error, comparison.variants[i].label);
+    result.warmup_runs = warmup.runs;
+    result.warmup_ms = warmup.ms;
+    // The round's run count from the warm-up's mean run (the first inference's without one).
+    const double mean_ms = warmup.runs > 0 ? warmup.ms / warmup.runs : result.first_inference_ms;
+    const double runs = std::ceil(request.round_target_ms / std::max(mean_ms, 1e-6));
     comparison.variants[i].runs_per_round = static_cast<int>(std::clamp(runs, 1.0, 100000.0));
   }
 
