@@ -96,6 +96,7 @@ APT_PACKAGES=(
   docker.io docker-registry jq
   libarmnn-dev libarmnntfliteparser-dev libarmnn-cpuref-backend22
   flatbuffers-compiler libflatbuffers-dev
+  libxgboost-dev clang-14 libclang-rt-14-dev
 )
 # Packages whose versions are worth recording in the log.
 KEY_PACKAGES=(
@@ -103,6 +104,7 @@ KEY_PACKAGES=(
   libprotobuf-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   python3-torch python3-torchvision python3-onnx python3-numpy
   chromium docker.io docker-registry libarmnn-dev flatbuffers-compiler
+  libxgboost-dev clang-14
 )
 
 # Prints the packages of APT_PACKAGES that are not installed.

@@ -16,6 +16,15 @@ void AddVerboseFlag(CLI::App* command) {
       "Show the runtimes' own warnings on stderr (default: errors only; also EDGEBENCH_VERBOSE=1)");
 }
 
+CLI::App* SubcommandGroup(CLI::App& app, const std::string& name, const std::string& description) {
+  for (CLI::App* existing : app.get_subcommands({})) {
+    if (existing->get_name() == name) return existing;
+  }
+  CLI::App* group = app.add_subcommand(name, description);
+  group->require_subcommand(1);
+  return group;
+}
+
 int ExitCodeFor(const Error& error) {
   switch (error.code) {
     case ErrorCode::kInvalidArgument:

@@ -40,6 +40,10 @@ Status WriteOutput(const std::string& path, const std::string& content);
 // default: errors only).
 void AddVerboseFlag(CLI::App* command);
 
+// The subcommand `name` of `app` (a group such as `kernels` or `predictor` whose subcommands live
+// in several files), created with `description` on first use; it requires one subcommand.
+CLI::App* SubcommandGroup(CLI::App& app, const std::string& name, const std::string& description);
+
 // Each registers one subcommand on `app`; when it runs, it stores its exit code in `exit_code`.
 void AddRuntimesCommand(CLI::App& app, int& exit_code);
 void AddBenchCommand(CLI::App& app, int& exit_code);
