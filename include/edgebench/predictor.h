@@ -1,5 +1,5 @@
 // Latency prediction: one gradient-boosted tree regressor (XGBoost) per kernel type, trained on
-// measured single-kernel models (data sets "edgebench.kernels/1"), and a model's latency
+// measured single-kernel models (data sets "edgebench.kernels/1", kernel_dataset.h), and a model's latency
 // predicted as the runtime's per-inference floor plus the predictions of the kernels the model
 // splits into (kernel_split.h). Saved as one JSON document, schema "edgebench.predictor/1"
 // (docs/predictor.md).
@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edgebench/kernel_dataset.h"
 #include "edgebench/kernel_split.h"
 #include "edgebench/kernels.h"
 #include "edgebench/result.h"
@@ -30,31 +31,6 @@ inline constexpr const char* kPredictorSchema = "edgebench.predictor/1";
 // version; every later edgebench reads major version 1.
 inline constexpr int kPredictorFormatMajor = 1;
 inline constexpr int kPredictorFormatMinor = 0;
-
-// --- Training data -------------------------------------------------------------------------
-
-// One measured kernel model of a data set.
-struct KernelPoint {
-  std::string file;
-  std::string source;  // the model the configuration was sampled around
-  KernelConfig config;
-  double median_ms = 0;
-  bool valid = true;
-};
-
-// What the predictor reads of a data set (edgebench.kernels/1).
-struct KernelData {
-  std::string path;                 // where it was read from ("" when built in memory)
-  nlohmann::json provenance;        // as written by `edgebench kernels measure`
-  double overhead_ms = 0;           // the runtime's per-inference floor
-  std::vector<KernelPoint> points;  // valid and INVALID
-  std::string runtime() const;      // provenance.runtime
-};
-
-// Reads a data set file; another schema, a missing field or a bad configuration is
-// kInvalidArgument naming the file.
-Expected<KernelData> ReadKernelData(const std::string& path);
-Expected<KernelData> KernelDataFromJson(const nlohmann::json& document);
 
 // --- Accuracy --------------------------------------------------------------------------------
 
@@ -103,8 +79,9 @@ class Predictor {
   // overhead_ms, kMinTargetMs)) of the training share (see docs/predictor.md for why log).
   // Every data set must come from the rules' runtime. A type with fewer than 2 valid points has
   // no regressor.
-  static Expected<Predictor> Train(const std::vector<KernelData>& data, const KernelRules& rules,
-                                   const PredictorSettings& settings);
+  // `names` (the data sets' files, or empty) go into the provenance.
+  static Expected<Predictor> Train(const std::vector<KernelDataSet>& data, const std::vector<std::string>& names,
+                                   const KernelRules& rules, const PredictorSettings& settings);
   // Checks the schema, the format version and every required field: kBadModel naming the
   // problem otherwise.
   static Expected<Predictor> FromJson(const nlohmann::json& document);

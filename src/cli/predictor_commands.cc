@@ -51,15 +51,15 @@ int RunTrain(const TrainFlags& flags) {
   if (!rules_json.ok()) return ReportError(rules_json.error());
   auto rules = KernelRulesFromJson(*rules_json);
   if (!rules.ok()) return ReportError(InvalidArgument(flags.rules + ": " + rules.error().message));
-  std::vector<KernelData> data;
+  std::vector<KernelDataSet> data;
   for (const auto& path : flags.datasets) {
-    auto set = ReadKernelData(path);
+    auto set = ReadKernelDataSet(path);
     if (!set.ok()) return ReportError(set.error());
     data.push_back(std::move(*set));
   }
   PredictorSettings settings = flags.settings;
   if (!flags.exclude_sources.empty()) settings.excluded_sources = Split(flags.exclude_sources, ',');
-  auto predictor = Predictor::Train(data, *rules, settings);
+  auto predictor = Predictor::Train(data, flags.datasets, *rules, settings);
   if (!predictor.ok()) return ReportError(predictor.error());
   auto document = predictor->ToJson();
   if (!document.ok()) return ReportError(document.error());

@@ -13,8 +13,6 @@
 namespace edgebench {
 namespace {
 
-constexpr const char* kDatasetSchema = "edgebench.kernels/1";
-
 // A stable 64-bit hash (FNV-1a): the validation split must not depend on the standard library.
 uint64_t StableHash(const std::string& text, uint64_t seed) {
   uint64_t hash = 1469598103934665603ULL ^ seed;
@@ -39,9 +37,10 @@ FlopsBaseline FitFlopsBaseline(const std::vector<KernelPoint>& points) {
     const auto& type = point.config.type;
     if (type != "conv" && type != "dwconv" && type != "fc") continue;
     const double gflops = KernelFlops(point.config) / 1e9;
-    if (gflops <= 0 || point.median_ms <= 0) continue;
-    numerator += gflops / point.median_ms;
-    denominator += gflops * gflops / (point.median_ms * point.median_ms);
+    const double ms = point.median_ms.value_or(0);
+    if (gflops <= 0 || ms <= 0) continue;
+    numerator += gflops / ms;
+    denominator += gflops * gflops / (ms * ms);
     ++used;
   }
   FlopsBaseline baseline;
@@ -51,25 +50,6 @@ FlopsBaseline FitFlopsBaseline(const std::vector<KernelPoint>& points) {
                        " valid training points of types conv, dwconv and fc against their FLOPs, least "
                        "squares of the relative error, through the origin";
   return baseline;
-}
-
-Expected<KernelPoint> PointFromJson(const nlohmann::json& json) {
-  if (!json.is_object()) return InvalidArgument("a point is not an object");
-  KernelPoint point;
-  if (!json.contains("config")) return InvalidArgument("a point has no config");
-  auto config = KernelConfigFromJson(json.at("config"));
-  if (!config.ok()) return config.error();
-  point.config = std::move(*config);
-  point.file = json.value("file", "");
-  point.source = json.value("source", "");
-  point.valid = json.value("valid", false);
-  const auto median = json.find("median_ms");
-  if (median != json.end() && median->is_number()) {
-    point.median_ms = median->get<double>();
-  } else if (point.valid) {
-    return InvalidArgument(point.file + ": a valid point without median_ms");
-  }
-  return point;
 }
 
 // Fails with kBadModel naming `field` when the document lacks it or it has the wrong type.
@@ -89,43 +69,6 @@ nlohmann::json BaselineJson(const FlopsBaseline& baseline) {
 }
 
 }  // namespace
-
-// --- Data sets -------------------------------------------------------------------------------
-
-std::string KernelData::runtime() const {
-  return provenance.is_object() ? provenance.value("runtime", "") : "";
-}
-
-Expected<KernelData> KernelDataFromJson(const nlohmann::json& document) {
-  if (!document.is_object() || document.value("schema", "") != kDatasetSchema) {
-    return InvalidArgument(std::string("not a kernel data set (schema ") + kDatasetSchema + ")");
-  }
-  KernelData data;
-  try {
-    data.provenance = document.at("provenance");
-    data.overhead_ms = document.at("overhead_ms").get<double>();
-    for (const auto& item : document.at("points")) {
-      auto point = PointFromJson(item);
-      if (!point.ok()) return point.error();
-      data.points.push_back(std::move(*point));
-    }
-  } catch (const nlohmann::json::exception& error) {
-    return InvalidArgument(std::string("kernel data set: ") + error.what());
-  }
-  if (data.runtime().empty()) return InvalidArgument("kernel data set: provenance names no runtime");
-  return data;
-}
-
-Expected<KernelData> ReadKernelData(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound(path + ": cannot open");
-  const auto document = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded()) return InvalidArgument(path + ": not valid JSON");
-  auto data = KernelDataFromJson(document);
-  if (!data.ok()) return InvalidArgument(path + ": " + data.error().message);
-  data->path = path;
-  return data;
-}
 
 // --- Accuracy --------------------------------------------------------------------------------
 
@@ -182,8 +125,8 @@ nlohmann::json ToJson(const PredictorSettings& settings) {
 
 // --- Training --------------------------------------------------------------------------------
 
-Expected<Predictor> Predictor::Train(const std::vector<KernelData>& data, const KernelRules& rules,
-                                     const PredictorSettings& settings) {
+Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, const std::vector<std::string>& names,
+                                     const KernelRules& rules, const PredictorSettings& settings) {
   if (data.empty()) return InvalidArgument("no kernel data set to train on");
   if (settings.validation_percent < 0 || settings.validation_percent >= 100) {
     return InvalidArgument("--validation-percent must be in [0, 100)");
@@ -197,23 +140,26 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelData>& data, const 
   const std::set<std::string> excluded(settings.excluded_sources.begin(), settings.excluded_sources.end());
   std::map<std::string, std::vector<std::pair<KernelPoint, double>>> by_type;  // point, overhead
   std::vector<KernelPoint> training_points;
-  for (const auto& set : data) {
-    const std::string name = set.path.empty() ? "kernel data set" : set.path;
-    if (set.runtime() != rules.runtime) {
-      return InvalidArgument(name + ": measured on " + set.runtime() + ", the rules are for " + rules.runtime);
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const KernelDataSet& set = data[i];
+    const std::string name = i < names.size() ? names[i] : "kernel data set " + std::to_string(i + 1);
+    if (set.provenance.runtime != rules.runtime) {
+      return InvalidArgument(name + ": measured on " + set.provenance.runtime + ", the rules are for " + rules.runtime);
     }
-    if (predictor.runtime_version_.empty()) predictor.runtime_version_ = set.provenance.value("runtime_version", "");
-    const std::string device = set.provenance.value("device", "");
+    if (predictor.runtime_version_.empty()) predictor.runtime_version_ = set.provenance.runtime_version;
+    const std::string& device = set.provenance.device;
     if (std::find(devices.begin(), devices.end(), device) == devices.end()) devices.push_back(device);
     overheads.push_back(set.overhead_ms);
     std::size_t valid = 0;
     for (const auto& point : set.points) {
-      if (!point.valid || excluded.count(point.source) > 0 || point.config.type == "unknown") continue;
+      if (!point.valid || !point.median_ms || excluded.count(point.source) > 0 || point.config.type == "unknown") {
+        continue;
+      }
       by_type[point.config.type].emplace_back(point, set.overhead_ms);
       ++valid;
     }
-    predictor.provenance_.push_back({{"path", set.path},
-                                     {"provenance", set.provenance},
+    predictor.provenance_.push_back({{"path", name},
+                                     {"provenance", edgebench::ToJson(set).at("provenance")},
                                      {"overhead_ms", set.overhead_ms},
                                      {"points", set.points.size()},
                                      {"trained_points", valid}});
@@ -238,7 +184,7 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelData>& data, const 
     std::vector<const KernelConfig*> validation_configs;
     for (std::size_t rank = 0; rank < order.size(); ++rank) {
       const auto& [point, overhead] = points[order[rank].second];
-      const double target = Target(point.median_ms, overhead);
+      const double target = Target(*point.median_ms, overhead);
       if (rank < held_out) {
         validation_rows.push_back(KernelFeatures(point.config));
         validation_targets.push_back(target);

@@ -28,10 +28,23 @@ KernelRules Rules(const std::string& runtime = "onnxruntime") {
   return rules;
 }
 
+KernelPoint Point(const std::string& prefix, int number, const std::string& source, const KernelConfig& config) {
+  KernelPoint point;
+  point.file = prefix + std::to_string(number) + ".onnx";
+  point.source = source;
+  point.config = config;
+  point.median_ms = kOverheadMs + SyntheticMs(config);
+  point.valid = true;
+  point.attempts = 1;
+  return point;
+}
+
 // A data set of conv and add kernels over a grid of sizes, measured on the synthetic device.
-KernelData SyntheticData(const std::string& runtime = "onnxruntime") {
-  KernelData data;
-  data.provenance = {{"runtime", runtime}, {"runtime_version", "1.0"}, {"device", "synthetic"}};
+KernelDataSet SyntheticData(const std::string& runtime = "onnxruntime") {
+  KernelDataSet data;
+  data.provenance.runtime = runtime;
+  data.provenance.runtime_version = "1.0";
+  data.provenance.device = "synthetic";
   data.overhead_ms = kOverheadMs;
   int file = 0;
   for (int64_t hw : {7, 14, 28, 56, 112}) {
@@ -46,8 +59,7 @@ KernelData SyntheticData(const std::string& runtime = "onnxruntime") {
           conv.kernel_size = kernel;
           conv.stride = 1;
           conv.groups = 1;
-          data.points.push_back({"conv" + std::to_string(++file) + ".onnx", cout == 256 ? "big" : "small", conv,
-                                 kOverheadMs + SyntheticMs(conv), true});
+          data.points.push_back(Point("conv", ++file, cout == 256 ? "big" : "small", conv));
         }
       }
       KernelConfig add;
@@ -55,7 +67,7 @@ KernelData SyntheticData(const std::string& runtime = "onnxruntime") {
       add.hin = add.win = hw;
       add.cin = add.cout = cin;
       add.inputs = 2;
-      data.points.push_back({"add" + std::to_string(++file) + ".onnx", "small", add, kOverheadMs + SyntheticMs(add), true});
+      data.points.push_back(Point("add", ++file, "small", add));
     }
   }
   // An INVALID point far off the function: it must not be trained on.
@@ -69,7 +81,7 @@ KernelData SyntheticData(const std::string& runtime = "onnxruntime") {
 
 const Predictor& TrainedPredictor() {
   static const Predictor predictor = [] {
-    auto trained = Predictor::Train({SyntheticData()}, Rules(), PredictorSettings{});
+    auto trained = Predictor::Train({SyntheticData()}, {}, Rules(), PredictorSettings{});
     EXPECT_TRUE(trained.ok()) << trained.error().message;
     return std::move(*trained);
   }();
@@ -98,7 +110,7 @@ TEST(Predictor, LearnsAKnownFunctionOfTheFeatures) {
 }
 
 TEST(Predictor, TrainingIsDeterministic) {
-  auto again = Predictor::Train({SyntheticData()}, Rules(), PredictorSettings{});
+  auto again = Predictor::Train({SyntheticData()}, {}, Rules(), PredictorSettings{});
   ASSERT_TRUE(again.ok());
   auto first = TrainedPredictor().ToJson();
   auto second = again->ToJson();
@@ -109,11 +121,11 @@ TEST(Predictor, TrainingIsDeterministic) {
 TEST(Predictor, ExcludedSourcesAndOtherRuntimesAreNotTrainedOn) {
   PredictorSettings settings;
   settings.excluded_sources = {"big"};
-  auto trained = Predictor::Train({SyntheticData()}, Rules(), settings);
+  auto trained = Predictor::Train({SyntheticData()}, {}, Rules(), settings);
   ASSERT_TRUE(trained.ok());
   EXPECT_EQ(trained->validation("conv").points, 200u * 20 / 100);
 
-  auto other = Predictor::Train({SyntheticData("tflite")}, Rules(), PredictorSettings{});
+  auto other = Predictor::Train({SyntheticData("tflite")}, {}, Rules(), PredictorSettings{});
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(other.error().message.find("measured on tflite"), std::string::npos) << other.error().message;
