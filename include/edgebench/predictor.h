@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "edgebench/kernel_dataset.h"
+#include "edgebench/kernel_models.h"
 #include "edgebench/kernel_split.h"
 #include "edgebench/kernels.h"
 #include "edgebench/result.h"
@@ -62,6 +63,7 @@ nlohmann::json ToJson(const PredictorSettings& settings);
 // excluded).
 struct ValidationPoint {
   KernelConfig config;
+  std::string source;  // the model the point was sampled around
   double measured_ms = 0;
   double predicted_ms = 0;
 };
@@ -126,10 +128,10 @@ class Predictor {
 // --- Adaptive sampling -----------------------------------------------------------------------
 
 // New configurations around the validation points predicted more than 10% off: each such point
-// gets `per_point` neighbours with a few fields changed a little (spatial size, channels, kernel
-// size or stride), kept valid for their type and distinct from each other and the point. Same
-// points and seed give the same configurations.
-std::vector<KernelConfig> ProposeAroundPoorPoints(const std::vector<ValidationPoint>& points, int per_point,
+// gets up to `per_point` neighbours with one aspect changed a little (spatial size, channels,
+// kernel size), each passing CheckKernelConfig, distinct from each other and the point, with
+// the point's source. Same points and seed give the same configurations.
+std::vector<SampledKernel> ProposeAroundPoorPoints(const std::vector<ValidationPoint>& points, int per_point,
                                                   uint64_t seed);
 
 // --- Predicting a model ----------------------------------------------------------------------

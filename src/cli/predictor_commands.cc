@@ -1,15 +1,20 @@
 // `edgebench predictor train`, `edgebench predictor evaluate` and `edgebench predict`: latency
 // prediction from measured single-kernel models (docs/predictor.md).
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "command.h"
+#include "edgebench/kernel_dataset.h"
+#include "edgebench/kernel_models.h"
 #include "edgebench/predictor.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
 #include "edgebench/text.h"
+#include "edgebench/version.h"
 
 namespace edgebench::cli {
 namespace {
@@ -42,8 +47,67 @@ struct TrainFlags {
   std::string out;
   std::string exclude_sources;
   PredictorSettings settings;
+  int adapt_rounds = 0;
+  std::string kernels_dir;
+  std::string runtime;
   bool json = false;
 };
+
+// New kernel models per validation point predicted more than 10% off, in each adaptive round.
+constexpr int kAdaptivePerPoint = 2;
+
+// One adaptive round: writes kernel models around the poorly predicted validation points of
+// `predictor` into DIR/adapt_round_R (with its kernels.json), measures them on this machine with
+// the first data set's settings, writes DIR/adapt_round_R/dataset.json and adds it to `data`.
+// Returns how many points it added (0: nothing was predicted more than 10% off).
+Expected<std::size_t> AdaptiveRound(const TrainFlags& flags, int round, const Predictor& predictor,
+                                    std::vector<KernelDataSet>& data, std::vector<std::string>& names) {
+  const uint64_t seed = flags.settings.seed + static_cast<uint64_t>(round);
+  const auto proposed = ProposeAroundPoorPoints(predictor.validation_points(), kAdaptivePerPoint, seed);
+  if (proposed.empty()) return std::size_t{0};
+  const std::string dir = flags.kernels_dir + "/adapt_round_" + std::to_string(round);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return NotFound(dir + ": cannot create: " + error.message());
+  KernelModels models;
+  models.seed = seed;
+  models.edgebench_version = kVersion;
+  std::set<std::string> sources;
+  for (const auto& set : data) {
+    for (const auto& source : set.provenance.kernel_models_sources) {
+      if (sources.insert(source.name).second) models.sources.push_back(source);
+    }
+  }
+  for (std::size_t i = 0; i < proposed.size(); ++i) {
+    char file[64];
+    std::snprintf(file, sizeof file, "%04zu_%s.onnx", i + 1, proposed[i].config.type.c_str());
+    EB_RETURN_IF_ERROR(WriteKernelModel(proposed[i].config, dir + "/" + file, seed));
+    if (sources.insert(proposed[i].source).second) models.sources.push_back({proposed[i].source, ""});
+    models.kernels.push_back({file, proposed[i].source, proposed[i].config});
+  }
+  EB_RETURN_IF_ERROR(WriteOutput(dir + "/kernels.json", ToJson(models).dump(2) + "\n"));
+  std::cerr << "adaptive round " << round << ": measuring " << proposed.size() << " kernel models in " << dir
+            << "\n";
+  KernelMeasureRequest request;
+  request.kernels_dir = dir;
+  request.runtime = flags.runtime;
+  request.settings = data.front().provenance.settings;
+  auto measured = MeasureKernels(request, [](const KernelDataSet&, std::size_t index, std::size_t total) {
+    std::cerr << "\r  " << index + 1 << "/" << total << std::flush;
+  });
+  std::cerr << "\n";
+  if (!measured.ok()) return measured.error();
+  if (measured->provenance.device != data.front().provenance.device) {
+    return InvalidArgument("adaptive rounds measure on this machine (" + measured->provenance.device +
+                           "), the data sets come from " + data.front().provenance.device);
+  }
+  const std::string path = dir + "/dataset.json";
+  EB_RETURN_IF_ERROR(WriteOutput(path, ToJson(*measured).dump(2) + "\n"));
+  const std::size_t added = measured->points.size();
+  data.push_back(std::move(*measured));
+  names.push_back(path);
+  return added;
+}
 
 int RunTrain(const TrainFlags& flags) {
   if (auto status = CheckOutputPath(flags.out); !status.ok()) return ReportError(status.error());
@@ -59,8 +123,27 @@ int RunTrain(const TrainFlags& flags) {
   }
   PredictorSettings settings = flags.settings;
   if (!flags.exclude_sources.empty()) settings.excluded_sources = Split(flags.exclude_sources, ',');
-  auto predictor = Predictor::Train(data, flags.datasets, *rules, settings);
+  if (flags.adapt_rounds > 0) {
+    if (flags.kernels_dir.empty() || flags.runtime.empty()) {
+      return ReportError(InvalidArgument("--adapt-rounds needs --kernels-dir and -r RUNTIME"));
+    }
+    if (flags.runtime != rules->runtime) {
+      return ReportError(InvalidArgument("-r " + flags.runtime + ": the rules are for " + rules->runtime));
+    }
+  }
+  std::vector<std::string> names = flags.datasets;
+  auto predictor = Predictor::Train(data, names, *rules, settings);
   if (!predictor.ok()) return ReportError(predictor.error());
+  for (int round = 1; round <= flags.adapt_rounds; ++round) {
+    auto added = AdaptiveRound(flags, round, *predictor, data, names);
+    if (!added.ok()) return ReportError(added.error());
+    if (*added == 0) {
+      std::cerr << "adaptive round " << round << ": no validation point is predicted more than 10% off\n";
+      break;
+    }
+    predictor = Predictor::Train(data, names, *rules, settings);
+    if (!predictor.ok()) return ReportError(predictor.error());
+  }
   auto document = predictor->ToJson();
   if (!document.ok()) return ReportError(document.error());
   if (auto status = WriteOutput(flags.out, document->dump() + "\n"); !status.ok()) return ReportError(status.error());
@@ -198,6 +281,13 @@ void AddPredictorCommands(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0, 99));
   train->add_option("--seed", train_flags->settings.seed, "Seed of the validation split and of XGBoost")
       ->capture_default_str();
+  train->add_option("--adapt-rounds", train_flags->adapt_rounds,
+                    "Adaptive rounds: measure new kernel models around the validation points predicted more "
+                    "than 10% off, add them and retrain (needs --kernels-dir and -r)")
+      ->check(CLI::NonNegativeNumber);
+  train->add_option("--kernels-dir", train_flags->kernels_dir,
+                    "Where adaptive rounds write their kernel models and data sets (DIR/adapt_round_N)");
+  train->add_option("--runtime,-r", train_flags->runtime, "The runtime adaptive rounds measure on (the rules')");
   train->add_flag("--json", train_flags->json, "Print the validation figures as JSON");
   train->callback([train_flags, &exit_code] { exit_code = RunTrain(*train_flags); });
 

@@ -181,14 +181,14 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, con
     const std::size_t held_out = points.size() * settings.validation_percent / 100;
     std::vector<std::vector<double>> train_rows, validation_rows;
     std::vector<double> train_targets, validation_targets;
-    std::vector<const KernelConfig*> validation_configs;
+    std::vector<const KernelPoint*> validation_points;
     for (std::size_t rank = 0; rank < order.size(); ++rank) {
       const auto& [point, overhead] = points[order[rank].second];
       const double target = Target(*point.median_ms, overhead);
       if (rank < held_out) {
         validation_rows.push_back(KernelFeatures(point.config));
         validation_targets.push_back(target);
-        validation_configs.push_back(&point.config);
+        validation_points.push_back(&point);
       } else {
         train_rows.push_back(KernelFeatures(point.config));
         train_targets.push_back(std::log(target));
@@ -205,7 +205,8 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, con
     std::vector<double> predicted;
     for (std::size_t i = 0; i < predicted_log->size(); ++i) {
       predicted.push_back(std::exp((*predicted_log)[i]));
-      predictor.validation_points_.push_back({*validation_configs[i], validation_targets[i], predicted.back()});
+      predictor.validation_points_.push_back(
+          {validation_points[i]->config, validation_points[i]->source, validation_targets[i], predicted.back()});
     }
     model.validation = ComputeAccuracy(predicted, validation_targets);
     predictor.regressors_.emplace(type, std::move(model));
@@ -403,17 +404,19 @@ KernelConfig Neighbour(const KernelConfig& config, uint64_t variant) {
 
 }  // namespace
 
-std::vector<KernelConfig> ProposeAroundPoorPoints(const std::vector<ValidationPoint>& points, int per_point,
-                                                  uint64_t seed) {
-  std::vector<KernelConfig> proposed;
+std::vector<SampledKernel> ProposeAroundPoorPoints(const std::vector<ValidationPoint>& points, int per_point,
+                                                   uint64_t seed) {
+  std::vector<SampledKernel> proposed;
   for (const auto& point : points) {
     if (point.measured_ms <= 0 || std::abs(point.predicted_ms / point.measured_ms - 1) <= 0.10) continue;
     const uint64_t base = StableHash(edgebench::ToJson(point.config).dump(), seed);
     int added = 0;
     for (uint64_t attempt = 0; attempt < 12 && added < per_point; ++attempt) {
       const KernelConfig next = Neighbour(point.config, base + attempt);
-      if (next == point.config || std::find(proposed.begin(), proposed.end(), next) != proposed.end()) continue;
-      proposed.push_back(next);
+      const bool seen = std::any_of(proposed.begin(), proposed.end(),
+                                    [&](const SampledKernel& kernel) { return kernel.config == next; });
+      if (next == point.config || seen || !CheckKernelConfig(next).ok()) continue;
+      proposed.push_back({next, point.source});
       ++added;
     }
   }

@@ -216,20 +216,24 @@ TEST(Predictor, AdaptiveSamplingProposesNeighboursOfPoorPointsOnly) {
   dw.type = "dwconv";
   dw.groups = 64;
   const std::vector<ValidationPoint> points = {
-      {conv, 1.0, 1.05},  // 5% off: good enough
-      {conv, 1.0, 1.5},   // 50% off
-      {dw, 1.0, 0.5},     // 50% off
+      {conv, "a", 1.0, 1.05},  // 5% off: good enough
+      {conv, "b", 1.0, 1.5},   // 50% off
+      {dw, "c", 1.0, 0.5},     // 50% off
   };
   const auto proposed = ProposeAroundPoorPoints(points, 3, 1);
   ASSERT_EQ(proposed.size(), 6u);
-  for (const auto& config : proposed) {
+  for (const auto& [config, source] : proposed) {
+    EXPECT_TRUE(CheckKernelConfig(config).ok()) << ToJson(config).dump();
+    EXPECT_EQ(source, config.type == "conv" ? "b" : "c");
     EXPECT_FALSE(config == conv || config == dw);
     if (config.type == "dwconv") {
       EXPECT_EQ(config.cin, config.cout);
       EXPECT_EQ(config.groups, config.cin);
     }
   }
-  EXPECT_EQ(ProposeAroundPoorPoints(points, 3, 1), proposed);
+  const auto again = ProposeAroundPoorPoints(points, 3, 1);
+  ASSERT_EQ(again.size(), proposed.size());
+  for (std::size_t i = 0; i < again.size(); ++i) EXPECT_EQ(again[i].config, proposed[i].config);
   EXPECT_TRUE(ProposeAroundPoorPoints({points[0]}, 3, 1).empty());
 }
 
