@@ -7,6 +7,8 @@
 #include <random>
 #include <tuple>
 
+#include "edgebench/kernel_dataset.h"
+#include "edgebench/kernel_models.h"
 #include "edgebench/settings.h"
 #include "testing/backend_testing.h"
 #include "testing/process.h"
@@ -102,7 +104,8 @@ TEST(Cli, RuntimesJsonListsEveryBackend) {
 TEST(Cli, BinaryLinksNoRuntime) {
   auto ldd = RunProcess({"/usr/bin/ldd", EDGEBENCH_BINARY});
   ASSERT_EQ(ldd.exit_code, 0) << ldd.err;
-  for (const char* library : {"onnxruntime", "opencv_dnn", "libtorch", "tensorflowlite", "armnn"}) {
+  // Nor XGBoost: the predictor loads it when it needs it, so other commands do not start slower.
+  for (const char* library : {"onnxruntime", "opencv_dnn", "libtorch", "tensorflowlite", "armnn", "xgboost"}) {
     EXPECT_EQ(ldd.out.find(library), std::string::npos) << library << " is linked:\n" << ldd.out;
   }
 }
@@ -357,6 +360,115 @@ TEST(Cli, ReportAndAnalyzeReadSavedResults) {
 
   ExpectBadInput(Edgebench({"analyze", WriteFile("broken.json", "{not json")}), {"broken.json", "not valid JSON"});
   ExpectBadInput(Edgebench({"report", WriteFile("other.json", "{\"schema\": \"x/1\"}")}), {"other.json", "schema"});
+}
+
+// A kernel data set measured on a synthetic device: conv and add kernels whose time is a known
+// function of their FLOPs.
+std::string SyntheticKernelDataSet(const std::string& dir) {
+  KernelDataSet data;
+  data.provenance.device = "synthetic";
+  data.provenance.runtime = "onnxruntime";
+  data.provenance.runtime_version = "1.0";
+  data.provenance.kernel_models_sources = {{"tinycnn", "0"}};
+  data.overhead_ms = 0.01;
+  data.overhead.file = "overhead.onnx";
+  data.overhead.config = OverheadKernelConfig();
+  data.overhead.median_ms = 0.01;
+  data.overhead.valid = true;
+  data.overhead.attempts = 1;
+  int file = 0;
+  for (int64_t hw : {8, 16, 32, 64}) {
+    for (int64_t channels : {8, 16, 32, 64}) {
+      for (const char* type : {"conv", "add"}) {
+        KernelPoint point;
+        point.config.type = type;
+        point.config.hin = point.config.win = hw;
+        point.config.cin = point.config.cout = channels;
+        if (point.config.type == "conv") {
+          point.config.kernel_size = 3;
+          point.config.stride = point.config.groups = 1;
+        } else {
+          point.config.inputs = 2;
+        }
+        point.file = std::to_string(++file) + ".onnx";
+        point.sha256 = "0";
+        point.source = "tinycnn";
+        point.median_ms = 0.01 + 1e-6 * KernelFlops(point.config);
+        point.valid = true;
+        point.attempts = 1;
+        data.points.push_back(point);
+      }
+    }
+  }
+  const std::string path = dir + "/dataset.json";
+  std::ofstream(path) << ToJson(data).dump();
+  return path;
+}
+
+TEST(Cli, PredictorTrainPredictAndEvaluate) {
+  REQUIRE_RUNTIME("onnxruntime");
+  const std::string dir = testing::MakeTempDir();
+  const std::string dataset = SyntheticKernelDataSet(dir);
+  KernelRules rules = ReferenceKernelRules();
+  rules.runtime = "onnxruntime";
+  const std::string rules_file = WriteFile("rules.json", ToJson(rules).dump());
+  const std::string predictor = dir + "/predictor.json";
+  auto train = Edgebench({"predictor", "train", dataset, "--rules", rules_file, "--out", predictor});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  EXPECT_NE(train.out.find("conv"), std::string::npos) << train.out;
+  EXPECT_NE(train.out.find("wrote " + predictor), std::string::npos) << train.out;
+
+  // tinycnn's pools and fc have no regressor: listed as unknown, a warning, a lower bound.
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  auto predict = Edgebench({"predict", model, "--predictor", predictor});
+  ASSERT_EQ(predict.exit_code, 0) << predict.err;
+  EXPECT_NE(predict.out.find("predicted latency: >= "), std::string::npos) << predict.out;
+  EXPECT_NE(predict.out.find("unknown"), std::string::npos) << predict.out;
+  EXPECT_NE(predict.err.find("warning: "), std::string::npos) << predict.err;
+  auto as_json = Edgebench({"predict", model, "--predictor", predictor, "--json", "-r", "onnxruntime"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  const auto prediction = nlohmann::json::parse(as_json.out);
+  EXPECT_TRUE(prediction["lower_bound"].get<bool>());
+  EXPECT_GT(prediction["predicted_ms"].get<double>(), 0.01);
+
+  ExpectBadInput(Edgebench({"predict", model, "--predictor", predictor, "-r", "tflite"}),
+                 {"predicts onnxruntime, not tflite"});
+  std::ifstream in(predictor);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ExpectBadInput(Edgebench({"predict", model, "--predictor", WriteFile("cut.json", text.substr(0, text.size() / 2))}),
+                 {"cut.json", "truncated or corrupt"});
+  auto future = nlohmann::json::parse(text);
+  future["format_version"] = "2.0";
+  ExpectBadInput(Edgebench({"predict", model, "--predictor", WriteFile("future.json", future.dump())}),
+                 {"future.json", "needs a later edgebench"});
+
+  // evaluate: one valid and one INVALID result of tinycnn (the verdict forced either way).
+  const std::string measured = dir + "/tinycnn.json";
+  auto bench = Edgebench(Quick({"bench", model, "-r", "onnxruntime", "--json", measured}));
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  std::ifstream result_in(measured);
+  auto result = nlohmann::json::parse(result_in);
+  result["validity"] = {{"valid", true}, {"reasons", nlohmann::json::array()}, {"warnings", nlohmann::json::array()}};
+  const std::string valid = WriteFile("valid.json", result.dump());
+  result["validity"] = {{"valid", false}, {"reasons", {"forced"}}, {"warnings", nlohmann::json::array()}};
+  const std::string invalid = WriteFile("invalid.json", result.dump());
+  const std::string families =
+      WriteFile("variants.json", R"({"variants": [{"file": "tinycnn.onnx", "family": "tiny"}]})");
+  const std::string html = dir + "/page.html";
+  auto evaluate = Edgebench({"predictor", "evaluate", predictor, "--results", valid, invalid, "--families", families,
+                             "--json", "--html", html});
+  ASSERT_EQ(evaluate.exit_code, 0) << evaluate.err;
+  const auto evaluation = nlohmann::json::parse(evaluate.out);
+  EXPECT_EQ(evaluation["models"].size(), 1u);
+  EXPECT_EQ(evaluation["models"][0]["family"], "tiny");
+  ASSERT_EQ(evaluation["left_out"].size(), 1u);
+  EXPECT_NE(evaluation["left_out"][0].get<std::string>().find("INVALID (forced)"), std::string::npos);
+  EXPECT_EQ(evaluation["families"]["tiny"]["predictor"]["points"], 1);
+  EXPECT_TRUE(std::filesystem::exists(html));
+  auto text_report = Edgebench({"predictor", "evaluate", predictor, "--results", valid, "--flops-baseline"});
+  ASSERT_EQ(text_report.exit_code, 0) << text_report.err;
+  EXPECT_NE(text_report.out.find("k x FLOPs"), std::string::npos) << text_report.out;
 }
 
 TEST(Cli, FailInvalidExitsThree) {

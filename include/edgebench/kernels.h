@@ -53,6 +53,15 @@ struct KernelConfig {
 
 bool operator==(const KernelConfig& a, const KernelConfig& b);
 
+// The activation names in the order of KernelFeatures' "activation" index: none, relu, relu6,
+// hswish, hsigmoid, sigmoid.
+const std::vector<std::string>& KernelActivations();
+
+// Whether `config` describes a kernel the generator can build: a type of KernelTypes(), the
+// fields the type uses positive and consistent, the others 0 (docs/predictor.md lists them).
+// kInvalidArgument naming the first problem.
+Status CheckKernelConfig(const KernelConfig& config);
+
 // Output spatial size with "same" padding (kernel_size / 2 on each side): ceil(hin / stride);
 // resize: hin * stride. Pure.
 int64_t KernelOutputHeight(const KernelConfig& config);

@@ -11,6 +11,8 @@ namespace edgebench {
 
 nlohmann::json ToJson(const BenchResult& result);
 nlohmann::json ToJson(const Environment& environment);
+// Throws nlohmann::json::exception on a missing or mistyped field.
+Environment EnvironmentFromJson(const nlohmann::json& json);
 nlohmann::json ToJson(const TensorSpec& spec);
 nlohmann::json ToJson(const AccuracyCost& cost);
 nlohmann::json ToJson(const ConversionInfo& conversion);

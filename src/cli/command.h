@@ -59,5 +59,9 @@ void AddConvertCommand(CLI::App& app, int& exit_code);
 void AddZooCommand(CLI::App& app, int& exit_code);
 void AddReportCommand(CLI::App& app, int& exit_code);
 void AddAnalyzeCommand(CLI::App& app, int& exit_code);
+// predictor train, predictor evaluate, predict (predictor_commands.cc).
+void AddPredictorCommands(CLI::App& app, int& exit_code);
+// kernels measure (kernels_measure_command.cc).
+void AddKernelsMeasureCommand(CLI::App& app, int& exit_code);
 
 }  // namespace edgebench::cli

@@ -101,26 +101,6 @@ json CurrentSettingsForm(json settings, const json& runtime_options) {
   return settings;
 }
 
-Environment EnvironmentFromJson(const json& j) {
-  Environment e;
-  j.at("hostname").get_to(e.hostname);
-  j.at("os").get_to(e.os);
-  j.at("architecture").get_to(e.architecture);
-  j.at("cpu_model").get_to(e.cpu_model);
-  j.at("logical_cores").get_to(e.logical_cores);
-  j.at("usable_cores").get_to(e.usable_cores);
-  j.at("cpu_governor").get_to(e.cpu_governor);
-  j.at("cpu_frequency_mhz").get_to(e.cpu_frequency_mhz);
-  j.at("cpu_max_frequency_mhz").get_to(e.cpu_max_frequency_mhz);
-  j.at("load_average_1m").get_to(e.load_average_1m);
-  j.at("memory_total_bytes").get_to(e.memory_total_bytes);
-  j.at("memory_available_bytes").get_to(e.memory_available_bytes);
-  j.at("container").get_to(e.container);
-  j.at("edgebench_version").get_to(e.edgebench_version);
-  j.at("edgebench_commit").get_to(e.edgebench_commit);
-  return e;
-}
-
 json VerificationToJson(const Verification& v) {
   json outputs = json::array();
   for (const auto& o : v.outputs) {
@@ -366,6 +346,26 @@ json ToJson(const Environment& e) {
           {"container", e.container},
           {"edgebench_version", e.edgebench_version},
           {"edgebench_commit", e.edgebench_commit}};
+}
+
+Environment EnvironmentFromJson(const json& j) {
+  Environment e;
+  j.at("hostname").get_to(e.hostname);
+  j.at("os").get_to(e.os);
+  j.at("architecture").get_to(e.architecture);
+  j.at("cpu_model").get_to(e.cpu_model);
+  j.at("logical_cores").get_to(e.logical_cores);
+  j.at("usable_cores").get_to(e.usable_cores);
+  j.at("cpu_governor").get_to(e.cpu_governor);
+  j.at("cpu_frequency_mhz").get_to(e.cpu_frequency_mhz);
+  j.at("cpu_max_frequency_mhz").get_to(e.cpu_max_frequency_mhz);
+  j.at("load_average_1m").get_to(e.load_average_1m);
+  j.at("memory_total_bytes").get_to(e.memory_total_bytes);
+  j.at("memory_available_bytes").get_to(e.memory_available_bytes);
+  j.at("container").get_to(e.container);
+  j.at("edgebench_version").get_to(e.edgebench_version);
+  j.at("edgebench_commit").get_to(e.edgebench_commit);
+  return e;
 }
 
 json ToJson(const AccuracyCost& cost) {

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Self-tests of the zoo tooling (no files written outside a temp dir).
 
-    /usr/bin/python3 tools/zoo/test_zoo.py          (about 30 s)
+    /usr/bin/python3 tools/zoo/test_zoo.py          (about 30 s; VariantsTest about 1-2 min)
 """
+import json
 import os
 import subprocess
 import sys
@@ -99,6 +100,55 @@ class ExportTest(unittest.TestCase):
             self.assertEqual((ops["Conv"], ops["Conv(depthwise)"], ops["Pad"]), (15, 13, 4))
             self.assertNotIn("Identity", ops)
             self.assertEqual(m.opset_import[0].version, zoo.DEFAULT_OPSET)
+
+
+class VariantsTest(unittest.TestCase):
+    """variants.py: one file per family and variant, an index naming them, reproducible."""
+
+    def run_variants(self, out, *args):
+        r = subprocess.run([sys.executable, os.path.join(HERE, "variants.py"), "--out", out,
+                            "--per-family", "1", "--seed", "3", *args], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(out, "variants.json")) as f:
+            return json.load(f)
+
+    def test_every_family_written_and_reproducible(self):
+        import variants
+        import zoo
+        with tempfile.TemporaryDirectory() as d1, tempfile.TemporaryDirectory() as d2:
+            doc = self.run_variants(d1)
+            self.assertEqual(doc["schema"], "edgebench.variants/1")
+            self.assertEqual(doc["seed"], 3)
+            families = [v["family"] for v in doc["variants"]]
+            self.assertEqual(families, [f.name for f in variants.FAMILIES])
+            self.assertGreaterEqual(len(set(families)), 8)
+            for v in doc["variants"]:
+                self.assertEqual(v["file"], v["family"] + "_1.onnx")
+                m = onnx.load(os.path.join(d1, v["file"]))
+                self.assertEqual(m.opset_import[0].version, zoo.DEFAULT_OPSET)
+                dims = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+                self.assertEqual(dims, v["input_shape"], v["file"])
+                self.assertEqual(v["input_shape"][2], v["knobs"]["resolution"])
+                self.assertEqual(count.count(m)["flops"], v["flops"])
+                self.assertTrue(variants.MIN_FLOPS <= v["flops"] <= variants.MAX_FLOPS, v)
+                self.assertEqual(zoo.sha256(os.path.join(d1, v["file"])), v["sha256"])
+            self.assertEqual(len({v["sha256"] for v in doc["variants"]}), len(families))
+            # A fresh process, a subset of the families: the same files for the same seed.
+            again = self.run_variants(d2, "--families", "squeezenet,mobilenetv2")
+            first = {v["file"]: v for v in doc["variants"]}
+            for v in again["variants"]:
+                self.assertEqual(v, first[v["file"]])
+
+    def test_draws_depend_on_the_seed_and_never_repeat(self):
+        import itertools
+        import variants
+        for f in variants.FAMILIES:
+            a = list(itertools.islice(variants.knob_draws(f, 1), 6))
+            b = list(itertools.islice(variants.knob_draws(f, 2), 6))
+            self.assertEqual(a, list(itertools.islice(variants.knob_draws(f, 1), 6)), f.name)
+            self.assertNotEqual(a, b, f.name)
+            self.assertEqual(len({json.dumps(k, sort_keys=True) for k in a}), 6, f.name)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,197 @@
+// Latency prediction: one gradient-boosted tree regressor (XGBoost) per kernel type, trained on
+// measured single-kernel models (data sets "edgebench.kernels/1", kernel_dataset.h), and a model's latency
+// predicted as the runtime's per-inference floor plus the predictions of the kernels the model
+// splits into (kernel_split.h). Saved as one JSON document, schema "edgebench.predictor/1"
+// (docs/predictor.md).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "edgebench/kernel_dataset.h"
+#include "edgebench/kernel_models.h"
+#include "edgebench/kernel_split.h"
+#include "edgebench/kernels.h"
+#include "edgebench/result.h"
+#include "edgebench/status.h"
+#include "edgebench/tensor.h"
+
+namespace edgebench {
+
+class XgbRegressor;  // src/predict/xgboost_regressor.h
+
+inline constexpr const char* kPredictorSchema = "edgebench.predictor/1";
+// The predictor file's format version "MAJOR.MINOR". A reader loads every file of its own major
+// version (a later minor version only adds fields, which it ignores) and refuses a later major
+// version; every later edgebench reads major version 1.
+inline constexpr int kPredictorFormatMajor = 1;
+inline constexpr int kPredictorFormatMinor = 0;
+
+// --- Accuracy --------------------------------------------------------------------------------
+
+// How close predictions are to measurements. Percentages are of the points.
+struct Accuracy {
+  std::size_t points = 0;
+  double within_10_percent = 0;  // |predicted / measured - 1| <= 10%
+  double within_5_percent = 0;
+  double rmse_ms = 0;
+  double mape_percent = 0;  // mean |predicted - measured| / measured
+};
+// Over pairs of (predicted, measured) of equal length; measured values must be > 0.
+Accuracy ComputeAccuracy(const std::vector<double>& predicted, const std::vector<double>& measured);
+nlohmann::json ToJson(const Accuracy& accuracy);
+
+// --- The predictor -------------------------------------------------------------------------
+
+struct PredictorSettings {
+  int validation_percent = 20;  // share of each type's valid points held out for validation
+  uint64_t seed = 1;            // the validation split and XGBoost's own seed
+  int rounds = 400;             // boosting rounds per regressor
+  int max_depth = 6;
+  double eta = 0.1;
+  std::vector<std::string> excluded_sources;  // points sampled around these models are left out
+};
+nlohmann::json ToJson(const PredictorSettings& settings);
+
+// A held-out point and what its type's regressor predicts for it (kernel time, overhead
+// excluded).
+struct ValidationPoint {
+  KernelConfig config;
+  std::string source;  // the model the point was sampled around
+  double measured_ms = 0;
+  double predicted_ms = 0;
+};
+
+// The FLOPs-proportional baseline latency = k x FLOPs, with k fitted when training.
+struct FlopsBaseline {
+  double ms_per_gflop = 0;
+  std::size_t points = 0;  // the training points it was fitted on
+  std::string fitted_on;   // in words
+};
+
+class Predictor {
+ public:
+  // Trains one regressor per kernel type that has valid points, on log(max(median_ms -
+  // overhead_ms, kMinTargetMs)) of the training share (see docs/predictor.md for why log).
+  // Every data set must come from the rules' runtime. A type with fewer than 2 valid points has
+  // no regressor.
+  // `names` (the data sets' files, or empty) go into the provenance.
+  static Expected<Predictor> Train(const std::vector<KernelDataSet>& data, const std::vector<std::string>& names,
+                                   const KernelRules& rules, const PredictorSettings& settings);
+  // Checks the schema, the format version and every required field: kBadModel naming the
+  // problem otherwise.
+  static Expected<Predictor> FromJson(const nlohmann::json& document);
+  static Expected<Predictor> Load(const std::string& path);
+  Expected<nlohmann::json> ToJson() const;
+
+  const std::string& runtime() const { return rules_.runtime; }
+  const std::string& runtime_version() const { return runtime_version_; }
+  const std::string& device() const { return device_; }
+  const KernelRules& rules() const { return rules_; }
+  double overhead_ms() const { return overhead_ms_; }
+  const FlopsBaseline& flops_baseline() const { return flops_baseline_; }
+  std::vector<std::string> types() const;  // kernel types with a regressor
+  bool HasType(const std::string& type) const { return regressors_.count(type) > 0; }
+  const Accuracy& validation(const std::string& type) const { return regressors_.at(type).validation; }
+  // The held-out points of the last Train (empty after FromJson).
+  const std::vector<ValidationPoint>& validation_points() const { return validation_points_; }
+
+  // Kernel times (overhead excluded) of configurations of one type that HasType.
+  Expected<std::vector<double>> PredictKernelsMs(const std::vector<KernelConfig>& configs) const;
+
+  static constexpr double kMinTargetMs = 1e-4;  // targets below 0.1 us count as 0.1 us
+
+ private:
+  struct TypeModel {
+    std::shared_ptr<const XgbRegressor> regressor;
+    Accuracy validation;
+    std::size_t train_points = 0;
+  };
+  KernelRules rules_;
+  std::string runtime_version_, device_, edgebench_version_;
+  nlohmann::json settings_ = nlohmann::json::object();
+  std::vector<nlohmann::json> provenance_;
+  double overhead_ms_ = 0;
+  FlopsBaseline flops_baseline_;
+  std::map<std::string, TypeModel> regressors_;
+  // For each feature the regressors were trained on, its index in KernelFeatureNames().
+  std::vector<std::size_t> feature_columns_;
+  std::vector<ValidationPoint> validation_points_;
+};
+
+// --- Adaptive sampling -----------------------------------------------------------------------
+
+// New configurations around the validation points predicted more than 10% off: each such point
+// gets up to `per_point` neighbours with one aspect changed a little (spatial size, channels,
+// kernel size), each passing CheckKernelConfig, distinct from each other and the point, with
+// the point's source. Same points and seed give the same configurations.
+std::vector<SampledKernel> ProposeAroundPoorPoints(const std::vector<ValidationPoint>& points, int per_point,
+                                                  uint64_t seed);
+
+// --- Predicting a model ----------------------------------------------------------------------
+
+struct KernelPrediction {
+  ModelKernel kernel;
+  std::optional<double> ms;  // unset: unknown (type "unknown", or no regressor for the type)
+};
+
+struct ModelPrediction {
+  std::string model;  // the file
+  std::string runtime;
+  double overhead_ms = 0;
+  std::vector<KernelPrediction> kernels;
+  double total_ms = 0;       // overhead + the predicted kernels
+  bool lower_bound = false;  // some kernels are unknown: the model takes at least total_ms
+  std::vector<std::string> warnings;  // one per unknown kernel type
+};
+
+// Splits the model with the predictor's rules and predicts each kernel.
+Expected<ModelPrediction> PredictModel(const Predictor& predictor, const std::string& path,
+                                       const ShapeOverrides& shapes);
+// A per-kernel table as in a measured profile (kernel #, type, nodes, configuration, predicted
+// time, share of the kernels' time) and the total.
+std::string FormatPredictionText(const ModelPrediction& prediction);
+nlohmann::json ToJson(const ModelPrediction& prediction);
+
+// --- Evaluating against measurements ---------------------------------------------------------
+
+struct EvaluatedModel {
+  std::string model;   // ModelName
+  std::string path;
+  std::string family;  // "" without families
+  double measured_ms = 0;
+  double predicted_ms = 0;
+  bool lower_bound = false;
+  std::optional<double> baseline_ms;  // k x FLOPs, when the result counted FLOPs
+};
+
+struct Evaluation {
+  std::vector<EvaluatedModel> models;
+  std::vector<std::string> left_out;  // "model: why" (INVALID, failed, not predictable)
+  Accuracy overall;
+  std::map<std::string, Accuracy> per_family;
+  std::optional<Accuracy> baseline_overall;  // over the models with a baseline
+  std::map<std::string, Accuracy> baseline_per_family;
+};
+
+// Predicts the model of each result (its file path, its input shapes) and compares with its
+// median; INVALID and failed results are left out and listed. `families` maps a model file's
+// name (without directories) to its family.
+Expected<Evaluation> Evaluate(const Predictor& predictor, const std::vector<BenchResult>& results,
+                              const std::map<std::string, std::string>& families);
+// Reads a families file: {"variants": [{"file": "resnet18_w0.75.onnx", "family": "resnet"}, ...]}.
+Expected<std::map<std::string, std::string>> ReadFamilies(const std::string& path);
+
+std::string FormatEvaluationText(const Evaluation& evaluation, bool with_baseline);
+nlohmann::json ToJson(const Evaluation& evaluation);
+// A self-contained HTML page: predicted against measured (with the +-10% band), the histogram of
+// the relative errors and the per-family accuracy table.
+std::string FormatEvaluationHtml(const Evaluation& evaluation, const Predictor& predictor);
+
+}  // namespace edgebench

@@ -1,0 +1,297 @@
+#include "edgebench/kernel_dataset.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "edgebench/environment.h"
+#include "edgebench/kernel_models.h"
+#include "edgebench/registry.h"
+#include "edgebench/text.h"
+#include "testing/backend_testing.h"
+#include "testing/test_models.h"
+
+namespace edgebench {
+namespace {
+
+using json = nlohmann::json;
+
+KernelConfig Conv() {
+  return {.type = "conv", .activation = "relu", .hin = 8, .win = 8, .cin = 8, .cout = 16, .kernel_size = 3,
+          .stride = 1, .groups = 1};
+}
+
+KernelConfig Relu6() { return {.type = "activation", .activation = "relu6", .hin = 4, .win = 4, .cin = 8, .cout = 8}; }
+
+KernelModels TwoKernelModels() {
+  KernelModels models;
+  models.seed = 7;
+  models.edgebench_version = "test";
+  models.sources = {{"tinycnn", "ab12"}};
+  models.kernels = {{"0001_conv.onnx", "tinycnn", Conv()}, {"0002_activation.onnx", "tinycnn", Relu6()}};
+  return models;
+}
+
+// A kernel models directory as `edgebench kernels generate` writes it, with two tiny models.
+std::string WriteKernelModelsDir(const KernelModels& models) {
+  const std::string dir = testing::MakeTempDir();
+  for (const auto& kernel : models.kernels) {
+    Status written = WriteKernelModel(kernel.config, dir + "/" + kernel.file, models.seed);
+    EXPECT_TRUE(written.ok()) << written.error().message;
+  }
+  testing::WriteFile(dir + "/kernels.json", ToJson(models).dump(2));
+  return dir;
+}
+
+KernelDataSet SampleDataSet() {
+  KernelDataSet data_set;
+  KernelDataSetProvenance& p = data_set.provenance;
+  p.device = "rpi4";
+  p.runtime = "onnxruntime";
+  p.runtime_version = "1.30.0";
+  p.settings.threads = 1;
+  p.environment.hostname = "rpi4";
+  p.environment.cpu_model = "Cortex-A72";
+  p.edgebench_version = "0.1.0";
+  p.created_at = "2026-12-06T12:00:00Z";
+  p.kernel_models_seed = 7;
+  p.kernel_models_sources = {{"tinycnn", "ab12"}};
+  p.measure_seconds = 12.5;
+  data_set.overhead_ms = 0.004;
+  data_set.overhead = {.file = "overhead.onnx", .sha256 = "ff", .source = "", .config = OverheadKernelConfig(),
+                       .median_ms = 0.004, .valid = true, .reasons = {}, .attempts = 1};
+  data_set.points = {{.file = "0001_conv.onnx", .sha256 = "01", .source = "tinycnn", .config = Conv(),
+                      .median_ms = 0.05, .valid = true, .reasons = {}, .attempts = 1},
+                     {.file = "0002_activation.onnx", .sha256 = "02", .source = "tinycnn", .config = Relu6(),
+                      .median_ms = std::nullopt, .valid = false, .reasons = {"load: bad model"}, .attempts = 1}};
+  return data_set;
+}
+
+std::string ErrorOf(const json& document) {
+  auto data_set = KernelDataSetFromJson(document);
+  EXPECT_FALSE(data_set.ok()) << document.dump();
+  if (data_set.ok()) return "";
+  EXPECT_EQ(data_set.error().code, ErrorCode::kInvalidArgument);
+  return data_set.error().message;
+}
+
+TEST(KernelDataSet, JsonRoundTripKeepsEveryField) {
+  const json document = ToJson(SampleDataSet());
+  EXPECT_EQ(document["schema"], "edgebench.kernels/1");
+  EXPECT_EQ(document["provenance"]["settings"]["threads"], 1);
+  EXPECT_EQ(document["provenance"]["environment"]["cpu_model"], "Cortex-A72");
+  EXPECT_EQ(document["provenance"]["kernel_models"]["seed"], 7);
+  EXPECT_EQ(document["points"][1]["median_ms"], nullptr);
+  EXPECT_EQ(document["points"][0]["config"]["kernel_size"], 3);
+  auto read = KernelDataSetFromJson(document);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(ToJson(*read), document);
+  EXPECT_EQ(read->points[0].config, Conv());
+  EXPECT_EQ(read->points[1].reasons, std::vector<std::string>{"load: bad model"});
+}
+
+TEST(KernelDataSet, StrictReadingNamesTheField) {
+  const json good = ToJson(SampleDataSet());
+  json foreign = good;
+  foreign["schema"] = "edgebench.result/1";
+  EXPECT_NE(ErrorOf(foreign).find("schema 'edgebench.result/1' is not edgebench.kernels/1"), std::string::npos);
+  json missing = good;
+  missing["points"][1].erase("median_ms");
+  EXPECT_NE(ErrorOf(missing).find("field 'points[1].median_ms' is missing"), std::string::npos);
+  json mistyped = good;
+  mistyped["provenance"]["measure_seconds"] = "12";
+  EXPECT_NE(ErrorOf(mistyped).find("field 'provenance.measure_seconds' must be a number"), std::string::npos);
+  json unknown = good;
+  unknown["points"][0]["latency"] = 1;
+  EXPECT_NE(ErrorOf(unknown).find("field 'points[0].latency' is unknown"), std::string::npos);
+  json valid_without_median = good;
+  valid_without_median["points"][0]["median_ms"] = nullptr;
+  EXPECT_NE(ErrorOf(valid_without_median).find("points[0].median_ms' must be a positive number on a valid point"),
+            std::string::npos);
+  json bad_config = good;
+  bad_config["points"][0]["config"]["type"] = "lstm";
+  EXPECT_NE(ErrorOf(bad_config).find("field 'points[0].config' is not a kernel configuration"), std::string::npos);
+  json bad_settings = good;
+  bad_settings["provenance"]["settings"]["threads"] = -1;
+  EXPECT_NE(ErrorOf(bad_settings).find("field 'provenance.settings' is not a bench's settings"), std::string::npos);
+  json bad_environment = good;
+  bad_environment["provenance"]["environment"].erase("hostname");
+  EXPECT_NE(ErrorOf(bad_environment).find("provenance.environment"), std::string::npos);
+  EXPECT_NE(ErrorOf(json::array()).find("must be an object"), std::string::npos);
+
+  const std::string dir = testing::MakeTempDir();
+  const std::string broken = testing::WriteFile(dir + "/broken.json", "{not json");
+  auto unreadable = ReadKernelDataSet(broken);
+  ASSERT_FALSE(unreadable.ok());
+  EXPECT_EQ(unreadable.error().message, broken + ": not valid JSON");
+  auto absent = ReadKernelDataSet(dir + "/absent.json");
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.error().code, ErrorCode::kNotFound);
+}
+
+TEST(KernelModelsIndex, RoundTripAndStrictReading) {
+  const json good = ToJson(TwoKernelModels());
+  auto read = KernelModelsFromJson(good);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(ToJson(*read), good);
+  auto error_of = [](const json& document) {
+    auto models = KernelModelsFromJson(document);
+    return models.ok() ? std::string() : models.error().message;
+  };
+  json stranger = good;
+  stranger["kernels"][1]["source"] = "vgg16";
+  EXPECT_NE(error_of(stranger).find("field 'kernels[1].source' names no model of 'sources': vgg16"),
+            std::string::npos);
+  json nested = good;
+  nested["kernels"][0]["file"] = "../0001_conv.onnx";
+  EXPECT_NE(error_of(nested).find("field 'kernels[0].file' must be a file name without a directory"),
+            std::string::npos);
+  json repeated = good;
+  repeated["kernels"][1]["file"] = "0001_conv.onnx";
+  EXPECT_NE(error_of(repeated).find("field 'kernels[1].file' repeats 0001_conv.onnx"), std::string::npos);
+  json data_set = ToJson(SampleDataSet());
+  EXPECT_NE(error_of(data_set).find("is not edgebench.kernel_models/1"), std::string::npos);
+  auto no_dir = ReadKernelModels(testing::MakeTempDir() + "/nothing");
+  ASSERT_FALSE(no_dir.ok());
+  EXPECT_NE(no_dir.error().message.find("nothing/kernels.json: cannot open"), std::string::npos);
+}
+
+TEST(KernelDataSet, PointOfAResult) {
+  const KernelModelEntry entry{"0001_conv.onnx", "tinycnn", Conv()};
+  BenchResult result;
+  result.model.sha256 = "01";
+  result.latency_ms.p50 = 0.5;
+  result.validity = {false, {"robust coefficient of variation 30% above 10%"}, {}};
+  KernelPoint invalid = KernelPointFromResult(entry, result, 3);
+  EXPECT_FALSE(invalid.valid);
+  EXPECT_EQ(invalid.median_ms, 0.5);
+  EXPECT_EQ(invalid.attempts, 3);
+  EXPECT_EQ(invalid.reasons, result.validity.reasons);
+  result.failure = RunFailure{"load", RuntimeError("cannot load"), ""};
+  KernelPoint failed = KernelPointFromResult(entry, result, 1);
+  EXPECT_FALSE(failed.valid);
+  EXPECT_FALSE(failed.median_ms);
+  EXPECT_EQ(failed.reasons, std::vector<std::string>{"load: cannot load"});
+}
+
+TEST(KernelDataSet, ResumeNeedsTheSameRuntimeDeviceSettingsAndModels) {
+  const KernelDataSet previous = SampleDataSet();
+  KernelModels models = TwoKernelModels();
+  BenchSettings settings;
+  settings.threads = 1;
+  EXPECT_TRUE(CheckResumable(previous, "rpi4", "onnxruntime", settings, models).ok());
+  EXPECT_FALSE(CheckResumable(previous, "rpi4", "opencv", settings, models).ok());
+  EXPECT_FALSE(CheckResumable(previous, "jetson", "onnxruntime", settings, models).ok());
+  BenchSettings four = settings;
+  four.threads = 4;
+  Status other_settings = CheckResumable(previous, "rpi4", "onnxruntime", four, models);
+  ASSERT_FALSE(other_settings.ok());
+  EXPECT_NE(other_settings.error().message.find("other settings"), std::string::npos);
+  models.seed = 8;
+  EXPECT_FALSE(CheckResumable(previous, "rpi4", "onnxruntime", settings, models).ok());
+}
+
+bool OnnxruntimeAvailable() { return FindBackend("onnxruntime").ok(); }
+
+BenchSettings QuickSettings() {
+  BenchSettings settings;
+  settings.threads = 1;
+  settings.warmup_runs = 1;
+  settings.warmup_min_ms = 0;
+  settings.min_runs = 5;
+  settings.min_duration_ms = 0;
+  return settings;
+}
+
+// Thresholds no run on a loaded machine misses: every point valid.
+BenchSettings LenientSettings() {
+  BenchSettings settings = QuickSettings();
+  settings.max_cv_percent = 1000;
+  settings.max_outlier_percent = 100;
+  settings.max_drift_percent = 1000;
+  settings.max_steal_percent = 100;
+  settings.max_frequency_drop_percent = 100;
+  settings.allow_unpinned_governor = true;
+  return settings;
+}
+
+TEST(MeasureKernels, MeasuresEveryKernelModelAndTheOverheadOnOnnxruntime) {
+  if (!OnnxruntimeAvailable()) GTEST_SKIP() << "onnxruntime is not available in this build";
+  const KernelModels models = TwoKernelModels();
+  const std::string dir = WriteKernelModelsDir(models);
+  std::vector<std::size_t> progress;
+  KernelMeasureRequest request{dir, "onnxruntime", LenientSettings(), 2, nullptr};
+  auto data_set = MeasureKernels(request, [&](const KernelDataSet& so_far, std::size_t index, std::size_t total) {
+    EXPECT_EQ(so_far.points.size(), index + 1);
+    EXPECT_EQ(total, 2u);
+    progress.push_back(index);
+  });
+  ASSERT_TRUE(data_set.ok()) << data_set.error().message;
+  EXPECT_EQ(progress, (std::vector<std::size_t>{0, 1}));
+  const KernelDataSetProvenance& p = data_set->provenance;
+  EXPECT_EQ(p.runtime, "onnxruntime");
+  EXPECT_FALSE(p.runtime_version.empty());
+  EXPECT_EQ(p.device, CollectEnvironment().hostname);
+  EXPECT_EQ(p.settings.threads, 1);
+  EXPECT_EQ(p.kernel_models_seed, 7u);
+  EXPECT_EQ(p.kernel_models_sources.size(), 1u);
+  EXPECT_FALSE(p.environment.cpu_model.empty());
+  EXPECT_FALSE(p.created_at.empty());
+  EXPECT_GT(p.measure_seconds, 0);
+  EXPECT_GT(data_set->overhead_ms, 0);
+  EXPECT_EQ(data_set->overhead.median_ms, data_set->overhead_ms);
+  EXPECT_EQ(data_set->overhead.config, OverheadKernelConfig());
+  ASSERT_EQ(data_set->points.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const KernelPoint& point = data_set->points[i];
+    EXPECT_EQ(point.file, models.kernels[i].file);
+    EXPECT_EQ(point.config, models.kernels[i].config);
+    EXPECT_EQ(point.source, "tinycnn");
+    EXPECT_EQ(point.sha256, *Sha256OfFile(dir + "/" + point.file));
+    EXPECT_TRUE(point.valid) << Join(point.reasons, "; ");
+    EXPECT_GT(*point.median_ms, 0);
+    EXPECT_EQ(point.attempts, 1);
+  }
+  // The written document reads back as it was.
+  auto read = KernelDataSetFromJson(ToJson(*data_set));
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(ToJson(*read), ToJson(*data_set));
+
+  // Resuming keeps the valid points of unchanged files and measures the changed one again.
+  KernelConfig wider = Conv();
+  wider.cout = 32;
+  ASSERT_TRUE(WriteKernelModel(wider, dir + "/0001_conv.onnx", models.seed).ok());
+  request.resume = &*data_set;
+  auto resumed = MeasureKernels(request, nullptr);
+  ASSERT_TRUE(resumed.ok()) << resumed.error().message;
+  EXPECT_NE(resumed->points[0].sha256, data_set->points[0].sha256);
+  EXPECT_EQ(ToJson(resumed->points[1]), ToJson(data_set->points[1]));
+  EXPECT_GT(resumed->provenance.measure_seconds, data_set->provenance.measure_seconds);
+}
+
+// min_runs 5 within at most 0 ms: one timed run per measurement, INVALID every time. The points
+// stay in the data set with valid false, their reasons and every attempt counted.
+TEST(MeasureKernels, KeepsInvalidPointsWithTheirReasons) {
+  if (!OnnxruntimeAvailable()) GTEST_SKIP() << "onnxruntime is not available in this build";
+  const std::string dir = WriteKernelModelsDir(TwoKernelModels());
+  BenchSettings invalid = QuickSettings();
+  invalid.max_duration_ms = 0;
+  auto data_set = MeasureKernels({dir, "onnxruntime", invalid, 1, nullptr}, nullptr);
+  ASSERT_TRUE(data_set.ok()) << data_set.error().message;
+  EXPECT_FALSE(data_set->overhead.valid);
+  ASSERT_EQ(data_set->points.size(), 2u);
+  for (const auto& point : data_set->points) {
+    EXPECT_FALSE(point.valid);
+    EXPECT_EQ(point.attempts, 2);
+    ASSERT_FALSE(point.reasons.empty());
+    EXPECT_NE(point.reasons[0].find("fewer than the minimum 5"), std::string::npos) << point.reasons[0];
+  }
+  const json document = ToJson(*data_set);
+  EXPECT_EQ(document["points"][0]["valid"], false);
+  auto read = KernelDataSetFromJson(document);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_FALSE(read->points[1].valid);
+}
+
+}  // namespace
+}  // namespace edgebench

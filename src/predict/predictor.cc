@@ -1,0 +1,426 @@
+#include "edgebench/predictor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include "edgebench/stats.h"
+#include "edgebench/text.h"
+#include "edgebench/version.h"
+#include "xgboost_regressor.h"
+
+namespace edgebench {
+namespace {
+
+// A stable 64-bit hash (FNV-1a): the validation split must not depend on the standard library.
+uint64_t StableHash(const std::string& text, uint64_t seed) {
+  uint64_t hash = 1469598103934665603ULL ^ seed;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+double Target(double median_ms, double overhead_ms) {
+  return std::max(median_ms - overhead_ms, Predictor::kMinTargetMs);
+}
+
+// The FLOPs baseline: k minimising the squared relative error of k x FLOPs against the
+// measured latencies of the conv, dwconv and fc points (the kernels whose FLOPs count as a
+// model's FLOPs do, docs/inspect.md): k = sum(f / t) / sum(f^2 / t^2).
+FlopsBaseline FitFlopsBaseline(const std::vector<KernelPoint>& points) {
+  double numerator = 0, denominator = 0;
+  std::size_t used = 0;
+  for (const auto& point : points) {
+    const auto& type = point.config.type;
+    if (type != "conv" && type != "dwconv" && type != "fc") continue;
+    const double gflops = KernelFlops(point.config) / 1e9;
+    const double ms = point.median_ms.value_or(0);
+    if (gflops <= 0 || ms <= 0) continue;
+    numerator += gflops / ms;
+    denominator += gflops * gflops / (ms * ms);
+    ++used;
+  }
+  FlopsBaseline baseline;
+  baseline.points = used;
+  baseline.ms_per_gflop = denominator > 0 ? numerator / denominator : 0;
+  baseline.fitted_on = "median_ms of " + std::to_string(used) +
+                       " valid training points of types conv, dwconv and fc against their FLOPs, least "
+                       "squares of the relative error, through the origin";
+  return baseline;
+}
+
+// Fails with kBadModel naming `field` when the document lacks it or it has the wrong type.
+template <typename T>
+Expected<T> Required(const nlohmann::json& document, const std::string& field) {
+  const auto found = document.find(field);
+  if (found == document.end()) return BadModel("predictor file lacks '" + field + "'");
+  try {
+    return found->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return BadModel("predictor file: '" + field + "' has the wrong type");
+  }
+}
+
+nlohmann::json BaselineJson(const FlopsBaseline& baseline) {
+  return {{"ms_per_gflop", baseline.ms_per_gflop}, {"points", baseline.points}, {"fitted_on", baseline.fitted_on}};
+}
+
+}  // namespace
+
+// --- Accuracy --------------------------------------------------------------------------------
+
+Accuracy ComputeAccuracy(const std::vector<double>& predicted, const std::vector<double>& measured) {
+  Accuracy accuracy;
+  accuracy.points = std::min(predicted.size(), measured.size());
+  if (accuracy.points == 0) return accuracy;
+  std::size_t within_10 = 0, within_5 = 0;
+  double squared = 0, relative = 0;
+  for (std::size_t i = 0; i < accuracy.points; ++i) {
+    const double error = std::abs(predicted[i] / measured[i] - 1);
+    within_10 += error <= 0.10 ? 1 : 0;
+    within_5 += error <= 0.05 ? 1 : 0;
+    relative += error;
+    squared += (predicted[i] - measured[i]) * (predicted[i] - measured[i]);
+  }
+  const double n = static_cast<double>(accuracy.points);
+  accuracy.within_10_percent = 100.0 * within_10 / n;
+  accuracy.within_5_percent = 100.0 * within_5 / n;
+  accuracy.rmse_ms = std::sqrt(squared / n);
+  accuracy.mape_percent = 100.0 * relative / n;
+  return accuracy;
+}
+
+nlohmann::json ToJson(const Accuracy& accuracy) {
+  return {{"points", accuracy.points},
+          {"within_10_percent", accuracy.within_10_percent},
+          {"within_5_percent", accuracy.within_5_percent},
+          {"rmse_ms", accuracy.rmse_ms},
+          {"mape_percent", accuracy.mape_percent}};
+}
+
+Accuracy AccuracyFromJson(const nlohmann::json& json) {
+  Accuracy accuracy;
+  accuracy.points = json.at("points").get<std::size_t>();
+  accuracy.within_10_percent = json.at("within_10_percent").get<double>();
+  accuracy.within_5_percent = json.at("within_5_percent").get<double>();
+  accuracy.rmse_ms = json.at("rmse_ms").get<double>();
+  accuracy.mape_percent = json.value("mape_percent", 0.0);
+  return accuracy;
+}
+
+nlohmann::json ToJson(const PredictorSettings& settings) {
+  return {{"validation_percent", settings.validation_percent},
+          {"seed", settings.seed},
+          {"rounds", settings.rounds},
+          {"max_depth", settings.max_depth},
+          {"eta", settings.eta},
+          {"excluded_sources", settings.excluded_sources},
+          {"objective", "reg:squarederror"},
+          {"tree_method", "exact"},
+          {"nthread", 1}};
+}
+
+// --- Training --------------------------------------------------------------------------------
+
+Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, const std::vector<std::string>& names,
+                                     const KernelRules& rules, const PredictorSettings& settings) {
+  if (data.empty()) return InvalidArgument("no kernel data set to train on");
+  if (settings.validation_percent < 0 || settings.validation_percent >= 100) {
+    return InvalidArgument("--validation-percent must be in [0, 100)");
+  }
+  Predictor predictor;
+  predictor.rules_ = rules;
+  predictor.settings_ = edgebench::ToJson(settings);
+  predictor.edgebench_version_ = kVersion;
+  std::vector<double> overheads;
+  std::vector<std::string> devices;
+  const std::set<std::string> excluded(settings.excluded_sources.begin(), settings.excluded_sources.end());
+  std::map<std::string, std::vector<std::pair<KernelPoint, double>>> by_type;  // point, overhead
+  std::vector<KernelPoint> training_points;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const KernelDataSet& set = data[i];
+    const std::string name = i < names.size() ? names[i] : "kernel data set " + std::to_string(i + 1);
+    if (set.provenance.runtime != rules.runtime) {
+      return InvalidArgument(name + ": measured on " + set.provenance.runtime + ", the rules are for " + rules.runtime);
+    }
+    if (predictor.runtime_version_.empty()) predictor.runtime_version_ = set.provenance.runtime_version;
+    const std::string& device = set.provenance.device;
+    if (std::find(devices.begin(), devices.end(), device) == devices.end()) devices.push_back(device);
+    overheads.push_back(set.overhead_ms);
+    std::size_t valid = 0;
+    for (const auto& point : set.points) {
+      if (!point.valid || !point.median_ms || excluded.count(point.source) > 0 || point.config.type == "unknown") {
+        continue;
+      }
+      by_type[point.config.type].emplace_back(point, set.overhead_ms);
+      ++valid;
+    }
+    predictor.provenance_.push_back({{"path", name},
+                                     {"provenance", edgebench::ToJson(set).at("provenance")},
+                                     {"overhead_ms", set.overhead_ms},
+                                     {"points", set.points.size()},
+                                     {"trained_points", valid}});
+  }
+  predictor.device_ = Join(devices, ", ");
+  predictor.overhead_ms_ = ComputeLatencyStats(overheads).p50;
+  for (std::size_t i = 0; i < KernelFeatureNames().size(); ++i) predictor.feature_columns_.push_back(i);
+
+  const RegressorParams params{settings.rounds, settings.max_depth, settings.eta, settings.seed};
+  for (auto& [type, points] : by_type) {
+    if (points.size() < 2) continue;
+    // Deterministic split: the points with the smallest hash of (seed, file, configuration).
+    std::vector<std::pair<uint64_t, std::size_t>> order;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const auto& point = points[i].first;
+      order.emplace_back(StableHash(point.file + edgebench::ToJson(point.config).dump(), settings.seed), i);
+    }
+    std::sort(order.begin(), order.end());
+    const std::size_t held_out = points.size() * settings.validation_percent / 100;
+    std::vector<std::vector<double>> train_rows, validation_rows;
+    std::vector<double> train_targets, validation_targets;
+    std::vector<const KernelPoint*> validation_points;
+    for (std::size_t rank = 0; rank < order.size(); ++rank) {
+      const auto& [point, overhead] = points[order[rank].second];
+      const double target = Target(*point.median_ms, overhead);
+      if (rank < held_out) {
+        validation_rows.push_back(KernelFeatures(point.config));
+        validation_targets.push_back(target);
+        validation_points.push_back(&point);
+      } else {
+        train_rows.push_back(KernelFeatures(point.config));
+        train_targets.push_back(std::log(target));
+        training_points.push_back(point);
+      }
+    }
+    auto regressor = XgbRegressor::Train(train_rows, train_targets, params);
+    if (!regressor.ok()) return Error{regressor.error().code, type + ": " + regressor.error().message};
+    TypeModel model;
+    model.regressor = std::make_shared<const XgbRegressor>(std::move(*regressor));
+    model.train_points = train_rows.size();
+    auto predicted_log = model.regressor->Predict(validation_rows);
+    if (!predicted_log.ok()) return predicted_log.error();
+    std::vector<double> predicted;
+    for (std::size_t i = 0; i < predicted_log->size(); ++i) {
+      predicted.push_back(std::exp((*predicted_log)[i]));
+      predictor.validation_points_.push_back(
+          {validation_points[i]->config, validation_points[i]->source, validation_targets[i], predicted.back()});
+    }
+    model.validation = ComputeAccuracy(predicted, validation_targets);
+    predictor.regressors_.emplace(type, std::move(model));
+  }
+  if (predictor.regressors_.empty()) return InvalidArgument("no kernel type has 2 or more valid points to train on");
+  predictor.flops_baseline_ = FitFlopsBaseline(training_points);
+  return predictor;
+}
+
+std::vector<std::string> Predictor::types() const {
+  std::vector<std::string> names;
+  for (const auto& [type, model] : regressors_) names.push_back(type);
+  return names;
+}
+
+Expected<std::vector<double>> Predictor::PredictKernelsMs(const std::vector<KernelConfig>& configs) const {
+  std::map<std::string, std::vector<std::size_t>> by_type;
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    if (!HasType(configs[i].type)) return InvalidArgument("no regressor for kernel type '" + configs[i].type + "'");
+    by_type[configs[i].type].push_back(i);
+  }
+  std::vector<double> predicted(configs.size());
+  for (const auto& [type, indices] : by_type) {
+    std::vector<std::vector<double>> rows;
+    for (std::size_t i : indices) {
+      const auto features = KernelFeatures(configs[i]);
+      std::vector<double> row;
+      for (std::size_t column : feature_columns_) row.push_back(features[column]);
+      rows.push_back(std::move(row));
+    }
+    auto values = regressors_.at(type).regressor->Predict(rows);
+    if (!values.ok()) return values.error();
+    for (std::size_t k = 0; k < indices.size(); ++k) predicted[indices[k]] = std::exp((*values)[k]);
+  }
+  return predicted;
+}
+
+// --- The predictor file ----------------------------------------------------------------------
+
+Expected<nlohmann::json> Predictor::ToJson() const {
+  nlohmann::json regressors = nlohmann::json::object();
+  for (const auto& [type, model] : regressors_) {
+    auto saved = model.regressor->SaveJson();
+    if (!saved.ok()) return saved.error();
+    regressors[type] = {{"train_points", model.train_points},
+                        {"validation", edgebench::ToJson(model.validation)},
+                        {"model", nlohmann::json::parse(*saved)}};
+  }
+  std::vector<std::string> features;
+  for (std::size_t column : feature_columns_) features.push_back(KernelFeatureNames()[column]);
+  auto xgboost = XgboostVersion();
+  return nlohmann::json{
+      {"schema", kPredictorSchema},
+      {"format_version", std::to_string(kPredictorFormatMajor) + "." + std::to_string(kPredictorFormatMinor)},
+      {"edgebench_version", edgebench_version_},
+      {"xgboost_version", xgboost.ok() ? *xgboost : ""},
+      {"runtime", rules_.runtime},
+      {"runtime_version", runtime_version_},
+      {"device", device_},
+      {"settings", settings_},
+      {"rules", edgebench::ToJson(rules_)},
+      {"datasets", provenance_},
+      {"feature_names", features},
+      {"target", "log(max(median_ms - overhead_ms, 0.0001)) per kernel"},
+      {"overhead_ms", overhead_ms_},
+      {"flops_baseline", BaselineJson(flops_baseline_)},
+      {"regressors", regressors}};
+}
+
+Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
+  if (!document.is_object()) return BadModel("predictor file is not a JSON object");
+  auto schema = Required<std::string>(document, "schema");
+  if (!schema.ok()) return schema.error();
+  if (*schema != kPredictorSchema) {
+    return BadModel("not a predictor file: schema '" + *schema + "', expected " + kPredictorSchema);
+  }
+  auto version = Required<std::string>(document, "format_version");
+  if (!version.ok()) return version.error();
+  int major = 0;
+  try {
+    major = std::stoi(*version);
+  } catch (const std::exception&) {
+    return BadModel("predictor file: bad format_version '" + *version + "'");
+  }
+  if (major != kPredictorFormatMajor) {
+    return BadModel("predictor file format " + *version + " needs a later edgebench (this one reads " +
+                    std::to_string(kPredictorFormatMajor) + ".x, edgebench " + kVersion + ")");
+  }
+  Predictor predictor;
+  auto rules = Required<nlohmann::json>(document, "rules");
+  auto overhead = Required<double>(document, "overhead_ms");
+  auto features = Required<std::vector<std::string>>(document, "feature_names");
+  auto regressors = Required<nlohmann::json>(document, "regressors");
+  auto runtime = Required<std::string>(document, "runtime");
+  for (const Status& status : {rules.status(), overhead.status(), features.status(), regressors.status(),
+                               runtime.status()}) {
+    if (!status.ok()) return status.error();
+  }
+  auto parsed_rules = KernelRulesFromJson(*rules);
+  if (!parsed_rules.ok()) return BadModel("predictor file: rules: " + parsed_rules.error().message);
+  predictor.rules_ = std::move(*parsed_rules);
+  if (predictor.rules_.runtime != *runtime) {
+    return BadModel("predictor file: runtime '" + *runtime + "' but rules for '" + predictor.rules_.runtime + "'");
+  }
+  predictor.overhead_ms_ = *overhead;
+  predictor.runtime_version_ = document.value("runtime_version", "");
+  predictor.device_ = document.value("device", "");
+  predictor.edgebench_version_ = document.value("edgebench_version", "");
+  predictor.settings_ = document.value("settings", nlohmann::json::object());
+  if (document.contains("datasets") && document["datasets"].is_array()) {
+    for (const auto& item : document["datasets"]) predictor.provenance_.push_back(item);
+  }
+  // Features by name: a file written by an edgebench with other features still reads, as long
+  // as this one computes every feature it names.
+  for (const auto& name : *features) {
+    const auto& known = KernelFeatureNames();
+    const auto found = std::find(known.begin(), known.end(), name);
+    if (found == known.end()) return BadModel("predictor file: feature '" + name + "' unknown to this edgebench");
+    predictor.feature_columns_.push_back(static_cast<std::size_t>(found - known.begin()));
+  }
+  if (const auto baseline = document.find("flops_baseline"); baseline != document.end() && baseline->is_object()) {
+    predictor.flops_baseline_ = {baseline->value("ms_per_gflop", 0.0), baseline->value("points", std::size_t{0}),
+                                 baseline->value("fitted_on", "")};
+  }
+  if (!regressors->is_object() || regressors->empty()) return BadModel("predictor file has no regressors");
+  for (const auto& [type, item] : regressors->items()) {
+    if (!item.is_object() || !item.contains("model")) return BadModel("predictor file: regressor '" + type + "' has no model");
+    auto regressor = XgbRegressor::LoadJson(item.at("model").dump());
+    if (!regressor.ok()) return Error{regressor.error().code, "predictor file: regressor '" + type + "': " +
+                                                                  regressor.error().message};
+    TypeModel model;
+    model.regressor = std::make_shared<const XgbRegressor>(std::move(*regressor));
+    try {
+      model.train_points = item.value("train_points", std::size_t{0});
+      if (item.contains("validation")) model.validation = AccuracyFromJson(item.at("validation"));
+    } catch (const nlohmann::json::exception&) {
+      return BadModel("predictor file: regressor '" + type + "': bad validation figures");
+    }
+    predictor.regressors_.emplace(type, std::move(model));
+  }
+  return predictor;
+}
+
+Expected<Predictor> Predictor::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound(path + ": cannot open");
+  const auto document = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded()) return BadModel(path + ": not valid JSON (truncated or corrupt predictor file)");
+  auto predictor = FromJson(document);
+  if (!predictor.ok()) return Error{predictor.error().code, path + ": " + predictor.error().message};
+  return predictor;
+}
+
+// --- Adaptive sampling -----------------------------------------------------------------------
+
+namespace {
+
+// `value` scaled by `factor`, rounded to a multiple of `step`, at least `step`.
+int64_t Scaled(int64_t value, double factor, int64_t step) {
+  const auto scaled = static_cast<int64_t>(std::llround(value * factor / step)) * step;
+  return std::max(step, scaled);
+}
+
+// One neighbour of `config`: `variant` picks which fields move and in which direction.
+KernelConfig Neighbour(const KernelConfig& config, uint64_t variant) {
+  KernelConfig next = config;
+  const double factor = (variant & 1) != 0 ? 1.25 : 0.8;
+  switch ((variant >> 1) % 3) {
+    case 0:  // spatial size
+      if (next.hin > 1) next.hin = Scaled(next.hin, factor, 1);
+      if (next.win > 1) next.win = Scaled(next.win, factor, 1);
+      break;
+    case 1: {  // channels, kept divisible by the groups
+      const int64_t step = (next.type == "conv" || next.type == "channel_shuffle") && next.groups > 1 ? next.groups : 8;
+      if (next.cin > 0) next.cin = Scaled(next.cin, factor, std::min(step, next.cin));
+      if (next.type == "conv" || next.type == "fc") {
+        if (next.cout > 0) next.cout = Scaled(next.cout, 1 / factor, std::min(step, next.cout));
+      } else if (next.cout > 0) {
+        next.cout = next.cin;
+      }
+      break;
+    }
+    default:  // kernel size or stride
+      if (next.kernel_size > 0) {
+        next.kernel_size = (variant & 1) != 0 ? next.kernel_size + 2 : std::max<int64_t>(1, next.kernel_size - 2);
+      } else if (next.hin > 1) {
+        next.hin = Scaled(next.hin, 1 / factor, 1);
+      }
+      break;
+  }
+  if (next.type == "dwconv") next.cout = next.groups = next.cin;
+  if (next.type == "fc") next.hin = next.win = 1;
+  return next;
+}
+
+}  // namespace
+
+std::vector<SampledKernel> ProposeAroundPoorPoints(const std::vector<ValidationPoint>& points, int per_point,
+                                                   uint64_t seed) {
+  std::vector<SampledKernel> proposed;
+  for (const auto& point : points) {
+    if (point.measured_ms <= 0 || std::abs(point.predicted_ms / point.measured_ms - 1) <= 0.10) continue;
+    const uint64_t base = StableHash(edgebench::ToJson(point.config).dump(), seed);
+    int added = 0;
+    for (uint64_t attempt = 0; attempt < 12 && added < per_point; ++attempt) {
+      const KernelConfig next = Neighbour(point.config, base + attempt);
+      const bool seen = std::any_of(proposed.begin(), proposed.end(),
+                                    [&](const SampledKernel& kernel) { return kernel.config == next; });
+      if (next == point.config || seen || !CheckKernelConfig(next).ok()) continue;
+      proposed.push_back({next, point.source});
+      ++added;
+    }
+  }
+  return proposed;
+}
+
+}  // namespace edgebench

@@ -1,0 +1,310 @@
+#include "edgebench/predictor.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "testing/test_models.h"
+
+namespace edgebench {
+namespace {
+
+constexpr double kOverheadMs = 0.01;
+
+// The synthetic device: a conv kernel takes 0.5 ns per FLOP plus 2 us, an add 1 ns per output
+// element (a known function of the features).
+double SyntheticMs(const KernelConfig& config) {
+  if (config.type == "conv") return 0.5e-6 * KernelFlops(config) + 0.002;
+  return 1e-6 * KernelFlops(config);
+}
+
+KernelRules Rules(const std::string& runtime = "onnxruntime") {
+  KernelRules rules;
+  rules.runtime = runtime;
+  rules.fused_patterns = {{"Conv", "Relu"}, {"Conv", "BatchNormalization", "Relu"}};
+  rules.removed_op_types = {"Dropout", "Identity"};
+  rules.source = "test";
+  return rules;
+}
+
+KernelPoint Point(const std::string& prefix, int number, const std::string& source, const KernelConfig& config) {
+  KernelPoint point;
+  point.file = prefix + std::to_string(number) + ".onnx";
+  point.source = source;
+  point.config = config;
+  point.median_ms = kOverheadMs + SyntheticMs(config);
+  point.valid = true;
+  point.attempts = 1;
+  return point;
+}
+
+// A data set of conv and add kernels over a grid of sizes, measured on the synthetic device.
+KernelDataSet SyntheticData(const std::string& runtime = "onnxruntime") {
+  KernelDataSet data;
+  data.provenance.runtime = runtime;
+  data.provenance.runtime_version = "1.0";
+  data.provenance.device = "synthetic";
+  data.overhead_ms = kOverheadMs;
+  int file = 0;
+  for (int64_t hw : {7, 14, 28, 56, 112}) {
+    for (int64_t cin : {16, 32, 64, 128, 256}) {
+      for (int64_t cout : {16, 32, 64, 128, 256}) {
+        for (int64_t kernel : {1, 3}) {
+          KernelConfig conv;
+          conv.type = "conv";
+          conv.hin = conv.win = hw;
+          conv.cin = cin;
+          conv.cout = cout;
+          conv.kernel_size = kernel;
+          conv.stride = 1;
+          conv.groups = 1;
+          data.points.push_back(Point("conv", ++file, cout == 256 ? "big" : "small", conv));
+        }
+      }
+      KernelConfig add;
+      add.type = "add";
+      add.hin = add.win = hw;
+      add.cin = add.cout = cin;
+      add.inputs = 2;
+      data.points.push_back(Point("add", ++file, "small", add));
+    }
+  }
+  // An INVALID point far off the function: it must not be trained on.
+  KernelPoint invalid = data.points.front();
+  invalid.file = "invalid.onnx";
+  invalid.median_ms = 1000;
+  invalid.valid = false;
+  data.points.push_back(invalid);
+  return data;
+}
+
+const Predictor& TrainedPredictor() {
+  static const Predictor predictor = [] {
+    auto trained = Predictor::Train({SyntheticData()}, {}, Rules(), PredictorSettings{});
+    EXPECT_TRUE(trained.ok()) << trained.error().message;
+    return std::move(*trained);
+  }();
+  return predictor;
+}
+
+TEST(Predictor, LearnsAKnownFunctionOfTheFeatures) {
+  const Predictor& predictor = TrainedPredictor();
+  EXPECT_EQ(predictor.types(), (std::vector<std::string>{"add", "conv"}));
+  EXPECT_DOUBLE_EQ(predictor.overhead_ms(), kOverheadMs);
+  const Accuracy& conv = predictor.validation("conv");
+  EXPECT_EQ(conv.points, 250u * 20 / 100);  // 20% of the 250 valid conv points held out
+  EXPECT_LT(conv.mape_percent, 10) << "validation MAPE";
+  EXPECT_GT(conv.within_10_percent, 70);
+  // A configuration between the grid points, predicted within 15%.
+  KernelConfig between;
+  between.type = "conv";
+  between.hin = between.win = 40;
+  between.cin = 96;
+  between.cout = 48;
+  between.kernel_size = 3;
+  between.stride = between.groups = 1;
+  auto predicted = predictor.PredictKernelsMs({between});
+  ASSERT_TRUE(predicted.ok()) << predicted.error().message;
+  EXPECT_NEAR((*predicted)[0] / SyntheticMs(between), 1.0, 0.15);
+}
+
+TEST(Predictor, TrainingIsDeterministic) {
+  auto again = Predictor::Train({SyntheticData()}, {}, Rules(), PredictorSettings{});
+  ASSERT_TRUE(again.ok());
+  auto first = TrainedPredictor().ToJson();
+  auto second = again->ToJson();
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->at("regressors").dump(), second->at("regressors").dump());
+}
+
+TEST(Predictor, ExcludedSourcesAndOtherRuntimesAreNotTrainedOn) {
+  PredictorSettings settings;
+  settings.excluded_sources = {"big"};
+  auto trained = Predictor::Train({SyntheticData()}, {}, Rules(), settings);
+  ASSERT_TRUE(trained.ok());
+  EXPECT_EQ(trained->validation("conv").points, 200u * 20 / 100);
+
+  auto other = Predictor::Train({SyntheticData("tflite")}, {}, Rules(), PredictorSettings{});
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(other.error().message.find("measured on tflite"), std::string::npos) << other.error().message;
+}
+
+TEST(Predictor, FileRoundTripGivesTheSamePredictions) {
+  const Predictor& predictor = TrainedPredictor();
+  auto document = predictor.ToJson();
+  ASSERT_TRUE(document.ok()) << document.error().message;
+  EXPECT_EQ(document->at("schema"), kPredictorSchema);
+  EXPECT_EQ(document->at("feature_names").get<std::vector<std::string>>(), KernelFeatureNames());
+  EXPECT_TRUE(document->at("regressors").at("conv").at("model").contains("learner"));  // XGBoost's JSON
+  auto loaded = Predictor::FromJson(nlohmann::json::parse(document->dump()));
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  std::vector<KernelConfig> configs;
+  for (const auto& point : SyntheticData().points) {
+    if (point.config.type == "conv") configs.push_back(point.config);
+  }
+  auto before = predictor.PredictKernelsMs(configs);
+  auto after = loaded->PredictKernelsMs(configs);
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_EQ(*before, *after);
+  EXPECT_EQ(loaded->runtime(), "onnxruntime");
+  EXPECT_EQ(loaded->device(), "synthetic");
+  EXPECT_DOUBLE_EQ(loaded->validation("conv").mape_percent, predictor.validation("conv").mape_percent);
+  EXPECT_DOUBLE_EQ(loaded->flops_baseline().ms_per_gflop, predictor.flops_baseline().ms_per_gflop);
+}
+
+TEST(Predictor, RefusesFutureVersionsMissingFieldsAndCorruptFiles) {
+  auto document = TrainedPredictor().ToJson();
+  ASSERT_TRUE(document.ok());
+  auto expect_bad = [](const nlohmann::json& doc, const std::string& fragment) {
+    auto loaded = Predictor::FromJson(doc);
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_EQ(loaded.error().code, ErrorCode::kBadModel);
+    EXPECT_NE(loaded.error().message.find(fragment), std::string::npos) << loaded.error().message;
+  };
+  auto future = *document;
+  future["format_version"] = "2.0";
+  expect_bad(future, "needs a later edgebench");
+  auto later_minor = *document;  // a later minor version only adds fields: still read
+  later_minor["format_version"] = "1.7";
+  later_minor["something_new"] = 1;
+  EXPECT_TRUE(Predictor::FromJson(later_minor).ok());
+  for (const char* field : {"rules", "regressors", "feature_names", "overhead_ms", "format_version"}) {
+    auto missing = *document;
+    missing.erase(field);
+    expect_bad(missing, field);
+  }
+  auto other_schema = *document;
+  other_schema["schema"] = "edgebench.result/1";
+  expect_bad(other_schema, "not a predictor file");
+  auto unknown_feature = *document;
+  unknown_feature["feature_names"].push_back("qubits");
+  expect_bad(unknown_feature, "feature 'qubits'");
+  auto broken_model = *document;
+  broken_model["regressors"]["conv"]["model"] = {{"learner", "nonsense"}};
+  expect_bad(broken_model, "regressor 'conv'");
+
+  const std::string text = document->dump();
+  const std::string path = testing::MakeTempDir() + "/truncated.json";
+  std::ofstream(path) << text.substr(0, text.size() / 2);
+  auto truncated = Predictor::Load(path);
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_EQ(truncated.error().code, ErrorCode::kBadModel);
+  EXPECT_NE(truncated.error().message.find("truncated.json"), std::string::npos);
+}
+
+TEST(Predictor, AccuracyOnAHandMadeCase) {
+  // Errors 4%, 0%, 9%, 50%.
+  const Accuracy accuracy = ComputeAccuracy({1.04, 2.0, 3.27, 0.5}, {1, 2, 3, 1});
+  EXPECT_EQ(accuracy.points, 4u);
+  EXPECT_DOUBLE_EQ(accuracy.within_10_percent, 75);
+  EXPECT_DOUBLE_EQ(accuracy.within_5_percent, 50);
+  EXPECT_NEAR(accuracy.mape_percent, 15.75, 1e-9);
+  EXPECT_NEAR(accuracy.rmse_ms, std::sqrt((0.04 * 0.04 + 0.27 * 0.27 + 0.25) / 4), 1e-12);
+  EXPECT_EQ(ComputeAccuracy({}, {}).points, 0u);
+}
+
+TEST(Predictor, AdaptiveSamplingProposesNeighboursOfPoorPointsOnly) {
+  KernelConfig conv;
+  conv.type = "conv";
+  conv.hin = conv.win = 28;
+  conv.cin = conv.cout = 64;
+  conv.kernel_size = 3;
+  conv.stride = conv.groups = 1;
+  KernelConfig dw = conv;
+  dw.type = "dwconv";
+  dw.groups = 64;
+  const std::vector<ValidationPoint> points = {
+      {conv, "a", 1.0, 1.05},  // 5% off: good enough
+      {conv, "b", 1.0, 1.5},   // 50% off
+      {dw, "c", 1.0, 0.5},     // 50% off
+  };
+  const auto proposed = ProposeAroundPoorPoints(points, 3, 1);
+  ASSERT_EQ(proposed.size(), 6u);
+  for (const auto& [config, source] : proposed) {
+    EXPECT_TRUE(CheckKernelConfig(config).ok()) << ToJson(config).dump();
+    EXPECT_EQ(source, config.type == "conv" ? "b" : "c");
+    EXPECT_FALSE(config == conv || config == dw);
+    if (config.type == "dwconv") {
+      EXPECT_EQ(config.cin, config.cout);
+      EXPECT_EQ(config.groups, config.cin);
+    }
+  }
+  const auto again = ProposeAroundPoorPoints(points, 3, 1);
+  ASSERT_EQ(again.size(), proposed.size());
+  for (std::size_t i = 0; i < again.size(); ++i) EXPECT_EQ(again[i].config, proposed[i].config);
+  EXPECT_TRUE(ProposeAroundPoorPoints({points[0]}, 3, 1).empty());
+}
+
+BenchResult Result(const std::string& path, double median_ms) {
+  BenchResult result;
+  result.model.path = path;
+  result.runtime_name = "onnxruntime";
+  result.latency_ms.p50 = median_ms;
+  return result;
+}
+
+TEST(Predictor, PredictsARealModelKernelByKernelWithUnknownsAsALowerBound) {
+  // The synthetic predictor knows conv and add only: tinycnn's pooling and fc kernels are unknown.
+  auto prediction = PredictModel(TrainedPredictor(), testing::ZooModel("tinycnn", "onnx"), {});
+  ASSERT_TRUE(prediction.ok()) << prediction.error().message;
+  ASSERT_FALSE(prediction->kernels.empty());
+  double sum = 0;
+  bool any_conv = false;
+  for (const auto& kernel : prediction->kernels) {
+    if (kernel.kernel.config.type == "conv") {
+      ASSERT_TRUE(kernel.ms.has_value());
+      any_conv = true;
+    }
+    if (!TrainedPredictor().HasType(kernel.kernel.config.type)) EXPECT_FALSE(kernel.ms.has_value());
+    sum += kernel.ms.value_or(0);
+  }
+  EXPECT_TRUE(any_conv);
+  EXPECT_TRUE(prediction->lower_bound);
+  ASSERT_FALSE(prediction->warnings.empty());
+  EXPECT_NE(prediction->warnings.front().find("lower bound"), std::string::npos);
+  EXPECT_DOUBLE_EQ(prediction->total_ms, kOverheadMs + sum);
+  const std::string text = FormatPredictionText(*prediction);
+  EXPECT_NE(text.find("predicted latency: >= "), std::string::npos) << text;
+  EXPECT_NE(text.find("unknown"), std::string::npos) << text;
+}
+
+TEST(Predictor, EvaluateLeavesOutInvalidAndFailedResults) {
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  auto invalid = Result(model, 1.0);
+  invalid.validity = {false, {"CV too high"}, {}};
+  auto failed = Result(model, 0);
+  failed.failure = RunFailure{"load", Internal("boom"), ""};
+  auto valid = Result(model, 2.0);
+  valid.model_cost = ModelCost{0, 500000000, 1000000000};
+  auto evaluation = Evaluate(TrainedPredictor(), {invalid, failed, valid}, {{"tinycnn.onnx", "tiny"}});
+  ASSERT_TRUE(evaluation.ok()) << evaluation.error().message;
+  ASSERT_EQ(evaluation->models.size(), 1u);
+  ASSERT_EQ(evaluation->left_out.size(), 2u);
+  EXPECT_NE(evaluation->left_out[0].find("INVALID (CV too high)"), std::string::npos);
+  EXPECT_NE(evaluation->left_out[1].find("failed (load)"), std::string::npos);
+  const EvaluatedModel& evaluated = evaluation->models[0];
+  EXPECT_EQ(evaluated.family, "tiny");
+  EXPECT_EQ(evaluation->overall.points, 1u);
+  EXPECT_EQ(evaluation->per_family.at("tiny").points, 1u);
+  ASSERT_TRUE(evaluated.baseline_ms.has_value());
+  EXPECT_DOUBLE_EQ(*evaluated.baseline_ms, TrainedPredictor().flops_baseline().ms_per_gflop * 1.0);
+  // The synthetic conv costs 0.5 ns per FLOP: the baseline's k is close to 0.5 ms per GFLOP.
+  EXPECT_NEAR(TrainedPredictor().flops_baseline().ms_per_gflop, 0.5, 0.1);
+
+  auto other_runtime = Result(model, 1.0);
+  other_runtime.runtime_name = "tflite";
+  auto refused = Evaluate(TrainedPredictor(), {other_runtime}, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("the predictor is for onnxruntime"), std::string::npos);
+
+  const std::string html = FormatEvaluationHtml(*evaluation, TrainedPredictor());
+  for (const char* id : {"predicted-vs-measured", "error-histogram", "accuracy-table"}) {
+    EXPECT_NE(html.find(id), std::string::npos) << id;
+  }
+  EXPECT_EQ(html.find("http"), std::string::npos);  // no external resource
+}
+
+}  // namespace
+}  // namespace edgebench
