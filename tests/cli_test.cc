@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <tuple>
 
 #include "edgebench/settings.h"
@@ -704,6 +705,76 @@ TEST(Cli, BrokenModelFilesOnRealRuntimes) {
                               "-r", "tflite", "-q"}),
                    {"noise.tflite"});
   }
+}
+
+// Fusion rules from measured profiles: every multi-node pattern and every removed op type of the
+// fusion map `bench --profile` records is in the rules, and the model splits under them into as
+// many kernels as its profile showed.
+TEST(Cli, KernelsDetectTakesTheRulesFromMeasuredFusionMaps) {
+  REQUIRE_RUNTIME("onnxruntime");
+  const std::string onnx = testing::ZooModel("mobilenetv2", "onnx");
+  EB_REQUIRE_FILE(onnx);
+  const std::string rules_path = testing::MakeTempDir() + "/rules.json";
+  auto detect = Edgebench(Quick({"kernels", "detect", "-r", "onnxruntime", onnx, "--threads", "1", "--out",
+                                 rules_path, "--json"}));
+  ASSERT_EQ(detect.exit_code, 0) << detect.err;
+  std::ifstream in(rules_path);
+  const auto rules = nlohmann::json::parse(in);
+  EXPECT_EQ(nlohmann::json::parse(detect.out)["rules"], rules);
+  EXPECT_EQ(rules["runtime"], "onnxruntime");
+  EXPECT_EQ(rules["source"], "fusion maps of 1 model");
+
+  auto bench = Edgebench(Quick({"bench", onnx, "-r", "onnxruntime", "--threads", "1", "--profile",
+                                "--profile-runs", "1", "--json", "-"}));
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  const auto document = nlohmann::json::parse(bench.out);
+  EXPECT_EQ(rules["runtime_version"], document["runtime"]["version"]);
+  const auto& fusion = document["fusion"];
+  ASSERT_TRUE(fusion.is_object()) << document;
+  std::set<std::vector<std::string>> patterns, detected;
+  for (const auto& pattern : fusion["patterns"]) {
+    const auto ops = pattern["source_op_types"].get<std::vector<std::string>>();
+    if (ops.size() > 1) patterns.insert(ops);
+  }
+  for (const auto& pattern : rules["fused_patterns"]) detected.insert(pattern.get<std::vector<std::string>>());
+  EXPECT_FALSE(patterns.empty());
+  EXPECT_EQ(detected, patterns);
+  std::set<std::string> removed;
+  for (const auto& entry : fusion["removed"]) removed.insert(entry["op_type"].get<std::string>());
+  EXPECT_EQ(rules["removed_op_types"].get<std::set<std::string>>(), removed);
+
+  const auto check = nlohmann::json::parse(detect.out)["models"][0];
+  EXPECT_EQ(check["model"], "mobilenetv2");
+  EXPECT_EQ(check["split_kernels"], check["profiled_kernels"]) << check;
+}
+
+TEST(Cli, KernelsGenerateWritesModelsAndTheirIndex) {
+  const std::string onnx = testing::ZooModel("mobilenetv2", "onnx");
+  EB_REQUIRE_FILE(onnx);
+  const std::string dir = testing::MakeTempDir() + "/kernels";
+  auto generate = Edgebench({"kernels", "generate", "--out", dir, "--from", onnx, "--per-type", "2", "--types",
+                             "conv,dwconv,add,resize", "--seed", "5"});
+  ASSERT_EQ(generate.exit_code, 0) << generate.err;
+  std::ifstream in(dir + "/kernels.json");
+  const auto index = nlohmann::json::parse(in);
+  EXPECT_EQ(index["schema"], "edgebench.kernel_models/1");
+  EXPECT_EQ(index["seed"], 5);
+  ASSERT_EQ(index["sources"].size(), 1u);
+  EXPECT_EQ(index["sources"][0]["name"], "mobilenetv2");
+  EXPECT_EQ(index["sources"][0]["sha256"].get<std::string>().size(), 64u);
+  ASSERT_EQ(index["kernels"].size(), 6u);  // mobilenetv2 has no resize
+  for (const auto& kernel : index["kernels"]) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + kernel["file"].get<std::string>())) << kernel;
+    EXPECT_EQ(kernel["source"], "mobilenetv2");
+  }
+  EXPECT_EQ(index["kernels"][0]["file"], "0001_conv.onnx");
+  EXPECT_NE(generate.out.find("6 kernel models from 1 models"), std::string::npos) << generate.out;
+
+  ExpectBadInput(Edgebench({"kernels", "generate", "--out", dir, "--types", "conv,deconv"}),
+                 {"unknown kernel type 'deconv'"});
+  auto no_out = Edgebench({"kernels", "detect", "-r", "onnxruntime", onnx});
+  EXPECT_EQ(no_out.exit_code, 2);
+  EXPECT_NE(no_out.err.find("--out is required"), std::string::npos) << no_out.err;
 }
 
 }  // namespace

@@ -44,6 +44,10 @@ void AddVerboseFlag(CLI::App* command);
 // in several files), created with `description` on first use; it requires one subcommand.
 CLI::App* SubcommandGroup(CLI::App& app, const std::string& name, const std::string& description);
 
+// The ONNX files of the zoo's models, as `edgebench zoo list` finds them
+// ($EDGEBENCH_CACHE_DIR/zoo/<name>/<name>.onnx), by name; kNotFound without a zoo.
+Expected<std::vector<std::string>> ZooOnnxModels();
+
 // Each registers one subcommand on `app`; when it runs, it stores its exit code in `exit_code`.
 void AddRuntimesCommand(CLI::App& app, int& exit_code);
 void AddBenchCommand(CLI::App& app, int& exit_code);
@@ -59,6 +63,8 @@ void AddConvertCommand(CLI::App& app, int& exit_code);
 void AddZooCommand(CLI::App& app, int& exit_code);
 void AddReportCommand(CLI::App& app, int& exit_code);
 void AddAnalyzeCommand(CLI::App& app, int& exit_code);
+// kernels generate, kernels detect (kernels_command.cc).
+void AddKernelsCommands(CLI::App& app, int& exit_code);
 // kernels measure (kernels_measure_command.cc).
 void AddKernelsMeasureCommand(CLI::App& app, int& exit_code);
 

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   AddZooCommand(app, exit_code);
   AddReportCommand(app, exit_code);
   AddAnalyzeCommand(app, exit_code);
+  AddKernelsCommands(app, exit_code);
   AddKernelsMeasureCommand(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -63,6 +63,16 @@ Expected<nlohmann::json> ReadZoo(const std::filesystem::path& dir) {
 
 }  // namespace
 
+Expected<std::vector<std::string>> ZooOnnxModels() {
+  auto models = ReadZoo(ZooDir());
+  if (!models.ok()) return models.error();
+  std::vector<std::string> paths;
+  for (const auto& model : *models) {
+    if (model["files"].contains("onnx")) paths.push_back(model["files"]["onnx"].get<std::string>());
+  }
+  return paths;
+}
+
 void AddZooCommand(CLI::App& app, int& exit_code) {
   auto* zoo = app.add_subcommand("zoo", "The generated model zoo (tools/zoo)");
   zoo->require_subcommand(1);

@@ -1,0 +1,380 @@
+// Fusion rules and the splitter (kernel_split.h) over the inspector's ONNX front end.
+#include "edgebench/kernel_split.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "edgebench/model_file.h"
+#include "edgebench/text.h"
+#include "inspect/onnx_analysis.h"
+#include "inspect/onnx_util.h"
+
+namespace edgebench {
+namespace {
+
+using inspect::FindAttribute;
+using inspect::IntAttribute;
+using inspect::IntsAttribute;
+using nlohmann::json;
+
+template <typename T>
+void AddUnique(std::vector<T>& items, const T& item) {
+  if (std::find(items.begin(), items.end(), item) == items.end()) items.push_back(item);
+}
+
+// The activation name of an activation node, or "" when the node is none.
+std::string ActivationOf(const onnx::NodeProto& node, const inspect::OnnxAnalysis& analysis, std::string& note) {
+  const std::string& op = node.op_type();
+  if (op == "Relu") return "relu";
+  if (op == "HardSwish") return "hswish";
+  if (op == "HardSigmoid") return "hsigmoid";
+  if (op == "Sigmoid") return "sigmoid";
+  if (op != "Clip") return "";
+  // Clip's bounds: attributes before opset 11, optional constant inputs after.
+  double low = inspect::FloatAttribute(node, "min", -3.4e38f), high = inspect::FloatAttribute(node, "max", 3.4e38f);
+  for (int i = 1; i <= 2; ++i) {
+    const auto constant = analysis.constants.find(inspect::InputName(node, i));
+    if (constant != analysis.constants.end() && constant->second.size() == 1) {
+      (i == 1 ? low : high) = constant->second.AsDouble(0);
+    }
+  }
+  if (low == 0 && high == 6) return "relu6";
+  if (low == 0 && high > 1e30) return "relu";
+  note = "Clip(" + std::to_string(low) + ", " + std::to_string(high) + ") taken as relu6";
+  return "relu6";
+}
+
+class Splitter {
+ public:
+  Splitter(const inspect::OnnxAnalysis& analysis, const KernelRules& rules) : a_(analysis), rules_(rules) {
+    const onnx::GraphProto& graph = a_.model.graph();
+    for (int i = 0; i < graph.node_size(); ++i) {
+      for (const auto& input : graph.node(i).input()) {
+        if (!input.empty()) consumers_[input].push_back(i);
+      }
+    }
+    for (const auto& output : graph.output()) graph_outputs_.insert(output.name());
+  }
+
+  std::vector<ModelKernel> Split() {
+    const onnx::GraphProto& graph = a_.model.graph();
+    std::vector<bool> taken(graph.node_size(), false);
+    std::vector<ModelKernel> kernels;
+    for (int index : a_.order) {
+      if (taken[index]) continue;
+      const onnx::NodeProto& node = graph.node(index);
+      if (Removed(node)) continue;
+      std::vector<int> group = ChannelShuffle(index);
+      if (group.empty()) group = LongestPattern(index);
+      ModelKernel kernel;
+      for (int member : group) {
+        taken[member] = true;
+        kernel.nodes.push_back(inspect::NodeLabel(graph.node(member), member));
+        kernel.op_types.push_back(graph.node(member).op_type());
+      }
+      Classify(group, kernel);
+      kernels.push_back(std::move(kernel));
+    }
+    return kernels;
+  }
+
+ private:
+  // Runs as no kernel: a removed op type, or a node whose outputs are all constants (folded at
+  // load by every runtime: Constant, shape arithmetic).
+  bool Removed(const onnx::NodeProto& node) const {
+    const auto& removed = rules_.removed_op_types;
+    if (std::find(removed.begin(), removed.end(), node.op_type()) != removed.end()) return true;
+    return std::all_of(node.output().begin(), node.output().end(),
+                       [&](const std::string& output) { return output.empty() || a_.constants.count(output); });
+  }
+
+  // The node that alone reads node `index`'s only output (which is no graph output), or -1.
+  int OnlyConsumer(int index) const {
+    const onnx::NodeProto& node = a_.model.graph().node(index);
+    if (node.output_size() != 1 || graph_outputs_.count(node.output(0))) return -1;
+    const auto it = consumers_.find(node.output(0));
+    if (it == consumers_.end() || it->second.size() != 1) return -1;
+    return it->second.front();
+  }
+
+  // The chain from `index` along only consumers with the longest op-type pattern of the rules;
+  // the node alone when none matches.
+  std::vector<int> LongestPattern(int index) const {
+    const onnx::GraphProto& graph = a_.model.graph();
+    std::vector<int> best = {index};
+    for (const auto& pattern : rules_.fused_patterns) {
+      if (pattern.size() <= best.size() || pattern.front() != graph.node(index).op_type()) continue;
+      std::vector<int> chain = {index};
+      while (chain.size() < pattern.size()) {
+        const int next = OnlyConsumer(chain.back());
+        if (next < 0 || graph.node(next).op_type() != pattern[chain.size()]) break;
+        chain.push_back(next);
+      }
+      if (chain.size() == pattern.size()) best = chain;
+    }
+    return best;
+  }
+
+  // Reshape [N, C, H, W] -> [N, g, C/g, H, W], Transpose {0, 2, 1, 3, 4}, Reshape back: the three
+  // nodes, or none.
+  std::vector<int> ChannelShuffle(int index) const {
+    const onnx::GraphProto& graph = a_.model.graph();
+    if (graph.node(index).op_type() != "Reshape") return {};
+    const int transpose = OnlyConsumer(index);
+    if (transpose < 0 || graph.node(transpose).op_type() != "Transpose") return {};
+    const int reshape = OnlyConsumer(transpose);
+    if (reshape < 0 || graph.node(reshape).op_type() != "Reshape") return {};
+    const auto perm = IntsAttribute(graph.node(transpose), "perm");
+    if (!perm || *perm != std::vector<int64_t>{0, 2, 1, 3, 4}) return {};
+    return {index, transpose, reshape};
+  }
+
+  // Known dims of a tensor, or empty when the shape is not fully known.
+  std::vector<int64_t> Dims(const std::string& tensor) const {
+    const auto it = a_.shapes.find(tensor);
+    if (it == a_.shapes.end() || !it->second.IsConcrete()) return {};
+    return it->second.dims;
+  }
+
+  // Sets hin, win and cin from an [N, C, H, W] or [N, C] tensor; false when its shape is unknown.
+  bool SetInputShape(const std::string& tensor, KernelConfig& config) const {
+    const std::vector<int64_t> dims = Dims(tensor);
+    if (dims.size() == 4) {
+      config.cin = dims[1], config.hin = dims[2], config.win = dims[3];
+      return true;
+    }
+    if (dims.size() == 2) {
+      config.cin = dims[1], config.hin = 1, config.win = 1;
+      return true;
+    }
+    return false;
+  }
+
+  bool IsConstant(const std::string& tensor) const { return a_.constants.count(tensor) > 0; }
+
+  void Classify(const std::vector<int>& group, ModelKernel& kernel) const {
+    const onnx::GraphProto& graph = a_.model.graph();
+    const onnx::NodeProto& head = graph.node(group.front());
+    KernelConfig& c = kernel.config;
+    std::vector<std::string> notes;
+    const auto unknown = [&](const std::string& why) {
+      c = KernelConfig{.type = "unknown"};
+      SetInputShape(head.input_size() > 0 ? head.input(0) : "", c);
+      const std::vector<int64_t> out = Dims(graph.node(group.back()).output(0));
+      if (out.size() >= 2) c.cout = out[1];
+      kernel.note = why;
+    };
+    // A leading Pad (a fused explicit padding) describes the input; the node after it the kernel.
+    const std::size_t first = head.op_type() == "Pad" && group.size() > 1 ? 1 : 0;
+    const onnx::NodeProto& kernel_node = graph.node(group[first]);
+    // The fused nodes after the kernel_node node: BatchNormalization folds, an activation sets `activation`.
+    for (std::size_t i = first + 1; i < group.size(); ++i) {
+      const onnx::NodeProto& node = graph.node(group[i]);
+      if (node.op_type() == "BatchNormalization" && kernel_node.op_type() != "BatchNormalization") continue;
+      std::string note;
+      const std::string activation = ActivationOf(node, a_, note);
+      if (!note.empty()) notes.push_back(note);
+      if (!activation.empty() && c.activation == "none") {
+        c.activation = activation;
+      } else if (kernel_node.op_type() != "Reshape") {
+        notes.push_back(node.op_type() + " fused into the kernel, not described by its configuration");
+      }
+    }
+    const std::string& op = kernel_node.op_type();
+    std::string activation_note;
+    const std::string main_activation = ActivationOf(kernel_node, a_, activation_note);
+    if (!activation_note.empty()) notes.insert(notes.begin(), activation_note);
+    const std::string input = inspect::InputName(head, 0);
+    const std::vector<int64_t> out = Dims(kernel_node.output(0));
+    if (op == "Conv") {
+      const std::vector<int64_t> weight = Dims(inspect::InputName(kernel_node, 1));
+      if (!SetInputShape(input, c) || weight.size() != 4 || out.size() != 4 || Dims(input).size() != 4) {
+        return unknown("Conv with unknown shapes or not 2-D");
+      }
+      c.cout = weight[0];
+      c.groups = IntAttribute(kernel_node, "group", 1);
+      c.kernel_size = weight[2];
+      if (weight[2] != weight[3]) notes.push_back("non-square kernel, kernel_size is its height");
+      const auto strides = IntsAttribute(kernel_node, "strides");
+      c.stride = strides && !strides->empty() ? strides->front() : 1;
+      const auto dilations = IntsAttribute(kernel_node, "dilations");
+      if (dilations && std::any_of(dilations->begin(), dilations->end(), [](int64_t d) { return d != 1; })) {
+        notes.push_back("dilated convolution measured as undilated");
+      }
+      c.type = c.groups == c.cin && c.cin == c.cout ? "dwconv" : "conv";
+      if (KernelOutputHeight(c) != out[2] || KernelOutputWidth(c) != out[3]) {
+        notes.push_back("padding is not \"same\" (output " + FormatShape(out) + ")");
+      }
+    } else if (op == "Gemm" || op == "MatMul") {
+      const std::vector<int64_t> in = Dims(input);
+      if (in.size() != 2 || out.size() != 2) return unknown(op + " on a tensor of rank other than 2");
+      c.type = "fc", c.cin = in[1], c.cout = out[1], c.hin = 1, c.win = 1;
+    } else if (op == "MaxPool" || op == "AveragePool") {
+      const auto kernel_shape = IntsAttribute(kernel_node, "kernel_shape");
+      if (!SetInputShape(input, c) || !kernel_shape || kernel_shape->size() != 2) {
+        return unknown(op + " with unknown shapes or not 2-D");
+      }
+      c.type = op == "MaxPool" ? "maxpool" : "avgpool";
+      c.kernel_size = kernel_shape->front();
+      const auto strides = IntsAttribute(kernel_node, "strides");
+      c.stride = strides && !strides->empty() ? strides->front() : 1;
+      if (out.size() == 4 && (KernelOutputHeight(c) != out[2] || KernelOutputWidth(c) != out[3])) {
+        notes.push_back("padding is not \"same\" (output " + FormatShape(out) + ")");
+      }
+    } else if (op == "GlobalAveragePool" || op == "GlobalMaxPool" || op == "ReduceMean") {
+      if (op == "ReduceMean") {
+        const auto axes = IntsAttribute(kernel_node, "axes");
+        if (!axes || (*axes != std::vector<int64_t>{2, 3} && *axes != std::vector<int64_t>{-2, -1})) {
+          return unknown("ReduceMean over axes other than H and W");
+        }
+      }
+      if (!SetInputShape(input, c) || Dims(input).size() != 4) return unknown(op + " with unknown shapes");
+      c.type = "globalpool";
+      if (op == "GlobalMaxPool") notes.push_back("GlobalMaxPool measured as GlobalAveragePool");
+    } else if (op == "Add" || op == "Sum" || op == "Mul") {
+      if (!SetInputShape(kernel_node.output(0), c)) return unknown(op + " with unknown shapes");
+      const std::vector<int64_t> full = Dims(kernel_node.output(0));
+      int64_t full_inputs = 0;
+      for (const auto& operand : kernel_node.input()) {
+        if (IsConstant(operand)) notes.push_back("operand '" + operand + "' is a constant");
+        if (Dims(operand) == full) ++full_inputs;
+      }
+      if (op == "Mul") {
+        c.type = "mul";
+        if (full_inputs == kernel_node.input_size()) notes.push_back("both operands are full-size (measured with [1, C, 1, 1])");
+      } else {
+        c.type = "add";
+        c.inputs = kernel_node.input_size();
+        if (full_inputs != kernel_node.input_size()) notes.push_back("an operand is broadcast");
+      }
+    } else if (op == "Concat") {
+      if (!SetInputShape(kernel_node.output(0), c) || IntAttribute(kernel_node, "axis", 0) != 1) {
+        return unknown("Concat along an axis other than channels, or with unknown shapes");
+      }
+      c.type = "concat", c.inputs = kernel_node.input_size();
+      if (c.cin % c.inputs != 0) notes.push_back("inputs of unequal channels (measured as equal)");
+    } else if (op == "Reshape" && group.size() == 3) {
+      const std::vector<int64_t> grouped = Dims(kernel_node.output(0));
+      if (!SetInputShape(input, c) || grouped.size() != 5) return unknown("channel shuffle with unknown shapes");
+      c.type = "channel_shuffle", c.groups = grouped[1];
+    } else if (!main_activation.empty()) {
+      if (!SetInputShape(input, c)) return unknown(op + " with unknown shapes");
+      if (c.activation != "none") notes.push_back("a second activation fused");
+      c.type = "activation", c.activation = main_activation;
+    } else if (op == "BatchNormalization") {
+      if (!SetInputShape(input, c)) return unknown(op + " with unknown shapes");
+      c.type = "bn";
+    } else if (op == "Resize" || op == "Upsample") {
+      const std::vector<int64_t> in = Dims(input);
+      if (!SetInputShape(input, c) || in.size() != 4 || out.size() != 4 || out[2] % in[2] != 0 ||
+          out[3] * in[2] != out[2] * in[3]) {
+        return unknown(op + " by a non-integer or unequal scale, or with unknown shapes");
+      }
+      c.type = "resize", c.stride = out[2] / in[2];
+      const std::string mode = inspect::StringAttribute(kernel_node, "mode", "nearest");
+      if (mode != "nearest") notes.push_back(mode + " interpolation measured as nearest");
+    } else if (op == "Split" || op == "Slice") {
+      if (!SetInputShape(input, c) || Dims(input).size() != 4) return unknown(op + " with unknown shapes");
+      const std::vector<int64_t> part = Dims(kernel_node.output(0));
+      if (part.size() != 4 || part[2] != c.hin || part[3] != c.win) {
+        return unknown(op + " along an axis other than channels");
+      }
+      c.type = "split", c.inputs = kernel_node.output_size();
+      if (op == "Slice") notes.push_back("Slice: one part of the channels");
+    } else if (op == "Softmax") {
+      const std::vector<int64_t> in = Dims(input);
+      if (!SetInputShape(input, c) || (in.size() == 4 && IntAttribute(kernel_node, "axis", -1) != 1) ||
+          (in.size() == 2 && IntAttribute(kernel_node, "axis", -1) == 0)) {
+        return unknown("Softmax over an axis other than channels, or with unknown shapes");
+      }
+      c.type = "softmax";
+    } else {
+      return unknown("no kernel type for " + Join(kernel.op_types, "+"));
+    }
+    kernel.note = Join(notes, "; ");
+  }
+
+  const inspect::OnnxAnalysis& a_;
+  const KernelRules& rules_;
+  std::map<std::string, std::vector<int>> consumers_;
+  std::set<std::string> graph_outputs_;
+};
+
+std::vector<std::string> StringList(const json& j, const std::string& what, Status& status) {
+  if (!j.is_array()) {
+    status = InvalidArgument("kernel rules: '" + what + "' must be an array of strings");
+    return {};
+  }
+  std::vector<std::string> items;
+  for (const auto& item : j) {
+    if (!item.is_string() || item.get<std::string>().empty()) {
+      status = InvalidArgument("kernel rules: '" + what + "' must hold non-empty strings, got " + item.dump());
+      return {};
+    }
+    items.push_back(item.get<std::string>());
+  }
+  return items;
+}
+
+}  // namespace
+
+void AddFusionMap(const FusionMap& map, KernelRules& rules) {
+  for (const FusionPattern& pattern : map.patterns) {
+    if (pattern.source_op_types.size() > 1) AddUnique(rules.fused_patterns, pattern.source_op_types);
+  }
+  for (const OpTypeCount& removed : map.removed) AddUnique(rules.removed_op_types, removed.op_type);
+}
+
+json ToJson(const KernelRules& rules) {
+  return {{"runtime", rules.runtime},
+          {"runtime_version", rules.runtime_version},
+          {"fused_patterns", rules.fused_patterns},
+          {"removed_op_types", rules.removed_op_types},
+          {"source", rules.source}};
+}
+
+Expected<KernelRules> KernelRulesFromJson(const json& j) {
+  if (!j.is_object()) return InvalidArgument("kernel rules: expected an object");
+  KernelRules rules;
+  Status status;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "runtime" || key == "runtime_version" || key == "source") {
+      if (!value.is_string()) return InvalidArgument("kernel rules: '" + key + "' must be a string");
+      (key == "runtime" ? rules.runtime : key == "source" ? rules.source : rules.runtime_version) =
+          value.get<std::string>();
+    } else if (key == "fused_patterns") {
+      if (!value.is_array()) return InvalidArgument("kernel rules: 'fused_patterns' must be an array of arrays");
+      for (const auto& pattern : value) {
+        rules.fused_patterns.push_back(StringList(pattern, key, status));
+        if (!status.ok()) return status.error();
+        if (rules.fused_patterns.back().size() < 2) {
+          return InvalidArgument("kernel rules: a fused pattern needs at least two op types, got " + pattern.dump());
+        }
+      }
+    } else if (key == "removed_op_types") {
+      rules.removed_op_types = StringList(value, key, status);
+      if (!status.ok()) return status.error();
+    } else {
+      return InvalidArgument("kernel rules: unknown field '" + key +
+                             "' (known: runtime, runtime_version, fused_patterns, removed_op_types, source)");
+    }
+  }
+  if (rules.runtime.empty()) return InvalidArgument("kernel rules: 'runtime' is missing");
+  return rules;
+}
+
+Expected<std::vector<ModelKernel>> SplitIntoKernels(const std::string& path, const KernelRules& rules,
+                                                    const ShapeOverrides& shapes) {
+  auto format = DetectModelFormat(path);
+  if (!format.ok()) return format.error();
+  if (*format != ModelFormat::kOnnx) {
+    return Unsupported(path + ": splitting into kernels needs an ONNX model, not " +
+                       std::string(ModelFormatName(*format)));
+  }
+  auto analysis = inspect::AnalyzeOnnx(path, shapes);
+  if (!analysis.ok()) return analysis.error();
+  return Splitter(*analysis, rules).Split();
+}
+
+}  // namespace edgebench

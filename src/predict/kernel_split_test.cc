@@ -1,0 +1,177 @@
+#include "edgebench/kernel_split.h"
+
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include "edgebench/kernel_models.h"
+#include "testing/test_models.h"
+
+namespace edgebench {
+namespace {
+
+using nlohmann::json;
+
+std::map<std::string, int> CountTypes(const std::vector<ModelKernel>& kernels) {
+  std::map<std::string, int> counts;
+  for (const ModelKernel& kernel : kernels) ++counts[kernel.config.type];
+  return counts;
+}
+
+// MobileNetV2 (Keras layout): 52 Conv each with its BatchNormalization, 35 of them with a Clip
+// (relu6), 4 Pads before the stride-2 depthwise Convs, 10 residual Adds, then
+// GlobalAveragePool, Flatten, Gemm and Softmax. 17 of the Convs are depthwise (one per block).
+TEST(SplitIntoKernels, MobileNetV2UnderTheReferenceRules) {
+  const std::string path = testing::ZooModel("mobilenetv2", "onnx");
+  EB_REQUIRE_FILE(path);
+  auto kernels = SplitIntoKernels(path, ReferenceKernelRules(), {});
+  ASSERT_TRUE(kernels.ok()) << kernels.error().message;
+  ASSERT_EQ(kernels->size(), 66u);
+  EXPECT_EQ(CountTypes(*kernels), (std::map<std::string, int>{{"conv", 35}, {"dwconv", 17}, {"add", 10},
+                                                              {"globalpool", 1}, {"unknown", 1}, {"fc", 1},
+                                                              {"softmax", 1}}));
+  const ModelKernel& first = kernels->front();
+  EXPECT_EQ(first.op_types, (std::vector<std::string>{"Conv", "BatchNormalization", "Clip"}));
+  EXPECT_EQ(ToJson(first.config), ToJson(KernelConfig{.type = "conv", .activation = "relu6", .hin = 224, .win = 224,
+                                                      .cin = 3, .cout = 32, .kernel_size = 3, .stride = 2,
+                                                      .groups = 1}));
+  EXPECT_EQ(first.note, "");
+  // The first stride-2 depthwise Conv reads its Pad's input: "same" padding on 112x112.
+  const auto padded = std::find_if(kernels->begin(), kernels->end(),
+                                   [](const ModelKernel& k) { return k.op_types.front() == "Pad"; });
+  ASSERT_NE(padded, kernels->end());
+  EXPECT_EQ(ToJson(padded->config), ToJson(KernelConfig{.type = "dwconv", .activation = "relu6", .hin = 112,
+                                                        .win = 112, .cin = 96, .cout = 96, .kernel_size = 3,
+                                                        .stride = 2, .groups = 96}));
+  EXPECT_EQ(padded->nodes.size(), 4u);
+  const ModelKernel& flatten = (*kernels)[kernels->size() - 3];
+  EXPECT_EQ(flatten.config.type, "unknown");
+  EXPECT_EQ(flatten.note, "no kernel type for Flatten");
+  EXPECT_EQ(ToJson(kernels->back().config), ToJson(KernelConfig{.type = "softmax", .hin = 1, .win = 1, .cin = 1000}));
+}
+
+// ShuffleNetV2: 56 Convs (19 depthwise), a MaxPool, 16 channel shuffles (Reshape, Transpose,
+// Reshape), 13 Splits, 16 Concats, ReduceMean over H and W, Gemm.
+TEST(SplitIntoKernels, ShuffleNetV2FindsChannelShuffles) {
+  const std::string path = testing::ZooModel("shufflenetv2", "onnx");
+  EB_REQUIRE_FILE(path);
+  auto kernels = SplitIntoKernels(path, ReferenceKernelRules(), {});
+  ASSERT_TRUE(kernels.ok()) << kernels.error().message;
+  EXPECT_EQ(CountTypes(*kernels), (std::map<std::string, int>{{"conv", 37}, {"dwconv", 19}, {"maxpool", 1},
+                                                              {"channel_shuffle", 16}, {"split", 13},
+                                                              {"concat", 16}, {"globalpool", 1}, {"fc", 1}}));
+  for (const ModelKernel& kernel : *kernels) {
+    if (kernel.config.type != "channel_shuffle") continue;
+    EXPECT_EQ(kernel.op_types, (std::vector<std::string>{"Reshape", "Transpose", "Reshape"}));
+    EXPECT_EQ(kernel.config.groups, 2);
+  }
+}
+
+// input -> Relu -> {Sigmoid -> out1, HardSwish -> out2}: the Relu has two consumers, so a rule
+// Relu+Sigmoid cannot fuse it; Sigmoid+Mul would, but the model has none.
+TEST(SplitIntoKernels, FusesOnlyAlongSingleConsumers) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(14);
+  onnx::GraphProto& graph = *model.mutable_graph();
+  graph.set_name("branches");
+  const auto value = [](onnx::ValueInfoProto& info, const std::string& name) {
+    info.set_name(name);
+    auto* type = info.mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t dim : {1, 8, 4, 4}) type->mutable_shape()->add_dim()->set_dim_value(dim);
+  };
+  value(*graph.add_input(), "input");
+  value(*graph.add_output(), "out1");
+  value(*graph.add_output(), "out2");
+  const auto node = [&](const std::string& op, const std::string& in, const std::string& out) {
+    onnx::NodeProto& n = *graph.add_node();
+    n.set_op_type(op), n.set_name(op), n.add_input(in), n.add_output(out);
+  };
+  node("Relu", "input", "r");
+  node("Sigmoid", "r", "out1");
+  node("HardSwish", "r", "out2");
+  const std::string path = testing::MakeTempDir() + "/branches.onnx";
+  {
+    std::ofstream out(path, std::ios::binary);
+    ASSERT_TRUE(model.SerializeToOstream(&out));
+  }
+  KernelRules rules{.runtime = "test", .fused_patterns = {{"Relu", "Sigmoid"}, {"Relu", "HardSwish"}}};
+  auto kernels = SplitIntoKernels(path, rules, {});
+  ASSERT_TRUE(kernels.ok()) << kernels.error().message;
+  ASSERT_EQ(kernels->size(), 3u);
+  for (const ModelKernel& kernel : *kernels) EXPECT_EQ(kernel.config.type, "activation");
+  EXPECT_EQ((*kernels)[2].config.activation, "hswish");
+  // Removing an op type drops its nodes.
+  rules.removed_op_types = {"HardSwish"};
+  kernels = SplitIntoKernels(path, rules, {});
+  ASSERT_TRUE(kernels.ok());
+  EXPECT_EQ(kernels->size(), 2u);
+}
+
+TEST(SplitIntoKernels, UnfusedPadIsUnknownAndBadFilesAreErrors) {
+  const std::string path = testing::ZooModel("mobilenetv2", "onnx");
+  EB_REQUIRE_FILE(path);
+  KernelRules bare{.runtime = "bare"};
+  auto kernels = SplitIntoKernels(path, bare, {});
+  ASSERT_TRUE(kernels.ok());
+  EXPECT_EQ(kernels->size(), 157u);  // every node its own kernel
+  const std::map<std::string, int> counts = CountTypes(*kernels);
+  EXPECT_EQ(counts.at("unknown"), 5);  // 4 Pads and the Flatten
+  EXPECT_EQ(counts.at("bn"), 52);
+  EXPECT_EQ(counts.at("activation"), 35);
+
+  const std::string dir = testing::MakeTempDir();
+  auto missing = SplitIntoKernels(dir + "/absent.onnx", bare, {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  { std::ofstream(dir + "/garbage.onnx") << "not a model"; }
+  auto garbage = SplitIntoKernels(dir + "/garbage.onnx", bare, {});
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.error().code, ErrorCode::kBadModel);
+  const std::string tflite = testing::DownloadedModel("face_detection_short_range.tflite");
+  EB_REQUIRE_FILE(tflite);
+  auto other = SplitIntoKernels(tflite, bare, {});
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, ErrorCode::kUnsupported);
+}
+
+TEST(KernelRules, AddFusionMapKeepsMultiNodePatternsOnce) {
+  FusionMap map;
+  map.patterns = {{{"Conv", "BatchNormalization", "Clip"}, "FusedConv", 30},
+                  {{"Conv"}, "Conv", 5},
+                  {{"Conv", "BatchNormalization", "Clip"}, "Conv", 2}};
+  map.removed = {{"Dropout", 1}, {"Flatten", 1}};
+  KernelRules rules{.runtime = "onnxruntime", .removed_op_types = {"Dropout"}};
+  AddFusionMap(map, rules);
+  AddFusionMap(map, rules);
+  EXPECT_EQ(rules.fused_patterns, (std::vector<std::vector<std::string>>{{"Conv", "BatchNormalization", "Clip"}}));
+  EXPECT_EQ(rules.removed_op_types, (std::vector<std::string>{"Dropout", "Flatten"}));
+}
+
+TEST(KernelRules, JsonRoundTripAndStrictReading) {
+  const KernelRules rules = ReferenceKernelRules();
+  auto back = KernelRulesFromJson(ToJson(rules));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->runtime, rules.runtime);
+  EXPECT_EQ(back->fused_patterns, rules.fused_patterns);
+  EXPECT_EQ(back->removed_op_types, rules.removed_op_types);
+  EXPECT_EQ(back->source, rules.source);
+  const auto error_of = [](const char* text) {
+    auto parsed = KernelRulesFromJson(json::parse(text));
+    EXPECT_FALSE(parsed.ok()) << text;
+    return parsed.ok() ? std::string() : parsed.error().message;
+  };
+  EXPECT_NE(error_of(R"({"runtime": "ort", "fusion": []})").find("unknown field 'fusion'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"fused_patterns": []})").find("'runtime' is missing"), std::string::npos);
+  EXPECT_NE(error_of(R"({"runtime": "ort", "fused_patterns": [["Conv"]]})").find("at least two"), std::string::npos);
+  EXPECT_NE(error_of(R"({"runtime": "ort", "fused_patterns": [["Conv", 3]]})").find("non-empty strings"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"runtime": "ort", "removed_op_types": "Dropout"})").find("array of strings"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace edgebench
