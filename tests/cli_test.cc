@@ -509,7 +509,7 @@ TEST(Cli, KernelsMeasureWritesTheDataSetAndKeepsInvalidPoints) {
   ExpectBadInput(Edgebench({"kernels", "measure", dir + "/absent", "-r", "null", "--out", out}),
                  {"absent/kernels.json", "cannot open"});
   ExpectBadInput(Edgebench({"kernels", "measure", dir, "-r", "null", "--out", out, "--device", "rpi4"}),
-                 {"--device", "need --server"});
+                 {"--device and --select need --server"});
   ExpectBadInput(Edgebench({"kernels", "measure", dir, "-r", "null", "--out", out, "--server", "http://127.0.0.1:1",
                             "--token-file", out}),
                  {"exactly one of --device NAME and --select"});
