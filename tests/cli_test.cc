@@ -558,6 +558,78 @@ TEST(Cli, CompareBadInputGetsOneLineAndExitTwo) {
   }
 }
 
+// A kernel models directory as `edgebench kernels generate` writes it; the files are what the null
+// runtime accepts (it reads no graph), two different ones.
+std::string FakeKernelModelsDir() {
+  const std::string dir = testing::MakeTempDir();
+  std::ofstream(dir + "/0001_conv.onnx", std::ios::binary) << std::string("\x08\x07", 2);
+  std::ofstream(dir + "/0002_add.onnx", std::ios::binary) << std::string("\x08\x08", 2);
+  const nlohmann::json index = {
+      {"schema", "edgebench.kernel_models/1"}, {"seed", 1}, {"edgebench_version", "test"},
+      {"sources", {{{"name", "tinycnn"}, {"sha256", "00"}}}},
+      {"kernels",
+       {{{"file", "0001_conv.onnx"}, {"source", "tinycnn"},
+         {"config", {{"type", "conv"}, {"hin", 8}, {"win", 8}, {"cin", 8}, {"cout", 8}, {"kernel_size", 3},
+                     {"stride", 1}, {"groups", 1}}}},
+        {{"file", "0002_add.onnx"}, {"source", "tinycnn"},
+         {"config", {{"type", "add"}, {"hin", 8}, {"win", 8}, {"cin", 8}, {"cout", 8}, {"inputs", 2}}}}}}};
+  std::ofstream(dir + "/kernels.json") << index.dump(2);
+  return dir;
+}
+
+// kernels measure: the data set has a point per kernel model and the overhead; INVALID points
+// are kept with valid false and counted apart from the valid ones; --resume keeps valid points.
+TEST(Cli, KernelsMeasureWritesTheDataSetAndKeepsInvalidPoints) {
+  const std::string dir = FakeKernelModelsDir();
+  const std::string out = testing::MakeTempDir() + "/null.kernels.json";
+  // Runs of 1 ms within at most 0.5 ms: one timed run where 5 are required, INVALID every time.
+  auto invalid = Edgebench(Quick({"kernels", "measure", dir, "-r", "null", "--out", out, "-o", "spin_ns=1000000",
+                                  "--max-duration-ms", "0.5", "--repeat-invalid", "1"}));
+  ASSERT_EQ(invalid.exit_code, 0) << invalid.err;
+  EXPECT_NE(invalid.out.find("2 points, 0 valid (trained on), 2 INVALID or failed"), std::string::npos) << invalid.out;
+  nlohmann::json data_set = nlohmann::json::parse(testing::ReadFile(out));
+  EXPECT_EQ(data_set["schema"], "edgebench.kernels/1");
+  EXPECT_EQ(data_set["provenance"]["runtime"], "null");
+  EXPECT_EQ(data_set["provenance"]["settings"]["max_duration_ms"], 0.5);
+  ASSERT_EQ(data_set["points"].size(), 2u);
+  for (const auto& point : data_set["points"]) {
+    EXPECT_EQ(point["valid"], false);
+    EXPECT_EQ(point["attempts"], 2);
+    EXPECT_NE(point["reasons"][0].get<std::string>().find("fewer than the minimum 5"), std::string::npos) << point;
+  }
+  EXPECT_EQ(data_set["points"][1]["config"]["type"], "add");
+
+  const std::vector<std::string> valid_flags = {"kernels", "measure", dir, "-r", "null", "--out", out, "--json",
+                                                "--max-cv", "1000", "--max-drift", "1000", "--max-outliers", "100",
+                                                "--allow-unpinned-governor"};
+  // The previous file was measured with other settings: --resume refuses it.
+  std::vector<std::string> resume = valid_flags;
+  resume.push_back("--resume");
+  ExpectBadInput(Edgebench(Quick(resume)), {"--resume", out, "other settings"});
+  auto valid = Edgebench(Quick(valid_flags));
+  ASSERT_EQ(valid.exit_code, 0) << valid.err;
+  const nlohmann::json summary = nlohmann::json::parse(valid.out);
+  EXPECT_EQ(summary["points"], 2);
+  EXPECT_EQ(summary["valid"], 2);
+  EXPECT_GT(summary["overhead_ms"].get<double>(), 0);
+  data_set = nlohmann::json::parse(testing::ReadFile(out));
+  auto resumed = Edgebench(Quick(resume));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const nlohmann::json again = nlohmann::json::parse(testing::ReadFile(out));
+  EXPECT_EQ(again["points"], data_set["points"]);  // both kept, not measured again
+
+  ExpectBadInput(Edgebench({"kernels", "measure", dir + "/absent", "-r", "null", "--out", out}),
+                 {"absent/kernels.json", "cannot open"});
+  ExpectBadInput(Edgebench({"kernels", "measure", dir, "-r", "null", "--out", out, "--device", "rpi4"}),
+                 {"--device and --select need --server"});
+  ExpectBadInput(Edgebench({"kernels", "measure", dir, "-r", "null", "--out", out, "--server", "http://127.0.0.1:1",
+                            "--token-file", out}),
+                 {"exactly one of --device NAME and --select"});
+  std::ofstream(dir + "/kernels.json") << R"({"schema": "edgebench.kernel_models/1", "seed": 1})";
+  ExpectBadInput(Edgebench({"kernels", "measure", dir, "-r", "null", "--out", out}),
+                 {"kernels.json", "field 'edgebench_version' is missing"});
+}
+
 TEST(Cli, BadInputGetsOneLineAndExitTwo) {
   const std::string dir = testing::MakeTempDir();
   ExpectBadInput(Edgebench({"bench", dir + "/missing.onnx", "-r", "null"}),

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "edgebench/model_file.h"
 #include "edgebench/settings.h"
 #include "testing/service_fixture.h"
 
@@ -774,6 +775,57 @@ TEST_F(ServiceTest, InvalidResultIsRepeatedAndEveryAttemptIsKept) {
   EXPECT_NE(valid_err.find("valid on attempt 1 of 2"), std::string::npos) << valid_err;
   EXPECT_EQ(valid_task["result_attempts"], 1);
   EXPECT_EQ(valid_task["attempts"], 1);
+}
+
+// kernels measure through the service: one job of the kernel models and the overhead model on
+// a native agent with onnxruntime; the result documents become the data set's points.
+TEST_F(ServiceTest, KernelsMeasureRunsTheKernelModelsAsOneJob) {
+  if (!RuntimeCompiled("onnxruntime")) GTEST_SKIP() << "onnxruntime is not compiled in this build";
+  const std::string tiny = testing::ZooModel("tinycnn", "onnx");
+  const std::string dynamic = testing::ZooModel("tinycnn_dynamic", "onnx");
+  EB_REQUIRE_FILE(tiny);
+  EB_REQUIRE_FILE(dynamic);
+  StartServer();
+  // Two different ONNX files stand for two kernel models (measure reads no graph).
+  const std::string dir = testing::MakeTempDir();
+  std::filesystem::copy_file(tiny, dir + "/0001_conv.onnx");
+  std::filesystem::copy_file(dynamic, dir + "/0002_conv.onnx");
+  const json conv = {{"type", "conv"}, {"hin", 32}, {"win", 32}, {"cin", 3}, {"cout", 8}, {"kernel_size", 3},
+                     {"stride", 1}, {"groups", 1}};
+  const json index = {{"schema", "edgebench.kernel_models/1"}, {"seed", 1}, {"edgebench_version", "test"},
+                      {"sources", {{{"name", "tinycnn"}, {"sha256", "00"}}}},
+                      {"kernels", {{{"file", "0001_conv.onnx"}, {"source", "tinycnn"}, {"config", conv}},
+                                   {{"file", "0002_conv.onnx"}, {"source", "tinycnn"}, {"config", conv}}}}};
+  testing::WriteFile(dir + "/kernels.json", index.dump(2));
+  auto agent = StartAgent("k1");
+  ASSERT_TRUE(WaitForDevice("k1")) << AgentLog("k1");
+  const std::string out = dir + "/k1.kernels.json";
+  std::vector<std::string> args = {"kernels", "measure", dir, "-r", "onnxruntime", "--threads", "1", "--out", out,
+                                   "--device", "k1", "--min-runs", "5", "--max-cv", "1000", "--max-drift", "1000",
+                                   "--max-outliers", "100", "--allow-unpinned-governor", "--wait-timeout", "120",
+                                   "--server", url_, "--token-file", admin_token_file_};
+  args.insert(args.end(), kQuickFlags.begin(), kQuickFlags.end());
+  auto measured = Edgebench(args);
+  ASSERT_EQ(measured.exit_code, 0) << measured.err << "\nagent: " << AgentLog("k1");
+  EXPECT_NE(measured.out.find("2 points, 2 valid (trained on)"), std::string::npos) << measured.out;
+  const json data_set = json::parse(ReadFile(out));
+  EXPECT_EQ(data_set["schema"], "edgebench.kernels/1");
+  EXPECT_EQ(data_set["provenance"]["device"], "k1");
+  EXPECT_EQ(data_set["provenance"]["runtime"], "onnxruntime");
+  EXPECT_EQ(data_set["provenance"]["settings"]["threads"], 1);
+  EXPECT_EQ(data_set["provenance"]["kernel_models"]["seed"], 1);
+  EXPECT_GT(data_set["overhead_ms"].get<double>(), 0);
+  ASSERT_EQ(data_set["points"].size(), 2u);
+  for (const auto& point : data_set["points"]) {
+    EXPECT_EQ(point["valid"], true) << point;
+    EXPECT_GT(point["median_ms"].get<double>(), 0);
+    EXPECT_EQ(point["attempts"], 1);
+  }
+  EXPECT_EQ(data_set["points"][0]["sha256"], *Sha256OfFile(tiny));
+  const json jobs = json::parse(Http(admin_token_).Get("/v1/jobs")->body)["jobs"];
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["tasks_total"], 3);  // two kernel models and the overhead model
+  EXPECT_EQ(jobs[0]["spec"]["settings"]["repeat_invalid"], 2);
 }
 
 // --repeat-invalid takes the values of the task setting: 0 to 10.

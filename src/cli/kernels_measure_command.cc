@@ -278,6 +278,11 @@ int MeasureThroughService(const MeasureFlags& flags, const KernelModels& models)
       (*previous ? (*previous)->provenance.measure_seconds : 0) +
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (std::size_t i = 0; i < points.size(); ++i) {
+    if (!points[i]) {  // the job ran no task for it
+      points[i] = KernelPoint{.file = models.kernels[i].file, .sha256 = "", .source = models.kernels[i].source,
+                              .config = models.kernels[i].config, .median_ms = std::nullopt, .valid = false,
+                              .reasons = {"the job ran no task for it"}, .attempts = 0};
+    }
     data_set.points.push_back(*points[i]);
     if (!flags.quiet) {
       std::fprintf(stderr, "[%zu/%zu] %-28s %s\n", i + 1, points.size(), points[i]->file.c_str(),
@@ -292,8 +297,8 @@ int RunMeasure(const MeasureFlags& flags) {
   auto models = ReadKernelModels(flags.kernels_dir);
   if (!models.ok()) return ReportError(models.error());
   if (flags.server.empty()) {
-    if (!flags.device.empty() || !flags.selectors.empty() || !flags.token_file.empty()) {
-      return ReportError(InvalidArgument("--device, --select and --token-file need --server"));
+    if (!flags.device.empty() || !flags.selectors.empty()) {
+      return ReportError(InvalidArgument("--device and --select need --server"));
     }
     return MeasureLocally(flags, *models);
   }

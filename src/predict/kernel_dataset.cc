@@ -68,8 +68,10 @@ class Fields {
   }
   uint64_t Unsigned(const std::string& key) const {
     const json& value = At(key);
-    if (!value.is_number_unsigned()) Fail(Path(key), "must be a non-negative integer");
-    return value.get<uint64_t>();
+    // A parsed non-negative integer is unsigned; one built in memory from an int is signed.
+    if (value.is_number_unsigned()) return value.get<uint64_t>();
+    if (!value.is_number_integer() || value.get<int64_t>() < 0) Fail(Path(key), "must be a non-negative integer");
+    return static_cast<uint64_t>(value.get<int64_t>());
   }
   bool Bool(const std::string& key) const {
     const json& value = At(key);
@@ -301,7 +303,7 @@ Expected<KernelDataSet> ReadKernelDataSet(const std::string& path) {
 }
 
 KernelConfig OverheadKernelConfig() {
-  return {.type = "activation", .activation = "relu", .hin = 1, .win = 1, .cin = 8, .cout = 8};
+  return {.type = "activation", .activation = "relu", .hin = 1, .win = 1, .cin = 8};
 }
 
 KernelModelEntry OverheadEntry() { return {"overhead.onnx", "", OverheadKernelConfig()}; }

@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 SCHEMA = "edgebench.variants/1"
-MIN_FLOPS = 40e6
+MIN_FLOPS = 100e6
 MAX_FLOPS = 1.2e9
 MAX_DRAWS = 50  # per variant; ranges are chosen so that most draws fit the FLOPs window
 RESOLUTIONS = (96, 112, 128, 144, 160, 176, 192, 208, 224)

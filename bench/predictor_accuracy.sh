@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Prints how accurate the latency predictor is on architectures it never saw (nothing is
+# asserted): kernel models generated from the zoo, the runtime's fusion rules detected, every
+# kernel model measured (onnxruntime, 1 thread), a predictor trained; then held-out variants of
+# 10 architecture families (tools/zoo/variants.py) measured end to end and predicted:
+# share within +-10% and +-5%, RMSE, per family, against the FLOPs-proportional baseline, and
+# leave-one-family-out (the family's zoo models' kernels left out of training: --exclude-source).
+# Last, how many minutes the measurements took. --opencv does the same for OpenCV DNN.
+#
+# Needs a build (tools/build.sh) and the zoo (tools/setup.sh); Debian's /usr/bin/python3 with
+# torch and onnx for the variants. Every step's output stays in WORK_DIR and a step whose output
+# exists is skipped, so a run that was cut short continues where it stopped.
+#
+# Usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|large] [--opencv]
+#   small: 8 kernel models per kernel type, 2 variants per family (about 10-20 minutes)
+#   large: 60 kernel models per kernel type, 8 variants per family (hours)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+EDGEBENCH=build/src/cli/edgebench
+PYTHON=/usr/bin/python3
+
+WORK="${1:?usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|large] [--opencv]}"
+shift
+SIZE=small
+RUNTIMES=(onnxruntime)
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --size) SIZE="${2:?--size needs small or large}"; shift 2 ;;
+    --opencv) RUNTIMES+=(opencv); shift ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+case "$SIZE" in
+  small) PER_TYPE=8; PER_FAMILY=2 ;;
+  large) PER_TYPE=60; PER_FAMILY=8 ;;
+  *) echo "--size must be small or large, not $SIZE" >&2; exit 2 ;;
+esac
+mkdir -p "$WORK"
+KERNELS="$WORK/kernels-$SIZE"
+VARIANTS="$WORK/variants-$SIZE"
+
+seconds_since() { "$PYTHON" -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
+
+echo "== kernel models: $PER_TYPE per kernel type, sampled around the zoo's kernels"
+if [[ ! -f "$KERNELS/kernels.json" ]]; then
+  "$EDGEBENCH" kernels generate --out "$KERNELS" --per-type "$PER_TYPE" --seed 1
+fi
+"$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(len(d["kernels"]), "kernel models from", len(d["sources"]), "zoo models")' "$KERNELS/kernels.json"
+
+echo
+echo "== held-out variants: $PER_FAMILY per family"
+if [[ ! -f "$VARIANTS/variants.json" ]]; then
+  "$PYTHON" tools/zoo/variants.py --out "$VARIANTS" --per-family "$PER_FAMILY" --seed 1 > "$WORK/variants-$SIZE.log"
+fi
+"$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(len(d["variants"]), "variants of", len(d["families"]), "families")' "$VARIANTS/variants.json"
+
+for RUNTIME in "${RUNTIMES[@]}"; do
+  OUT="$WORK/$RUNTIME-$SIZE"
+  mkdir -p "$OUT/results" "$OUT/leave-out"
+  echo
+  echo "######## $RUNTIME, 1 thread"
+  echo "== fusion rules (profiles of the zoo's models)"
+  if [[ ! -f "$OUT/rules.json" ]]; then
+    "$EDGEBENCH" kernels detect -r "$RUNTIME" --threads 1 --out "$OUT/rules.json"
+  fi
+
+  echo
+  echo "== kernel data set"
+  "$EDGEBENCH" kernels measure "$KERNELS" -r "$RUNTIME" --threads 1 --out "$OUT/kernels.json" --resume -q
+
+  echo
+  echo "== predictor"
+  if [[ ! -f "$OUT/predictor.json" ]]; then
+    "$EDGEBENCH" predictor train "$OUT/kernels.json" --rules "$OUT/rules.json" --out "$OUT/predictor.json" --seed 1
+  fi
+
+  echo
+  echo "== variants measured end to end"
+  start=$(date +%s.%N)
+  measured=0
+  for model in "$VARIANTS"/*.onnx; do
+    result="$OUT/results/$(basename "$model" .onnx).json"
+    [[ -f "$result" ]] && continue
+    "$EDGEBENCH" bench "$model" -r "$RUNTIME" --threads 1 -q --json "$result" > /dev/null
+    measured=$((measured + 1))
+  done
+  echo "$measured variants measured in $(seconds_since "$start") s (the others were measured before)"
+  "$PYTHON" - "$OUT/results" <<'PY'
+import glob, json, sys
+rows = [json.load(open(p)) for p in sorted(glob.glob(sys.argv[1] + "/*.json"))]
+medians = [r["latency_ms"]["p50"] for r in rows]
+invalid = sum(not r["validity"]["valid"] for r in rows)
+print(f"{len(rows)} results, median latency {min(medians):.2f} - {max(medians):.2f} ms, {invalid} INVALID")
+PY
+
+  echo
+  echo "== accuracy on the held-out variants (within +-10%, +-5%, RMSE; per family; FLOPs baseline)"
+  "$EDGEBENCH" predictor evaluate "$OUT/predictor.json" --results "$OUT"/results/*.json \
+    --families "$VARIANTS/variants.json" --flops-baseline --html "$OUT/evaluate.html"
+  "$EDGEBENCH" predictor evaluate "$OUT/predictor.json" --results "$OUT"/results/*.json \
+    --families "$VARIANTS/variants.json" --flops-baseline --json > "$OUT/evaluate.json"
+
+  echo
+  echo "== leave one family out: retrained without the kernels sampled from the family's zoo models"
+  for family in $("$PYTHON" -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["families"]))' "$VARIANTS/variants.json"); do
+    sources=$("$PYTHON" -c 'import json, sys; print(",".join(json.load(open(sys.argv[1]))["families"][sys.argv[2]]["zoo_models"]))' "$VARIANTS/variants.json" "$family")
+    predictor="$OUT/leave-out/$family.predictor.json"
+    if [[ ! -f "$predictor" ]]; then
+      "$EDGEBENCH" predictor train "$OUT/kernels.json" --rules "$OUT/rules.json" --out "$predictor" --seed 1 \
+        --exclude-source "$sources" > /dev/null
+    fi
+    echo "-- $family (without $sources)"
+    "$EDGEBENCH" predictor evaluate "$predictor" --results "$OUT"/results/"$family"_*.json \
+      --families "$VARIANTS/variants.json" --flops-baseline
+  done
+
+  echo
+  echo "== measurement time"
+  "$PYTHON" - "$OUT/kernels.json" "$OUT/results" <<'PY'
+import glob, json, sys
+data_set = json.load(open(sys.argv[1]))
+points = data_set["points"]
+valid = sum(p["valid"] for p in points)
+kernels_min = data_set["provenance"]["measure_seconds"] / 60
+results = [json.load(open(p)) for p in glob.glob(sys.argv[2] + "/*.json")]
+# A result's own time: load, first inference, warm-up and timed runs.
+variants_min = sum(r["load_ms"] + r["first_inference_ms"] + r["warmup"]["ms"] + r["measure_ms"] for r in results) / 60000
+print(f"kernel data set: {len(points)} kernel models ({valid} valid, {len(points) - valid} INVALID or failed, "
+      f"kept out of training), overhead {data_set['overhead_ms']:.4f} ms: {kernels_min:.1f} minutes")
+print(f"held-out variants: {len(results)} models end to end: {variants_min:.1f} minutes")
+PY
+done
