@@ -19,6 +19,8 @@ namespace edgebench {
 // channel_shuffle, nearest Resize. Inputs: "input" [1, cin, hin, win] (fc: [1, cin]; softmax with
 // hin = win = 1: [1, cin]); add adds inputs "input_1", ... of the same shape; mul a second
 // input "input_1" [1, cin, 1, 1]; concat takes `inputs` inputs of cin / inputs channels each.
+// Nodes and outputs are named as the PyTorch exporter names them ("/k2/Relu",
+// "/k2/Relu_output_0"), so that fusion maps of their profiles find the nodes.
 // Weights are pseudo-random, the same for the same `seed`. kInvalidArgument when
 // CheckKernelConfig fails; kNotFound when `path` cannot be written.
 Status WriteKernelModel(const KernelConfig& config, const std::string& path, uint64_t seed);

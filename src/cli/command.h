@@ -44,7 +44,7 @@ void AddVerboseFlag(CLI::App* command);
 // in several files), created with `description` on first use; it requires one subcommand.
 CLI::App* SubcommandGroup(CLI::App& app, const std::string& name, const std::string& description);
 
-// The ONNX files of the zoo's models, as `edgebench zoo list` finds them
+// The ONNX files of the zoo's models with fixed input shapes, as `edgebench zoo list` finds them
 // ($EDGEBENCH_CACHE_DIR/zoo/<name>/<name>.onnx), by name; kNotFound without a zoo.
 Expected<std::vector<std::string>> ZooOnnxModels();
 

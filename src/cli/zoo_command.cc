@@ -56,6 +56,7 @@ Expected<nlohmann::json> ReadZoo(const std::filesystem::path& dir) {
                       {"params", model.value("params", int64_t{0})},
                       {"flops", model.value("flops", int64_t{0})},
                       {"description", model.value("description", "")},
+                      {"dynamic_axes", model["input"].value("dynamic_axes", nlohmann::json::object())},
                       {"files", files}});
   }
   return models;
@@ -68,7 +69,7 @@ Expected<std::vector<std::string>> ZooOnnxModels() {
   if (!models.ok()) return models.error();
   std::vector<std::string> paths;
   for (const auto& model : *models) {
-    if (model["files"].contains("onnx")) paths.push_back(model["files"]["onnx"].get<std::string>());
+    if (model["files"].contains("onnx") && model["dynamic_axes"].empty()) paths.push_back(model["files"]["onnx"].get<std::string>());
   }
   return paths;
 }

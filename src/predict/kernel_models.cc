@@ -51,12 +51,11 @@ class GraphBuilder {
     return name;
   }
 
-  // Appends a node named as the PyTorch exporter names them ("/Conv_1") writing `outputs`.
+  // Appends a node writing `outputs` (named by NameAsPyTorch once the graph is complete).
   onnx::NodeProto& Node(const std::string& op_type, const std::vector<std::string>& inputs,
                         const std::vector<std::string>& outputs) {
     onnx::NodeProto& node = *graph_.add_node();
     node.set_op_type(op_type);
-    node.set_name("/" + op_type + "_" + std::to_string(graph_.node_size()));
     for (const auto& input : inputs) node.add_input(input);
     for (const auto& output : outputs) node.add_output(output);
     return node;
@@ -322,23 +321,36 @@ KernelConfig Perturb(KernelConfig c, const ObservedRange& range, std::mt19937_64
   return c;
 }
 
+// Names node i "/k<i>/<op_type>" and its outputs "<node>_output_<j>", as the PyTorch exporter
+// does: runtimes name the kernels of fused nodes after these (onnxruntime's NCHWc Conv
+// "/k3/Relu_output_0_nchwc"), which is how a fusion map finds the nodes a kernel covers.
+void NameAsPyTorch(onnx::GraphProto& graph, std::vector<std::string>& outputs) {
+  std::map<std::string, std::string> renamed;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    onnx::NodeProto& node = *graph.mutable_node(i);
+    node.set_name("/k" + std::to_string(i) + "/" + node.op_type());
+    for (int j = 0; j < node.output_size(); ++j) {
+      renamed[node.output(j)] = node.name() + "_output_" + std::to_string(j);
+      node.set_output(j, renamed[node.output(j)]);
+    }
+  }
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& input : *node.mutable_input()) {
+      if (renamed.count(input)) input = renamed[input];
+    }
+  }
+  for (auto& output : outputs) output = renamed.at(output);
+}
+
 }  // namespace
 
 Status WriteKernelModel(const KernelConfig& config, const std::string& path, uint64_t seed) {
   EB_RETURN_IF_ERROR(CheckKernelConfig(config));
   GraphBuilder builder(seed);
   builder.graph().set_name(config.type);
-  const std::vector<std::string> outputs = BuildKernel(builder, config);
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    // Graph outputs take the name "output" ("output_1", ...): rename the last node's outputs.
-    const std::string name = i == 0 ? "output" : "output_" + std::to_string(i);
-    for (auto& node : *builder.graph().mutable_node()) {
-      for (auto& output : *node.mutable_output()) {
-        if (output == outputs[i]) output = name;
-      }
-    }
-    builder.AddOutput(name, OutputDims(config));
-  }
+  std::vector<std::string> outputs = BuildKernel(builder, config);
+  NameAsPyTorch(builder.graph(), outputs);
+  for (const std::string& output : outputs) builder.AddOutput(output, OutputDims(config));
   onnx::ModelProto model;
   model.set_ir_version(kIrVersion);
   model.set_producer_name("edgebench kernels generate");

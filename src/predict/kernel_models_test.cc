@@ -92,7 +92,9 @@ TEST(WriteKernelModel, BuildsConvAsExportersDo) {
   EXPECT_EQ(graph.node(1).op_type(), "BatchNormalization");
   EXPECT_EQ(graph.node(2).op_type(), "Clip");
   EXPECT_EQ(graph.node(2).input_size(), 3);  // min and max as initializers
-  EXPECT_EQ(analysis->shapes.at("output").dims, (std::vector<int64_t>{1, 8, 8, 8}));
+  EXPECT_EQ(graph.node(2).name(), "/k2/Clip");
+  EXPECT_EQ(graph.output(0).name(), "/k2/Clip_output_0");
+  EXPECT_EQ(analysis->shapes.at("/k2/Clip_output_0").dims, (std::vector<int64_t>{1, 8, 8, 8}));
   EXPECT_EQ(analysis->params, 8 * 4 * 9 + 4 * 8 + 2);  // weights, BN's four vectors, Clip's bounds
 }
 
