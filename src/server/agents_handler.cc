@@ -251,14 +251,12 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
 
 }  // namespace
 
-void AddAgentRoutes(httplib::Server& http, ServerContext& context) {
-  using R = const httplib::Request&;
-  using W = httplib::Response&;
-  http.Post("/v1/agents", [&context](R req, W res) { RegisterAgent(context, req, res); });
-  http.Get("/v1/devices", [&context](R req, W res) { ListDevices(context, req, res); });
-  http.Post(R"(/v1/agents/([^/]+)/lease)", [&context](R req, W res) { Lease(context, req, res); });
-  http.Post(R"(/v1/tasks/(\d+)/heartbeat)", [&context](R req, W res) { Heartbeat(context, req, res); });
-  http.Post(R"(/v1/tasks/(\d+)/result)", [&context](R req, W res) { UploadResult(context, req, res); });
+std::vector<Route> AgentRoutes() {
+  return {{"POST", "/v1/agents", RegisterAgent},
+          {"GET", "/v1/devices", ListDevices},
+          {"POST", "/v1/agents/{name}/lease", Lease},
+          {"POST", "/v1/tasks/{id}/heartbeat", Heartbeat},
+          {"POST", "/v1/tasks/{id}/result", UploadResult}};
 }
 
 }  // namespace edgebench::server

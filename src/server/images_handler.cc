@@ -32,11 +32,8 @@ void AddImage(ServerContext& context, const httplib::Request& req, httplib::Resp
 
 }  // namespace
 
-void AddImageRoutes(httplib::Server& http, ServerContext& context) {
-  using R = const httplib::Request&;
-  using W = httplib::Response&;
-  http.Get("/v1/images", [&context](R req, W res) { ListImages(context, req, res); });
-  http.Post("/v1/images", [&context](R req, W res) { AddImage(context, req, res); });
+std::vector<Route> ImageRoutes() {
+  return {{"GET", "/v1/images", ListImages}, {"POST", "/v1/images", AddImage}};
 }
 
 }  // namespace edgebench::server
