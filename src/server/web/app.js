@@ -69,11 +69,13 @@ function ago(iso) {
   return iso.slice(0, 10);
 }
 
+// A table; at phone width each row becomes a card of "header: value" lines (data-label).
 function table(headers, rows, { numeric = [] } = {}) {
-  return h('div', { class: 'table-wrap' }, h('table', {},
+  const labels = headers.map((title) => (title instanceof Node ? title.textContent : String(title)));
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'cards' },
     h('thead', {}, h('tr', {}, headers.map((title, i) => h('th', { class: numeric.includes(i) ? 'num' : null }, title)))),
     h('tbody', {}, rows.length ? rows.map((cells) => h('tr', {}, cells.map((cell, i) =>
-      h('td', { class: numeric.includes(i) ? 'num' : null }, cell))))
+      h('td', { class: numeric.includes(i) ? 'num' : null, 'data-label': labels[i] }, cell))))
       : h('tr', {}, h('td', { colspan: headers.length, class: 'muted' }, 'none')))));
 }
 
@@ -82,6 +84,8 @@ function facts(pairs) {
     .flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
 
+// Charts drawn narrower on a phone, so that their text keeps a readable size.
+const chartWidth = () => (window.innerWidth < 640 ? 360 : 640);
 const bytes = (n) => (Number.isFinite(n) ? `${(n / 1048576).toFixed(1)} MiB` : '-');
 const percent = (fraction, digits = 1) => (Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : '-');
 
@@ -278,7 +282,7 @@ function profileSections(doc) {
   const shares = (p.by_kernel_type || []).slice(0, 15).map((k) => ({
     label: k.kernel_type, value: k.share, text: `${percent(k.share)} · ${formatMs(k.ms_per_inference)} · ${k.kernels}×` }));
   const sections = [h('h2', {}, `Operator shares (${p.source}, ${p.profiled_runs} profiled runs)`),
-    h('section', { class: 'card' }, bars(shares, { label: 'operator shares' }))];
+    h('section', { class: 'card' }, bars(shares, { label: 'operator shares', width: chartWidth() + 80 }))];
   if ((p.by_provider || []).length) {
     sections.push(table(['placement', 'kernels', 'share'], p.by_provider.map((x) => [x.provider, x.kernels, percent(x.share)]), { numeric: [1, 2] }));
   }
@@ -337,8 +341,8 @@ async function taskView(id) {
   return [...head,
     verdict(doc),
     h('div', { class: 'grid2' },
-      h('section', { class: 'card' }, h('h2', {}, 'Latency distribution'), histogram(doc.samples_ms || []),
-        h('h2', {}, 'Runs in order'), series(doc.samples_ms || [])),
+      h('section', { class: 'card' }, h('h2', {}, 'Latency distribution'), histogram(doc.samples_ms || [], { width: chartWidth() }),
+        h('h2', {}, 'Runs in order'), series(doc.samples_ms || [], { width: chartWidth() })),
       h('section', { class: 'card' }, h('h2', {}, 'Statistics'), facts(statistics(doc)))),
     h('h2', {}, 'Environment'), h('section', { class: 'card' }, environment(doc)),
     ...profileSections(doc), ...conversionSection(doc)];
@@ -372,8 +376,8 @@ async function compareView(a, b) {
       ? 'The 95% intervals of the medians overlap: the difference may be noise.'
       : 'The 95% intervals of the medians do not overlap.') : null,
     h('div', { class: 'grid2' },
-      h('section', { class: 'card' }, h('h2', {}, `A: ${modelLabel(ta)} on ${ta.runtime}`), histogram(da.samples_ms || [])),
-      h('section', { class: 'card' }, h('h2', {}, `B: ${modelLabel(tb)} on ${tb.runtime}`), histogram(db.samples_ms || [])))];
+      h('section', { class: 'card' }, h('h2', {}, `A: ${modelLabel(ta)} on ${ta.runtime}`), histogram(da.samples_ms || [], { width: chartWidth() })),
+      h('section', { class: 'card' }, h('h2', {}, `B: ${modelLabel(tb)} on ${tb.runtime}`), histogram(db.samples_ms || [], { width: chartWidth() })))];
 }
 
 async function submitView() {

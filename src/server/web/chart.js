@@ -47,7 +47,7 @@ export function histogram(samples, { width = 640, height = 220, label = 'latency
   const counts = new Array(bins).fill(0);
   for (const x of sorted) counts[Math.min(bins - 1, Math.floor((x - min) / span * bins))]++;
   const top = Math.max(...counts);
-  const left = 40, right = 10, bottom = 34, upper = 12;
+  const left = 64, right = 10, bottom = 34, upper = 12;
   const plotW = width - left - right, plotH = height - bottom - upper;
   const barW = plotW / bins;
   counts.forEach((count, i) => {
@@ -75,7 +75,7 @@ export function series(samples, { width = 640, height = 160, label = 'runs in or
   if (values.length < 2) return chart;
   const sorted = [...values].sort((a, b) => a - b);
   const min = sorted[0], max = sorted[sorted.length - 1], span = max - min || 1;
-  const left = 40, right = 10, bottom = 20, upper = 10;
+  const left = 64, right = 10, bottom = 20, upper = 10;
   const plotW = width - left - right, plotH = height - bottom - upper;
   const x = i => left + i / (values.length - 1) * plotW;
   const y = v => upper + plotH - (v - min) / span * plotH;
@@ -91,10 +91,11 @@ export function series(samples, { width = 640, height = 160, label = 'runs in or
 }
 
 // Horizontal bars: items [{label, value, text}] with value in [0, 1] (a share).
-export function bars(items, { width = 640, label = 'shares' } = {}) {
-  const row = 22, labelW = 200, textW = 120;
+export function bars(items, { width = 720, label = 'shares' } = {}) {
+  const row = 22, labelW = Math.round(width * 0.28), textW = Math.round(width * 0.26);
   const height = Math.max(row, items.length * row);
   const chart = svg(width, height, label);
+  chart.style.maxWidth = `${width}px`;  // text at its own size on wide screens
   const plotW = width - labelW - textW;
   items.forEach((item, i) => {
     const y = i * row;
