@@ -1066,6 +1066,19 @@ TEST_F(ServiceTest, TlsServerRunsATaskForClientsThatTrustItsCertificate) {
   ASSERT_EQ(submit.exit_code, 0) << submit.err << "\nagent: " << AgentLog("secure");
   EXPECT_EQ(document["runs"], 3);
   EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("secure");
+  // The dashboard and the OpenAPI document on the same port, over TLS, without a token.
+  auto page = Http("").Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("<script type=\"module\" src=\"/app.js\">"), std::string::npos) << page->body;
+  auto script = Http("").Get("/app.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  auto description = Http("").Get("/v1/openapi.json");
+  ASSERT_TRUE(description);
+  EXPECT_EQ(json::parse(description->body)["openapi"], "3.1.0");
   // An agent that does not trust the certificate cannot register and says why.
   auto doubting = StartAgent("doubting", {"--once", "--register-timeout", "0"});
   EXPECT_EQ(doubting->Wait(20000), 1) << AgentLog("doubting");

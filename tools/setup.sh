@@ -93,7 +93,7 @@ APT_PACKAGES=(
   libopencv-dev libtorch-dev libopenblas0-pthread
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
-  chromium nodejs python3-pip python3-setuptools
+  chromium nodejs python3-pip python3-setuptools python3-wheel
   docker.io docker-registry jq
   libarmnn-dev libarmnntfliteparser-dev libarmnn-cpuref-backend22
   flatbuffers-compiler libflatbuffers-dev

@@ -103,9 +103,10 @@ const views = [
 ];
 
 async function devicesView() {
-  const [{ devices }, { tasks }] = await Promise.all([api('/v1/devices'), api('/v1/tasks?state=running&limit=1000')]);
+  const [{ devices }, running, assigned] = await Promise.all([api('/v1/devices?limit=1000'),
+    api('/v1/tasks?state=running&limit=1000'), api('/v1/tasks?state=assigned&limit=1000')]);
   const current = new Map();
-  for (const task of tasks) {
+  for (const task of [...running.tasks, ...assigned.tasks]) {
     if ((task.state === 'running' || task.state === 'assigned') && task.agent) current.set(task.agent, task);
   }
   const rows = devices.map((d) => {
