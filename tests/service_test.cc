@@ -869,6 +869,14 @@ TEST_F(ServiceTest, JobRunsEveryCombinationAndPrintsTheTable) {
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0]["state"], "succeeded");
   EXPECT_EQ(jobs[0]["tasks_done"], 4);
+  // One job: its progress, its tasks by model name, the latency matrix.
+  auto one = Edgebench({"jobs", std::to_string(jobs[0]["id"].get<int64_t>()), "--server", url_, "--token-file",
+                        admin_token_file_});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("succeeded  4/4 tasks done"), std::string::npos) << one.out;
+  EXPECT_NE(one.out.find("tinycnn_dynamic.onnx"), std::string::npos) << one.out;
+  EXPECT_NE(one.out.find("null (a2)"), std::string::npos) << one.out;
+  EXPECT_EQ(Edgebench({"jobs", "99", "--server", url_, "--token-file", admin_token_file_}).exit_code, 2);
   auto res = Http(admin_token_).Get(("/v1/jobs/" + std::to_string(jobs[0]["id"].get<int64_t>())).c_str());
   ASSERT_TRUE(res && res->status == 200);
   const json detail = json::parse(res->body);
@@ -930,6 +938,37 @@ TEST_F(ServiceTest, JobRunsEveryCombinationAndPrintsTheTable) {
   auto failed = Edgebench(bad);
   EXPECT_EQ(failed.exit_code, 1) << failed.err;
   EXPECT_NE(failed.err.find("failed"), std::string::npos) << failed.err;
+}
+
+// A job whose models no registered device reads and the server cannot convert is refused at
+// submission, each (model, runtime) pair named, and nothing is queued.
+TEST_F(ServiceTest, JobNamesEveryPairNoDeviceCanRun) {
+  StartServer();
+  const std::string onnx = testing::ZooModel("tinycnn", "onnx");
+  const std::string pt = testing::ZooModel("tinycnn", "pt");
+  const std::string other_pt = testing::ZooModel("squeezenet11", "pt");
+  EB_REQUIRE_FILE(onnx);
+  EB_REQUIRE_FILE(pt);
+  EB_REQUIRE_FILE(other_pt);
+  auto registration = Http(registration_token_);
+  const json agent = {{"name", "ort1"},
+                      {"facts", {{"runtimes", {{{"name", "onnxruntime"}, {"version", "1"}, {"formats", {"onnx"}}},
+                                               {{"name", "opencv"}, {"version", "1"}, {"formats", {"onnx"}}}}}}}};
+  auto registered = registration.Post("/v1/agents", agent.dump(), "application/json");
+  ASSERT_TRUE(registered && registered->status == 201);
+  const json job = {{"models", {UploadModel(onnx), UploadModel(pt), UploadModel(other_pt)}},
+                    {"runtimes", {"onnxruntime", "opencv"}},
+                    {"devices", {"ort1"}}};
+  auto res = Http(admin_token_).Post("/v1/jobs", job.dump(), "application/json");
+  ExpectError(res, 422, "tinycnn.pt on onnxruntime: runtime 'onnxruntime' reads onnx");
+  const std::string message = json::parse(res->body)["error"];
+  for (const std::string pair : {"tinycnn.pt on opencv", "squeezenet11.pt on onnxruntime", "squeezenet11.pt on opencv"}) {
+    EXPECT_NE(message.find(pair), std::string::npos) << message;
+  }
+  EXPECT_EQ(message.find("tinycnn.onnx on"), std::string::npos) << message;
+  auto tasks = Http(admin_token_).Get("/v1/tasks");
+  ASSERT_TRUE(tasks && tasks->status == 200);
+  EXPECT_TRUE(json::parse(tasks->body)["tasks"].empty()) << tasks->body;
 }
 
 TEST_F(ServiceTest, BadJobsAndOversizedRequestsAreRefused) {
@@ -1304,6 +1343,19 @@ TEST_F(ServiceTest, TlsServerRunsATaskForClientsThatTrustItsCertificate) {
   ASSERT_EQ(submit.exit_code, 0) << submit.err << "\nagent: " << AgentLog("secure");
   EXPECT_EQ(document["runs"], 3);
   EXPECT_EQ(agent->Wait(20000), 0) << AgentLog("secure");
+  // The dashboard and the OpenAPI document on the same port, over TLS, without a token.
+  auto page = Http("").Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("<script type=\"module\" src=\"/app.js\">"), std::string::npos) << page->body;
+  auto script = Http("").Get("/app.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  auto description = Http("").Get("/v1/openapi.json");
+  ASSERT_TRUE(description);
+  EXPECT_EQ(json::parse(description->body)["openapi"], "3.1.0");
   // An agent that does not trust the certificate cannot register and says why.
   auto doubting = StartAgent("doubting", {"--once", "--register-timeout", "0"});
   EXPECT_EQ(doubting->Wait(20000), 1) << AgentLog("doubting");

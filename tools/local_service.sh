@@ -22,6 +22,7 @@ start_local_service() {
   fi
   URL="${line#listening on }"
   echo "$tag server at $URL (data in $WORK/server)"
+  echo "$tag dashboard: open $URL/ and sign in with the token in $WORK/server/admin.token"
 
   "$EDGEBENCH" agent --server "$URL" --name local --token-file "$WORK/server/agent.token" --mode "$mode" \
     2>"$WORK/agent.log" &

@@ -22,6 +22,7 @@
 #   $CACHE/runtimes/tflite/lib/libtensorflowlite_c.so
 #   $CACHE/models/face_detection_{short,full}_range.tflite
 #   $CACHE/zoo/...                                       written by tools/zoo/zoo.py
+#   $CACHE/web-tests/node_modules/@playwright/test       npm ci of tests/web/package-lock.json
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,7 +93,7 @@ APT_PACKAGES=(
   libopencv-dev libtorch-dev libopenblas0-pthread
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
-  chromium
+  chromium nodejs python3-pip python3-setuptools python3-wheel
   docker.io docker-registry jq
   libarmnn-dev libarmnntfliteparser-dev libarmnn-cpuref-backend22
   flatbuffers-compiler libflatbuffers-dev
@@ -103,7 +104,7 @@ KEY_PACKAGES=(
   cmake ninja-build g++ libopencv-dev libtorch-dev libopenblas0-pthread libonnx-dev
   libprotobuf-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   python3-torch python3-torchvision python3-onnx python3-numpy
-  chromium docker.io docker-registry libarmnn-dev flatbuffers-compiler
+  chromium nodejs docker.io docker-registry libarmnn-dev flatbuffers-compiler
   libxgboost-dev clang-14
 )
 
@@ -348,9 +349,37 @@ setup_face_detection() {
   EXTRACTIONS_DONE=$((EXTRACTIONS_DONE + 1))
 }
 
+# --- Browser tests of the dashboard (tests/web) -----------------------------------------------
+# @playwright/test as pinned by tests/web/package-lock.json (npm ci checks each package's sha512
+# against it), into $CACHE/web-tests/node_modules; no browser download: the tests drive
+# Debian's chromium.
+setup_web_tests() {
+  local dest="$CACHE/web-tests"
+  local lock="$REPO_ROOT/tests/web/package-lock.json"
+  local want
+  want="lock=$(sha256_of "$lock")"
+  if [[ -d "$dest/node_modules/@playwright/test" && -f "$dest/.edgebench-stamp" &&
+        "$(cat "$dest/.edgebench-stamp")" == "$want" ]]; then
+    log "web tests (@playwright/test): up to date"
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || die "npm not found (the nodejs package provides it)"
+  log "web tests: npm ci (@playwright/test, pinned by tests/web/package-lock.json)"
+  local x="$WORK/web-tests"
+  rm -rf "$x"
+  mkdir -p "$x"
+  cp "$REPO_ROOT/tests/web/package.json" "$lock" "$x/"
+  (cd "$x" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund \
+    --registry "$NPM_REGISTRY/") || die "npm ci of tests/web failed (network? set EDGEBENCH_NPM_REGISTRY for a mirror)"
+  echo "$want" > "$x/.edgebench-stamp"
+  install_dir "$x" "$dest"
+  EXTRACTIONS_DONE=$((EXTRACTIONS_DONE + 1))
+}
+
 setup_onnxruntime
 setup_tflite
 setup_face_detection
+setup_web_tests
 
 # ---------------------------------------------------------------------------------------
 # Model zoo (generated with Debian's python3-torch / python3-onnx).

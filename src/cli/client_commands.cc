@@ -151,7 +151,7 @@ int RunSubmit(SubmitFlags& f) {
   auto task = (*client)->CreateTask(request);
   if (!task.ok()) return ReportError(task.error());
   const int64_t id = (*task)["id"].get<int64_t>();
-  std::cerr << "task " << id << " " << Text((*task)["state"]) << " (model " << Text((*model)["sha256"]).substr(0, 12) << ", "
+  std::cerr << "task " << id << " " << Text((*task)["state"]) << " (model " << Text((*model)["name"]) << " " << Text((*model)["sha256"]).substr(0, 12) << ", "
             << f.runtime << ")" << std::endl;
   if (!f.wait) {
     if (f.connection.json_output) {
@@ -259,6 +259,12 @@ int RunJob(JobFlags& f) {
   return (*done)["state"] == "succeeded" ? kExitOk : kExitFailure;
 }
 
+// The task's model by the name it was uploaded with (a hash prefix from servers without names).
+std::string ModelName(const json& task) {
+  const std::string name = task.value("model_name", "");
+  return name.empty() ? Text(task["model_sha256"]).substr(0, 12) : name;
+}
+
 void PrintJobs(const json& jobs) {
   std::printf("%-6s %-10s %-24s %s\n", "ID", "STATE", "CREATED", "PROGRESS");
   for (const auto& j : jobs) {
@@ -266,6 +272,11 @@ void PrintJobs(const json& jobs) {
                 Text(j["created_at"]).c_str(), JobProgress(j).c_str());
   }
 }
+
+struct IdFlags {
+  ConnectionFlags connection;
+  int64_t id = 0;
+};
 
 // ATTEMPTS: leases (agents handed the task); RESULTS: result documents received, of at most
 // 1 + repeat_invalid when INVALID runs are repeated.
@@ -278,8 +289,26 @@ void PrintTasks(const json& tasks) {
     if (t.value("repeat_invalid", 0) > 0) results += "/" + std::to_string(t.value("repeat_invalid", 0) + 1);
     std::printf("%-6lld %-10s %-12s %-16s %-8d %-7s %-24s %s\n", static_cast<long long>(t.value("id", int64_t{0})),
                 Text(t["state"]).c_str(), Text(t["runtime"]).c_str(), target.c_str(), t.value("attempts", 0),
-                results.c_str(), Text(t["created_at"]).c_str(), Text(t["model_sha256"]).substr(0, 12).c_str());
+                results.c_str(), Text(t["created_at"]).c_str(), ModelName(t).c_str());
   }
+}
+
+// One job: its state and progress, its tasks, the latency matrix and the precision table.
+void PrintJob(const json& job) {
+  std::printf("job %lld  %s  %s  created %s by %s\n", static_cast<long long>(job.value("id", int64_t{0})),
+              Text(job["state"]).c_str(), JobProgress(job).c_str(), Text(job["created_at"]).c_str(),
+              Text(job["owner"]).c_str());
+  for (const auto& skipped : job["spec"].value("skipped", json::array())) {
+    std::printf("skipped %s on %s: %s\n", Text(skipped["runtime"]).c_str(),
+                (skipped["device"].is_string() ? Text(skipped["device"]) : skipped["selector"].dump()).c_str(),
+                Text(skipped["reason"]).c_str());
+  }
+  std::printf("\n");
+  PrintTasks(job["tasks"]);
+  const std::string table = job["table"].value("text", "");
+  std::printf("\n%s", table.empty() ? "no results yet\n" : table.c_str());
+  const std::string precision = job["precision_table"].value("text", "");
+  if (!precision.empty()) std::printf("\n%s", precision.c_str());
 }
 
 void PrintDevices(const json& devices) {
@@ -298,11 +327,6 @@ void PrintDevices(const json& devices) {
                 runtimes.c_str(), labels.empty() ? "-" : labels.c_str());
   }
 }
-
-struct IdFlags {
-  ConnectionFlags connection;
-  int64_t id = 0;
-};
 
 struct ResultFlags {
   ConnectionFlags connection;
@@ -382,15 +406,26 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
     command->callback([f, &exit_code] { exit_code = RunJob(*f); });
   }
   {
-    auto f = std::make_shared<ConnectionFlags>();
-    auto* command = app.add_subcommand("jobs", "List the server's jobs, newest first");
-    AddConnectionFlags(command, *f);
+    auto f = std::make_shared<IdFlags>();
+    auto* command = app.add_subcommand("jobs", "List the server's jobs, newest first, or show one job");
+    command->add_option("id", f->id, "Job id: show that job (progress, tasks, latency matrix)");
+    AddConnectionFlags(command, f->connection);
     command->callback([f, &exit_code] {
-      auto client = Connect(*f);
+      auto client = Connect(f->connection);
       if (!client.ok()) return void(exit_code = ReportError(client.error()));
+      if (f->id > 0) {
+        auto job = (*client)->GetJob(f->id);
+        if (!job.ok()) return void(exit_code = ReportError(job.error()));
+        if (f->connection.json_output) {
+          std::cout << job->dump(2) << "\n";
+        } else {
+          PrintJob(*job);
+        }
+        return void(exit_code = kExitOk);
+      }
       auto jobs = (*client)->ListJobs();
       if (!jobs.ok()) return void(exit_code = ReportError(jobs.error()));
-      if (f->json_output) {
+      if (f->connection.json_output) {
         std::cout << (*jobs)["jobs"].dump(2) << "\n";
       } else {
         PrintJobs((*jobs)["jobs"]);

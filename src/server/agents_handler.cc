@@ -276,14 +276,12 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
 
 }  // namespace
 
-void AddAgentRoutes(httplib::Server& http, ServerContext& context) {
-  using R = const httplib::Request&;
-  using W = httplib::Response&;
-  http.Post("/v1/agents", Gated(context, RegisterAgent));
-  http.Get("/v1/devices", Gated(context, ListDevices));
-  http.Post(R"(/v1/agents/([^/]+)/lease)", [&context](R req, W res) { Lease(context, req, res); });
-  http.Post(R"(/v1/tasks/(\d+)/heartbeat)", Gated(context, Heartbeat));
-  http.Post(R"(/v1/tasks/(\d+)/result)", Gated(context, UploadResult));
+std::vector<Route> AgentRoutes() {
+  return {{"POST", "/v1/agents", RegisterAgent},
+          {"GET", "/v1/devices", ListDevices},
+          {"POST", "/v1/agents/{name}/lease", Lease, nullptr, /*work_queue=*/false},
+          {"POST", "/v1/tasks/{id}/heartbeat", Heartbeat},
+          {"POST", "/v1/tasks/{id}/result", UploadResult}};
 }
 
 }  // namespace edgebench::server

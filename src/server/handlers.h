@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "conversion_queue.h"
@@ -75,24 +76,35 @@ struct ServerContext {
   void Dispatch(const std::vector<TaskRow>& tasks);
 };
 
-// `handler` (a route's) run holding one of the context's work places.
-template <typename Handler>
-auto Gated(ServerContext& context, Handler handler) {
-  return [&context, handler](const httplib::Request& req, httplib::Response& res) {
-    context.work.Enter();
-    struct Leave {
-      WorkQueue& work;
-      ~Leave() { work.Leave(); }
-    } leave{context.work};
-    handler(context, req, res);
-  };
-}
+using Handler = void (*)(ServerContext&, const httplib::Request&, httplib::Response&);
+// A handler that reads the request body itself, as it arrives (model uploads).
+using ReadingHandler = void (*)(ServerContext&, const httplib::Request&, httplib::Response&,
+                                const httplib::ContentReader&);
 
-void AddUserRoutes(httplib::Server& http, ServerContext& context);   // users_handler.cc
-void AddModelRoutes(httplib::Server& http, ServerContext& context);  // models_handler.cc
-void AddTaskRoutes(httplib::Server& http, ServerContext& context);   // tasks_handler.cc: tasks, jobs
+// One route of the HTTP API: its method, its path as the OpenAPI document (docs/openapi.json)
+// writes it ("/v1/tasks/{id}"), and one of the two handlers.
+struct Route {
+  const char* method;  // "GET" or "POST"
+  const char* path;
+  Handler handle = nullptr;
+  ReadingHandler read_body = nullptr;
+  // true: `handle` runs holding one of the context's work places (WorkQueue), in arrival order;
+  // false for long polls (leases), which wait without working.
+  bool work_queue = true;
+};
+
+// The route table of each resource.
+std::vector<Route> UserRoutes();   // users_handler.cc
+std::vector<Route> ModelRoutes();  // models_handler.cc
+std::vector<Route> TaskRoutes();   // tasks_handler.cc: tasks, jobs
 // agents_handler.cc: registration, devices, leases, heartbeats, results
-void AddAgentRoutes(httplib::Server& http, ServerContext& context);
-void AddImageRoutes(httplib::Server& http, ServerContext& context);  // images_handler.cc
+std::vector<Route> AgentRoutes();
+std::vector<Route> ImageRoutes();  // images_handler.cc
+// Every /v1 route the server registers (server.cc): the tables above, health and the OpenAPI
+// document. The one list the server and the OpenAPI consistency test read.
+std::vector<Route> Routes();
+// The path's regular expression for httplib: "{id}" matches digits, "{sha256}" 64 lowercase hex
+// digits, any other "{name}" one path segment.
+std::string RoutePattern(const std::string& path);
 
 }  // namespace edgebench::server

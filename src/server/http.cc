@@ -106,6 +106,7 @@ json TaskJson(const TaskRow& t) {
   return {{"id", t.id},
           {"state", t.state},
           {"model_sha256", t.model_sha256},
+          {"model_name", t.model_name},
           {"runtime", t.runtime},
           {"device", NullIfEmpty(t.device)},
           {"selector", t.selector},

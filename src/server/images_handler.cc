@@ -32,9 +32,8 @@ void AddImage(ServerContext& context, const httplib::Request& req, httplib::Resp
 
 }  // namespace
 
-void AddImageRoutes(httplib::Server& http, ServerContext& context) {
-  http.Get("/v1/images", Gated(context, ListImages));
-  http.Post("/v1/images", Gated(context, AddImage));
+std::vector<Route> ImageRoutes() {
+  return {{"GET", "/v1/images", ListImages}, {"POST", "/v1/images", AddImage}};
 }
 
 }  // namespace edgebench::server

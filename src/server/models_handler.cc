@@ -144,13 +144,8 @@ void DownloadModel(ServerContext& context, const httplib::Request& req, httplib:
 
 }  // namespace
 
-void AddModelRoutes(httplib::Server& http, ServerContext& context) {
-  using R = const httplib::Request&;
-  using W = httplib::Response&;
-  http.Post("/v1/models", [&context](R req, W res, const httplib::ContentReader& reader) {
-    UploadModel(context, req, res, reader);
-  });
-  http.Get(R"(/v1/models/([0-9a-f]{64}))", [&context](R req, W res) { DownloadModel(context, req, res); });
+std::vector<Route> ModelRoutes() {
+  return {{"POST", "/v1/models", nullptr, UploadModel}, {"GET", "/v1/models/{sha256}", DownloadModel}};
 }
 
 }  // namespace edgebench::server

@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string_view>
 #include <thread>
 
 #include "edgebench/settings.h"
+#include "embedded_files.h"
 #include "handlers.h"
 #include "http.h"
 #include "tokens.h"
@@ -17,6 +19,55 @@
 namespace edgebench {
 
 namespace fs = std::filesystem;
+
+namespace server {
+namespace {
+
+void Health(ServerContext&, const httplib::Request&, httplib::Response& res) {
+  SendJson(res, 200, {{"status", "ok"}});
+}
+
+// The embedded file served at the request's path (the dashboard's assets, the OpenAPI document).
+void SendEmbedded(const httplib::Request& req, httplib::Response& res) {
+  for (const EmbeddedFile& file : EmbeddedFiles()) {
+    if (req.path == file.url) {
+      res.set_content(file.body.data(), file.body.size(), file.content_type);
+      res.set_header("Cache-Control", "no-cache");
+      return;
+    }
+  }
+  SendError(res, {404, "no such file: " + req.path});
+}
+
+void OpenApiDocument(ServerContext&, const httplib::Request& req, httplib::Response& res) { SendEmbedded(req, res); }
+
+}  // namespace
+
+std::vector<Route> Routes() {
+  std::vector<Route> routes = {{"GET", "/v1/health", Health}, {"GET", "/v1/openapi.json", OpenApiDocument}};
+  for (auto table : {UserRoutes, ModelRoutes, TaskRoutes, AgentRoutes, ImageRoutes}) {
+    for (Route& route : table()) routes.push_back(route);
+  }
+  return routes;
+}
+
+std::string RoutePattern(const std::string& path) {
+  std::string pattern;
+  for (std::size_t at = 0; at < path.size();) {
+    if (path[at] != '{') {
+      if (path[at] == '.') pattern += '\\';
+      pattern += path[at++];
+      continue;
+    }
+    const std::size_t end = path.find('}', at);
+    const std::string name = path.substr(at + 1, end - at - 1);
+    pattern += name == "id" ? R"((\d+))" : name == "sha256" ? "([0-9a-f]{64})" : "([^/]+)";
+    at = end + 1;
+  }
+  return pattern;
+}
+
+}  // namespace server
 
 void server::ServerContext::Dispatch(const std::vector<TaskRow>& tasks) {
   std::vector<Placement> queued;
@@ -90,14 +141,37 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(
       static_cast<size_t>(std::max({options.max_model_bytes, options.max_result_bytes, options.max_request_bytes})));
-  server::AddUserRoutes(http, context);
-  server::AddModelRoutes(http, context);
-  server::AddTaskRoutes(http, context);
-  server::AddAgentRoutes(http, context);
-  server::AddImageRoutes(http, context);
-  http.Get("/v1/health", [](const httplib::Request&, httplib::Response& res) {
-    server::SendJson(res, 200, {{"status", "ok"}});
-  });
+  using R = const httplib::Request&;
+  using W = httplib::Response&;
+  for (const server::Route& route : server::Routes()) {
+    const std::string pattern = server::RoutePattern(route.path);
+    const bool get = std::string_view(route.method) == "GET";
+    if (route.read_body) {
+      http.Post(pattern, [&context, handle = route.read_body](R req, W res, const httplib::ContentReader& reader) {
+        handle(context, req, res, reader);
+      });
+      continue;
+    }
+    auto handler = [&context, handle = route.handle, queued = route.work_queue](R req, W res) {
+      if (!queued) return handle(context, req, res);
+      context.work.Enter();
+      struct Leave {
+        server::WorkQueue& work;
+        ~Leave() { work.Leave(); }
+      } leave{context.work};
+      handle(context, req, res);
+    };
+    if (get) {
+      http.Get(pattern, handler);
+    } else {
+      http.Post(pattern, handler);
+    }
+  }
+  // The dashboard: its page and assets, without a token (the page asks for one and sends it
+  // with each API request).
+  for (const server::EmbeddedFile& file : server::EmbeddedFiles()) {
+    if (std::string_view(file.url).rfind("/v1/", 0) != 0) http.Get(file.url, server::SendEmbedded);
+  }
   server::InstallCommonHandlers(http, context.options);
   // httplib listens with a backlog of 5: past that, connections of a burst of clients wait for
   // SYN retries (1 s, 3 s, 7 s, ...). The listening socket is noted here and listens again

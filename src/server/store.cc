@@ -247,7 +247,7 @@ constexpr const char* kTaskColumns =
     "t.started_at, t.finished_at, t.error, t.owner, "
     "EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id), t.job_id, COALESCE(m.format, ''), "
     "t.conversion_target, t.conversion_precision, t.repeat_invalid, "
-    "(SELECT COUNT(*) FROM repeated_results rr WHERE rr.task_id = t.id), t.compare "
+    "(SELECT COUNT(*) FROM repeated_results rr WHERE rr.task_id = t.id), t.compare, COALESCE(m.name, '') "
     "FROM tasks t LEFT JOIN agents a ON a.id = t.agent_id LEFT JOIN models m ON m.sha256 = t.model_sha256 ";
 
 TaskRow ReadTask(const Statement& s) {
@@ -276,6 +276,7 @@ TaskRow ReadTask(const Statement& s) {
   t.repeat_invalid = static_cast<int>(s.Int(22));
   t.result_attempts = static_cast<int>(s.Int(23)) + (t.has_result ? 1 : 0);
   if (!s.Text(24).empty()) t.compare = nlohmann::json::parse(s.Text(24));
+  t.model_name = s.Text(25);
   return t;
 }
 

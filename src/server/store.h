@@ -93,6 +93,7 @@ struct TaskRow {
   int64_t id = 0;
   std::string model_sha256;  // while converting: the model converted from
   std::string model_format;  // of model_sha256
+  std::string model_name;    // of model_sha256: the uploaded file's name
   std::string runtime;
   std::string device;        // "" = any agent matching the selector
   nlohmann::json selector;   // {label: value}

@@ -1,6 +1,7 @@
 // Tasks (POST/GET /v1/tasks, GET /v1/tasks/ID, cancel) and jobs, many tasks at once (POST/GET
 // /v1/jobs, GET /v1/jobs/ID, cancel). A new task that needs a converted model starts in state
 // converting and is queued by the conversion stage (conversion_queue.h).
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <string>
@@ -325,6 +326,7 @@ void CreateJob(ServerContext& context, const httplib::Request& req, httplib::Res
   if (pairs.empty()) return SendError(res, {422, "no runtime and device of the job is available"});
   ModelPlanner planner(store, agents);
   std::vector<NewTask> tasks;
+  std::vector<std::string> unplanned;  // "MODEL on RUNTIME: why", each refused pair once
   for (const auto& model : models) {
     for (const auto& [runtime, t] : pairs) {
       NewTask task;
@@ -335,9 +337,17 @@ void CreateJob(ServerContext& context, const httplib::Request& req, httplib::Res
       task.settings = *settings;
       task.repeat_invalid = RepeatInvalid(context, task.settings);
       task.owner = who->subject;
-      if (auto unplanned = planner.Plan(task)) return SendError(res, *unplanned);
+      if (auto refused = planner.Plan(task)) {
+        const std::string pair = store.FindModel(model)->name + " on " + runtime + ": " + refused->message;
+        if (std::find(unplanned.begin(), unplanned.end(), pair) == unplanned.end()) unplanned.push_back(pair);
+        continue;
+      }
       tasks.push_back(std::move(task));
     }
+  }
+  if (!unplanned.empty()) {
+    return SendError(res, {422, "no registered device runs these models on these runtimes as submitted, and the server "
+                                "cannot convert them: " + Join(unplanned, "; ")});
   }
   json spec = {{"models", models}, {"runtimes", runtimes}, {"devices", json::array()},
                {"selectors", json::array()}, {"settings", *settings}, {"skipped", skipped}};
@@ -499,16 +509,16 @@ void CancelTask(ServerContext& context, const httplib::Request& req, httplib::Re
 
 }  // namespace
 
-void AddTaskRoutes(httplib::Server& http, ServerContext& context) {
-  http.Post("/v1/tasks", Gated(context, CreateTask));
-  http.Get("/v1/tasks", Gated(context, ListTasks));
-  http.Get(R"(/v1/tasks/(\d+))", Gated(context, GetTask));
-  http.Get(R"(/v1/tasks/(\d+)/results)", Gated(context, ListTaskResults));
-  http.Post(R"(/v1/tasks/(\d+)/cancel)", Gated(context, CancelTask));
-  http.Post("/v1/jobs", Gated(context, CreateJob));
-  http.Get("/v1/jobs", Gated(context, ListJobs));
-  http.Get(R"(/v1/jobs/(\d+))", Gated(context, GetJob));
-  http.Post(R"(/v1/jobs/(\d+)/cancel)", Gated(context, CancelJob));
+std::vector<Route> TaskRoutes() {
+  return {{"POST", "/v1/tasks", CreateTask},
+          {"GET", "/v1/tasks", ListTasks},
+          {"GET", "/v1/tasks/{id}", GetTask},
+          {"GET", "/v1/tasks/{id}/results", ListTaskResults},
+          {"POST", "/v1/tasks/{id}/cancel", CancelTask},
+          {"POST", "/v1/jobs", CreateJob},
+          {"GET", "/v1/jobs", ListJobs},
+          {"GET", "/v1/jobs/{id}", GetJob},
+          {"POST", "/v1/jobs/{id}/cancel", CancelJob}};
 }
 
 }  // namespace edgebench::server

@@ -22,10 +22,6 @@ void CreateUser(ServerContext& context, const httplib::Request& req, httplib::Re
 
 }  // namespace
 
-void AddUserRoutes(httplib::Server& http, ServerContext& context) {
-  http.Post("/v1/users", [&context](const httplib::Request& req, httplib::Response& res) {
-    CreateUser(context, req, res);
-  });
-}
+std::vector<Route> UserRoutes() { return {{"POST", "/v1/users", CreateUser}}; }
 
 }  // namespace edgebench::server
