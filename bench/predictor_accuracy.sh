@@ -11,15 +11,16 @@
 # torch and onnx for the variants. Every step's output stays in WORK_DIR and a step whose output
 # exists is skipped, so a run that was cut short continues where it stopped.
 #
-# Usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|large] [--opencv]
+# Usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|medium|large] [--opencv]
 #   small: 8 kernel models per kernel type, 2 variants per family (about 10-20 minutes)
+#   medium: 30 kernel models per kernel type, 4 variants per family (about an hour)
 #   large: 60 kernel models per kernel type, 8 variants per family (hours)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 EDGEBENCH=build/src/cli/edgebench
 PYTHON=/usr/bin/python3
 
-WORK="${1:?usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|large] [--opencv]}"
+WORK="${1:?usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|medium|large] [--opencv]}"
 shift
 SIZE=small
 RUNTIMES=(onnxruntime)
@@ -32,8 +33,9 @@ while [[ $# -gt 0 ]]; do
 done
 case "$SIZE" in
   small) PER_TYPE=8; PER_FAMILY=2 ;;
+  medium) PER_TYPE=30; PER_FAMILY=4 ;;
   large) PER_TYPE=60; PER_FAMILY=8 ;;
-  *) echo "--size must be small or large, not $SIZE" >&2; exit 2 ;;
+  *) echo "--size must be small, medium or large, not $SIZE" >&2; exit 2 ;;
 esac
 mkdir -p "$WORK"
 KERNELS="$WORK/kernels-$SIZE"

@@ -291,6 +291,8 @@ int64_t PerturbCount(int64_t value, std::mt19937_64& random, int64_t low, int64_
   return count;
 }
 
+constexpr int64_t kMaxFcWeights = int64_t{1} << 23;  // 32 MB of float weights
+
 // A configuration around the real kernel `c`: see SampleKernelConfigs.
 KernelConfig Perturb(KernelConfig c, const ObservedRange& range, std::mt19937_64& random) {
   const auto channels = [&](int64_t value, int64_t multiple = 1) {
@@ -302,6 +304,9 @@ KernelConfig Perturb(KernelConfig c, const ObservedRange& range, std::mt19937_64
     c.cin = c.groups * cin_per_group, c.cout = c.groups * cout_per_group;
   } else if (c.type == "conv" || c.type == "fc") {
     c.cin = channels(c.cin), c.cout = channels(c.cout);
+    // A classifier around VGG's (25088 x 4096) would be a 400 MB model: keep fc weights under
+    // kMaxFcWeights by shrinking the input side, the larger one in real classifiers.
+    if (c.type == "fc" && c.cin * c.cout > kMaxFcWeights) c.cin = std::max<int64_t>(8, kMaxFcWeights / c.cout / 8 * 8);
   } else if (c.type == "dwconv") {
     c.cin = c.cout = c.groups = channels(c.cin);
   } else if (c.type == "channel_shuffle") {
