@@ -221,10 +221,12 @@ class SubgraphCheck {
         EB_RETURN_IF_ERROR(rank(0, 4, "the input"));
         EB_RETURN_IF_ERROR(rank(1, 4, "the filter"));
         EB_RETURN_IF_ERROR(no_zero_dim(1, "the filter"));
-        if (shape(0)[3] * options->depth_multiplier() != shape(1)[3]) {
-          return fail("the input's " + std::to_string(shape(0)[3]) + " channels times depth_multiplier " +
+        const int64_t channels = shape(0)[3], filter_channels = shape(1)[3];
+        if (channels == 0 || filter_channels % channels != 0 ||
+            filter_channels / channels != options->depth_multiplier()) {
+          return fail("the input's " + std::to_string(channels) + " channels times depth_multiplier " +
                       std::to_string(options->depth_multiplier()) + " differ from the filter's " +
-                      std::to_string(shape(1)[3]) + " output channels (" + FormatShape(shape(1)) + ")");
+                      std::to_string(filter_channels) + " output channels (" + FormatShape(shape(1)) + ")");
         }
         break;
       }
@@ -268,22 +270,22 @@ class SubgraphCheck {
       case BuiltinOperator_SPACE_TO_DEPTH:
       case BuiltinOperator_DEPTH_TO_SPACE: {
         EB_RETURN_IF_ERROR(required({0}));
-        const int block = builtin == BuiltinOperator_SPACE_TO_DEPTH
-                              ? (op.builtin_options_as_SpaceToDepthOptions()
-                                     ? op.builtin_options_as_SpaceToDepthOptions()->block_size() : 0)
-                              : (op.builtin_options_as_DepthToSpaceOptions()
-                                     ? op.builtin_options_as_DepthToSpaceOptions()->block_size() : 0);
+        const auto* to_depth = op.builtin_options_as_SpaceToDepthOptions();
+        const auto* to_space = op.builtin_options_as_DepthToSpaceOptions();
+        const int block = builtin == BuiltinOperator_SPACE_TO_DEPTH ? (to_depth ? to_depth->block_size() : 0)
+                                                                    : (to_space ? to_space->block_size() : 0);
         EB_RETURN_IF_ERROR(positive({{"block_size", block}}));
         EB_RETURN_IF_ERROR(rank(0, 4, "the input"));
         break;
       }
       case BuiltinOperator_SPLIT:
       case BuiltinOperator_SPLIT_V: {
-        EB_RETURN_IF_ERROR(required(builtin == BuiltinOperator_SPLIT ? std::initializer_list<uint32_t>{0, 1}
-                                                                     : std::initializer_list<uint32_t>{0, 1, 2}));
-        const int splits = builtin == BuiltinOperator_SPLIT
-                               ? (op.builtin_options_as_SplitOptions() ? op.builtin_options_as_SplitOptions()->num_splits() : 0)
-                               : (op.builtin_options_as_SplitVOptions() ? op.builtin_options_as_SplitVOptions()->num_splits() : 0);
+        const bool split = builtin == BuiltinOperator_SPLIT;
+        EB_RETURN_IF_ERROR(split ? required({0, 1}) : required({0, 1, 2}));
+        const auto* split_options = op.builtin_options_as_SplitOptions();
+        const auto* split_v_options = op.builtin_options_as_SplitVOptions();
+        const int splits = split ? (split_options ? split_options->num_splits() : 0)
+                                 : (split_v_options ? split_v_options->num_splits() : 0);
         EB_RETURN_IF_ERROR(positive({{"num_splits", splits}}));
         const int outputs = op.outputs() ? int(op.outputs()->size()) : 0;
         if (outputs != splits) {
