@@ -887,6 +887,64 @@ TEST(Cli, KernelsGenerateWritesModelsAndTheirIndex) {
   auto no_out = Edgebench({"kernels", "detect", "-r", "onnxruntime", onnx});
   EXPECT_EQ(no_out.exit_code, 2);
   EXPECT_NE(no_out.err.find("--out is required"), std::string::npos) << no_out.err;
+
+// Small malformed model files written by tests/data/malformed/generate.py.
+std::string Malformed(const std::string& name) { return std::string(EDGEBENCH_MALFORMED_DIR) + "/" + name; }
+
+TEST(Cli, InspectJsonReplacesInvalidUtf8InNames) {
+  auto result = Edgebench({"inspect", Malformed("onnx_invalid_utf8_name.onnx"), "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto summary = nlohmann::json::parse(result.out);  // throws on invalid UTF-8
+  const std::string name = summary["inputs"][0]["name"];
+  EXPECT_EQ(name, "in\xEF\xBF\xBD\xEF\xBF\xBDput!") << "each invalid byte becomes U+FFFD";
+  EXPECT_EQ(Edgebench({"inspect", Malformed("onnx_invalid_utf8_name.onnx")}).exit_code, 0);
+}
+
+// 1x3x2^32x32 is under the 2^40-element bound but needs 1.5 TiB: refused before allocating.
+TEST(Cli, HugeInputShapeIsRefusedNamingTheInput) {
+  const std::string model = Malformed("onnx_huge_input.onnx");
+  const std::vector<std::string> fragments = {"input 'input'", "1x3x4294967296x32", "bytes of memory"};
+  REQUIRE_RUNTIME("onnxruntime");
+  ExpectBadInput(Edgebench({"bench", model, "-r", "onnxruntime", "-q"}), fragments);
+  const std::string dir = testing::MakeTempDir();
+  ExpectBadInput(Edgebench({"convert", model, "--to", "tflite", "-o", dir + "/huge.tflite"}), {"1x3x4294967296x32"});
+  EXPECT_FALSE(std::filesystem::exists(dir + "/huge.tflite"));
+}
+
+// Files that TFLite 2.2 crashes on (SIGFPE) or reads out of bounds, and files whose defect it
+// would report itself: the structure check refuses each with exit 2 in bench and inspect alike.
+TEST(Cli, TfliteStructureCheckRefusesWhatTheRuntimeTrusts) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"tflite_conv_stride0.tflite", "operator 0 (CONV_2D): stride_w is 0, must be at least 1"},
+      {"tflite_conv_dilation0.tflite", "dilation_w_factor is 0"},
+      {"tflite_conv_no_options.tflite", "Conv2DOptions are missing"},
+      {"tflite_conv_bias_omitted.tflite", "required input 2 is missing"},
+      {"tflite_conv_filter_channels.tflite", "the input has 3 channels, the filter 4x3x3x5 takes 5"},
+      {"tflite_conv_short_buffer.tflite", "tensor 1 ('filter') holds 100 bytes of data"},
+      {"tflite_pool_filter0.tflite", "operator 0 (MAX_POOL_2D): filter_width is 0"},
+      {"tflite_fully_connected_zero_columns.tflite", "4x0, a dimension of 0"},
+  };
+  for (const auto& [file, message] : cases) {
+    SCOPED_TRACE(file);
+    ExpectBadInput(Edgebench({"inspect", Malformed(file)}), {file, message});
+    if (RuntimeCompiled("tflite")) ExpectBadInput(Edgebench({"bench", Malformed(file), "-r", "tflite", "-q"}), {file, message});
+  }
+}
+
+// Valid structures the check must let through: an omitted optional input (-1), a variable tensor
+// and a constant of no elements (an empty buffer) read before any operator writes them - as in a
+// third-party keyword-spotting model that TFLite 2.2 runs.
+TEST(Cli, TfliteStructureCheckAcceptsOptionalVariableAndEmptyTensors) {
+  for (const char* file : {"tflite_conv_valid.tflite", "tflite_fully_connected_valid.tflite",
+                           "tflite_empty_shape_valid.tflite"}) {
+    SCOPED_TRACE(file);
+    auto inspect = Edgebench({"inspect", Malformed(file), "--json"});
+    EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
+    if (!RuntimeCompiled("tflite")) continue;
+    auto bench = Edgebench(Quick({"bench", Malformed(file), "-r", "tflite", "--json", "-"}));
+    ASSERT_EQ(bench.exit_code, 0) << bench.err;
+    EXPECT_GT(nlohmann::json::parse(bench.out)["runs"].get<int>(), 0);
+  }
 }
 
 }  // namespace

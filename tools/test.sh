@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: setup (packages, runtimes, models, zoo), a build that requires every
-# backend, then the whole CTest suite. Exits with ctest's status.
+# backend, the whole CTest suite, then a smoke run of every fuzzer (bench/fuzz.sh: its seed
+# corpus and a few thousand executions each, in build-fuzz/). Exits non-zero when either fails.
 # Arguments are passed to tools/setup.sh (e.g. --no-apt).
 set -euo pipefail
 
@@ -13,4 +14,10 @@ echo "[test] ctest --test-dir build --output-on-failure -j2 --timeout 600"
 rc=0
 ctest --test-dir build --output-on-failure -j2 --timeout 600 || rc=$?
 echo "[test] ctest exit status: $rc"
-exit "$rc"
+
+echo "[test] bash bench/fuzz.sh --runs 3000"
+fuzz_rc=0
+bash bench/fuzz.sh --runs 3000 || fuzz_rc=$?
+echo "[test] fuzz smoke exit status: $fuzz_rc"
+[[ $rc -ne 0 ]] && exit "$rc"
+exit "$fuzz_rc"

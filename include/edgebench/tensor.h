@@ -37,6 +37,11 @@ struct Tensor {
 Expected<int64_t> ElementCount(const std::vector<int64_t>& shape);
 std::string FormatShape(const std::vector<int64_t>& shape);  // "1x3x224x224", "?" for dynamic
 
+// The bytes a tensor of input `spec` holds; an error naming the input (InvalidArgument) when its
+// shape is not concrete, has more than 2^40 elements or needs more than this machine's physical
+// memory, so that a shape read from a model file is refused before anything is allocated for it.
+Expected<std::size_t> InputByteSize(const TensorSpec& spec);
+
 // Parses "name=1x3x224x224" (as given to --shape).
 Expected<std::pair<std::string, std::vector<int64_t>>> ParseShapeArgument(const std::string& arg);
 

@@ -7,6 +7,7 @@
 #include "command.h"
 #include "edgebench/analysis.h"
 #include "edgebench/html_report.h"
+#include "edgebench/json_text.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
 
@@ -202,7 +203,7 @@ void AddAnalyzeCommand(CLI::App& app, int& exit_code) {
     std::vector<std::string> skipped;
     const auto groups = AnalyzeResults(*results, &skipped, flags->include_invalid);
     if (flags->json) {
-      std::cout << AnalysisJson(groups, skipped, CountVerdicts(*results)).dump(2) << "\n";
+      std::cout << DumpJson(AnalysisJson(groups, skipped, CountVerdicts(*results)), 2) << "\n";
     } else {
       std::cout << FormatAnalysisText(groups, skipped, CountVerdicts(*results));
     }

@@ -8,6 +8,7 @@
 #include "command.h"
 #include "progress.h"
 #include "edgebench/bench.h"
+#include "edgebench/json_text.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
 #include "settings_flags.h"
@@ -56,7 +57,7 @@ int RunBench(const BenchFlags& flags) {
   result.device = result.environment.hostname;  // a local run's device (the server names agents)
 
   if (!flags.json_path.empty()) {
-    Status written = WriteOutput(flags.json_path, ToJson(result).dump(2) + "\n");
+    Status written = WriteOutput(flags.json_path, DumpJson(ToJson(result), 2) + "\n");
     if (!written.ok()) return ReportError(written.error());
   }
   if (result.failure) return ReportError(result.failure->error);

@@ -6,6 +6,7 @@
 #include "command.h"
 #include "edgebench/analysis.h"
 #include "edgebench/compare.h"
+#include "edgebench/json_text.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
 #include "edgebench/text.h"
@@ -126,7 +127,7 @@ int RunCompare(const CompareFlags& flags) {
   for (auto& variant : comparison.variants) variant.result.device = comparison.device;
 
   if (!flags.json_path.empty()) {
-    Status written = WriteOutput(flags.json_path, ToJson(comparison).dump(2) + "\n");
+    Status written = WriteOutput(flags.json_path, DumpJson(ToJson(comparison), 2) + "\n");
     if (!written.ok()) return ReportError(written.error());
   }
   if (comparison.failure) return ReportError(comparison.failure->error);

@@ -8,6 +8,7 @@
 
 #include "command.h"
 #include "edgebench/convert.h"
+#include "edgebench/json_text.h"
 
 namespace edgebench::cli {
 namespace {
@@ -66,7 +67,7 @@ int RunConvert(const ConvertFlags& flags) {
   }
   // The report goes to stdout unless the model itself does.
   if (flags.output != "-") {
-    std::cout << (flags.json ? ToJson(*report).dump(2) + "\n" : FormatConversionText(*report));
+    std::cout << (flags.json ? DumpJson(ToJson(*report), 2) + "\n" : FormatConversionText(*report));
     std::cout.flush();
   }
   if (!report->ok()) return ReportError(UnsupportedError(*report));

@@ -5,6 +5,7 @@
 
 #include "command.h"
 #include "edgebench/inspect.h"
+#include "edgebench/json_text.h"
 #include "edgebench/runtime_inspect.h"
 
 namespace edgebench::cli {
@@ -31,7 +32,7 @@ int RunInspect(const InspectFlags& flags) {
   }
   if (!summary.ok()) return ReportError(summary.error());
   if (flags.json) {
-    std::cout << ToJson(*summary).dump(2) << "\n";
+    std::cout << DumpJson(ToJson(*summary), 2) << "\n";
   } else {
     std::cout << FormatModelSummaryText(*summary, flags.nodes);
   }

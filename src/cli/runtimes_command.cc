@@ -5,6 +5,7 @@
 #include "command.h"
 #include <nlohmann/json.hpp>
 
+#include "edgebench/json_text.h"
 #include "edgebench/registry.h"
 #include "edgebench/report.h"
 #include "edgebench/text.h"
@@ -65,7 +66,7 @@ void AddRuntimesCommand(CLI::App& app, int& exit_code) {
   command->add_flag("--json", *json, "Print machine-readable JSON on stdout");
   command->callback([json, &exit_code] {
     if (*json) {
-      std::cout << RuntimesJson().dump(2) << "\n";
+      std::cout << DumpJson(RuntimesJson(), 2) << "\n";
     } else {
       std::cout << RuntimesText();
     }

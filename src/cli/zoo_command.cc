@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "edgebench/json_text.h"
 #include "edgebench/report.h"
 
 namespace edgebench::cli {
@@ -88,7 +89,7 @@ void AddZooCommand(CLI::App& app, int& exit_code) {
       return;
     }
     if (*json) {
-      std::cout << nlohmann::json{{"zoo", dir.string()}, {"models", *models}}.dump(2) << "\n";
+      std::cout << DumpJson(nlohmann::json{{"zoo", dir.string()}, {"models", *models}}, 2) << "\n";
     } else {
       std::vector<std::vector<std::string>> rows;
       for (const auto& m : *models) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "edgebench/json_text.h"
 #include "edgebench/result_json.h"
 #include "edgebench/tensor_layout.h"
 #include "onnx_precision.h"
@@ -90,7 +91,7 @@ Status RecordLayout(ConversionReport& report) {
   record.source_format = "onnx";
   for (const ConvertedTensor& t : report.inputs) record.inputs.push_back({t.name, t.onnx_shape, t.permutation});
   for (const ConvertedTensor& t : report.outputs) record.outputs.push_back({t.name, t.onnx_shape, t.permutation});
-  auto model = convert::WithMetadata(report.model, kLayoutMetadataName, ToJson(record).dump());
+  auto model = convert::WithMetadata(report.model, kLayoutMetadataName, DumpJson(ToJson(record)));
   if (!model.ok()) return model.error();
   report.model = std::move(*model);
   return OkStatus();

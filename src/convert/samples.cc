@@ -110,7 +110,9 @@ Expected<SampleSet> MakeSamples(const std::vector<ConvertedTensor>& inputs, cons
     return set;
   }
   for (const auto& [name, path] : settings.files) {
-    if (std::none_of(inputs.begin(), inputs.end(), [&](const ConvertedTensor& t) { return t.name == name; })) {
+    // clang 14 (the fuzz build) cannot capture a structured binding: capture by a named reference.
+    if (std::none_of(inputs.begin(), inputs.end(),
+                     [&wanted = name](const ConvertedTensor& t) { return t.name == wanted; })) {
       return InvalidArgument("sample file for unknown input '" + name + "' (the model's inputs: " +
                              [&] {
                                std::string names;

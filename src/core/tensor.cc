@@ -1,5 +1,7 @@
 #include "edgebench/tensor.h"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -57,6 +59,19 @@ Expected<int64_t> ElementCount(const std::vector<int64_t>& shape) {
     count *= dim;
   }
   return count;
+}
+
+Expected<std::size_t> InputByteSize(const TensorSpec& spec) {
+  auto count = ElementCount(spec.shape);
+  if (!count.ok()) return InvalidArgument("input '" + spec.name + "': " + count.error().message);
+  const uint64_t bytes = uint64_t(*count) * DataTypeSize(spec.type);  // < 2^44: no overflow
+  static const uint64_t memory = uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGE_SIZE));
+  if (bytes > memory) {
+    return InvalidArgument("input '" + spec.name + "' (" + FormatShape(spec.shape) + " " +
+                           std::string(DataTypeName(spec.type)) + ") needs " + std::to_string(bytes) +
+                           " bytes, more than this machine's " + std::to_string(memory) + " bytes of memory");
+  }
+  return std::size_t(bytes);
 }
 
 std::string FormatShape(const std::vector<int64_t>& shape) {
@@ -200,15 +215,16 @@ void Store(std::byte* out, T value) {
 }  // namespace
 
 Expected<Tensor> MakeRandomTensor(const TensorSpec& spec, uint64_t seed) {
-  auto count = ElementCount(spec.shape);
-  if (!count.ok()) return count.error();
-  Tensor tensor{spec, std::vector<std::byte>(*count * DataTypeSize(spec.type))};
+  auto bytes = InputByteSize(spec);
+  if (!bytes.ok()) return bytes.error();
+  Tensor tensor{spec, std::vector<std::byte>(*bytes)};
+  const int64_t count = int64_t(*bytes / DataTypeSize(spec.type));
   // mt19937_64 output is specified by the standard; the conversions below avoid the
   // implementation-defined std distributions, so bytes match across platforms.
   std::mt19937_64 engine(seed);
   std::byte* out = tensor.data.data();
   const std::size_t size = DataTypeSize(spec.type);
-  for (int64_t i = 0; i < *count; ++i, out += size) {
+  for (int64_t i = 0; i < count; ++i, out += size) {
     const uint64_t r = engine();
     const double unit = static_cast<double>(r >> 11) * 0x1.0p-53;  // [0, 1)
     switch (spec.type) {
@@ -227,9 +243,9 @@ Expected<Tensor> MakeRandomTensor(const TensorSpec& spec, uint64_t seed) {
 }
 
 Expected<Tensor> LoadTensorFile(const TensorSpec& spec, const std::string& path) {
-  auto count = ElementCount(spec.shape);
-  if (!count.ok()) return count.error();
-  const std::size_t expected = static_cast<std::size_t>(*count) * DataTypeSize(spec.type);
+  auto bytes = InputByteSize(spec);
+  if (!bytes.ok()) return bytes.error();
+  const std::size_t expected = *bytes;
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return NotFound(path + ": cannot open input file");
   const auto size = static_cast<std::size_t>(in.tellg());

@@ -16,6 +16,7 @@
 
 #include "bench_stages.h"
 #include "edgebench/fusion.h"
+#include "edgebench/json_text.h"
 #include "edgebench/profile.h"
 #include "edgebench/inspect.h"
 #include "edgebench/registry.h"
@@ -348,7 +349,7 @@ Status SaveOutputs(Backend& backend, const std::string& directory) {
                      {"shape", tensor.spec.shape}});
   }
   std::ofstream out(std::filesystem::path(directory) / "outputs.json");
-  out << nlohmann::json{{"outputs", index}}.dump(2) << "\n";
+  out << DumpJson(nlohmann::json{{"outputs", index}}, 2) << "\n";
   if (!out) return InvalidArgument(directory + "/outputs.json: cannot write");
   return OkStatus();
 }

@@ -25,35 +25,9 @@ std::string TensorTypeName(tfl::TensorType type) {
   return name;
 }
 
-// Bytes per element; 0 when not fixed (strings, resources, variants) or unknown.
-int64_t TensorTypeSize(tfl::TensorType type) {
-  switch (type) {
-    case tfl::TensorType_FLOAT64:
-    case tfl::TensorType_INT64:
-    case tfl::TensorType_UINT64:
-    case tfl::TensorType_COMPLEX64: return 8;
-    case tfl::TensorType_COMPLEX128: return 16;
-    case tfl::TensorType_FLOAT32:
-    case tfl::TensorType_INT32:
-    case tfl::TensorType_UINT32: return 4;
-    case tfl::TensorType_FLOAT16:
-    case tfl::TensorType_BFLOAT16:
-    case tfl::TensorType_INT16:
-    case tfl::TensorType_UINT16: return 2;
-    case tfl::TensorType_UINT8:
-    case tfl::TensorType_INT8:
-    case tfl::TensorType_INT4:
-    case tfl::TensorType_BOOL: return 1;
-    case tfl::TensorType_STRING:
-    case tfl::TensorType_RESOURCE:
-    case tfl::TensorType_VARIANT: return 0;
-  }
-  return 0;
-}
-
 bool TfliteCountsAsParameter(tfl::TensorType type) {
   return type != tfl::TensorType_INT64 && type != tfl::TensorType_BOOL &&
-         type != tfl::TensorType_UINT64 && TensorTypeSize(type) > 0;
+         type != tfl::TensorType_UINT64 && tfl::TensorTypeSize(type) > 0;
 }
 
 // ---------------------------------------------------------------- the model
@@ -273,6 +247,9 @@ Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrid
   auto read = tfl::ReadModel(bytes);
   if (!read.ok()) return BadModel(path + ": " + read.error().message);
   const tfl::Model& root = **read;
+  if (Status structure = tfl::CheckStructure(root); !structure.ok()) {
+    return BadModel(path + ": " + structure.error().message);
+  }
 
   ModelSummary summary;
   summary.path = path;
@@ -305,10 +282,7 @@ Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrid
     }
   }
 
-  const auto* subgraphs = root.subgraphs();
-  if (!subgraphs || subgraphs->size() == 0) {
-    return BadModel(path + ": the TensorFlow Lite model has no subgraph");
-  }
+  const auto* subgraphs = root.subgraphs();  // at least one: CheckStructure
   const tfl::SubGraph& subgraph = *subgraphs->Get(0);
 
   TfliteModel model;
@@ -321,64 +295,29 @@ Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrid
     tensor.signature = Elements<int64_t>(table.shape_signature());
     tensor.type = table.type();
     tensor.name = Text(table.name());
-    const uint32_t buffer = table.buffer();
-    if (buffer >= buffer_has_data.size() && buffer != 0) {
-      return BadModel(path + ": tensor '" + tensor.name + "' names buffer " + std::to_string(buffer) +
-                      " of " + std::to_string(buffer_has_data.size()));
-    }
+    const uint32_t buffer = table.buffer();  // in range, shape within 2^40 elements: CheckStructure
     tensor.constant = buffer != 0 && buffer_has_data[buffer];
-    if (std::any_of(tensor.shape.begin(), tensor.shape.end(), [](int64_t d) { return d < 0; })) {
-      return BadModel(path + ": tensor '" + tensor.name + "' has a negative dimension");
-    }
-    if (!ProductOfDims(tensor.shape, kMaxElements)) {
-      return BadModel(path + ": tensor '" + tensor.name + "' has an absurd shape " +
-                      FormatShape(tensor.shape) + " (more than 2^40 elements)");
-    }
     if (tensor.constant && TfliteCountsAsParameter(tensor.type) && counted_buffers.insert(buffer).second) {
       const int64_t count = *ProductOfDims(tensor.shape);
       summary.params += count;
-      summary.weight_bytes += count * TensorTypeSize(tensor.type);
+      summary.weight_bytes += count * tfl::TensorTypeSize(tensor.type);
     }
     model.tensors.push_back(std::move(tensor));
   }
   model.inputs = Elements<int>(subgraph.inputs());
   model.outputs = Elements<int>(subgraph.outputs());
-  const int tensor_count = int(model.tensors.size());
-  auto valid = [tensor_count](int index) { return index >= 0 && index < tensor_count; };
 
   const auto* operator_tables = subgraph.operators();
   for (uint32_t i = 0; operator_tables && i < operator_tables->size(); ++i) {
     const tfl::Operator& table = *operator_tables->Get(i);
     TfliteOperator op;
-    const uint32_t code = table.opcode_index();
-    if (code >= codes.size()) {
-      return BadModel(path + ": operator " + std::to_string(i) + " names operator code " +
-                      std::to_string(code) + " of " + std::to_string(codes.size()));
-    }
+    const uint32_t code = table.opcode_index();  // indices in range: CheckStructure
     op.op_type = codes[code].first;
     op.builtin = codes[code].second;
     op.inputs = Elements<int>(table.inputs());
     op.outputs = Elements<int>(table.outputs());
     op.table = &table;
-    for (int index : op.inputs) {
-      if (index != -1 && !valid(index)) {
-        return BadModel(path + ": operator " + std::to_string(i) + " (" + op.op_type +
-                        ") reads tensor " + std::to_string(index) + " of " + std::to_string(tensor_count));
-      }
-    }
-    for (int index : op.outputs) {
-      if (!valid(index)) {
-        return BadModel(path + ": operator " + std::to_string(i) + " (" + op.op_type +
-                        ") writes tensor " + std::to_string(index) + " of " + std::to_string(tensor_count));
-      }
-    }
     model.operators.push_back(std::move(op));
-  }
-  for (int index : model.inputs) {
-    if (!valid(index)) return BadModel(path + ": a subgraph input names a missing tensor");
-  }
-  for (int index : model.outputs) {
-    if (!valid(index)) return BadModel(path + ": a subgraph output names a missing tensor");
   }
 
   auto described = [&model](int index) {
@@ -447,7 +386,7 @@ Expected<ModelSummary> InspectTflite(const std::string& path, const ShapeOverrid
   const ActivationMemory memory = MeasureActivations(
       input_names, output_names, steps, [&model](const std::string& name) -> int64_t {
         const auto& tensor = model.tensors[std::stoi(name)];
-        const int64_t size = TensorTypeSize(tensor.type);
+        const int64_t size = tfl::TensorTypeSize(tensor.type);
         auto count = ProductOfDims(tensor.shape, kMaxElements);
         return size > 0 && count ? *count * size : -1;
       });

@@ -2,171 +2,27 @@
 //
 // Model integrity. TfLiteModelCreate runs the flatbuffer verifier: truncated files, random bytes
 // and out-of-bounds offsets, vtables, vectors and strings are rejected (returns null). The
-// verifier does not check what the indices inside a well-formed flatbuffer refer to, and TFLite
-// 2.2's interpreter trusts several of them, so CheckGraph adds, for every subgraph: tensor,
-// buffer and opcode indices are in range, and in execution order every operator input is
-// defined (a subgraph input, a constant, a variable, an earlier operator's output, or -1 for an
-// omitted optional input) and every operator output is written exactly once and is not an
-// input or constant. Not verified: builtin option values (a zero stride), a required input
-// given as -1, and shapes inconsistent with an operator: such a crafted file can still crash
-// TFLite 2.2's kernels.
+// verifier does not check what the indices inside a well-formed flatbuffer refer to, nor operator
+// parameters and shapes, and TFLite 2.2's interpreter and kernels trust several of them (a zero
+// stride is a SIGFPE): tfl::CheckStructure (src/tflite_schema) checks them first, for every
+// subgraph. Kernels it has no rule for still trust their inputs.
 #include <tensorflow/lite/c/c_api.h>
 
 #include <algorithm>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgebench/backend.h"
+#include "tflite_schema.h"
 
 namespace edgebench::backends::tflite {
 namespace {
-
-// Reads fields of a flatbuffer that TFLite's verifier has accepted, so every offset, vtable and
-// vector read here is known to lie inside the buffer. Only fields of the TFLite schema that the
-// 2.2 verifier checks may be read (see tensorflow/lite/schema/schema.fbs).
-class VerifiedFlatbuffer {
- public:
-  explicit VerifiedFlatbuffer(const char* data) : data_(data) {}
-
-  uint32_t Root() const { return U32(0); }
-
-  // Position of field `index` of the table at `table`, or 0 when absent.
-  uint32_t Field(uint32_t table, int index) const {
-    const uint32_t vtable = table - static_cast<uint32_t>(I32(table));
-    const uint16_t vtable_size = U16(vtable);
-    const uint32_t entry = 4 + 2 * static_cast<uint32_t>(index);
-    if (entry >= vtable_size) return 0;
-    const uint16_t offset = U16(vtable + entry);
-    return offset == 0 ? 0 : table + offset;
-  }
-  uint32_t U32Field(uint32_t table, int index, uint32_t default_value) const {
-    const uint32_t at = Field(table, index);
-    return at == 0 ? default_value : U32(at);
-  }
-  bool BoolField(uint32_t table, int index) const {
-    const uint32_t at = Field(table, index);
-    return at != 0 && data_[at] != 0;
-  }
-  // Element count and first element position of a vector field; {0, 0} when absent.
-  std::pair<uint32_t, uint32_t> Vector(uint32_t table, int index) const {
-    const uint32_t at = Field(table, index);
-    if (at == 0) return {0, 0};
-    const uint32_t vector = at + U32(at);
-    return {U32(vector), vector + 4};
-  }
-  std::vector<uint32_t> Tables(uint32_t table, int index) const {
-    const auto [count, first] = Vector(table, index);
-    std::vector<uint32_t> tables(count);
-    for (uint32_t i = 0; i < count; ++i) tables[i] = first + 4 * i + U32(first + 4 * i);
-    return tables;
-  }
-  std::vector<int32_t> Ints(uint32_t table, int index) const {
-    const auto [count, first] = Vector(table, index);
-    std::vector<int32_t> ints(count);
-    for (uint32_t i = 0; i < count; ++i) ints[i] = I32(first + 4 * i);
-    return ints;
-  }
-
- private:
-  uint32_t U32(uint32_t at) const {
-    uint32_t value;
-    std::memcpy(&value, data_ + at, sizeof value);
-    return value;
-  }
-  int32_t I32(uint32_t at) const { return static_cast<int32_t>(U32(at)); }
-  uint16_t U16(uint32_t at) const {
-    uint16_t value;
-    std::memcpy(&value, data_ + at, sizeof value);
-    return value;
-  }
-
-  const char* data_;
-};
-
-// Field indices in tensorflow/lite/schema/schema.fbs (TFLite 2.2).
-enum ModelField { kModelOperatorCodes = 1, kModelSubgraphs = 2, kModelBuffers = 4 };
-enum SubGraphField {
-  kSubGraphTensors = 0,
-  kSubGraphInputs = 1,
-  kSubGraphOutputs = 2,
-  kSubGraphOperators = 3
-};
-enum TensorField { kTensorBuffer = 2, kTensorIsVariable = 5 };
-enum OperatorField { kOperatorOpcodeIndex = 0, kOperatorInputs = 1, kOperatorOutputs = 2 };
-enum BufferField { kBufferData = 0 };
-
-// The graph checks described at the top of this file. `data` must have passed TFLite's verifier.
-// Returns a one-line description of the first violation.
-Status CheckGraph(const char* data) {
-  const VerifiedFlatbuffer fb(data);
-  const uint32_t model = fb.Root();
-  const uint32_t opcode_count = fb.Vector(model, kModelOperatorCodes).first;
-  const std::vector<uint32_t> buffers = fb.Tables(model, kModelBuffers);
-  const std::vector<uint32_t> subgraphs = fb.Tables(model, kModelSubgraphs);
-  if (subgraphs.empty()) return BadModel("the model has no subgraph");
-
-  for (size_t s = 0; s < subgraphs.size(); ++s) {
-    const std::string where = "subgraph " + std::to_string(s);
-    const std::vector<uint32_t> tensors = fb.Tables(subgraphs[s], kSubGraphTensors);
-    const auto tensor_count = static_cast<int64_t>(tensors.size());
-    std::vector<bool> defined(tensors.size(), false);
-    for (size_t t = 0; t < tensors.size(); ++t) {
-      const uint32_t buffer = fb.U32Field(tensors[t], kTensorBuffer, 0);
-      if (buffer >= buffers.size()) {
-        return BadModel(where + ": tensor " + std::to_string(t) + " refers to buffer " +
-                        std::to_string(buffer) + " of " + std::to_string(buffers.size()));
-      }
-      defined[t] = fb.Vector(buffers[buffer], kBufferData).first > 0 ||
-                   fb.BoolField(tensors[t], kTensorIsVariable);
-    }
-    for (const int32_t input : fb.Ints(subgraphs[s], kSubGraphInputs)) {
-      if (input < 0 || input >= tensor_count) {
-        return BadModel(where + ": input tensor index " + std::to_string(input) + " out of range");
-      }
-      defined[input] = true;
-    }
-    const std::vector<uint32_t> operators = fb.Tables(subgraphs[s], kSubGraphOperators);
-    for (size_t o = 0; o < operators.size(); ++o) {
-      const std::string op = where + ": operator " + std::to_string(o);
-      if (fb.U32Field(operators[o], kOperatorOpcodeIndex, 0) >= opcode_count) {
-        return BadModel(op + ": opcode index out of range");
-      }
-      for (const int32_t input : fb.Ints(operators[o], kOperatorInputs)) {
-        if (input == -1) continue;
-        if (input < 0 || input >= tensor_count) {
-          return BadModel(op + ": input tensor index " + std::to_string(input) + " out of range");
-        }
-        if (!defined[input]) {
-          return BadModel(op + ": reads tensor " + std::to_string(input) +
-                          " before anything writes it");
-        }
-      }
-      for (const int32_t output : fb.Ints(operators[o], kOperatorOutputs)) {
-        if (output < 0 || output >= tensor_count) {
-          return BadModel(op + ": output tensor index " + std::to_string(output) + " out of range");
-        }
-        if (defined[output]) {
-          return BadModel(op + ": writes tensor " + std::to_string(output) +
-                          ", which is an input, a constant or already written");
-        }
-        defined[output] = true;
-      }
-    }
-    for (const int32_t output : fb.Ints(subgraphs[s], kSubGraphOutputs)) {
-      if (output < 0 || output >= tensor_count || !defined[output]) {
-        return BadModel(where + ": output tensor " + std::to_string(output) +
-                        " is out of range or never written");
-      }
-    }
-  }
-  return OkStatus();
-}
 
 Expected<DataType> FromTfLiteType(TfLiteType type) {
   switch (type) {
@@ -239,9 +95,9 @@ class TfliteBackend final : public Backend {
                       ": not a valid TensorFlow Lite flatbuffer (rejected by the "
                       "TFLite verifier: truncated or corrupt)");
     }
-    if (Status status = CheckGraph(model_data_.data()); !status.ok()) {
-      return BadModel(path_ + ": " + status.error().message);
-    }
+    auto read = tfl::ReadModel(std::string_view(model_data_.data(), model_data_.size()));
+    Status structure = read.ok() ? tfl::CheckStructure(**read) : Status(read.error());
+    if (!structure.ok()) return BadModel(path_ + ": " + structure.error().message);
 
     std::unique_ptr<TfLiteInterpreterOptions, OptionsDeleter> options(
         TfLiteInterpreterOptionsCreate());
@@ -419,7 +275,8 @@ BackendInfo Describe() {
     info.notes.push_back("TFLite " + info.version +
                          " trusts model files more than later "
                          "releases (e.g. CVE-2020-15211): edgebench checks a model's structure "
-                         "but not its operator parameters, so run trusted files");
+                         "and the parameters of common operators (docs/inspect.md), not every "
+                         "kernel's, so run trusted files");
   }
   return info;
 }
