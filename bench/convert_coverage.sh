@@ -22,7 +22,7 @@ expected_flag=0
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 total=0 verified=0 off=0 unverified=0 refused=0 failed=0 excluded=0
-declare -A refused_by
+declare -A refused_by by_reference
 refused_lines=() unverified_lines=() off_lines=() failed_lines=()
 for model in "$DATA"/{pytorch-converted,pytorch-operator,simple}/*/model.onnx; do
   dir="$(dirname "$model")"
@@ -49,7 +49,7 @@ for model in "$DATA"/{pytorch-converted,pytorch-operator,simple}/*/model.onnx; d
     if [[ "$is_verified" != true ]]; then
       unverified=$((unverified + 1)); unverified_lines+=("$name: $reason")
     elif awk -v r="$rel" -v t="$TOLERANCE" 'BEGIN { exit !(r <= t) }'; then
-      verified=$((verified + 1)); printf '%-60s verified against %s, max_rel_error %s\n' "$name" "$reference" "$rel"
+      verified=$((verified + 1)); by_reference["$reference"]=$((${by_reference["$reference"]:-0} + 1)); printf '%-60s verified against %s, max_rel_error %s\n' "$name" "$reference" "$rel"
     else
       off=$((off + 1)); off_lines+=("$name: max_rel_error $rel against $reference")
     fi
@@ -71,5 +71,7 @@ for reason in "${!refused_by[@]}"; do
 done | sort -t'(' -k2 -rn
 echo
 echo "float conformance models: $total (excluded, not all-float32 or not readable: $excluded)"
-echo "converted and verified (max_rel_error <= $TOLERANCE): $verified of $total"
+references=""
+for reference in "${!by_reference[@]}"; do references+="${references:+, }$reference ${by_reference[$reference]}"; done
+echo "converted and verified (max_rel_error <= $TOLERANCE): $verified of $total (reference: ${references:-none})"
 echo "verified but off tolerance: $off; converted but unverified: $unverified; refused: $refused; failed: $failed"

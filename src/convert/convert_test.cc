@@ -632,7 +632,7 @@ struct ConformanceCase {
   const char* model;      // under the suite's data directory
   const char* operators;  // TFLite operators the conversion must contain, space-separated
   // "expected outputs" where onnxruntime 1.29 has no kernel for the model's operator version
-  // (BatchNormalization-6).
+  // (the suite's opset-6 BatchNormalization, PRelu, Gemm, Add, Mul, Pow, AveragePool).
   const char* reference = "onnxruntime";
 };
 
@@ -666,22 +666,22 @@ INSTANTIATE_TEST_SUITE_P(
         ConformanceCase{"pytorch-converted/test_Conv1d_groups", "SPLIT CONV_2D CONCATENATION"},
         ConformanceCase{"pytorch-converted/test_Conv2d_groups", "SPLIT CONV_2D CONCATENATION"},
         ConformanceCase{"pytorch-converted/test_MaxPool1d_stride", "MAX_POOL_2D"},
-        ConformanceCase{"pytorch-converted/test_PReLU_2d_multiparam", "PRELU"},
-        ConformanceCase{"pytorch-converted/test_PReLU_3d_multiparam", "PRELU"},
-        ConformanceCase{"pytorch-converted/test_PReLU_1d", "LEAKY_RELU"},
+        ConformanceCase{"pytorch-converted/test_PReLU_2d_multiparam", "PRELU", "expected outputs"},
+        ConformanceCase{"pytorch-converted/test_PReLU_3d_multiparam", "PRELU", "expected outputs"},
+        ConformanceCase{"pytorch-converted/test_PReLU_1d", "LEAKY_RELU", "expected outputs"},
         ConformanceCase{"pytorch-converted/test_ConvTranspose2d", "TRANSPOSE_CONV SLICE ADD"},
         ConformanceCase{"pytorch-operator/test_operator_convtranspose", "TRANSPOSE_CONV SLICE"},
         ConformanceCase{"pytorch-converted/test_LogSoftmax", "LOG_SOFTMAX"},
         ConformanceCase{"pytorch-converted/test_log_softmax_dim3", "LOG_SOFTMAX"},
         ConformanceCase{"pytorch-converted/test_ReflectionPad2d", "MIRROR_PAD"},
         ConformanceCase{"pytorch-converted/test_ReplicationPad2d", "SLICE CONCATENATION"},
-        ConformanceCase{"pytorch-operator/test_operator_addmm", "FULLY_CONNECTED ADD"},
-        ConformanceCase{"pytorch-operator/test_operator_mm", "FULLY_CONNECTED"},
-        ConformanceCase{"pytorch-operator/test_operator_basic", "NEG"},
+        ConformanceCase{"pytorch-operator/test_operator_addmm", "FULLY_CONNECTED ADD", "expected outputs"},
+        ConformanceCase{"pytorch-operator/test_operator_mm", "FULLY_CONNECTED", "expected outputs"},
+        ConformanceCase{"pytorch-operator/test_operator_basic", "NEG", "expected outputs"},
         ConformanceCase{"pytorch-operator/test_operator_exp", "EXP"},
         ConformanceCase{"pytorch-operator/test_operator_sqrt", "SQRT"},
-        ConformanceCase{"pytorch-converted/test_Softsign", "ABS DIV"},
-        ConformanceCase{"pytorch-operator/test_operator_pow", "POW"},
+        ConformanceCase{"pytorch-converted/test_Softsign", "ABS DIV", "expected outputs"},
+        ConformanceCase{"pytorch-operator/test_operator_pow", "POW", "expected outputs"},
         ConformanceCase{"pytorch-operator/test_operator_max", "MAXIMUM"},
         ConformanceCase{"pytorch-operator/test_operator_symbolic_override_nested", "ADD NEG"},
         ConformanceCase{"pytorch-converted/test_ELU", "EXP MINIMUM"},
@@ -721,6 +721,81 @@ TEST(ConvertVerification, UnverifiedConversionSaysSoAndWhy) {
   auto verified = RunCli({"convert", ZooFile("tinycnn", "tinycnn.onnx"), "--to", "tflite", "-o", out, "--require-verified", "--json"});
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
   EXPECT_EQ(nlohmann::json::parse(verified.out)["verified"], true);
+}
+
+// A one-node Resize model (opset 13) of a 1x3x4x5 input with constant scales.
+std::string ResizeModel(const std::string& mode, const std::string& coordinates, const std::string& rounding,
+                        const std::vector<float>& scales) {
+  onnx::ModelProto model;
+  model.set_ir_version(7);
+  auto* opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(13);
+  auto* graph = model.mutable_graph();
+  graph->set_name("resize");
+  auto* input = graph->add_input();
+  input->set_name("X");
+  input->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t dim : {1, 3, 4, 5}) input->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(dim);
+  auto* output = graph->add_output();
+  output->set_name("Y");
+  output->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  auto* scale_tensor = graph->add_initializer();
+  scale_tensor->set_name("scales");
+  scale_tensor->set_data_type(onnx::TensorProto::FLOAT);
+  scale_tensor->add_dims(4);
+  for (float scale : scales) scale_tensor->add_float_data(scale);
+  auto* resize = graph->add_node();
+  resize->set_op_type("Resize");
+  resize->set_name("resize");
+  for (const char* name : {"X", "", "scales"}) resize->add_input(name);
+  resize->add_output("Y");
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"mode", mode}, {"coordinate_transformation_mode", coordinates}, {"nearest_mode", rounding}}) {
+    auto* attribute = resize->add_attribute();
+    attribute->set_name(name);
+    attribute->set_type(onnx::AttributeProto::STRING);
+    attribute->set_s(value);
+  }
+  const std::string path = testing::MakeTempDir() + "/resize.onnx";
+  std::ofstream out(path, std::ios::binary);
+  EXPECT_TRUE(model.SerializeToOstream(&out));
+  return path;
+}
+
+TEST(Convert, ResizeNearestAndBilinearAgreeWithOnnxruntime) {
+  struct Case {
+    std::string mode, coordinates, rounding;
+    std::vector<float> scales;
+    std::string op;  // empty: refused
+  };
+  const Case cases[] = {
+      {"nearest", "asymmetric", "floor", {1, 1, 2, 3}, "RESIZE_NEAREST_NEIGHBOR"},
+      {"nearest", "asymmetric", "floor", {1, 1, 0.5f, 0.6f}, "RESIZE_NEAREST_NEIGHBOR"},
+      {"nearest", "half_pixel", "round_prefer_floor", {1, 1, 2, 2}, "RESIZE_NEAREST_NEIGHBOR"},
+      {"linear", "half_pixel", "round_prefer_floor", {1, 1, 2, 2}, "RESIZE_BILINEAR"},
+      {"linear", "half_pixel", "round_prefer_floor", {1, 1, 0.5f, 0.6f}, "RESIZE_BILINEAR"},
+      {"linear", "align_corners", "round_prefer_floor", {1, 1, 1.5f, 2}, "RESIZE_BILINEAR"},
+      {"linear", "asymmetric", "round_prefer_floor", {1, 1, 2, 2}, "RESIZE_BILINEAR"},
+      {"nearest", "half_pixel", "round_prefer_floor", {1, 1, 1.5f, 1.5f}, ""},
+      {"cubic", "half_pixel", "round_prefer_floor", {1, 1, 2, 2}, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.mode + " " + c.coordinates + " " + c.rounding + " " + std::to_string(c.scales[2]));
+    auto report = ConvertModel({ResizeModel(c.mode, c.coordinates, c.rounding, c.scales), ConvertTarget::kTflite, {}});
+    ASSERT_TRUE(report.ok()) << report.error().message;
+    if (c.op.empty()) {
+      ASSERT_EQ(report->unsupported.size(), 1u);
+      EXPECT_EQ(report->unsupported[0].op_type, "Resize");
+      continue;
+    }
+    ASSERT_TRUE(report->ok()) << UnsupportedError(*report).message;
+    ASSERT_TRUE(report->verified()) << report->unverified_reason;
+    EXPECT_EQ(report->accuracy->reference_runtime, "onnxruntime");
+    EXPECT_LE(report->accuracy->max_rel_error, 1e-5) << report->accuracy->max_abs_error;
+    EXPECT_TRUE(std::any_of(report->operators.begin(), report->operators.end(),
+                            [&](const TfliteOperator& op) { return op.op == c.op; }));
+  }
 }
 
 // onnxruntime 1.29 refuses the suite's opset-6 AveragePool (AveragePool-1 has no kernel for
