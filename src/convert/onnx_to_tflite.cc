@@ -67,6 +67,22 @@ tfl::ActivationFunctionType ClipAsActivation(float low, float high) {
   return NoActivation();
 }
 
+// The options of ADD, SUB, MUL, DIV (with `activation`), MAXIMUM, MINIMUM; none for others (POW).
+std::pair<tfl::BuiltinOptions, flatbuffers::Offset<void>> BinaryOptions(flatbuffers::FlatBufferBuilder& fb,
+                                                                       tfl::BuiltinOperator op,
+                                                                       tfl::ActivationFunctionType activation) {
+  switch (op) {
+    case tfl::BuiltinOperator_ADD: return {tfl::BuiltinOptions_AddOptions, tfl::CreateAddOptions(fb, activation).Union()};
+    case tfl::BuiltinOperator_SUB: return {tfl::BuiltinOptions_SubOptions, tfl::CreateSubOptions(fb, activation).Union()};
+    case tfl::BuiltinOperator_MUL: return {tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(fb, activation).Union()};
+    case tfl::BuiltinOperator_DIV: return {tfl::BuiltinOptions_DivOptions, tfl::CreateDivOptions(fb, activation).Union()};
+    case tfl::BuiltinOperator_MAXIMUM:
+    case tfl::BuiltinOperator_MINIMUM:
+      return {tfl::BuiltinOptions_MaximumMinimumOptions, tfl::CreateMaximumMinimumOptions(fb).Union()};
+    default: return {tfl::BuiltinOptions_NONE, 0};
+  }
+}
+
 // A node the converter cannot express: becomes report.unsupported.
 Error Cannot(std::string reason) { return Unsupported(std::move(reason)); }
 
@@ -162,7 +178,8 @@ class Converter {
   int Op(tfl::BuiltinOperator op, const std::vector<int>& inputs, const std::string& name, const Shape& shape,
          int node, tfl::BuiltinOptions options_type = tfl::BuiltinOptions_NONE,
          flatbuffers::Offset<void> options = 0);
-  // ADD, SUB, MUL, DIV (with their options) of two tensors broadcasting to `shape`.
+  // ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, POW (with their options) of two tensors broadcasting
+  // to `shape`.
   int Arith(tfl::BuiltinOperator op, int a, int b, const std::string& name, const Shape& shape, int node,
             tfl::ActivationFunctionType activation = tfl::ActivationFunctionType_NONE);
   int Scalar(const std::string& name, float value) { return writer_.AddFloatConstant(name, {}, {value}); }
@@ -815,42 +832,17 @@ Status Converter::ConvertBinary(int index, tfl::BuiltinOperator op) {
     Define(n.output(0), operands[0], perm, non_negative);
     return OkStatus();
   }
-  const bool arithmetic = op == tfl::BuiltinOperator_ADD || op == tfl::BuiltinOperator_SUB ||
-                          op == tfl::BuiltinOperator_MUL || op == tfl::BuiltinOperator_DIV;
-  auto& b = writer_.builder();
   int acc = operands[0];
   for (std::size_t i = 1; i + 1 < operands.size(); ++i) {  // all but the last of a variadic chain
-    const std::string partial = n.output(0) + "/partial" + std::to_string(i);
-    acc = arithmetic ? Arith(op, acc, operands[i], partial, shape, index)
-                     : Op(op, {acc, operands[i]}, partial, shape, index, tfl::BuiltinOptions_MaximumMinimumOptions,
-                          tfl::CreateMaximumMinimumOptions(b).Union());
+    acc = Arith(op, acc, operands[i], n.output(0) + "/partial" + std::to_string(i), shape, index);
   }
   std::string output = n.output(0);
   std::vector<int> sources{index};
+  const bool arithmetic = op == tfl::BuiltinOperator_ADD || op == tfl::BuiltinOperator_SUB ||
+                          op == tfl::BuiltinOperator_MUL || op == tfl::BuiltinOperator_DIV;
   const auto activation = arithmetic ? FuseActivation(index, output, sources) : NoActivation();
   const int result = NewTensor(output, shape);
-  tfl::BuiltinOptions type = tfl::BuiltinOptions_NONE;
-  flatbuffers::Offset<void> options;
-  switch (op) {
-    case tfl::BuiltinOperator_ADD:
-      type = tfl::BuiltinOptions_AddOptions, options = tfl::CreateAddOptions(b, activation).Union();
-      break;
-    case tfl::BuiltinOperator_SUB:
-      type = tfl::BuiltinOptions_SubOptions, options = tfl::CreateSubOptions(b, activation).Union();
-      break;
-    case tfl::BuiltinOperator_MUL:
-      type = tfl::BuiltinOptions_MulOptions, options = tfl::CreateMulOptions(b, activation).Union();
-      break;
-    case tfl::BuiltinOperator_DIV:
-      type = tfl::BuiltinOptions_DivOptions, options = tfl::CreateDivOptions(b, activation).Union();
-      break;
-    case tfl::BuiltinOperator_MAXIMUM:
-    case tfl::BuiltinOperator_MINIMUM:
-      type = tfl::BuiltinOptions_MaximumMinimumOptions, options = tfl::CreateMaximumMinimumOptions(b).Union();
-      break;
-    default:  // POW takes no options
-      break;
-  }
+  const auto [type, options] = BinaryOptions(writer_.builder(), op, activation);
   Emit(op, 1, {acc, operands.back()}, {result}, sources, "", type, options);
   const bool keeps_sign = op == tfl::BuiltinOperator_ADD || op == tfl::BuiltinOperator_MUL ||
                           op == tfl::BuiltinOperator_MAXIMUM || op == tfl::BuiltinOperator_MINIMUM;
@@ -1313,17 +1305,8 @@ int Converter::Op(tfl::BuiltinOperator op, const std::vector<int>& inputs, const
 
 int Converter::Arith(tfl::BuiltinOperator op, int a, int b, const std::string& name, const Shape& shape, int node,
                      tfl::ActivationFunctionType activation) {
-  auto& fb = writer_.builder();
-  switch (op) {
-    case tfl::BuiltinOperator_ADD:
-      return Op(op, {a, b}, name, shape, node, tfl::BuiltinOptions_AddOptions, tfl::CreateAddOptions(fb, activation).Union());
-    case tfl::BuiltinOperator_SUB:
-      return Op(op, {a, b}, name, shape, node, tfl::BuiltinOptions_SubOptions, tfl::CreateSubOptions(fb, activation).Union());
-    case tfl::BuiltinOperator_MUL:
-      return Op(op, {a, b}, name, shape, node, tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(fb, activation).Union());
-    default:
-      return Op(op, {a, b}, name, shape, node, tfl::BuiltinOptions_DivOptions, tfl::CreateDivOptions(fb, activation).Union());
-  }
+  const auto [type, options] = BinaryOptions(writer_.builder(), op, activation);
+  return Op(op, {a, b}, name, shape, node, type, options);
 }
 
 // Unary math: TFLite's own operator where it has one, else an exact composition:
@@ -1377,9 +1360,7 @@ Status Converter::ConvertElementwise(int index) {
     const bool selu = type == "Selu";
     const float alpha = FloatAttribute(n, "alpha", selu ? 1.67326319217681884765625f : 1.f);
     const float gamma = selu ? FloatAttribute(n, "gamma", 1.05070102214813232421875f) : 1.f;
-    auto& fb = writer_.builder();
-    const int low = Op(tfl::BuiltinOperator_MINIMUM, {x->tensor, Scalar(out + "/zero", 0.f)}, out + "/negative", shape,
-                       index, tfl::BuiltinOptions_MaximumMinimumOptions, tfl::CreateMaximumMinimumOptions(fb).Union());
+    const int low = Arith(tfl::BuiltinOperator_MINIMUM, x->tensor, Scalar(out + "/zero", 0.f), out + "/negative", shape, index);
     const int e = Op(tfl::BuiltinOperator_EXP, {low}, out + "/exp", shape, index);
     const int em1 = Arith(tfl::BuiltinOperator_SUB, e, Scalar(out + "/one", 1.f), out + "/expm1", shape, index);
     const int scaled = Arith(tfl::BuiltinOperator_MUL, em1, Scalar(out + "/alpha", alpha), out + "/scaled", shape, index);
