@@ -24,7 +24,7 @@ std::string_view ConvertTargetName(ConvertTarget target);
 Expected<ConvertTarget> ParseConvertTarget(std::string_view name);
 
 // Bumped whenever the converter's output for the same input can change (a cache key part).
-inline constexpr const char* kConverterVersion = "3";
+inline constexpr const char* kConverterVersion = "4";
 
 // kFloat16: weights stored as float16 and widened to float32 by DEQUANTIZE operators when the
 // model loads (what TFLite's own float16 post-training quantization writes); compute stays FP32.
@@ -37,9 +37,13 @@ Expected<ConvertPrecision> ParseConvertPrecision(std::string_view name);
 
 // Representative inputs: they calibrate INT8 and measure every conversion's accuracy cost.
 struct SampleSettings {
-  // Per ONNX input: a raw little-endian file in the ONNX layout holding one or more samples
-  // back to back (its size a multiple of one sample's). Empty: random samples.
+  // Per ONNX input: a raw little-endian float32 file in the ONNX layout holding one or more
+  // samples back to back (its size a multiple of one sample's), or a `.pb` file holding an ONNX
+  // TensorProto (the conformance suite's input_N.pb). Empty: random samples.
   std::map<std::string, std::string> files;
+  // Per ONNX output, in the same formats: the outputs expected for `files` (the suite's
+  // output_N.pb). The accuracy check's reference where onnxruntime cannot run the model.
+  std::map<std::string, std::string> expected_files;
   int random_calibration_samples = 8;  // when `files` is empty
   int random_accuracy_samples = 4;     // when `files` is empty; 0 skips the accuracy check
   uint64_t seed = 1;
@@ -113,12 +117,15 @@ struct ConversionReport {
   std::vector<UnsupportedNode> unsupported;  // non-empty: no model was produced
   std::vector<ConvertedTensor> inputs, outputs;
   std::optional<QuantizationSummary> quantization;  // kInt8
-  // Unset when the check was skipped (no accuracy samples) or a runtime is not compiled in (the
-  // log says which).
+  // Set when the accuracy check ran (the conversion is verified); unset, with the reason in
+  // unverified_reason, when it was skipped (no accuracy samples) or no reference could run the
+  // source model (onnxruntime, the expected outputs, OpenCV DNN) or tflite is not compiled in.
   std::optional<AccuracyCost> accuracy;
+  std::string unverified_reason;
   std::string model;  // the output file's bytes; empty when unsupported is not
 
   bool ok() const { return unsupported.empty(); }
+  bool verified() const { return accuracy.has_value(); }
 };
 
 // Converts request.model_path, quantizes it for kInt8 (calibrating on the tflite backend) and

@@ -1,5 +1,5 @@
 // `edgebench convert MODEL --to tflite [--precision fp32|fp16|int8] [-o OUT] [--json]
-// [--shape NAME=DIMS] [--samples NAME=FILE]`: converts an ONNX model with edgebench's own
+// [--shape NAME=DIMS] [--samples NAME=FILE] [--expected NAME=FILE] [--require-verified]`: converts an ONNX model with edgebench's own
 // converter (docs/convert.md), quantizes it and measures its accuracy cost. The output file is
 // written atomically; no file is written when any node cannot be converted.
 #include <filesystem>
@@ -20,6 +20,8 @@ struct ConvertFlags {
   std::string output;  // default: MODEL with the target's extension
   std::vector<std::string> shapes;
   std::vector<std::string> samples;  // NAME=FILE
+  std::vector<std::string> expected;  // NAME=FILE, per output
+  bool require_verified = false;
   int calibration_samples = SampleSettings{}.random_calibration_samples;
   int accuracy_samples = SampleSettings{}.random_accuracy_samples;
   bool json = false;
@@ -39,18 +41,21 @@ int RunConvert(const ConvertFlags& flags) {
     if (!parsed.ok()) return ReportError(parsed.error());
     request.shapes[parsed->first] = parsed->second;
   }
-  for (const auto& sample : flags.samples) {
-    const auto equals = sample.find('=');
-    if (equals == std::string::npos || equals == 0 || equals + 1 == sample.size()) {
-      return ReportError(InvalidArgument("--samples '" + sample + "': expected NAME=FILE"));
-    }
-    request.samples.files[sample.substr(0, equals)] = sample.substr(equals + 1);
+  auto samples = KeyValues(flags.samples, "--samples", "NAME=FILE");
+  if (!samples.ok()) return ReportError(samples.error());
+  request.samples.files = std::move(*samples);
+  auto expected = KeyValues(flags.expected, "--expected", "NAME=FILE");
+  if (!expected.ok()) return ReportError(expected.error());
+  if (!expected->empty() && request.samples.files.empty()) {
+    return ReportError(InvalidArgument("--expected gives the outputs for the --samples files: give those too"));
   }
+  request.samples.expected_files = std::move(*expected);
   request.samples.random_calibration_samples = flags.calibration_samples;
   request.samples.random_accuracy_samples = flags.accuracy_samples;
   auto report = ConvertModel(request);
   if (!report.ok()) return ReportError(report.error());
-  if (report->ok()) {
+  const bool refused_unverified = report->ok() && flags.require_verified && !report->verified();
+  if (report->ok() && !refused_unverified) {
     // Default: MODEL with the target's extension, and the precision in the name where that
     // would be MODEL itself (--to onnx).
     std::filesystem::path default_output = std::filesystem::path(flags.model).replace_extension(ConvertTargetName(*target));
@@ -71,6 +76,11 @@ int RunConvert(const ConvertFlags& flags) {
     std::cout.flush();
   }
   if (!report->ok()) return ReportError(UnsupportedError(*report));
+  if (refused_unverified) {
+    std::cerr << "edgebench: " << flags.model << ": conversion not verified (--require-verified; no file written): "
+              << report->unverified_reason << "\n";
+    return kExitInvalidResult;
+  }
   return std::cout ? kExitOk : kExitFailure;
 }
 
@@ -83,8 +93,9 @@ void AddConvertCommand(CLI::App& app, int& exit_code) {
       "Layout: 4-D tensors become NHWC (inputs and outputs too: feed NHWC data); BatchNorm folds\n"
       "into Conv, Relu/Relu6 fuse into their producer. Any node that cannot be converted is\n"
       "listed and no file is written (exit 2). Operators and rules: docs/convert.md.\n"
-      "Every conversion is checked: the output runs on tflite against the ONNX model on\n"
-      "onnxruntime (FP32) with the same samples; the report gives the error and top-1 agreement.\n"
+      "Every conversion is checked where it can be: the output runs on tflite against the ONNX\n"
+      "model on onnxruntime (FP32) with the same samples (else against --expected outputs, else\n"
+      "OpenCV DNN); the report gives the error and top-1 agreement, or 'verified: false' and why.\n"
       "Examples:\n"
       "  edgebench convert mobilenetv2.onnx --to tflite -o mobilenetv2.tflite\n"
       "  edgebench convert resnet50.onnx --to tflite --precision int8 --samples input=images.f32\n"
@@ -98,8 +109,15 @@ void AddConvertCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--samples", flags->samples,
                       "Representative inputs NAME=FILE: raw float32 in the ONNX layout, any number of "
-                      "samples back to back; they calibrate int8 and check accuracy (repeatable, one per "
+                      "samples back to back, or an ONNX TensorProto .pb (one sample); they calibrate int8 and check accuracy (repeatable, one per "
                       "input; default: random samples)");
+  command->add_option("--expected", flags->expected,
+                      "Expected outputs NAME=FILE for the --samples files, in the same formats: the "
+                      "accuracy check's reference where onnxruntime cannot run the model (repeatable, "
+                      "one per output)");
+  command->add_flag("--require-verified", flags->require_verified,
+                    "Exit 3 and write no file when the accuracy check could not run (no reference "
+                    "ran the model, or --accuracy-samples 0)");
   command->add_option("--calibration-samples", flags->calibration_samples,
                       "Random samples to calibrate int8 on, without --samples")
       ->capture_default_str()

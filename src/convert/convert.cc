@@ -110,14 +110,14 @@ Expected<ConversionReport> ConvertModel(const ConvertRequest& request) {
   auto samples = convert::MakeSamples(report->inputs, request.samples, convert::SamplePurpose::kAccuracy);
   if (!samples.ok()) return samples.error();
   if (samples->samples.empty()) {
-    report->log.push_back("accuracy check skipped (no samples)");
+    report->unverified_reason = "no accuracy samples (--accuracy-samples 0)";
     return report;
   }
-  auto accuracy = convert::MeasureAccuracy(request.model_path, *report, *samples);
+  auto accuracy = convert::MeasureAccuracy(request.model_path, *report, *samples, request.samples.expected_files);
   if (accuracy.ok()) {
     report->accuracy = std::move(*accuracy);
   } else if (accuracy.error().code == ErrorCode::kUnsupported) {
-    report->log.push_back("accuracy check skipped: " + accuracy.error().message);  // a runtime is not built
+    report->unverified_reason = accuracy.error().message;  // no reference, or tflite not built
   } else {
     return Error{accuracy.error().code, request.model_path + ": accuracy check: " + accuracy.error().message};
   }
@@ -202,6 +202,10 @@ nlohmann::json ToJson(const ConversionReport& report) {
                             {"float_operators", q.float_operators}};
   }
   if (report.accuracy) json["accuracy"] = ToJson(*report.accuracy);
+  if (report.ok()) {
+    json["verified"] = report.verified();
+    if (!report.verified()) json["unverified_reason"] = report.unverified_reason;
+  }
   json["log"] = report.log;
   return json;
 }
@@ -264,6 +268,8 @@ std::string FormatConversionText(const ConversionReport& report) {
       text += line;
     }
     text += "\n";
+  } else if (report.ok()) {
+    text += "  NOT VERIFIED: " + report.unverified_reason + "\n";
   }
   if (!report.log.empty()) {
     text += "  log:\n";

@@ -10,7 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <functional>
 #include <map>
+#include <set>
+#include <sstream>
 
 #include <onnx/onnx_pb.h>
 
@@ -599,6 +602,261 @@ TEST(ConvertLayout, MismatchedLayoutsAreRefusedBeforeTiming) {
       << verify_result.failure->error.message;
   EXPECT_NE(verify_result.failure->error.message.find(FormatShape(input.shape)), std::string::npos)
       << verify_result.failure->error.message;
+}
+
+// ---- the conformance suite: each operator's model converted and run on tflite against onnxruntime
+
+std::string ConformanceModel(const std::string& name) { return std::string(EDGEBENCH_ONNX_TESTDATA_DIR) + "/" + name; }
+
+// Converts conformance model `name` (e.g. "pytorch-converted/test_Conv1d") with its own test
+// inputs as samples and its expected outputs beside them.
+Expected<ConversionReport> ConvertConformanceModel(const std::string& name, int accuracy_samples = 1) {
+  const std::string dir = ConformanceModel(name);
+  auto analysis = ConvertModel({dir + "/model.onnx", ConvertTarget::kTflite, {}, ConvertPrecision::kFloat32,
+                                SampleSettings{.random_accuracy_samples = 0}});
+  if (!analysis.ok()) return analysis.error();
+  ConvertRequest request{dir + "/model.onnx", ConvertTarget::kTflite, {}, ConvertPrecision::kFloat32};
+  request.samples.random_accuracy_samples = accuracy_samples;
+  if (accuracy_samples > 0) {
+    for (std::size_t i = 0; i < analysis->inputs.size(); ++i) {
+      request.samples.files[analysis->inputs[i].name] = dir + "/test_data_set_0/input_" + std::to_string(i) + ".pb";
+    }
+    for (std::size_t i = 0; i < analysis->outputs.size(); ++i) {
+      request.samples.expected_files[analysis->outputs[i].name] = dir + "/test_data_set_0/output_" + std::to_string(i) + ".pb";
+    }
+  }
+  return ConvertModel(request);
+}
+
+struct ConformanceCase {
+  const char* model;      // under the suite's data directory
+  const char* operators;  // TFLite operators the conversion must contain, space-separated
+  // "expected outputs" where onnxruntime 1.29 has no kernel for the model's operator version
+  // (the suite's opset-6 BatchNormalization, PRelu, Gemm, Add, Mul, Pow, AveragePool).
+  const char* reference = "onnxruntime";
+};
+
+void PrintTo(const ConformanceCase& c, std::ostream* out) { *out << c.model; }
+
+class ConformanceConversion : public ::testing::TestWithParam<ConformanceCase> {};
+
+// The converted model runs on tflite (the accuracy check) and agrees with onnxruntime on the
+// suite's own inputs.
+TEST_P(ConformanceConversion, RunsOnTfliteLikeOnnxruntime) {
+  const ConformanceCase& c = GetParam();
+  EB_REQUIRE_FILE(ConformanceModel(c.model) + "/model.onnx");
+  auto report = ConvertConformanceModel(c.model);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_TRUE(report->ok()) << UnsupportedError(*report).message;
+  ASSERT_TRUE(report->verified()) << report->unverified_reason;
+  EXPECT_EQ(report->accuracy->reference_runtime, c.reference);
+  EXPECT_EQ(report->accuracy->runtime, "tflite");
+  EXPECT_LE(report->accuracy->max_rel_error, 1e-5) << "max abs error " << report->accuracy->max_abs_error;
+  std::set<std::string> ops;
+  for (const auto& op : report->operators) ops.insert(op.op);
+  std::istringstream expected(c.operators);
+  for (std::string op; expected >> op;) EXPECT_TRUE(ops.count(op)) << op << " missing";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Operators, ConformanceConversion,
+    ::testing::Values(
+        ConformanceCase{"pytorch-converted/test_Conv1d_pad2", "CONV_2D"},
+        ConformanceCase{"pytorch-converted/test_Conv1d_dilated", "CONV_2D"},
+        ConformanceCase{"pytorch-converted/test_Conv1d_groups", "SPLIT CONV_2D CONCATENATION"},
+        ConformanceCase{"pytorch-converted/test_Conv2d_groups", "SPLIT CONV_2D CONCATENATION"},
+        ConformanceCase{"pytorch-converted/test_MaxPool1d_stride", "MAX_POOL_2D"},
+        ConformanceCase{"pytorch-converted/test_PReLU_2d_multiparam", "PRELU", "expected outputs"},
+        ConformanceCase{"pytorch-converted/test_PReLU_3d_multiparam", "PRELU", "expected outputs"},
+        ConformanceCase{"pytorch-converted/test_PReLU_1d", "LEAKY_RELU", "expected outputs"},
+        ConformanceCase{"pytorch-converted/test_ConvTranspose2d", "TRANSPOSE_CONV SLICE ADD"},
+        ConformanceCase{"pytorch-operator/test_operator_convtranspose", "TRANSPOSE_CONV SLICE"},
+        ConformanceCase{"pytorch-converted/test_LogSoftmax", "LOG_SOFTMAX"},
+        ConformanceCase{"pytorch-converted/test_log_softmax_dim3", "LOG_SOFTMAX"},
+        ConformanceCase{"pytorch-converted/test_ReflectionPad2d", "MIRROR_PAD"},
+        ConformanceCase{"pytorch-converted/test_ReplicationPad2d", "SLICE CONCATENATION"},
+        ConformanceCase{"pytorch-operator/test_operator_addmm", "FULLY_CONNECTED ADD", "expected outputs"},
+        ConformanceCase{"pytorch-operator/test_operator_mm", "FULLY_CONNECTED", "expected outputs"},
+        ConformanceCase{"pytorch-operator/test_operator_basic", "NEG", "expected outputs"},
+        ConformanceCase{"pytorch-operator/test_operator_exp", "EXP"},
+        ConformanceCase{"pytorch-operator/test_operator_sqrt", "SQRT"},
+        ConformanceCase{"pytorch-converted/test_Softsign", "ABS DIV", "expected outputs"},
+        ConformanceCase{"pytorch-operator/test_operator_pow", "POW", "expected outputs"},
+        ConformanceCase{"pytorch-operator/test_operator_max", "MAXIMUM"},
+        ConformanceCase{"pytorch-operator/test_operator_symbolic_override_nested", "ADD NEG"},
+        ConformanceCase{"pytorch-converted/test_ELU", "EXP MINIMUM"},
+        ConformanceCase{"pytorch-operator/test_operator_selu", "EXP MINIMUM"},
+        ConformanceCase{"pytorch-converted/test_Softplus", "EXP LOG"},
+        ConformanceCase{"pytorch-operator/test_operator_reduced_sum", "SUM"},
+        ConformanceCase{"pytorch-operator/test_operator_reduced_sum_keepdim", "SUM"},
+        ConformanceCase{"pytorch-operator/test_operator_index", "SLICE"},
+        ConformanceCase{"pytorch-operator/test_operator_repeat", "TILE"},
+        ConformanceCase{"pytorch-operator/test_operator_symbolic_override", "MEAN RSQRT"},
+        ConformanceCase{"simple/test_sign_model", "GREATER LESS CAST SUB"},
+        ConformanceCase{"simple/test_shrink", "GREATER LESS CAST"},
+        ConformanceCase{"pytorch-converted/test_BatchNorm3d_eval", "MUL ADD RESHAPE", "expected outputs"}));
+
+// Where onnxruntime cannot run the source model, the expected outputs given with the samples are
+// the reference; with no reference at all the conversion says it is unverified, and
+// --require-verified makes that exit 3 with no file written.
+TEST(ConvertVerification, UnverifiedConversionSaysSoAndWhy) {
+  EB_REQUIRE_FILE(ZooFile("tinycnn", "tinycnn.onnx"));
+  auto report = ConvertModel({ZooFile("tinycnn", "tinycnn.onnx"), ConvertTarget::kTflite, {}, ConvertPrecision::kFloat32,
+                              SampleSettings{.random_accuracy_samples = 0}});
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_FALSE(report->verified());
+  EXPECT_NE(report->unverified_reason.find("--accuracy-samples 0"), std::string::npos) << report->unverified_reason;
+  const auto json = ToJson(*report);
+  EXPECT_EQ(json["verified"], false);
+  EXPECT_EQ(json["unverified_reason"], report->unverified_reason);
+  EXPECT_NE(FormatConversionText(*report).find("NOT VERIFIED"), std::string::npos);
+
+  const std::string out = testing::MakeTempDir() + "/tiny.tflite";
+  auto cli = RunCli({"convert", ZooFile("tinycnn", "tinycnn.onnx"), "--to", "tflite", "-o", out,
+                     "--accuracy-samples", "0", "--require-verified", "--json"});
+  EXPECT_EQ(cli.exit_code, 3) << cli.err;
+  EXPECT_NE(cli.err.find("not verified"), std::string::npos) << cli.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_EQ(nlohmann::json::parse(cli.out)["verified"], false);
+  auto verified = RunCli({"convert", ZooFile("tinycnn", "tinycnn.onnx"), "--to", "tflite", "-o", out, "--require-verified", "--json"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_EQ(nlohmann::json::parse(verified.out)["verified"], true);
+}
+
+// A one-node Resize model (opset 13) of a 1x3x4x5 input with constant scales.
+std::string ResizeModel(const std::string& mode, const std::string& coordinates, const std::string& rounding,
+                        const std::vector<float>& scales) {
+  onnx::ModelProto model;
+  model.set_ir_version(7);
+  auto* opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(13);
+  auto* graph = model.mutable_graph();
+  graph->set_name("resize");
+  auto* input = graph->add_input();
+  input->set_name("X");
+  input->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t dim : {1, 3, 4, 5}) input->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(dim);
+  auto* output = graph->add_output();
+  output->set_name("Y");
+  output->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  auto* scale_tensor = graph->add_initializer();
+  scale_tensor->set_name("scales");
+  scale_tensor->set_data_type(onnx::TensorProto::FLOAT);
+  scale_tensor->add_dims(4);
+  for (float scale : scales) scale_tensor->add_float_data(scale);
+  auto* resize = graph->add_node();
+  resize->set_op_type("Resize");
+  resize->set_name("resize");
+  for (const char* name : {"X", "", "scales"}) resize->add_input(name);
+  resize->add_output("Y");
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"mode", mode}, {"coordinate_transformation_mode", coordinates}, {"nearest_mode", rounding}}) {
+    auto* attribute = resize->add_attribute();
+    attribute->set_name(name);
+    attribute->set_type(onnx::AttributeProto::STRING);
+    attribute->set_s(value);
+  }
+  const std::string path = testing::MakeTempDir() + "/resize.onnx";
+  std::ofstream out(path, std::ios::binary);
+  EXPECT_TRUE(model.SerializeToOstream(&out));
+  return path;
+}
+
+TEST(Convert, ResizeNearestAndBilinearAgreeWithOnnxruntime) {
+  struct Case {
+    std::string mode, coordinates, rounding;
+    std::vector<float> scales;
+    std::string op;  // empty: refused
+  };
+  const Case cases[] = {
+      {"nearest", "asymmetric", "floor", {1, 1, 2, 3}, "RESIZE_NEAREST_NEIGHBOR"},
+      {"nearest", "asymmetric", "floor", {1, 1, 0.5f, 0.6f}, "RESIZE_NEAREST_NEIGHBOR"},
+      {"nearest", "half_pixel", "round_prefer_floor", {1, 1, 2, 2}, "RESIZE_NEAREST_NEIGHBOR"},
+      {"linear", "half_pixel", "round_prefer_floor", {1, 1, 2, 2}, "RESIZE_BILINEAR"},
+      {"linear", "half_pixel", "round_prefer_floor", {1, 1, 0.5f, 0.6f}, "RESIZE_BILINEAR"},
+      {"linear", "align_corners", "round_prefer_floor", {1, 1, 1.5f, 2}, "RESIZE_BILINEAR"},
+      {"linear", "asymmetric", "round_prefer_floor", {1, 1, 2, 2}, "RESIZE_BILINEAR"},
+      {"nearest", "half_pixel", "round_prefer_floor", {1, 1, 1.5f, 1.5f}, ""},
+      {"cubic", "half_pixel", "round_prefer_floor", {1, 1, 2, 2}, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.mode + " " + c.coordinates + " " + c.rounding + " " + std::to_string(c.scales[2]));
+    auto report = ConvertModel({ResizeModel(c.mode, c.coordinates, c.rounding, c.scales), ConvertTarget::kTflite, {}});
+    ASSERT_TRUE(report.ok()) << report.error().message;
+    if (c.op.empty()) {
+      ASSERT_EQ(report->unsupported.size(), 1u);
+      EXPECT_EQ(report->unsupported[0].op_type, "Resize");
+      continue;
+    }
+    ASSERT_TRUE(report->ok()) << UnsupportedError(*report).message;
+    ASSERT_TRUE(report->verified()) << report->unverified_reason;
+    EXPECT_EQ(report->accuracy->reference_runtime, "onnxruntime");
+    EXPECT_LE(report->accuracy->max_rel_error, 1e-5) << report->accuracy->max_abs_error;
+    EXPECT_TRUE(std::any_of(report->operators.begin(), report->operators.end(),
+                            [&](const TfliteOperator& op) { return op.op == c.op; }));
+  }
+}
+
+// onnxruntime 1.29 refuses the suite's opset-6 AveragePool (AveragePool-1 has no kernel for
+// it); the suite's expected outputs then verify the conversion.
+TEST(ConvertVerification, ExpectedOutputsVerifyWhatOnnxruntimeCannotRun) {
+  const std::string name = "pytorch-converted/test_AvgPool2d";
+  EB_REQUIRE_FILE(ConformanceModel(name) + "/model.onnx");
+  auto report = ConvertConformanceModel(name);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_TRUE(report->verified()) << report->unverified_reason;
+  EXPECT_EQ(report->accuracy->reference_runtime, "expected outputs");
+  EXPECT_LE(report->accuracy->max_rel_error, 1e-5);
+}
+
+// Item: a model whose opset_import or kernel_shape is wrong is bad input (exit 2) with a message
+// naming the problem, not an internal error about an unconverted tensor.
+std::string MutatedTinyCnn(const std::string& file, const std::function<void(onnx::ModelProto&)>& mutate) {
+  onnx::ModelProto model;
+  std::ifstream in(ZooFile("tinycnn", "tinycnn.onnx"), std::ios::binary);
+  EXPECT_TRUE(model.ParseFromIstream(&in));
+  mutate(model);
+  const std::string path = testing::MakeTempDir() + "/" + file;
+  std::ofstream out(path, std::ios::binary);
+  EXPECT_TRUE(model.SerializeToOstream(&out));
+  return path;
+}
+
+TEST(ConvertCli, BadOpsetOrKernelShapeIsBadInputNamingIt) {
+  EB_REQUIRE_FILE(ZooFile("tinycnn", "tinycnn.onnx"));
+  auto set_opset = [](int64_t version) {
+    return [version](onnx::ModelProto& m) { m.mutable_opset_import(0)->set_version(version); };
+  };
+  auto first_kernel = [](std::vector<int64_t> kernel) {
+    return [kernel](onnx::ModelProto& m) {
+      for (auto& node : *m.mutable_graph()->mutable_node()) {
+        for (auto& attribute : *node.mutable_attribute()) {
+          if (attribute.name() != "kernel_shape") continue;
+          attribute.clear_ints();
+          for (int64_t k : kernel) attribute.add_ints(k);
+          return;
+        }
+      }
+    };
+  };
+  struct Case {
+    std::string path, message;
+  };
+  const Case cases[] = {
+      {MutatedTinyCnn("opset0.onnx", set_opset(0)), "opset 0 of the default domain (opset_import) has no Conv"},
+      {MutatedTinyCnn("opset1.onnx", set_opset(1)), "of opset 1 (opset_import)"},
+      {MutatedTinyCnn("no_default.onnx", [](onnx::ModelProto& m) { m.mutable_opset_import(0)->set_domain("bogus"); }),
+       "opset_import has no entry for the default ONNX domain"},
+      {MutatedTinyCnn("kernel.onnx", first_kernel({int64_t{1} << 31, 3})), "kernel_shape [2147483648,3]"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.path);
+    auto result = RunCli({"convert", c.path, "--to", "tflite", "-o", testing::MakeTempDir() + "/out.tflite"});
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_NE(result.err.find(c.message), std::string::npos) << result.err;
+    EXPECT_EQ(result.err.find("used before"), std::string::npos) << result.err;
+  }
 }
 
 // ---- quiet runtimes: what a runtime prints about itself needs --verbose

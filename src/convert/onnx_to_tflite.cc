@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <numeric>
 #include <optional>
 #include <set>
+
+#include <onnx/defs/schema.h>
 
 #include "edgebench/float16.h"
 #include "inspect/onnx_analysis.h"
@@ -38,6 +41,12 @@ Permutation Identity(std::size_t rank) {
   return perm;
 }
 
+// The NHWC shape of an ONNX NCHW shape, or (N, 1, L, C) of an NCL one (1-D as 2-D).
+Shape NhwcShape(const Shape& onnx) {
+  if (onnx.size() == 3) return {onnx[0], 1, onnx[2], onnx[1]};
+  return PermuteShape(onnx, kNchwToNhwc);
+}
+
 std::string PermText(const Permutation& perm) {
   if (perm == Identity(perm.size())) return "onnx order";
   if (perm == kNchwToNhwc) return "NHWC";
@@ -56,6 +65,22 @@ tfl::ActivationFunctionType ClipAsActivation(float low, float high) {
   if (low == 0 && high == FLT_MAX) return tfl::ActivationFunctionType_RELU;
   if (low == -1 && high == 1) return tfl::ActivationFunctionType_RELU_N1_TO_1;
   return NoActivation();
+}
+
+// The options of ADD, SUB, MUL, DIV (with `activation`), MAXIMUM, MINIMUM; none for others (POW).
+std::pair<tfl::BuiltinOptions, flatbuffers::Offset<void>> BinaryOptions(flatbuffers::FlatBufferBuilder& fb,
+                                                                       tfl::BuiltinOperator op,
+                                                                       tfl::ActivationFunctionType activation) {
+  switch (op) {
+    case tfl::BuiltinOperator_ADD: return {tfl::BuiltinOptions_AddOptions, tfl::CreateAddOptions(fb, activation).Union()};
+    case tfl::BuiltinOperator_SUB: return {tfl::BuiltinOptions_SubOptions, tfl::CreateSubOptions(fb, activation).Union()};
+    case tfl::BuiltinOperator_MUL: return {tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(fb, activation).Union()};
+    case tfl::BuiltinOperator_DIV: return {tfl::BuiltinOptions_DivOptions, tfl::CreateDivOptions(fb, activation).Union()};
+    case tfl::BuiltinOperator_MAXIMUM:
+    case tfl::BuiltinOperator_MINIMUM:
+      return {tfl::BuiltinOptions_MaximumMinimumOptions, tfl::CreateMaximumMinimumOptions(fb).Union()};
+    default: return {tfl::BuiltinOptions_NONE, 0};
+  }
 }
 
 // A node the converter cannot express: becomes report.unsupported.
@@ -107,6 +132,11 @@ class Converter {
   // A weight of `node`: a float32 constant, or with float16 weights a FLOAT16 constant and the
   // DEQUANTIZE (added_for "precision") that widens it.
   int Weights(const std::string& name, const Shape& shape, const std::vector<float>& values, int node);
+  // A 3-D (N, C, L) or 4-D (N, C, H, W) activation as the 4-D NHWC tensor of a 2-D operator:
+  // (N, 1, L, C) or (N, H, W, C). 1-D convolution and pooling run as 2-D ones.
+  int AsNhwc(const std::string& name, const Value& value, int node);
+  // Defines ONNX tensor `name` of `rank` 3 or 4 from `tensor`, the NHWC result of a 2-D operator.
+  void DefineFromNhwc(const std::string& name, int tensor, std::size_t rank, int node, bool non_negative);
   // A float constant broadcastable against a value of `rank` dims laid out in `perm`.
   Expected<int> BroadcastConstant(const std::string& name, const Permutation& perm, int node);
 
@@ -127,14 +157,36 @@ class Converter {
   Status ConvertConcat(int index);
   Status ConvertPool(int index);
   Status ConvertGlobalAveragePool(int index);
-  Status ConvertReduceMean(int index);
   Status ConvertReshape(int index);
   Status ConvertTranspose(int index);
   Status ConvertSplit(int index);
   Status ConvertSoftmax(int index);
   Status ConvertPad(int index);
   Status ConvertGemm(int index);
+  Status ConvertMatMulOfActivations(int index);
+  Status ConvertElementwise(int index);
+  Status ConvertPRelu(int index);
+  Status ConvertReduce(int index, tfl::BuiltinOperator op);
+  Status ConvertTile(int index);
+  Status ConvertSlice(int index);
+  Status ConvertInstanceNorm(int index);
+  Status ConvertConvTranspose(int index);
+  Status ConvertEdgePad(int index, const Value& x, const std::vector<int64_t>& pads);
+  Status ConvertResize(int index);
 
+  // One operator of `node` with one output tensor of `shape`; returns the output.
+  int Op(tfl::BuiltinOperator op, const std::vector<int>& inputs, const std::string& name, const Shape& shape,
+         int node, tfl::BuiltinOptions options_type = tfl::BuiltinOptions_NONE,
+         flatbuffers::Offset<void> options = 0);
+  // ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, POW (with their options) of two tensors broadcasting
+  // to `shape`.
+  int Arith(tfl::BuiltinOperator op, int a, int b, const std::string& name, const Shape& shape, int node,
+            tfl::ActivationFunctionType activation = tfl::ActivationFunctionType_NONE);
+  int Scalar(const std::string& name, float value) { return writer_.AddFloatConstant(name, {}, {value}); }
+
+  // Every default-domain node against its schema at the model's opset (opset_import): an opset
+  // with no such operator, or a node that breaks its schema there, is kBadModel naming both.
+  Status CheckOperatorSets() const;
   Status AddInputs();
   Status AddOutputs();
 
@@ -387,6 +439,22 @@ Expected<int> Converter::BroadcastConstant(const std::string& name, const Permut
   return Weights(name, PermuteShape(full, perm), TransposeData(*values, full, perm), node);
 }
 
+int Converter::AsNhwc(const std::string& name, const Value& value, int node) {
+  if (value.perm.size() == 4) return InLayout(name, value, kNchwToNhwc, node);
+  const int nlc = InLayout(name, value, {0, 2, 1}, node, /*any_shape=*/true);
+  const Shape onnx = PermuteShape(writer_.shape(value.tensor), InversePermutation(value.perm));
+  return Reshape(nlc, NhwcShape(onnx), name + "/2d", {node}, "layout");
+}
+
+void Converter::DefineFromNhwc(const std::string& name, int tensor, std::size_t rank, int node, bool non_negative) {
+  if (rank == 4) {
+    Define(name, tensor, kNchwToNhwc, non_negative);
+    return;
+  }
+  const Shape& nhwc = writer_.shape(tensor);
+  Define(name, Reshape(tensor, {nhwc[0], nhwc[2], nhwc[3]}, name, {node}, "layout"), {0, 2, 1}, non_negative);
+}
+
 void Converter::Define(const std::string& onnx_name, int tensor, Permutation perm, bool non_negative) {
   values_[onnx_name] = Value{tensor, std::move(perm), non_negative};
 }
@@ -431,15 +499,30 @@ struct Window {
   std::vector<int64_t> kernel, strides, dilations, pads;  // pads: begins then ends
 };
 
+// The window of a Conv or pool over `in` -> `out` (2-D sizes); a 1-D window (`kernel` of one
+// dim) becomes a 2-D one with a leading dim of size 1.
 Expected<Window> ReadWindow(const onnx::NodeProto& n, const Shape& kernel, const Shape& in,
                             const Shape& out) {
   Window w;
+  const std::size_t spatial = kernel.size();
   w.kernel = kernel;
-  w.strides = IntsAttribute(n, "strides").value_or(std::vector<int64_t>(kernel.size(), 1));
-  w.dilations = IntsAttribute(n, "dilations").value_or(std::vector<int64_t>(kernel.size(), 1));
-  w.pads = IntsAttribute(n, "pads").value_or(std::vector<int64_t>(2 * kernel.size(), 0));
-  if (w.strides.size() != 2 || w.dilations.size() != 2 || w.pads.size() != 4) {
-    return Cannot("only 2-D windows convert");
+  w.strides = IntsAttribute(n, "strides").value_or(std::vector<int64_t>(spatial, 1));
+  w.dilations = IntsAttribute(n, "dilations").value_or(std::vector<int64_t>(spatial, 1));
+  w.pads = IntsAttribute(n, "pads").value_or(std::vector<int64_t>(2 * spatial, 0));
+  if ((spatial != 1 && spatial != 2) || w.strides.size() != spatial || w.dilations.size() != spatial ||
+      w.pads.size() != 2 * spatial) {
+    return Cannot("only 1-D and 2-D windows convert (TFLite 2.2 has no 3-D convolution or pooling)");
+  }
+  if (spatial == 1) {
+    w.kernel.insert(w.kernel.begin(), 1);
+    w.strides.insert(w.strides.begin(), 1);
+    w.dilations.insert(w.dilations.begin(), 1);
+    w.pads = {0, w.pads[0], 0, w.pads[1]};
+  }
+  for (std::size_t d = 0; d < 2; ++d) {
+    if (w.kernel[d] < 1 || w.strides[d] < 1 || w.dilations[d] < 1) {
+      return Cannot("kernel, strides and dilations must be positive");
+    }
   }
   const std::string auto_pad = StringAttribute(n, "auto_pad", "NOTSET");
   if (auto_pad == "VALID") {
@@ -479,10 +562,33 @@ std::vector<std::pair<int64_t, int64_t>> ExplicitPads(const std::vector<SpatialP
   return pads;
 }
 
-std::string PadsText(const std::vector<int64_t>& pads) {
+std::string ListText(const std::vector<int64_t>& pads) {
   std::string text = "[";
   for (std::size_t i = 0; i < pads.size(); ++i) text += (i ? "," : "") + std::to_string(pads[i]);
   return text + "]";
+}
+
+// Without SAME padding, a window must fit its padded input (else the output has no elements).
+// `spatial_in`: the input's spatial dims in ONNX order.
+Status CheckWindowFits(const onnx::NodeProto& n, const std::string& what, const Shape& kernel, const Shape& spatial_in) {
+  const std::string auto_pad = StringAttribute(n, "auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") return OkStatus();
+  std::vector<int64_t> pads = IntsAttribute(n, "pads").value_or(std::vector<int64_t>(2 * kernel.size(), 0));
+  std::vector<int64_t> dilations = IntsAttribute(n, "dilations").value_or(std::vector<int64_t>(kernel.size(), 1));
+  if (auto_pad == "VALID") pads.assign(2 * kernel.size(), 0);
+  if (pads.size() != 2 * kernel.size() || dilations.size() != kernel.size() || spatial_in.size() != kernel.size()) {
+    return BadModel(what + ": kernel_shape, pads and dilations do not match the input's " +
+                    std::to_string(spatial_in.size()) + " spatial dims");
+  }
+  for (std::size_t d = 0; d < kernel.size(); ++d) {
+    const int64_t padded = spatial_in[d] + pads[d] + pads[d + kernel.size()];
+    if (kernel[d] < 1 || dilations[d] < 1 || pads[d] < 0 || pads[d + kernel.size()] < 0 ||
+        kernel[d] > padded || (kernel[d] - 1) * dilations[d] + 1 > padded) {
+      return BadModel(what + ": kernel_shape " + ListText(kernel) + " (dilations " + ListText(dilations) +
+                      ") does not fit its padded input " + ListText(spatial_in) + " (pads " + ListText(pads) + ")");
+    }
+  }
+  return OkStatus();
 }
 
 Status Converter::ConvertConv(int index) {
@@ -490,12 +596,18 @@ Status Converter::ConvertConv(int index) {
   const std::string& x_name = n.input(0);
   auto x = Activation(x_name);
   if (!x.ok()) return x.error();
-  if (x->perm.size() != 4) return Cannot("only 2-D convolutions (4-D inputs) convert");
+  const std::size_t rank = x->perm.size();
+  if (rank != 3 && rank != 4) {
+    return Cannot("only 1-D and 2-D convolutions (3-D and 4-D inputs) convert (TFLite 2.2 has no 3-D convolution)");
+  }
   auto w_shape = OnnxShape(inspect::InputName(n, 1));
   if (!w_shape.ok()) return w_shape.error();
+  if (w_shape->size() != rank) return BadModel(path_ + ": Conv '" + Label(index) + "' weights of rank " + std::to_string(w_shape->size()));
   auto weights = ConstantFloats(n.input(1));
   if (!weights.ok()) return weights.error();
   const int64_t out_channels = (*w_shape)[0];
+  // 1-D: the weights OIL are OI1L.
+  const Shape w4 = rank == 4 ? *w_shape : Shape{(*w_shape)[0], (*w_shape)[1], 1, (*w_shape)[2]};
   std::vector<float> bias(std::size_t(out_channels), 0.f);
   if (!inspect::InputName(n, 2).empty()) {
     auto b = ConstantFloats(n.input(2));
@@ -503,15 +615,24 @@ Status Converter::ConvertConv(int index) {
     if (int64_t(b->size()) != out_channels) return BadModel(path_ + ": Conv '" + Label(index) + "' bias size");
     bias = *b;
   }
-  const int input = InLayout(x_name, *x, kNchwToNhwc, index);
+  const Shape kernel(w_shape->begin() + 2, w_shape->end());
+  const std::string what = path_ + ": Conv '" + Label(index) + "'";
+  if (auto kernel_shape = IntsAttribute(n, "kernel_shape"); kernel_shape && *kernel_shape != kernel) {
+    return BadModel(what + ": kernel_shape " + ListText(*kernel_shape) + " does not match its weights' " +
+                    ListText(kernel));
+  }
+  if (auto in_shape = OnnxShape(x_name); in_shape.ok()) {
+    EB_RETURN_IF_ERROR(CheckWindowFits(n, what, kernel, Shape(in_shape->begin() + 2, in_shape->end())));
+  }
+  const int input = AsNhwc(x_name, *x, index);
   const Shape in_nhwc = writer_.shape(input);
   const int64_t in_channels = in_nhwc[3];
   const int64_t group = IntAttribute(n, "group", 1);
-  const bool depthwise = group > 1 && group == in_channels && (*w_shape)[1] == 1;
-  if (group != 1 && !depthwise) {
-    return Cannot("grouped convolution with group " + std::to_string(group) + " of " +
-                  std::to_string(in_channels) + " channels (TFLite has plain and depthwise only)");
+  if (group < 1 || in_channels % group != 0 || out_channels % group != 0 || w4[1] * group != in_channels) {
+    return BadModel(path_ + ": Conv '" + Label(index) + "' group " + std::to_string(group) + " does not divide " +
+                    std::to_string(in_channels) + " input and " + std::to_string(out_channels) + " output channels");
   }
+  const bool depthwise = group > 1 && group == in_channels && w4[1] == 1;
 
   std::string output = n.output(0);
   std::vector<int> sources{index};
@@ -540,33 +661,33 @@ Status Converter::ConvertConv(int index) {
 
   auto out_shape = OnnxShape(output);
   if (!out_shape.ok()) return out_shape.error();
-  const Shape kernel{(*w_shape)[2], (*w_shape)[3]};
-  auto window = ReadWindow(n, kernel, {in_nhwc[1], in_nhwc[2]}, {(*out_shape)[2], (*out_shape)[3]});
+  const Shape out_nhwc = NhwcShape(*out_shape);
+  auto window = ReadWindow(n, kernel, {in_nhwc[1], in_nhwc[2]}, {out_nhwc[1], out_nhwc[2]});
   if (!window.ok()) return window.error();
   if (auto pending = pending_pads_.find(x_name); pending != pending_pads_.end()) {
     for (int i = 0; i < 4; ++i) window->pads[i] += pending->second.pads[i];
     sources.push_back(pending->second.node);
   }
-  const auto dims = Spatial(*window, {in_nhwc[1], in_nhwc[2]}, {(*out_shape)[2], (*out_shape)[3]});
+  const auto dims = Spatial(*window, {in_nhwc[1], in_nhwc[2]}, {out_nhwc[1], out_nhwc[2]});
   auto padding = MatchTflitePadding(dims);
   int source = input;
   if (!padding) {
-    report_.log.push_back("padding: Conv '" + Label(index) + "' pads " + PadsText(window->pads) +
+    report_.log.push_back("padding: Conv '" + Label(index) + "' pads " + ListText(window->pads) +
                           " are neither SAME nor VALID: explicit PAD");
     source = Pad(input, ExplicitPads(dims), 0.f, index, "padding");
     padding = TflitePadding::kValid;
   }
   const tfl::Padding tfl_padding = *padding == TflitePadding::kSame ? tfl::Padding_SAME : tfl::Padding_VALID;
-  const Shape out_nhwc = PermuteShape(*out_shape, kNchwToNhwc);
   const std::string& base = n.output(0);
-  const int bias_tensor = Weights(base + "/bias", {out_channels}, bias, index);
-  const int result = NewTensor(output, out_nhwc);
+  const int result = NewTensor(rank == 4 ? output : output + "/2d", out_nhwc);
   auto& b = writer_.builder();
   const int stride_h = int(window->strides[0]), stride_w = int(window->strides[1]);
   const int dilation_h = int(window->dilations[0]), dilation_w = int(window->dilations[1]);
+  const Shape k2{window->kernel[0], window->kernel[1]};
   if (depthwise) {
-    const int filter = Weights(base + "/filter", {1, kernel[0], kernel[1], out_channels},
-                               DepthwiseWeightsTo1hwc(*weights, *w_shape), index);
+    const int bias_tensor = Weights(base + "/bias", {out_channels}, bias, index);
+    const int filter = Weights(base + "/filter", {1, k2[0], k2[1], out_channels},
+                               DepthwiseWeightsTo1hwc(*weights, w4), index);
     auto options = tfl::CreateDepthwiseConv2DOptions(b, tfl_padding, stride_w, stride_h,
                                                      int(out_channels / in_channels), activation,
                                                      dilation_w, dilation_h).Union();
@@ -574,14 +695,46 @@ Status Converter::ConvertConv(int index) {
     Emit(tfl::BuiltinOperator_DEPTHWISE_CONV_2D, version, {source, filter, bias_tensor}, {result}, sources,
          "", tfl::BuiltinOptions_DepthwiseConv2DOptions, options);
   } else {
-    const int filter = Weights(base + "/filter", {out_channels, kernel[0], kernel[1], in_channels},
-                               ConvWeightsToOhwi(*weights, *w_shape), index);
-    auto options = tfl::CreateConv2DOptions(b, tfl_padding, stride_w, stride_h, activation, dilation_w,
-                                            dilation_h).Union();
-    Emit(tfl::BuiltinOperator_CONV_2D, 1, {source, filter, bias_tensor}, {result}, sources, "",
-         tfl::BuiltinOptions_Conv2DOptions, options);
+    // TFLite 2.2 has no grouped CONV_2D: a grouped convolution is SPLIT, a CONV_2D per group and
+    // CONCATENATION along the channels.
+    const int64_t group_in = in_channels / group, group_out = out_channels / group;
+    const std::vector<float> ohwi = ConvWeightsToOhwi(*weights, w4);
+    const std::size_t filter_size = std::size_t(group_out * k2[0] * k2[1] * group_in);
+    std::vector<int> group_inputs{source};
+    if (group > 1) {
+      report_.log.push_back("Conv '" + Label(index) + "' of " + std::to_string(group) +
+                            " groups: SPLIT, a CONV_2D per group, CONCATENATION");
+      group_inputs.clear();
+      Shape part = writer_.shape(source);
+      part[3] = group_in;
+      for (int64_t g = 0; g < group; ++g) group_inputs.push_back(NewTensor(base + "/group" + std::to_string(g) + "/in", part));
+      const int axis_tensor = writer_.AddInt32Constant(base + "/groups/axis", {1}, {3});
+      Emit(tfl::BuiltinOperator_SPLIT, 1, {axis_tensor, source}, group_inputs, {index}, "",
+           tfl::BuiltinOptions_SplitOptions, tfl::CreateSplitOptions(b, int(group)).Union());
+    }
+    std::vector<int> group_outputs;
+    for (int64_t g = 0; g < group; ++g) {
+      const std::string suffix = group > 1 ? "/group" + std::to_string(g) : "";
+      const std::vector<float> filter_values(ohwi.begin() + std::ptrdiff_t(std::size_t(g) * filter_size),
+                                             ohwi.begin() + std::ptrdiff_t(std::size_t(g + 1) * filter_size));
+      const std::vector<float> bias_values(bias.begin() + g * group_out, bias.begin() + (g + 1) * group_out);
+      const int filter = Weights(base + suffix + "/filter", {group_out, k2[0], k2[1], group_in}, filter_values, index);
+      const int bias_tensor = Weights(base + suffix + "/bias", {group_out}, bias_values, index);
+      Shape part = out_nhwc;
+      part[3] = group_out;
+      const int out = group > 1 ? NewTensor(base + suffix + "/out", part) : result;
+      auto options = tfl::CreateConv2DOptions(b, tfl_padding, stride_w, stride_h, activation, dilation_w,
+                                              dilation_h).Union();
+      Emit(tfl::BuiltinOperator_CONV_2D, 1, {group_inputs[std::size_t(g)], filter, bias_tensor}, {out}, sources, "",
+           tfl::BuiltinOptions_Conv2DOptions, options);
+      group_outputs.push_back(out);
+    }
+    if (group > 1) {
+      Emit(tfl::BuiltinOperator_CONCATENATION, 1, group_outputs, {result}, {index}, "",
+           tfl::BuiltinOptions_ConcatenationOptions, tfl::CreateConcatenationOptions(b, 3).Union());
+    }
   }
-  Define(output, result, kNchwToNhwc, IsNonNegative(activation));
+  DefineFromNhwc(output, result, rank, index, IsNonNegative(activation));
   return OkStatus();
 }
 
@@ -602,33 +755,51 @@ Status Converter::ConvertBatchNorm(int index) {
   }
   std::vector<float> a, b;
   BatchNormAsAffine(bn, a, b);
-  // The channel (onnx dim 1) sits at tflite dim inverse[1]; the constants broadcast along it.
-  Shape shape(rank, 1);
-  shape[InversePermutation(x->perm)[1]] = int64_t(a.size());
-  auto& fb = writer_.builder();
   const std::string& out = n.output(0);
+  // More than 4 dims (TFLite 2.2 broadcasts up to 4): as (N, C, rest) in ONNX order.
+  int input = x->tensor;
+  Permutation perm = x->perm;
+  Shape onnx_shape;
+  if (rank > 4) {
+    auto in_shape = OnnxShape(n.input(0));
+    if (!in_shape.ok()) return in_shape.error();
+    onnx_shape = *in_shape;
+    int64_t rest = 1;
+    for (std::size_t d = 2; d < rank; ++d) rest *= onnx_shape[d];
+    input = Reshape(InLayout(n.input(0), *x, Identity(rank), index, /*any_shape=*/true),
+                    {onnx_shape[0], onnx_shape[1], rest}, out + "/3d", {index}, "layout");
+    perm = Identity(3);
+  }
+  // The channel (onnx dim 1) sits at tflite dim inverse[1]; the constants broadcast along it.
+  Shape shape(perm.size(), 1);
+  shape[InversePermutation(perm)[1]] = int64_t(a.size());
+  auto& fb = writer_.builder();
   const int scale = Weights(out + "/scale", shape, a, index);
   const int offset = Weights(out + "/offset", shape, b, index);
-  const int scaled = NewTensor(out + "/scaled", writer_.shape(x->tensor));
-  Emit(tfl::BuiltinOperator_MUL, 1, {x->tensor, scale}, {scaled}, {index}, "",
+  const int scaled = NewTensor(out + "/scaled", writer_.shape(input));
+  Emit(tfl::BuiltinOperator_MUL, 1, {input, scale}, {scaled}, {index}, "",
        tfl::BuiltinOptions_MulOptions, tfl::CreateMulOptions(fb).Union());
   std::string output = out;
   std::vector<int> sources{index};
   const auto activation = FuseActivation(index, output, sources);
-  const int result = NewTensor(output, writer_.shape(x->tensor));
+  int result = NewTensor(rank > 4 ? output + "/affine" : output, writer_.shape(input));
   Emit(tfl::BuiltinOperator_ADD, 1, {scaled, offset}, {result}, sources, "",
        tfl::BuiltinOptions_AddOptions, tfl::CreateAddOptions(fb, activation).Union());
-  Define(output, result, x->perm, IsNonNegative(activation));
+  if (rank > 4) {
+    result = Reshape(result, onnx_shape, output, {index}, "layout");
+    perm = Identity(rank);
+  }
+  Define(output, result, perm, IsNonNegative(activation));
   return OkStatus();
 }
 
+// Add, Sub, Mul, Div, Pow, and the variadic Sum, Max, Min (a chain of ADD, MAXIMUM, MINIMUM).
 Status Converter::ConvertBinary(int index, tfl::BuiltinOperator op) {
   const onnx::NodeProto& n = node(index);
-  const std::string &a_name = n.input(0), &b_name = n.input(1);
-  const bool a_constant = IsConstant(a_name);
-  // The activation operand decides the layout; a constant one is laid out to match.
-  const std::string& lead_name = a_constant ? b_name : a_name;
-  auto lead = Activation(lead_name);
+  // The first activation operand decides the layout; constant ones are laid out to match.
+  auto lead_name = std::find_if(n.input().begin(), n.input().end(), [&](const std::string& i) { return !IsConstant(i); });
+  if (lead_name == n.input().end()) return Cannot("every operand is a constant");
+  auto lead = Activation(*lead_name);
   if (!lead.ok()) return lead.error();
   auto out_shape = OnnxShape(n.output(0));
   if (!out_shape.ok()) return out_shape.error();
@@ -637,41 +808,45 @@ Status Converter::ConvertBinary(int index, tfl::BuiltinOperator op) {
   }
   const Permutation perm = lead->perm;
   std::vector<int> operands;
-  for (const std::string* name : {&a_name, &b_name}) {
-    if (IsConstant(*name)) {
-      auto constant = BroadcastConstant(*name, perm, index);
+  bool non_negative = true;
+  for (const std::string& name : n.input()) {
+    if (IsConstant(name)) {
+      auto constant = BroadcastConstant(name, perm, index);
       if (!constant.ok()) return constant.error();
       operands.push_back(*constant);
+      non_negative = false;
       continue;
     }
-    auto value = Activation(*name);
+    auto value = Activation(name);
     if (!value.ok()) return value.error();
     if (value->perm.size() != perm.size()) return Cannot("operands of different rank");
-    operands.push_back(InLayout(*name, *value, perm, index));
+    operands.push_back(InLayout(name, *value, perm, index));
+    non_negative = non_negative && value->non_negative;
+  }
+  const Shape shape = PermuteShape(*out_shape, perm);
+  if (shape.size() > 4 && std::any_of(operands.begin(), operands.end(), [&](int t) { return writer_.shape(t) != shape; })) {
+    return Cannot("broadcasting over more than 4 dims (TFLite 2.2 broadcasts up to 4)");
+  }
+  if (operands.size() == 1) {  // Sum, Max, Min of one input
+    report_.nodes[entry_of_node_.at(index)].disposition = "removed";
+    Define(n.output(0), operands[0], perm, non_negative);
+    return OkStatus();
+  }
+  int acc = operands[0];
+  for (std::size_t i = 1; i + 1 < operands.size(); ++i) {  // all but the last of a variadic chain
+    acc = Arith(op, acc, operands[i], n.output(0) + "/partial" + std::to_string(i), shape, index);
   }
   std::string output = n.output(0);
   std::vector<int> sources{index};
-  const auto activation = FuseActivation(index, output, sources);
-  const int result = NewTensor(output, PermuteShape(*out_shape, perm));
-  auto& b = writer_.builder();
-  tfl::BuiltinOptions type = tfl::BuiltinOptions_NONE;
-  flatbuffers::Offset<void> options;
-  switch (op) {
-    case tfl::BuiltinOperator_ADD:
-      type = tfl::BuiltinOptions_AddOptions, options = tfl::CreateAddOptions(b, activation).Union();
-      break;
-    case tfl::BuiltinOperator_SUB:
-      type = tfl::BuiltinOptions_SubOptions, options = tfl::CreateSubOptions(b, activation).Union();
-      break;
-    case tfl::BuiltinOperator_MUL:
-      type = tfl::BuiltinOptions_MulOptions, options = tfl::CreateMulOptions(b, activation).Union();
-      break;
-    default:
-      type = tfl::BuiltinOptions_DivOptions, options = tfl::CreateDivOptions(b, activation).Union();
-      break;
-  }
-  Emit(op, 1, operands, {result}, sources, "", type, options);
-  Define(output, result, perm, IsNonNegative(activation));
+  const bool arithmetic = op == tfl::BuiltinOperator_ADD || op == tfl::BuiltinOperator_SUB ||
+                          op == tfl::BuiltinOperator_MUL || op == tfl::BuiltinOperator_DIV;
+  const auto activation = arithmetic ? FuseActivation(index, output, sources) : NoActivation();
+  const int result = NewTensor(output, shape);
+  const auto [type, options] = BinaryOptions(writer_.builder(), op, activation);
+  Emit(op, 1, {acc, operands.back()}, {result}, sources, "", type, options);
+  const bool keeps_sign = op == tfl::BuiltinOperator_ADD || op == tfl::BuiltinOperator_MUL ||
+                          op == tfl::BuiltinOperator_MAXIMUM || op == tfl::BuiltinOperator_MINIMUM;
+  Define(output, result, perm, IsNonNegative(activation) || (keeps_sign && non_negative));
   return OkStatus();
 }
 
@@ -809,22 +984,28 @@ Status Converter::ConvertPool(int index) {
   const bool max = n.op_type() == "MaxPool";
   auto x = Activation(n.input(0));
   if (!x.ok()) return x.error();
-  if (x->perm.size() != 4) return Cannot("only 2-D pooling (4-D inputs) converts");
+  const std::size_t rank = x->perm.size();
+  if (rank != 3 && rank != 4) return Cannot("only 1-D and 2-D pooling (3-D and 4-D inputs) converts (TFLite 2.2 has no 3-D pooling)");
   if (max && n.output_size() > 1 && !n.output(1).empty()) return Cannot("MaxPool indices output");
   if (IntAttribute(n, "storage_order", 0) != 0) return Cannot("storage_order 1");
-  const int input = InLayout(n.input(0), *x, kNchwToNhwc, index);
-  const Shape in = writer_.shape(input);
   auto kernel = IntsAttribute(n, "kernel_shape");
-  if (!kernel || kernel->size() != 2) return Cannot("only 2-D pooling converts");
+  const std::string what = path_ + ": " + n.op_type() + " '" + Label(index) + "'";
+  if (!kernel || kernel->size() != rank - 2) return BadModel(what + ": kernel_shape does not match its input's rank");
+  if (auto in_shape = OnnxShape(n.input(0)); in_shape.ok()) {
+    EB_RETURN_IF_ERROR(CheckWindowFits(n, what, *kernel, Shape(in_shape->begin() + 2, in_shape->end())));
+  }
+  const int input = AsNhwc(n.input(0), *x, index);
+  const Shape in = writer_.shape(input);
   std::string output = n.output(0);
   std::vector<int> sources{index};
   const auto activation = FuseActivation(index, output, sources);
   auto out_shape = OnnxShape(output);
   if (!out_shape.ok()) return out_shape.error();
-  auto window = ReadWindow(n, *kernel, {in[1], in[2]}, {(*out_shape)[2], (*out_shape)[3]});
+  const Shape out_nhwc = NhwcShape(*out_shape);
+  auto window = ReadWindow(n, *kernel, {in[1], in[2]}, {out_nhwc[1], out_nhwc[2]});
   if (!window.ok()) return window.error();
-  if (window->dilations != std::vector<int64_t>{1, 1}) return Cannot("dilated pooling");
-  const auto dims = Spatial(*window, {in[1], in[2]}, {(*out_shape)[2], (*out_shape)[3]});
+  if (window->dilations != std::vector<int64_t>{1, 1}) return Cannot("dilated pooling (TFLite pools have no dilation)");
+  const auto dims = Spatial(*window, {in[1], in[2]}, {out_nhwc[1], out_nhwc[2]});
   const bool count_include_pad = !max && IntAttribute(n, "count_include_pad", 0) != 0;
   bool any_pad = false;
   for (const auto& dim : dims) any_pad = any_pad || dim.begin > 0 || EffectiveEndPadding(dim) > 0;
@@ -835,7 +1016,7 @@ Status Converter::ConvertPool(int index) {
   int source = input;
   if (!padding) {
     if (!max && !count_include_pad) {
-      return Cannot("average pooling pads " + PadsText(window->pads) +
+      return Cannot("average pooling pads " + ListText(window->pads) +
                     " without count_include_pad have no TFLite equivalent");
     }
     if (!max) {
@@ -848,20 +1029,19 @@ Status Converter::ConvertPool(int index) {
     // Zeros are exact for a max over a non-negative input; otherwise pad with the lowest float.
     const float pad_value = max && !x->non_negative ? -FLT_MAX : 0.f;
     report_.log.push_back("padding: " + n.op_type() + " '" + Label(index) + "' pads " +
-                          PadsText(window->pads) + " are neither SAME nor VALID: explicit " +
+                          ListText(window->pads) + " are neither SAME nor VALID: explicit " +
                           (pad_value == 0 ? "PAD" : "PADV2 (lowest float)"));
     source = Pad(input, ExplicitPads(dims), pad_value, index, "padding");
     padding = TflitePadding::kValid;
   }
-  const Shape out_nhwc = PermuteShape(*out_shape, kNchwToNhwc);
-  const int result = NewTensor(output, out_nhwc);
+  const int result = NewTensor(rank == 4 ? output : output + "/2d", out_nhwc);
   auto& b = writer_.builder();
   auto options = tfl::CreatePool2DOptions(
       b, *padding == TflitePadding::kSame ? tfl::Padding_SAME : tfl::Padding_VALID,
-      int(window->strides[1]), int(window->strides[0]), int((*kernel)[1]), int((*kernel)[0]), activation);
+      int(window->strides[1]), int(window->strides[0]), int(window->kernel[1]), int(window->kernel[0]), activation);
   Emit(max ? tfl::BuiltinOperator_MAX_POOL_2D : tfl::BuiltinOperator_AVERAGE_POOL_2D, 1, {source},
        {result}, sources, "", tfl::BuiltinOptions_Pool2DOptions, options.Union());
-  Define(output, result, kNchwToNhwc, IsNonNegative(activation) || (max && x->non_negative));
+  DefineFromNhwc(output, result, rank, index, IsNonNegative(activation) || (max && x->non_negative));
   return OkStatus();
 }
 
@@ -879,49 +1059,6 @@ Status Converter::ConvertGlobalAveragePool(int index) {
   Emit(tfl::BuiltinOperator_MEAN, 1, {input, axes}, {result}, {index}, "",
        tfl::BuiltinOptions_ReducerOptions, tfl::CreateReducerOptions(b, true).Union());
   Define(n.output(0), result, kNchwToNhwc, x->non_negative);
-  return OkStatus();
-}
-
-Status Converter::ConvertReduceMean(int index) {
-  const onnx::NodeProto& n = node(index);
-  auto x = Activation(n.input(0));
-  if (!x.ok()) return x.error();
-  const std::size_t rank = x->perm.size();
-  std::vector<int64_t> axes = IntsAttribute(n, "axes").value_or(std::vector<int64_t>{});
-  if (axes.empty()) {
-    axes.resize(rank);
-    std::iota(axes.begin(), axes.end(), 0);
-  }
-  const Permutation inverse = InversePermutation(x->perm);
-  std::set<int> reduced_onnx;
-  std::vector<int64_t> tfl_axes;
-  for (int64_t axis : axes) {
-    axis = NormalizeAxis(axis, rank);
-    if (axis < 0 || axis >= int64_t(rank)) return BadModel(path_ + ": ReduceMean '" + Label(index) + "' axis out of range");
-    reduced_onnx.insert(int(axis));
-    tfl_axes.push_back(inverse[std::size_t(axis)]);
-  }
-  std::sort(tfl_axes.begin(), tfl_axes.end());
-  const bool keep = IntAttribute(n, "keepdims", 1) != 0;
-  // Without keepdims the remaining dims keep their tflite order; renumber their onnx dims.
-  Permutation perm = x->perm;
-  if (!keep) {
-    perm.clear();
-    for (int axis : x->perm) {
-      if (reduced_onnx.count(axis)) continue;
-      int below = 0;
-      for (int r : reduced_onnx) below += r < axis;
-      perm.push_back(axis - below);
-    }
-  }
-  auto out_shape = OnnxShape(n.output(0));
-  if (!out_shape.ok()) return out_shape.error();
-  const int axes_tensor = Int32Vector(n.output(0) + "/axes", tfl_axes);
-  const int result = NewTensor(n.output(0), PermuteShape(*out_shape, perm));
-  auto& b = writer_.builder();
-  Emit(tfl::BuiltinOperator_MEAN, 1, {x->tensor, axes_tensor}, {result}, {index}, "",
-       tfl::BuiltinOptions_ReducerOptions, tfl::CreateReducerOptions(b, keep).Union());
-  Define(n.output(0), result, perm, x->non_negative);
   return OkStatus();
 }
 
@@ -999,7 +1136,8 @@ Status Converter::ConvertSplit(int index) {
   return OkStatus();
 }
 
-// Softmax before opset 13 normalizes over all dims from `axis` on; TFLite's over the last dim.
+// Softmax and LogSoftmax before opset 13 normalize over all dims from `axis` on; TFLite's over
+// the last dim.
 Status Converter::ConvertSoftmax(int index) {
   const onnx::NodeProto& n = node(index);
   auto x = Activation(n.input(0));
@@ -1007,23 +1145,25 @@ Status Converter::ConvertSoftmax(int index) {
   const std::size_t rank = x->perm.size();
   const int64_t axis = NormalizeAxis(IntAttribute(n, "axis", analysis_.opset < 13 ? 1 : -1), rank);
   auto& b = writer_.builder();
-  auto options = [&] { return tfl::CreateSoftmaxOptions(b, 1.f).Union(); };
+  // LOG_SOFTMAX takes no options.
+  const bool log = n.op_type() == "LogSoftmax";
+  const tfl::BuiltinOperator op = log ? tfl::BuiltinOperator_LOG_SOFTMAX : tfl::BuiltinOperator_SOFTMAX;
+  const tfl::BuiltinOptions options_type = log ? tfl::BuiltinOptions_NONE : tfl::BuiltinOptions_SoftmaxOptions;
+  auto options = [&] { return log ? flatbuffers::Offset<void>() : tfl::CreateSoftmaxOptions(b, 1.f).Union(); };
   const Shape onnx_shape = PermuteShape(writer_.shape(x->tensor), InversePermutation(x->perm));
   if (axis == int64_t(rank) - 1 && x->perm.back() == int(rank) - 1) {
     const int result = NewTensor(n.output(0), writer_.shape(x->tensor));
-    Emit(tfl::BuiltinOperator_SOFTMAX, 1, {x->tensor}, {result}, {index}, "",
-         tfl::BuiltinOptions_SoftmaxOptions, options());
+    Emit(op, 1, {x->tensor}, {result}, {index}, "", options_type, options());
     Define(n.output(0), result, x->perm);
     return OkStatus();
   }
-  if (analysis_.opset >= 13 && axis != int64_t(rank) - 1) return Cannot("Softmax over a dim that is not the last");
+  if (analysis_.opset >= 13 && axis != int64_t(rank) - 1) return Cannot(n.op_type() + " over a dim that is not the last");
   int64_t outer = 1, inner = 1;
   for (std::size_t d = 0; d < rank; ++d) (int64_t(d) < axis ? outer : inner) *= onnx_shape[d];
   const int input = InLayout(n.input(0), *x, Identity(rank), index, /*any_shape=*/true);
   const int flat = Reshape(input, {outer, inner}, n.output(0) + "/2d", {index}, "layout");
   const int soft = NewTensor(n.output(0) + "/softmax", {outer, inner});
-  Emit(tfl::BuiltinOperator_SOFTMAX, 1, {flat}, {soft}, {index}, "", tfl::BuiltinOptions_SoftmaxOptions,
-       options());
+  Emit(op, 1, {flat}, {soft}, {index}, "", options_type, options());
   const int result = Reshape(soft, onnx_shape, n.output(0), {index}, "layout");
   Define(n.output(0), result, Identity(rank));
   return OkStatus();
@@ -1035,7 +1175,7 @@ Status Converter::ConvertPad(int index) {
   if (!x.ok()) return x.error();
   const std::size_t rank = x->perm.size();
   const std::string mode = StringAttribute(n, "mode", "constant");
-  if (mode != "constant") return Cannot("Pad mode '" + mode + "' (only constant converts)");
+  if (mode != "constant" && mode != "reflect" && mode != "edge") return Cannot("Pad mode '" + mode + "'");
   std::vector<int64_t> pads;
   float value = 0;
   if (analysis_.opset < 11) {
@@ -1054,6 +1194,34 @@ Status Converter::ConvertPad(int index) {
   }
   if (pads.size() != 2 * rank) return BadModel(path_ + ": Pad '" + Label(index) + "' has " + std::to_string(pads.size()) + " pads for rank " + std::to_string(rank));
   if (std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p < 0; })) return Cannot("negative pads (cropping)");
+  if (mode == "edge" && std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p > 0; })) {
+    return ConvertEdgePad(index, *x, pads);
+  }
+  if (mode == "reflect" && std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p > 0; })) {
+    if (rank > 4) return Cannot("reflect Pad of more than 4 dims");
+    auto in_shape = OnnxShape(n.input(0));
+    if (!in_shape.ok()) return in_shape.error();
+    for (std::size_t d = 0; d < rank; ++d) {
+      if (pads[d] >= (*in_shape)[d] || pads[d + rank] >= (*in_shape)[d]) {
+        return Cannot("reflect pads as wide as the dim they pad");
+      }
+    }
+    std::vector<int32_t> flat;
+    Shape padded = writer_.shape(x->tensor);
+    for (std::size_t d = 0; d < rank; ++d) {
+      const std::size_t axis = std::size_t(x->perm[d]);
+      flat.push_back(int32_t(pads[axis]));
+      flat.push_back(int32_t(pads[axis + rank]));
+      padded[d] += pads[axis] + pads[axis + rank];
+    }
+    const int paddings = writer_.AddInt32Constant(n.output(0) + "/paddings", {int64_t(rank), 2}, flat);
+    auto& b = writer_.builder();
+    const int result = Op(tfl::BuiltinOperator_MIRROR_PAD, {x->tensor, paddings}, n.output(0), padded, index,
+                          tfl::BuiltinOptions_MirrorPadOptions,
+                          tfl::CreateMirrorPadOptions(b, tfl::MirrorPadMode_REFLECT).Union());
+    Define(n.output(0), result, x->perm, x->non_negative);
+    return OkStatus();
+  }
   if (std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; })) {
     report_.nodes[entry_of_node_.at(index)].disposition = "removed";
     Define(n.output(0), x->tensor, x->perm, x->non_negative);
@@ -1125,6 +1293,533 @@ Status Converter::ConvertGemm(int index) {
   return OkStatus();
 }
 
+// ---------------------------------------------------------------- element-wise math and more
+
+int Converter::Op(tfl::BuiltinOperator op, const std::vector<int>& inputs, const std::string& name,
+                  const Shape& shape, int node, tfl::BuiltinOptions options_type,
+                  flatbuffers::Offset<void> options) {
+  const int output = NewTensor(name, shape);
+  Emit(op, 1, inputs, {output}, {node}, "", options_type, options);
+  return output;
+}
+
+int Converter::Arith(tfl::BuiltinOperator op, int a, int b, const std::string& name, const Shape& shape, int node,
+                     tfl::ActivationFunctionType activation) {
+  const auto [type, options] = BinaryOptions(writer_.builder(), op, activation);
+  return Op(op, {a, b}, name, shape, node, type, options);
+}
+
+// Unary math: TFLite's own operator where it has one, else an exact composition:
+// Elu/Selu: [gamma *] (relu(x) + alpha * (exp(min(x, 0)) - 1)); Softplus: log(1 + exp(x));
+// Reciprocal: 1 / x; Sign: (x > 0) - (x < 0); Shrink: (x - bias)(x > lambd) + (x + bias)(x < -lambd).
+Status Converter::ConvertElementwise(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::string& type = n.op_type();
+  const std::string& out = n.output(0);
+  const Shape shape = writer_.shape(x->tensor);
+  static const std::map<std::string, tfl::BuiltinOperator> kDirect = {
+      {"Neg", tfl::BuiltinOperator_NEG},   {"Exp", tfl::BuiltinOperator_EXP},     {"Sqrt", tfl::BuiltinOperator_SQRT},
+      {"Abs", tfl::BuiltinOperator_ABS},   {"Log", tfl::BuiltinOperator_LOG},     {"Floor", tfl::BuiltinOperator_FLOOR},
+      {"Sin", tfl::BuiltinOperator_SIN}};
+  int result = -1;
+  bool non_negative = false;
+  if (auto it = kDirect.find(type); it != kDirect.end()) {
+    result = Op(it->second, {x->tensor}, out, shape, index);
+    non_negative = type == "Exp" || type == "Sqrt" || type == "Abs";
+  } else if (type == "Sign" || type == "Shrink") {
+    // TFLite 2.2 has no SIGN: float masks (GREATER / LESS, CAST) combine.
+    auto mask = [&](tfl::BuiltinOperator compare, float bound, const std::string& name) {
+      const int flags = writer_.AddTensor(name + "/bool", tfl::TensorType_BOOL, shape);
+      Emit(compare, 1, {x->tensor, Scalar(name + "/bound", bound)}, {flags}, {index}, "");
+      return Op(tfl::BuiltinOperator_CAST, {flags}, name, shape, index);
+    };
+    if (type == "Sign") {
+      result = Arith(tfl::BuiltinOperator_SUB, mask(tfl::BuiltinOperator_GREATER, 0.f, out + "/positive"),
+                     mask(tfl::BuiltinOperator_LESS, 0.f, out + "/negative"), out, shape, index);
+    } else {  // x - bias where x > lambd, x + bias where x < -lambd, else 0
+      const float lambd = FloatAttribute(n, "lambd", 0.5f), bias = FloatAttribute(n, "bias", 0.f);
+      const int above = mask(tfl::BuiltinOperator_GREATER, lambd, out + "/above");
+      const int below = mask(tfl::BuiltinOperator_LESS, -lambd, out + "/below");
+      const int bias_tensor = Scalar(out + "/bias", bias);
+      const int lowered = Arith(tfl::BuiltinOperator_SUB, x->tensor, bias_tensor, out + "/lowered", shape, index);
+      const int raised = Arith(tfl::BuiltinOperator_ADD, x->tensor, bias_tensor, out + "/raised", shape, index);
+      const int upper = Arith(tfl::BuiltinOperator_MUL, lowered, above, out + "/upper", shape, index);
+      const int lower = Arith(tfl::BuiltinOperator_MUL, raised, below, out + "/lower", shape, index);
+      result = Arith(tfl::BuiltinOperator_ADD, upper, lower, out, shape, index);
+    }
+  } else if (type == "Reciprocal") {
+    result = Arith(tfl::BuiltinOperator_DIV, Scalar(out + "/one", 1.f), x->tensor, out, shape, index);
+  } else if (type == "Softplus") {
+    const int e = Op(tfl::BuiltinOperator_EXP, {x->tensor}, out + "/exp", shape, index);
+    const int e1 = Arith(tfl::BuiltinOperator_ADD, e, Scalar(out + "/one", 1.f), out + "/exp1", shape, index);
+    result = Op(tfl::BuiltinOperator_LOG, {e1}, out, shape, index);
+    non_negative = true;
+  } else {  // Elu, Selu
+    const bool selu = type == "Selu";
+    const float alpha = FloatAttribute(n, "alpha", selu ? 1.67326319217681884765625f : 1.f);
+    const float gamma = selu ? FloatAttribute(n, "gamma", 1.05070102214813232421875f) : 1.f;
+    const int low = Arith(tfl::BuiltinOperator_MINIMUM, x->tensor, Scalar(out + "/zero", 0.f), out + "/negative", shape, index);
+    const int e = Op(tfl::BuiltinOperator_EXP, {low}, out + "/exp", shape, index);
+    const int em1 = Arith(tfl::BuiltinOperator_SUB, e, Scalar(out + "/one", 1.f), out + "/expm1", shape, index);
+    const int scaled = Arith(tfl::BuiltinOperator_MUL, em1, Scalar(out + "/alpha", alpha), out + "/scaled", shape, index);
+    const int relu = Op(tfl::BuiltinOperator_RELU, {x->tensor}, out + "/relu", shape, index);
+    if (gamma == 1.f) {
+      result = Arith(tfl::BuiltinOperator_ADD, relu, scaled, out, shape, index);
+    } else {
+      const int sum = Arith(tfl::BuiltinOperator_ADD, relu, scaled, out + "/sum", shape, index);
+      result = Arith(tfl::BuiltinOperator_MUL, sum, Scalar(out + "/gamma", gamma), out, shape, index);
+    }
+  }
+  Define(out, result, x->perm, non_negative);
+  return OkStatus();
+}
+
+// PRelu with a constant slope: LEAKY_RELU for one slope, else PRELU with the slope laid out like
+// the input (more than 4 dims: the trailing dims merged, as TFLite 2.2 broadcasts up to 4).
+Status Converter::ConvertPRelu(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  auto slope = ConstantFloats(n.input(1));
+  if (!slope.ok()) return slope.error();
+  const Shape shape = writer_.shape(x->tensor);
+  auto& fb = writer_.builder();
+  if (slope->size() == 1) {
+    const int result = Op(tfl::BuiltinOperator_LEAKY_RELU, {x->tensor}, n.output(0), shape, index,
+                          tfl::BuiltinOptions_LeakyReluOptions, tfl::CreateLeakyReluOptions(fb, (*slope)[0]).Union());
+    Define(n.output(0), result, x->perm);
+    return OkStatus();
+  }
+  const std::size_t rank = x->perm.size();
+  auto slope_shape = OnnxShape(n.input(1));
+  if (!slope_shape.ok()) return slope_shape.error();
+  auto onnx_shape = OnnxShape(n.input(0));
+  if (!onnx_shape.ok()) return onnx_shape.error();
+  if (slope_shape->size() > rank) return BadModel(path_ + ": PRelu '" + Label(index) + "' slope of more dims than its input");
+  // The slope's dims in the input's rank: aligned at the end (broadcasting, opset 7 on), or
+  // before opset 7 a 1-D slope of one value per channel along dim 1.
+  Shape full(rank - slope_shape->size(), 1);
+  full.insert(full.end(), slope_shape->begin(), slope_shape->end());
+  if (analysis_.opset < 7 && slope_shape->size() == 1 && rank > 2 && (*slope_shape)[0] == (*onnx_shape)[1]) {
+    full.assign(rank, 1);
+    full[1] = (*onnx_shape)[1];
+  }
+  if (rank <= 4) {
+    const int alpha = Weights(n.input(1), PermuteShape(full, x->perm), TransposeData(*slope, full, x->perm), index);
+    Define(n.output(0), Op(tfl::BuiltinOperator_PRELU, {x->tensor, alpha}, n.output(0), shape, index), x->perm);
+    return OkStatus();
+  }
+  // Per channel (onnx dim 1) on N, C, D, ...: as (N, C, rest) in ONNX order.
+  Shape per_channel(rank, 1);
+  per_channel[1] = (*onnx_shape)[1];
+  if (full != per_channel) {
+    return Cannot("a slope of " + FormatShape(*slope_shape) + " on more than 4 dims (only per-channel converts)");
+  }
+  int64_t rest = 1;
+  for (std::size_t d = 2; d < rank; ++d) rest *= (*onnx_shape)[d];
+  const int input = InLayout(n.input(0), *x, Identity(rank), index, /*any_shape=*/true);
+  const int flat = Reshape(input, {(*onnx_shape)[0], (*onnx_shape)[1], rest}, n.output(0) + "/3d", {index}, "layout");
+  const int alpha = Weights(n.input(1), {(*onnx_shape)[1], 1}, *slope, index);
+  const int prelu = Op(tfl::BuiltinOperator_PRELU, {flat, alpha}, n.output(0) + "/prelu", writer_.shape(flat), index);
+  Define(n.output(0), Reshape(prelu, *onnx_shape, n.output(0), {index}, "layout"), Identity(rank));
+  return OkStatus();
+}
+
+// MatMul or Gemm of two activations: B transposed to [N, K] (unless transB) as FULLY_CONNECTED's
+// weights, then alpha, and beta * C added.
+Status Converter::ConvertMatMulOfActivations(int index) {
+  const onnx::NodeProto& n = node(index);
+  const bool gemm = n.op_type() == "Gemm";
+  auto a = Activation(n.input(0));
+  if (!a.ok()) return a.error();
+  auto b = Activation(n.input(1));
+  if (!b.ok()) return b.error();
+  if (a->perm.size() != 2 || b->perm.size() != 2) return Cannot("only 2-D operands convert");
+  if (gemm && IntAttribute(n, "transA", 0) != 0) return Cannot("transA=1");
+  const bool trans_b = gemm && IntAttribute(n, "transB", 0) != 0;
+  const int input = InLayout(n.input(0), *a, {0, 1}, index);
+  // FULLY_CONNECTED wants [units, depth]: B itself with transB, else B transposed.
+  const int weights = InLayout(n.input(1), *b, trans_b ? Permutation{0, 1} : Permutation{1, 0}, index);
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  const std::string& out = n.output(0);
+  const float alpha = gemm ? FloatAttribute(n, "alpha", 1.f) : 1.f;
+  const float beta = gemm ? FloatAttribute(n, "beta", 1.f) : 1.f;
+  const bool has_c = gemm && !inspect::InputName(n, 2).empty() && beta != 0;
+  auto& fb = writer_.builder();
+  const int zero_bias = Weights(out + "/bias", {(*out_shape)[1]}, std::vector<float>(std::size_t((*out_shape)[1]), 0.f), index);
+  int result = Op(tfl::BuiltinOperator_FULLY_CONNECTED, {input, weights, zero_bias},
+                  alpha == 1 && !has_c ? out : out + "/product", *out_shape, index,
+                  tfl::BuiltinOptions_FullyConnectedOptions, tfl::CreateFullyConnectedOptions(fb, NoActivation()).Union());
+  if (alpha != 1) {
+    result = Arith(tfl::BuiltinOperator_MUL, result, Scalar(out + "/alpha", alpha), has_c ? out + "/scaled" : out,
+                   *out_shape, index);
+  }
+  if (has_c) {
+    int c = -1;
+    if (IsConstant(n.input(2))) {
+      auto constant = BroadcastConstant(n.input(2), {0, 1}, index);
+      if (!constant.ok()) return constant.error();
+      c = *constant;
+    } else {
+      auto value = Activation(n.input(2));
+      if (!value.ok()) return value.error();
+      c = InLayout(n.input(2), *value, Identity(value->perm.size()), index);
+    }
+    if (beta != 1) c = Arith(tfl::BuiltinOperator_MUL, c, Scalar(out + "/beta", beta), out + "/c", writer_.shape(c), index);
+    result = Arith(tfl::BuiltinOperator_ADD, result, c, out, *out_shape, index);
+  }
+  Define(out, result, {0, 1});
+  return OkStatus();
+}
+
+// ReduceSum/Max/Min/Prod/Mean: SUM, REDUCE_MAX, ... over the axes mapped through the layout.
+Status Converter::ConvertReduce(int index, tfl::BuiltinOperator op) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::size_t rank = x->perm.size();
+  std::vector<int64_t> axes = IntsAttribute(n, "axes").value_or(std::vector<int64_t>{});
+  if (!inspect::InputName(n, 1).empty()) {  // ReduceSum from opset 13: axes as an input
+    auto constant = ConstantInts(n.input(1));
+    if (!constant.ok()) return constant.error();
+    axes = *constant;
+  }
+  if (axes.empty()) {
+    if (IntAttribute(n, "noop_with_empty_axes", 0) != 0) return Cannot("noop_with_empty_axes");
+    axes.resize(rank);
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  const Permutation inverse = InversePermutation(x->perm);
+  std::set<int> reduced_onnx;
+  std::vector<int64_t> tfl_axes;
+  for (int64_t axis : axes) {
+    axis = NormalizeAxis(axis, rank);
+    if (axis < 0 || axis >= int64_t(rank)) return BadModel(path_ + ": " + n.op_type() + " '" + Label(index) + "' axis out of range");
+    reduced_onnx.insert(int(axis));
+    tfl_axes.push_back(inverse[std::size_t(axis)]);
+  }
+  std::sort(tfl_axes.begin(), tfl_axes.end());
+  const bool keep = IntAttribute(n, "keepdims", 1) != 0;
+  // Without keepdims the remaining dims keep their tflite order; renumber their onnx dims.
+  Permutation perm = x->perm;
+  if (!keep) {
+    perm.clear();
+    for (int axis : x->perm) {
+      if (reduced_onnx.count(axis)) continue;
+      int below = 0;
+      for (int r : reduced_onnx) below += r < axis;
+      perm.push_back(axis - below);
+    }
+  }
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  const int axes_tensor = Int32Vector(n.output(0) + "/axes", tfl_axes);
+  auto& b = writer_.builder();
+  const int result = Op(op, {x->tensor, axes_tensor}, n.output(0), PermuteShape(*out_shape, perm), index,
+                        tfl::BuiltinOptions_ReducerOptions, tfl::CreateReducerOptions(b, keep).Union());
+  const bool keeps_sign = op == tfl::BuiltinOperator_MEAN || op == tfl::BuiltinOperator_SUM ||
+                          op == tfl::BuiltinOperator_REDUCE_MAX || op == tfl::BuiltinOperator_REDUCE_MIN;
+  Define(n.output(0), result, perm, keeps_sign && x->non_negative);
+  return OkStatus();
+}
+
+// Tile with constant repeats: TILE with the multiples in the input's layout.
+Status Converter::ConvertTile(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  auto repeats = ConstantInts(inspect::InputName(n, 1));
+  if (!repeats.ok()) return repeats.error();
+  if (repeats->size() != x->perm.size()) return BadModel(path_ + ": Tile '" + Label(index) + "' repeats do not match the rank");
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  std::vector<int64_t> multiples;
+  for (int axis : x->perm) multiples.push_back((*repeats)[std::size_t(axis)]);
+  const int result = Op(tfl::BuiltinOperator_TILE, {x->tensor, Int32Vector(n.output(0) + "/multiples", multiples)},
+                        n.output(0), PermuteShape(*out_shape, x->perm), index);
+  Define(n.output(0), result, x->perm, x->non_negative);
+  return OkStatus();
+}
+
+// Slice with constant starts, ends, axes and positive steps: SLICE (steps 1) or STRIDED_SLICE.
+Status Converter::ConvertSlice(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  auto in_shape = OnnxShape(n.input(0));
+  if (!in_shape.ok()) return in_shape.error();
+  const std::size_t rank = in_shape->size();
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (analysis_.opset < 10) {
+    starts = IntsAttribute(n, "starts").value_or(std::vector<int64_t>{});
+    ends = IntsAttribute(n, "ends").value_or(std::vector<int64_t>{});
+    axes = IntsAttribute(n, "axes").value_or(std::vector<int64_t>{});
+  } else {
+    std::vector<int64_t>* parts[] = {&starts, &ends, &axes, &steps};
+    for (int i = 1; i <= 4; ++i) {
+      if (inspect::InputName(n, i).empty()) continue;
+      auto constant = ConstantInts(n.input(i));
+      if (!constant.ok()) return constant.error();
+      *parts[i - 1] = *constant;
+    }
+  }
+  if (axes.empty()) {
+    axes.resize(starts.size());
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size()) {
+    return BadModel(path_ + ": Slice '" + Label(index) + "' starts, ends, axes and steps differ in length");
+  }
+  std::vector<int64_t> begin(rank, 0), end(*in_shape), stride(rank, 1);
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    const int64_t axis = NormalizeAxis(axes[i], rank);
+    if (axis < 0 || axis >= int64_t(rank)) return BadModel(path_ + ": Slice '" + Label(index) + "' axis out of range");
+    if (steps[i] <= 0) return Cannot("Slice with a step of " + std::to_string(steps[i]) + " (only positive steps convert)");
+    const int64_t dim = (*in_shape)[std::size_t(axis)];
+    auto clamp = [&](int64_t v) { return std::clamp(v < 0 ? v + dim : v, int64_t{0}, dim); };
+    begin[std::size_t(axis)] = clamp(starts[i]);
+    end[std::size_t(axis)] = std::max(clamp(ends[i]), begin[std::size_t(axis)]);
+    stride[std::size_t(axis)] = steps[i];
+  }
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  if (rank > 4) return Cannot("Slice of more than 4 dims");
+  std::vector<int64_t> tfl_begin, tfl_end, tfl_stride, tfl_size;
+  for (int axis : x->perm) {
+    tfl_begin.push_back(begin[std::size_t(axis)]);
+    tfl_end.push_back(end[std::size_t(axis)]);
+    tfl_stride.push_back(stride[std::size_t(axis)]);
+    tfl_size.push_back(end[std::size_t(axis)] - begin[std::size_t(axis)]);
+  }
+  const std::string& out = n.output(0);
+  const Shape tfl_out = PermuteShape(*out_shape, x->perm);
+  auto& b = writer_.builder();
+  int result;
+  if (std::all_of(stride.begin(), stride.end(), [](int64_t s) { return s == 1; })) {
+    result = Op(tfl::BuiltinOperator_SLICE, {x->tensor, Int32Vector(out + "/begin", tfl_begin), Int32Vector(out + "/size", tfl_size)},
+                out, tfl_out, index, tfl::BuiltinOptions_SliceOptions, tfl::CreateSliceOptions(b).Union());
+  } else {
+    result = Op(tfl::BuiltinOperator_STRIDED_SLICE,
+                {x->tensor, Int32Vector(out + "/begin", tfl_begin), Int32Vector(out + "/end", tfl_end),
+                 Int32Vector(out + "/strides", tfl_stride)},
+                out, tfl_out, index, tfl::BuiltinOptions_StridedSliceOptions,
+                tfl::CreateStridedSliceOptions(b, 0, 0, 0, 0, 0).Union());
+  }
+  Define(out, result, x->perm, x->non_negative);
+  return OkStatus();
+}
+
+// InstanceNormalization: per (n, c) over the spatial dims, (x - mean) * rsqrt(var + eps) * scale + B.
+Status Converter::ConvertInstanceNorm(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  const std::size_t rank = x->perm.size();
+  if (rank < 3 || rank > 4) return Cannot("InstanceNormalization of " + std::to_string(rank) + " dims (3 or 4 convert)");
+  auto scale = ConstantFloats(n.input(1));
+  if (!scale.ok()) return scale.error();
+  auto bias = ConstantFloats(n.input(2));
+  if (!bias.ok()) return bias.error();
+  const float epsilon = FloatAttribute(n, "epsilon", 1e-5f);
+  const Permutation inverse = InversePermutation(x->perm);
+  std::vector<int64_t> spatial;
+  for (std::size_t d = 2; d < rank; ++d) spatial.push_back(inverse[d]);
+  std::sort(spatial.begin(), spatial.end());
+  const Shape shape = writer_.shape(x->tensor);
+  Shape reduced = shape;
+  for (int64_t d : spatial) reduced[std::size_t(d)] = 1;
+  Shape channel(rank, 1);
+  channel[std::size_t(inverse[1])] = int64_t(scale->size());
+  const std::string& out = n.output(0);
+  auto& b = writer_.builder();
+  auto mean = [&](int tensor, const std::string& name) {
+    return Op(tfl::BuiltinOperator_MEAN, {tensor, Int32Vector(name + "/axes", spatial)}, name, reduced, index,
+              tfl::BuiltinOptions_ReducerOptions, tfl::CreateReducerOptions(b, true).Union());
+  };
+  const int mu = mean(x->tensor, out + "/mean");
+  const int centered = Arith(tfl::BuiltinOperator_SUB, x->tensor, mu, out + "/centered", shape, index);
+  const int squared = Arith(tfl::BuiltinOperator_MUL, centered, centered, out + "/squared", shape, index);
+  const int variance = mean(squared, out + "/variance");
+  const int shifted = Arith(tfl::BuiltinOperator_ADD, variance, Scalar(out + "/epsilon", epsilon), out + "/variance_eps", reduced, index);
+  const int inv_std = Op(tfl::BuiltinOperator_RSQRT, {shifted}, out + "/rsqrt", reduced, index);
+  const int normalized = Arith(tfl::BuiltinOperator_MUL, centered, inv_std, out + "/normalized", shape, index);
+  const int scaled = Arith(tfl::BuiltinOperator_MUL, normalized, Weights(out + "/scale", channel, *scale, index),
+                           out + "/scaled", shape, index);
+  const int result = Arith(tfl::BuiltinOperator_ADD, scaled, Weights(out + "/bias", channel, *bias, index), out, shape, index);
+  Define(out, result, x->perm);
+  return OkStatus();
+}
+
+// ConvTranspose (2-D, group 1, no dilation): TRANSPOSE_CONV (VALID) to the full output, a SLICE
+// that removes the pads, and the bias ADDed (TFLite 2.2's TRANSPOSE_CONV has no bias input).
+Status Converter::ConvertConvTranspose(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  if (x->perm.size() != 4) return Cannot("only 2-D transposed convolutions (4-D inputs) convert");
+  if (IntAttribute(n, "group", 1) != 1) return Cannot("grouped transposed convolution");
+  auto w_shape = OnnxShape(n.input(1));
+  if (!w_shape.ok()) return w_shape.error();
+  auto weights = ConstantFloats(n.input(1));
+  if (!weights.ok()) return weights.error();
+  if (w_shape->size() != 4) return BadModel(path_ + ": ConvTranspose '" + Label(index) + "' weights are not 4-D");
+  const int64_t out_channels = (*w_shape)[1];
+  std::vector<float> bias(std::size_t(out_channels), 0.f);
+  const bool has_bias = !inspect::InputName(n, 2).empty();
+  if (has_bias) {
+    auto b = ConstantFloats(n.input(2));
+    if (!b.ok()) return b.error();
+    if (int64_t(b->size()) != out_channels) return BadModel(path_ + ": ConvTranspose '" + Label(index) + "' bias size");
+    bias = *b;
+  }
+  const std::vector<int64_t> strides = IntsAttribute(n, "strides").value_or(std::vector<int64_t>{1, 1});
+  const std::vector<int64_t> dilations = IntsAttribute(n, "dilations").value_or(std::vector<int64_t>{1, 1});
+  std::vector<int64_t> pads = IntsAttribute(n, "pads").value_or(std::vector<int64_t>{0, 0, 0, 0});
+  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4) return BadModel(path_ + ": ConvTranspose '" + Label(index) + "' window attributes");
+  if (dilations != std::vector<int64_t>{1, 1}) return Cannot("dilated transposed convolution");
+  if (StringAttribute(n, "auto_pad", "NOTSET") != "NOTSET") return Cannot("auto_pad on a transposed convolution");
+  if (IntsAttribute(n, "output_shape")) return Cannot("ConvTranspose with output_shape");
+  if (std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p < 0; }) ||
+      std::any_of(strides.begin(), strides.end(), [](int64_t s) { return s < 1; })) {
+    return BadModel(path_ + ": ConvTranspose '" + Label(index) + "' has negative pads or strides below 1");
+  }
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  const int input = InLayout(n.input(0), *x, kNchwToNhwc, index);
+  const Shape in = writer_.shape(input);
+  const Shape out_nhwc = PermuteShape(*out_shape, kNchwToNhwc);
+  // The full output (every window, no pads removed), large enough to hold pads + output.
+  Shape full{in[0], 0, 0, out_channels};
+  for (int d = 0; d < 2; ++d) {
+    const int64_t valid = (in[std::size_t(d) + 1] - 1) * strides[std::size_t(d)] + (*w_shape)[std::size_t(d) + 2];
+    full[std::size_t(d) + 1] = std::max(valid, pads[std::size_t(d)] + out_nhwc[std::size_t(d) + 1]);
+  }
+  const std::string& out = n.output(0);
+  // ONNX [C_in, C_out, kh, kw] -> TFLite [C_out, kh, kw, C_in].
+  const int filter = Weights(out + "/filter", {out_channels, (*w_shape)[2], (*w_shape)[3], (*w_shape)[0]},
+                             TransposeData(*weights, *w_shape, {1, 2, 3, 0}), index);
+  auto& b = writer_.builder();
+  const bool crop = full != out_nhwc;
+  int result = Op(tfl::BuiltinOperator_TRANSPOSE_CONV, {Int32Vector(out + "/output_shape", full), filter, input},
+                  crop || has_bias ? out + "/full" : out, full, index, tfl::BuiltinOptions_TransposeConvOptions,
+                  tfl::CreateTransposeConvOptions(b, tfl::Padding_VALID, int(strides[1]), int(strides[0])).Union());
+  if (crop) {
+    report_.log.push_back("ConvTranspose '" + Label(index) + "' pads " + ListText(pads) +
+                          ": TRANSPOSE_CONV to " + FormatShape(full) + " and a SLICE");
+    result = Op(tfl::BuiltinOperator_SLICE,
+                {result, Int32Vector(out + "/begin", {0, pads[0], pads[1], 0}), Int32Vector(out + "/size", out_nhwc)},
+                has_bias ? out + "/cropped" : out, out_nhwc, index, tfl::BuiltinOptions_SliceOptions,
+                tfl::CreateSliceOptions(b).Union());
+  }
+  if (has_bias) {
+    result = Arith(tfl::BuiltinOperator_ADD, result, Weights(out + "/bias", {out_channels}, bias, index), out, out_nhwc, index);
+  }
+  Define(out, result, kNchwToNhwc);
+  return OkStatus();
+}
+
+// Edge padding: per padded dim, the first and last slices repeated (SLICE, then CONCATENATION).
+Status Converter::ConvertEdgePad(int index, const Value& x, const std::vector<int64_t>& pads) {
+  const onnx::NodeProto& n = node(index);
+  const std::size_t rank = x.perm.size();
+  if (rank > 4) return Cannot("edge Pad of more than 4 dims");
+  auto& b = writer_.builder();
+  int current = x.tensor;
+  std::size_t last_padded = 0;
+  for (std::size_t d = 0; d < rank; ++d) {
+    if (pads[std::size_t(x.perm[d])] != 0 || pads[std::size_t(x.perm[d]) + rank] != 0) last_padded = d;
+  }
+  for (std::size_t d = 0; d < rank; ++d) {
+    const int64_t before = pads[std::size_t(x.perm[d])], after = pads[std::size_t(x.perm[d]) + rank];
+    if (before == 0 && after == 0) continue;
+    const Shape shape = writer_.shape(current);
+    const std::string name = n.output(0) + "/dim" + std::to_string(d);
+    Shape edge_size = shape;
+    edge_size[d] = 1;
+    auto edge = [&](int64_t at, const std::string& which) {
+      std::vector<int64_t> begin(rank, 0);
+      begin[d] = at;
+      return Op(tfl::BuiltinOperator_SLICE, {current, Int32Vector(name + "/" + which + "/begin", begin), Int32Vector(name + "/" + which + "/size", edge_size)},
+                name + "/" + which, edge_size, index, tfl::BuiltinOptions_SliceOptions, tfl::CreateSliceOptions(b).Union());
+    };
+    std::vector<int> parts;
+    if (before > 0) parts.insert(parts.end(), std::size_t(before), edge(0, "first"));
+    parts.push_back(current);
+    if (after > 0) parts.insert(parts.end(), std::size_t(after), edge(shape[d] - 1, "last"));
+    Shape padded = shape;
+    padded[d] += before + after;
+    current = Op(tfl::BuiltinOperator_CONCATENATION, parts, d == last_padded ? n.output(0) : name, padded, index,
+                 tfl::BuiltinOptions_ConcatenationOptions, tfl::CreateConcatenationOptions(b, int(d)).Union());
+  }
+  Define(n.output(0), current, x.perm, x.non_negative);
+  return OkStatus();
+}
+
+// Resize and Upsample of H and W (N and C kept), where TFLite's operator computes the same
+// pixels: nearest with asymmetric coordinates rounded down (any scale), or with half-pixel
+// coordinates rounded to nearest at whole upscaling factors (there both pick pixel
+// floor(out / factor)); linear (bilinear) with half_pixel, pytorch_half_pixel, align_corners or
+// asymmetric coordinates.
+Status Converter::ConvertResize(int index) {
+  const onnx::NodeProto& n = node(index);
+  auto x = Activation(n.input(0));
+  if (!x.ok()) return x.error();
+  if (x->perm.size() != 4) return Cannot("only 4-D inputs resize");
+  auto in_shape = OnnxShape(n.input(0));
+  if (!in_shape.ok()) return in_shape.error();
+  auto out_shape = OnnxShape(n.output(0));
+  if (!out_shape.ok()) return out_shape.error();
+  if ((*out_shape)[0] != (*in_shape)[0] || (*out_shape)[1] != (*in_shape)[1]) return Cannot("a resize of N or C");
+  const bool resize11 = n.op_type() == "Resize" && analysis_.opset >= 11;
+  const std::string mode = StringAttribute(n, "mode", "nearest");
+  const std::string coordinates = resize11 ? StringAttribute(n, "coordinate_transformation_mode", "half_pixel") : "asymmetric";
+  const std::string rounding = resize11 ? StringAttribute(n, "nearest_mode", "round_prefer_floor") : "simple";
+  bool upscale = true, whole = true;
+  for (int d = 2; d < 4; ++d) {
+    upscale = upscale && (*out_shape)[d] >= (*in_shape)[d];
+    whole = whole && (*out_shape)[d] % (*in_shape)[d] == 0;
+  }
+  const Shape out_nhwc = PermuteShape(*out_shape, kNchwToNhwc);
+  const int size = Int32Vector(n.output(0) + "/size", {out_nhwc[1], out_nhwc[2]});
+  auto& b = writer_.builder();
+  int result = -1;
+  if (mode == "nearest") {
+    // ONNX before opset 11 ("simple"): rounded down when upscaling.
+    const bool asymmetric_floor = coordinates == "asymmetric" && (rounding == "floor" || (rounding == "simple" && upscale));
+    const bool half_pixel_whole = (coordinates == "half_pixel" || coordinates == "pytorch_half_pixel") &&
+                                  (rounding == "round_prefer_floor" || rounding == "round_prefer_ceil") && upscale && whole;
+    if (!asymmetric_floor && !half_pixel_whole) {
+      return Cannot("nearest resize with " + coordinates + " coordinates and " + rounding + " rounding from " +
+                    FormatShape(*in_shape) + " to " + FormatShape(*out_shape));
+    }
+    const int input = InLayout(n.input(0), *x, kNchwToNhwc, index);
+    result = Op(tfl::BuiltinOperator_RESIZE_NEAREST_NEIGHBOR, {input, size}, n.output(0), out_nhwc, index,
+                tfl::BuiltinOptions_ResizeNearestNeighborOptions, tfl::CreateResizeNearestNeighborOptions(b, false).Union());
+  } else if (mode == "linear" || mode == "bilinear") {
+    const bool out_above_one = out_nhwc[1] > 1 && out_nhwc[2] > 1;
+    const bool half_pixel = coordinates == "half_pixel" || (coordinates == "pytorch_half_pixel" && out_above_one);
+    const bool align_corners = coordinates == "align_corners";
+    if (!half_pixel && !align_corners && coordinates != "asymmetric") {
+      return Cannot("linear resize with " + coordinates + " coordinates");
+    }
+    const int input = InLayout(n.input(0), *x, kNchwToNhwc, index);
+    const int output = NewTensor(n.output(0), out_nhwc);
+    // half_pixel_centers needs version 3.
+    Emit(tfl::BuiltinOperator_RESIZE_BILINEAR, half_pixel ? 3 : 1, {input, size}, {output}, {index}, "",
+         tfl::BuiltinOptions_ResizeBilinearOptions,
+         tfl::CreateResizeBilinearOptions(b, align_corners, half_pixel).Union());
+    result = output;
+  } else {
+    return Cannot("resize mode '" + mode + "'");
+  }
+  Define(n.output(0), result, kNchwToNhwc, x->non_negative);
+  return OkStatus();
+}
+
 Status Converter::ConvertNode(int index) {
   const std::string& type = node(index).op_type();
   if (!inspect::IsDefaultDomain(node(index).domain())) {
@@ -1143,17 +1838,67 @@ Status Converter::ConvertNode(int index) {
   if (type == "Concat") return ConvertConcat(index);
   if (type == "MaxPool" || type == "AveragePool") return ConvertPool(index);
   if (type == "GlobalAveragePool") return ConvertGlobalAveragePool(index);
-  if (type == "ReduceMean") return ConvertReduceMean(index);
+  if (type == "ReduceMean") return ConvertReduce(index, tfl::BuiltinOperator_MEAN);
+  if (type == "ReduceSum") return ConvertReduce(index, tfl::BuiltinOperator_SUM);
+  if (type == "ReduceMax") return ConvertReduce(index, tfl::BuiltinOperator_REDUCE_MAX);
+  if (type == "ReduceMin") return ConvertReduce(index, tfl::BuiltinOperator_REDUCE_MIN);
+  if (type == "ReduceProd") return ConvertReduce(index, tfl::BuiltinOperator_REDUCE_PROD);
+  if (type == "Neg" || type == "Exp" || type == "Sqrt" || type == "Abs" || type == "Log" || type == "Floor" ||
+      type == "Sin" || type == "Reciprocal" || type == "Softplus" || type == "Elu" || type == "Selu" ||
+      type == "Sign" || type == "Shrink") {
+    return ConvertElementwise(index);
+  }
+  if (type == "Pow") return ConvertBinary(index, tfl::BuiltinOperator_POW);
+  if (type == "Max") return ConvertBinary(index, tfl::BuiltinOperator_MAXIMUM);
+  if (type == "Min") return ConvertBinary(index, tfl::BuiltinOperator_MINIMUM);
+  if (type == "Sum") return ConvertBinary(index, tfl::BuiltinOperator_ADD);
+  if (type == "PRelu") return ConvertPRelu(index);
+  if (type == "Tile") return ConvertTile(index);
+  if (type == "Slice") return ConvertSlice(index);
+  if (type == "InstanceNormalization") return ConvertInstanceNorm(index);
+  if (type == "ConvTranspose") return ConvertConvTranspose(index);
+  if (type == "Resize" || type == "Upsample") return ConvertResize(index);
   if (type == "Reshape" || type == "Flatten" || type == "Squeeze" || type == "Unsqueeze") return ConvertReshape(index);
   if (type == "Transpose") return ConvertTranspose(index);
   if (type == "Split") return ConvertSplit(index);
-  if (type == "Softmax") return ConvertSoftmax(index);
+  if (type == "Softmax" || type == "LogSoftmax") return ConvertSoftmax(index);
   if (type == "Pad") return ConvertPad(index);
-  if (type == "Gemm" || type == "MatMul") return ConvertGemm(index);
+  if (type == "Gemm" || type == "MatMul") {
+    return IsConstant(node(index).input(1)) ? ConvertGemm(index) : ConvertMatMulOfActivations(index);
+  }
   return Cannot("no TFLite conversion for " + type);
 }
 
 // -------------------------------------------------------------------------------- the graph
+
+Status Converter::CheckOperatorSets() const {
+  const auto& imports = analysis_.model.opset_import();
+  const bool imports_default = std::any_of(imports.begin(), imports.end(), [](const onnx::OperatorSetIdProto& i) {
+    return inspect::IsDefaultDomain(i.domain());
+  });
+  const std::string opset = std::to_string(analysis_.opset);
+  for (int index : analysis_.order) {
+    const onnx::NodeProto& n = node(index);
+    if (!inspect::IsDefaultDomain(n.domain())) continue;
+    const std::string what = path_ + ": node '" + Label(index) + "' (" + n.op_type() + ")";
+    if (!imports_default && analysis_.model.ir_version() >= 3) {
+      return BadModel(what + ": opset_import has no entry for the default ONNX domain");
+    }
+    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(n.op_type(), int(analysis_.opset), "");
+    if (!schema) {
+      if (!onnx::OpSchemaRegistry::Schema(n.op_type(), INT32_MAX, "")) continue;  // not ONNX: unsupported later
+      return BadModel(what + ": opset " + opset + " of the default domain (opset_import) has no " + n.op_type());
+    }
+    try {
+      schema->Verify(n);
+    } catch (const std::exception& error) {
+      std::string message = error.what();
+      message = message.substr(0, message.find('\n'));
+      return BadModel(what + " does not fit " + n.op_type() + " of opset " + opset + " (opset_import): " + message);
+    }
+  }
+  return OkStatus();
+}
 
 Status Converter::AddInputs() {
   if (!analysis_.assumed_dims.empty()) {
@@ -1206,6 +1951,7 @@ Status Converter::Run() {
       tensor_protos_[n.output(0)] = &value->t();
     }
   }
+  EB_RETURN_IF_ERROR(CheckOperatorSets());
   for (const auto& output : graph_.output()) graph_outputs_.insert(output.name());
   for (int index : analysis_.order) {
     for (const auto& name : analysis_.reads[std::size_t(index)]) consumers_[name].push_back(index);
@@ -1240,11 +1986,18 @@ Status Converter::Run() {
       entry.disposition = "removed";
       continue;
     }
+    const std::vector<bool> done_before = done_;
     Status status = ConvertNode(index);
     if (!status.ok() && status.error().code != ErrorCode::kUnsupported) return status;
     if (!status.ok()) {
       report_.unsupported.push_back({Label(index), n.op_type(), status.error().message});
       for (const auto& o : n.output()) failed.insert(o);
+      // Nodes it had fused (a Relu, a BatchNormalization) fail with it.
+      for (std::size_t i = 0; i < done_.size(); ++i) {
+        if (!done_[i] || done_before[i]) continue;
+        report_.nodes[std::size_t(entry_of_node_[int(i)])].disposition.clear();
+        for (const auto& o : node(int(i)).output()) failed.insert(o);
+      }
       continue;
     }
     if (entry.disposition.empty()) entry.disposition = "converted";

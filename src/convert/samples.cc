@@ -9,10 +9,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+
+#include <onnx/onnx_pb.h>
 
 #include "edgebench/model_file.h"
 #include "edgebench/registry.h"
 #include "edgebench/verify.h"
+#include "edgebench/text.h"
 #include "layout.h"
 
 namespace edgebench::convert {
@@ -45,6 +49,77 @@ int64_t Elements(const Shape& shape) {
   int64_t count = 1;
   for (int64_t dim : shape) count *= dim;
   return count;
+}
+
+// A sample file's float32 values as raw bytes: the file itself, or for a `.pb` file the data of
+// the ONNX TensorProto it holds (the format of the conformance suite's input_N.pb, output_N.pb).
+Expected<std::string> ReadSampleBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(path + ": cannot open sample file");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (std::filesystem::path(path).extension() != ".pb") return bytes;
+  onnx::TensorProto tensor;
+  if (!tensor.ParseFromString(bytes)) return InvalidArgument(path + ": not an ONNX TensorProto (.pb)");
+  if (tensor.data_type() != onnx::TensorProto::FLOAT) {
+    return InvalidArgument(path + ": tensor '" + tensor.name() + "' is not float32");
+  }
+  if (tensor.has_raw_data()) return tensor.raw_data();
+  std::string floats(std::size_t(tensor.float_data_size()) * sizeof(float), '\0');
+  std::memcpy(floats.data(), tensor.float_data().data(), floats.size());
+  return floats;
+}
+
+std::string Names(const std::vector<ConvertedTensor>& tensors) {
+  std::vector<std::string> names;
+  for (const auto& t : tensors) names.push_back(t.name);
+  return Join(names, ", ");
+}
+
+// One file per tensor (by name), each holding the same number of samples back to back.
+// `kind` is "input" or "output" (for messages).
+Expected<std::vector<Sample>> ReadSampleFiles(const std::vector<ConvertedTensor>& tensors,
+                                              const std::map<std::string, std::string>& files,
+                                              const std::string& kind) {
+  for (const auto& [name, path] : files) {
+    // clang 14 (the fuzz build) cannot capture a structured binding: capture a named reference.
+    if (std::none_of(tensors.begin(), tensors.end(), [&wanted = name](const ConvertedTensor& t) { return t.name == wanted; })) {
+      return InvalidArgument("sample file for unknown " + kind + " '" + name + "' (the model's " + kind +
+                             "s: " + Names(tensors) + ")");
+    }
+  }
+  std::size_t count = 0;
+  std::vector<std::string> contents;
+  for (const ConvertedTensor& tensor : tensors) {
+    const auto it = files.find(tensor.name);
+    if (it == files.end()) return InvalidArgument("no sample file for " + kind + " '" + tensor.name + "'");
+    auto bytes = ReadSampleBytes(it->second);
+    if (!bytes.ok()) return bytes.error();
+    const std::size_t sample_bytes = std::size_t(Elements(tensor.onnx_shape)) * sizeof(float);
+    if (bytes->empty() || sample_bytes == 0 || bytes->size() % sample_bytes != 0) {
+      return InvalidArgument(it->second + ": " + kind + " '" + tensor.name + "' takes samples of " +
+                             std::to_string(sample_bytes) + " bytes (" + FormatShape(tensor.onnx_shape) +
+                             " float32); the file has " + std::to_string(bytes->size()));
+    }
+    const std::size_t file_count = bytes->size() / sample_bytes;
+    if (count != 0 && file_count != count) {
+      return InvalidArgument(it->second + ": " + std::to_string(file_count) + " samples, the other " + kind +
+                             "s' files " + std::to_string(count));
+    }
+    count = file_count;
+    contents.push_back(std::move(*bytes));
+  }
+  std::vector<Sample> samples;
+  for (std::size_t s = 0; s < count; ++s) {
+    Sample sample;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      const std::size_t sample_bytes = contents[i].size() / count;
+      Tensor tensor{{tensors[i].name, DataType::kFloat32, tensors[i].onnx_shape}, std::vector<std::byte>(sample_bytes)};
+      std::memcpy(tensor.data.data(), contents[i].data() + s * sample_bytes, sample_bytes);
+      sample.push_back(std::move(tensor));
+    }
+    samples.push_back(std::move(sample));
+  }
+  return samples;
 }
 
 }  // namespace
@@ -109,51 +184,10 @@ Expected<SampleSet> MakeSamples(const std::vector<ConvertedTensor>& inputs, cons
     set.description = std::to_string(count) + " random samples (uniform [0, 1), seed " + std::to_string(seed) + ")";
     return set;
   }
-  for (const auto& [name, path] : settings.files) {
-    // clang 14 (the fuzz build) cannot capture a structured binding: capture by a named reference.
-    if (std::none_of(inputs.begin(), inputs.end(),
-                     [&wanted = name](const ConvertedTensor& t) { return t.name == wanted; })) {
-      return InvalidArgument("sample file for unknown input '" + name + "' (the model's inputs: " +
-                             [&] {
-                               std::string names;
-                               for (const auto& t : inputs) names += (names.empty() ? "" : ", ") + t.name;
-                               return names;
-                             }() + ")");
-    }
-  }
-  std::size_t count = 0;
-  std::vector<std::string> contents;
-  for (const ConvertedTensor& input : inputs) {
-    const auto it = settings.files.find(input.name);
-    if (it == settings.files.end()) return InvalidArgument("no sample file for input '" + input.name + "'");
-    std::ifstream in(it->second, std::ios::binary);
-    if (!in) return NotFound(it->second + ": cannot open sample file");
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const std::size_t sample_bytes = std::size_t(Elements(input.onnx_shape)) * sizeof(float);
-    if (bytes.empty() || bytes.size() % sample_bytes != 0) {
-      return InvalidArgument(it->second + ": input '" + input.name + "' takes samples of " +
-                             std::to_string(sample_bytes) + " bytes (" + FormatShape(input.onnx_shape) +
-                             " float32); the file has " + std::to_string(bytes.size()));
-    }
-    const std::size_t file_count = bytes.size() / sample_bytes;
-    if (count != 0 && file_count != count) {
-      return InvalidArgument(it->second + ": " + std::to_string(file_count) + " samples, the other inputs' files " +
-                             std::to_string(count));
-    }
-    count = file_count;
-    contents.push_back(std::move(bytes));
-  }
-  for (std::size_t s = 0; s < count; ++s) {
-    Sample sample;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      const std::size_t sample_bytes = contents[i].size() / count;
-      Tensor tensor{{inputs[i].name, DataType::kFloat32, inputs[i].onnx_shape}, std::vector<std::byte>(sample_bytes)};
-      std::memcpy(tensor.data.data(), contents[i].data() + s * sample_bytes, sample_bytes);
-      sample.push_back(std::move(tensor));
-    }
-    set.samples.push_back(std::move(sample));
-  }
-  set.description = std::to_string(count) + " samples from files";
+  auto samples = ReadSampleFiles(inputs, settings.files, "input");
+  if (!samples.ok()) return samples.error();
+  set.samples = std::move(*samples);
+  set.description = std::to_string(set.samples.size()) + " samples from files";
   return set;
 }
 
@@ -181,10 +215,58 @@ Expected<std::map<int, ValueRange>> Calibrate(const std::string& model, const st
   return ranges;
 }
 
+namespace {
+
+// The ONNX model's outputs for every sample on `runtime`.
+Expected<std::vector<std::vector<Tensor>>> RunOnnx(const std::string& runtime, const std::string& onnx_path,
+                                                  const SampleSet& samples) {
+  auto model = LoadedModel::Open(runtime, onnx_path);
+  if (!model.ok()) return model.error();
+  std::vector<std::vector<Tensor>> outputs;
+  for (const Sample& sample : samples.samples) {
+    auto out = model->Run(sample);
+    if (!out.ok()) return out.error();
+    outputs.push_back(std::move(*out));
+  }
+  return outputs;
+}
+
+}  // namespace
+
 Expected<AccuracyCost> MeasureAccuracy(const std::string& onnx_path, const ConversionReport& report,
-                                       const SampleSet& samples) {
-  auto reference = LoadedModel::Open("onnxruntime", onnx_path);
-  if (!reference.ok()) return reference.error();
+                                       const SampleSet& samples,
+                                       const std::map<std::string, std::string>& expected_files) {
+  std::optional<std::vector<Sample>> expected_outputs;
+  if (!expected_files.empty()) {
+    auto read = ReadSampleFiles(report.outputs, expected_files, "output");
+    if (!read.ok()) return read.error();
+    if (read->size() != samples.samples.size()) {
+      return InvalidArgument("the expected-output files hold " + std::to_string(read->size()) +
+                             " samples, the input files " + std::to_string(samples.samples.size()));
+    }
+    expected_outputs = std::move(*read);
+  }
+  // The reference: onnxruntime, else the expected outputs, else OpenCV DNN.
+  std::string reference_name;
+  std::vector<std::vector<Tensor>> reference_outputs;
+  std::vector<std::string> refusals;
+  if (auto ran = RunOnnx("onnxruntime", onnx_path, samples); ran.ok()) {
+    reference_name = "onnxruntime";
+    reference_outputs = std::move(*ran);
+  } else {
+    refusals.push_back("onnxruntime: " + ran.error().message);
+    if (expected_outputs) {
+      reference_name = "expected outputs";
+      reference_outputs = std::move(*expected_outputs);
+    } else if (auto cv = RunOnnx("opencv", onnx_path, samples); cv.ok()) {
+      reference_name = "opencv";
+      reference_outputs = std::move(*cv);
+    } else {
+      refusals.push_back("no expected outputs given");
+      refusals.push_back("opencv: " + cv.error().message);
+    }
+  }
+  if (reference_name.empty()) return Unsupported("no reference ran the source model (" + Join(refusals, "; ") + ")");
   const bool tflite = report.target == ConvertTarget::kTflite;
   auto file = TemporaryModel::Write(report.model, tflite ? ".tflite" : ".onnx");
   if (!file.ok()) return file.error();
@@ -193,14 +275,14 @@ Expected<AccuracyCost> MeasureAccuracy(const std::string& onnx_path, const Conve
   if (!converted.ok()) return converted.error();
   AccuracyCost cost;
   cost.runtime = runtime;
-  cost.reference_runtime = "onnxruntime";
+  cost.reference_runtime = reference_name;
   cost.inputs = samples.description;
   cost.samples = int(samples.samples.size());
   double abs_sum = 0, reference_max = 0, top1_sum = 0;
   int64_t elements = 0, top1_count = 0;
-  for (const Sample& sample : samples.samples) {
-    auto expected = reference->Run(sample);
-    if (!expected.ok()) return Error{expected.error().code, "onnxruntime: " + expected.error().message};
+  for (std::size_t s = 0; s < samples.samples.size(); ++s) {
+    const Sample& sample = samples.samples[s];
+    const std::vector<Tensor>* expected = &reference_outputs[s];
     auto actual = converted->Run(InTfliteLayout(sample, report.inputs));
     if (!actual.ok()) return Error{actual.error().code, runtime + ": " + actual.error().message};
     if (actual->size() != report.outputs.size()) return Internal("the converted model's outputs changed");

@@ -57,10 +57,13 @@ Expected<SampleSet> MakeSamples(const std::vector<ConvertedTensor>& inputs, cons
 Expected<std::map<int, ValueRange>> Calibrate(const std::string& model, const std::vector<ConvertedTensor>& inputs,
                                               const SampleSet& samples);
 
-// Runs the ONNX model at `onnx_path` on onnxruntime (FP32) and report.model on the target's
-// runtime (tflite, or onnxruntime for an ONNX target) with the same samples and compares their
-// outputs.
+// Runs report.model on the target's runtime (tflite, or onnxruntime for an ONNX target) and
+// compares its outputs with a reference's for the same samples: the ONNX model at `onnx_path` on
+// onnxruntime (FP32); where onnxruntime cannot run it, the `expected_files` (per ONNX output, in
+// the formats of sample files, as many samples as the inputs' files), else the ONNX model on
+// OpenCV DNN. kUnsupported, naming why each reference failed, when none can serve.
 Expected<AccuracyCost> MeasureAccuracy(const std::string& onnx_path, const ConversionReport& report,
-                                       const SampleSet& samples);
+                                       const SampleSet& samples,
+                                       const std::map<std::string, std::string>& expected_files);
 
 }  // namespace edgebench::convert
