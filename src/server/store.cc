@@ -1,105 +1,18 @@
 #include "store.h"
 
-#include <sqlite3.h>
-
 #include <chrono>
 #include <functional>
 #include <ctime>
 #include <iterator>
 #include <stdexcept>
 
+#include "database.h"
+#include "edgebench/text.h"
 #include "scheduler.h"
+#include "tokens.h"
 
 namespace edgebench::server {
 namespace {
-
-// SQLite failures here are bugs or a broken disk: they surface as 500 through the server's
-// exception handler, never as a half-applied change (every method is one transaction).
-class SqliteError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-void Check(sqlite3* db, int rc, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    throw SqliteError(std::string("sqlite: ") + what + ": " + sqlite3_errmsg(db));
-  }
-}
-
-void Exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : "unknown error";
-    sqlite3_free(message);
-    throw SqliteError(std::string("sqlite: ") + text + " in: " + sql);
-  }
-}
-
-// One prepared statement; Bind* take 1-based indexes, Column* 0-based.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    Check(db, sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr), sql);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& Bind(int index, const std::string& text) {
-    Check(db_, sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                                 SQLITE_TRANSIENT), "bind");
-    return *this;
-  }
-  Statement& Bind(int index, const char* text) { return Bind(index, std::string(text)); }
-  Statement& Bind(int index, int64_t value) {
-    Check(db_, sqlite3_bind_int64(stmt_, index, value), "bind");
-    return *this;
-  }
-  Statement& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
-  Statement& BindNull(int index) {
-    Check(db_, sqlite3_bind_null(stmt_, index), "bind");
-    return *this;
-  }
-  // True while there is a row.
-  bool Step() {
-    const int rc = sqlite3_step(stmt_);
-    Check(db_, rc, sqlite3_sql(stmt_));
-    return rc == SQLITE_ROW;
-  }
-  void Run() { while (Step()) {} }
-  // Ready to run again with new bindings.
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  std::string Text(int column) const {
-    const auto* text = sqlite3_column_text(stmt_, column);
-    return text ? reinterpret_cast<const char*>(text) : "";
-  }
-  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back when not committed (an exception in between).
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) { Exec(db_, "BEGIN IMMEDIATE"); }
-  ~Transaction() {
-    if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void Commit() {
-    Exec(db_, "COMMIT");
-    committed_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  bool committed_ = false;
-};
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -240,6 +153,95 @@ ALTER TABLE tasks ADD COLUMN compare TEXT NOT NULL DEFAULT '';
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
+// A new PostgreSQL database starts at schema version 7 with this schema, the SQLite schema of
+// that version (kSchema and kMigrations up to 7); the migrations from 7 on run on both.
+constexpr int kPostgresSchemaVersion = 7;
+constexpr const char* kPostgresSchema = R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE tokens (
+  sha256 TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('admin', 'user', 'registration', 'agent')),
+  subject TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE models (
+  sha256 TEXT PRIMARY KEY,
+  size_bytes BIGINT NOT NULL,
+  format TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE agents (
+  id BIGSERIAL PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  facts TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  registered_at TEXT NOT NULL,
+  last_seen_ms BIGINT NOT NULL);
+CREATE TABLE jobs (
+  id BIGSERIAL PRIMARY KEY,
+  owner TEXT NOT NULL,
+  request TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE tasks (
+  id BIGSERIAL PRIMARY KEY,
+  model_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  runtime TEXT NOT NULL,
+  device TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('converting', 'queued', 'assigned', 'running', 'succeeded', 'failed',
+                                       'cancelled', 'timed_out')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  agent_id BIGINT REFERENCES agents (id),
+  lease_deadline_ms BIGINT NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  assigned_at TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL DEFAULT '',
+  finished_at TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  owner TEXT NOT NULL,
+  job_id BIGINT REFERENCES jobs (id),
+  conversion_target TEXT NOT NULL DEFAULT '',
+  conversion_precision TEXT NOT NULL DEFAULT '',
+  repeat_invalid INTEGER NOT NULL DEFAULT 0,
+  compare TEXT NOT NULL DEFAULT '');
+CREATE INDEX tasks_by_state ON tasks (state, id);
+CREATE INDEX tasks_by_job ON tasks (job_id, id);
+CREATE INDEX tasks_by_conversion ON tasks (model_sha256, conversion_target, conversion_precision)
+  WHERE state = 'converting';
+CREATE TABLE results (
+  task_id BIGINT PRIMARY KEY REFERENCES tasks (id),
+  agent_id BIGINT NOT NULL REFERENCES agents (id),
+  document TEXT NOT NULL,
+  uploaded_at TEXT NOT NULL);
+CREATE TABLE conversions (
+  source_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  target TEXT NOT NULL,
+  precision TEXT NOT NULL,
+  converter_version TEXT NOT NULL,
+  converted_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  report TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (source_sha256, target, precision, converter_version));
+CREATE INDEX conversions_by_result ON conversions (converted_sha256);
+CREATE TABLE repeated_results (
+  task_id BIGINT NOT NULL REFERENCES tasks (id),
+  attempt INTEGER NOT NULL,
+  agent_id BIGINT NOT NULL REFERENCES agents (id),
+  lease_attempt INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  uploaded_at TEXT NOT NULL,
+  PRIMARY KEY (task_id, attempt));
+)sql";
+
+// Transaction locks (PostgreSQL advisory locks; replicas share them).
+constexpr int64_t kMigrationLock = 0x65620001;
+constexpr int64_t kExpiryLock = 0x65620002;
+
+// Notification channels between servers on one PostgreSQL database; payload "REPLICA[ ID,ID...]".
+constexpr const char* kTasksChannel = "edgebench_tasks";    // tasks queued (no ids: unknown which)
+constexpr const char* kAgentsChannel = "edgebench_agents";  // an agent registered
+constexpr size_t kMaxNotifyBytes = 7000;                    // PostgreSQL's payload limit is 8000
+
 constexpr const char* kTaskColumns =
     "t.id, t.model_sha256, t.runtime, t.device, t.selector, t.settings, t.state, t.attempts, "
     "t.agent_id, COALESCE(a.name, ''), t.lease_deadline_ms, t.created_at, t.assigned_at, "
@@ -278,8 +280,9 @@ TaskRow ReadTask(const Statement& s) {
   return t;
 }
 
-std::optional<TaskRow> SelectTask(sqlite3* db, int64_t id) {
-  Statement s(db, (std::string("SELECT ") + kTaskColumns + "WHERE t.id = ?").c_str());
+// `lock`: the task's row stays locked until the transaction ends (PostgreSQL; database.h).
+std::optional<TaskRow> SelectTask(Connection* db, int64_t id, bool lock = false) {
+  Statement s(db, std::string("SELECT ") + kTaskColumns + "WHERE t.id = ?" + (lock ? db->ForUpdate(false) : ""));
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
   return ReadTask(s);
@@ -330,28 +333,40 @@ std::string_view TokenKindName(TokenKind kind) {
   return "user";
 }
 
-ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string message = path + ": cannot open database: " + (db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return ApiError{500, message};
-  }
-  std::unique_ptr<Store> store(new Store(db));
+namespace {
+
+// A URL without its user and password, for messages.
+std::string Redacted(const std::string& location) {
+  const size_t scheme = location.find("://");
+  const size_t at = location.find('@');
+  if (scheme == std::string::npos || at == std::string::npos) return location;
+  return location.substr(0, scheme + 3) + location.substr(at + 1);
+}
+
+}  // namespace
+
+ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& location) {
+  const std::string path = Redacted(location);
+  auto connection = Connection::Open(location);
+  if (!connection.ok()) return ApiError{500, path + ": " + connection.error().message};
+  std::unique_ptr<Store> store(new Store(std::move(connection.value())));
+  Connection* db = store->db_;
+  const bool postgres = db->dialect() == Dialect::kPostgres;
   try {
-    sqlite3_busy_timeout(db, 5000);
-    Exec(db, "PRAGMA journal_mode = WAL");
-    Exec(db, "PRAGMA synchronous = NORMAL");
-    Exec(db, "PRAGMA foreign_keys = OFF");  // for the migrations; a no-op inside a transaction
+    if (!postgres) {
+      db->Exec("PRAGMA journal_mode = WAL");
+      db->Exec("PRAGMA synchronous = NORMAL");
+      db->Exec("PRAGMA foreign_keys = OFF");  // for the migrations; a no-op inside a transaction
+    }
     Transaction transaction(db);
+    db->TransactionLock(kMigrationLock);  // replicas starting together migrate once
     // Finalized before the migrations run: an open read of sqlite_master blocks DROP TABLE.
-    const bool exists =
-        Statement(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").Step();
+    const bool exists = db->TableExists("schema_version");
     int64_t version = 1;
     if (!exists) {
-      Exec(db, kSchema);
-      Statement(db, "INSERT INTO schema_version (version) VALUES (1)").Run();
+      db->Exec(postgres ? kPostgresSchema : kSchema);
+      version = postgres ? kPostgresSchemaVersion : 1;
+      Statement(db, "INSERT INTO schema_version (version) VALUES (?)").Bind(1, version).Run();
     } else {
       Statement found(db, "SELECT version FROM schema_version");
       version = found.Step() ? found.Int(0) : 0;
@@ -360,17 +375,66 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& path) {
       return ApiError{500, path + ": database schema version " + std::to_string(version) +
                                ", this server reads 1.." + std::to_string(kSchemaVersion)};
     }
-    for (; version < kSchemaVersion; ++version) Exec(db, kMigrations[version - 1]);
+    for (; version < kSchemaVersion; ++version) db->Exec(kMigrations[version - 1]);
     Statement(db, "UPDATE schema_version SET version = ?").Bind(1, kSchemaVersion).Run();
     transaction.Commit();
-    Exec(db, "PRAGMA foreign_keys = ON");
+    if (!postgres) db->Exec("PRAGMA foreign_keys = ON");
   } catch (const std::exception& e) {
     return ApiError{500, path + ": " + e.what()};
   }
   return store;
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::Store(std::unique_ptr<Connection> connection)
+    : connection_(std::move(connection)), db_(connection_.get()), replica_(NewSecret().substr(0, 16)) {}
+
+Store::~Store() = default;
+
+void Store::AnnounceQueued(const std::vector<int64_t>& ids) {
+  if (db_->dialect() == Dialect::kSqlite) return;
+  std::string payload = replica_;
+  for (size_t i = 0; i < ids.size() && payload.size() < kMaxNotifyBytes; ++i) {
+    payload += (i == 0 ? " " : ",") + std::to_string(ids[i]);
+  }
+  if (payload.size() >= kMaxNotifyBytes) payload = replica_;  // too many to list
+  db_->Notify(kTasksChannel, payload);
+}
+
+void Store::Notified(const std::string& channel, const std::string& payload) {
+  const std::string sender = payload.substr(0, payload.find(' '));
+  if (sender == replica_) return;
+  if (channel == kAgentsChannel || sender.empty()) {
+    std::lock_guard lock(mutex_);
+    registered_agents_.reset();
+    ++registrations_;
+  }
+  if (channel != kTasksChannel) return;
+  std::vector<int64_t> ids;
+  const size_t space = payload.find(' ');
+  if (space != std::string::npos) {
+    for (const std::string& id : Split(payload.substr(space + 1), ',')) ids.push_back(std::stoll(id));
+  }
+  std::function<void(const std::vector<int64_t>&)> handler;
+  {
+    std::lock_guard lock(mutex_);
+    handler = queued_handler_;
+  }
+  if (handler) handler(ids);
+}
+
+void Store::WatchQueuedTasks(std::function<void(const std::vector<int64_t>& ids)> handler) {
+  {
+    std::lock_guard lock(mutex_);
+    queued_handler_ = handler;
+    if (!handler || listener_) return;
+  }
+  auto listener = db_->Listen({kTasksChannel, kAgentsChannel}, [this](const std::string& channel,
+                                                                        const std::string& payload) {
+    Notified(channel, payload);
+  });
+  std::lock_guard lock(mutex_);
+  listener_ = std::move(listener);
+}
 
 void Store::AddToken(const std::string& token_sha256, TokenKind kind, const std::string& subject) {
   std::lock_guard lock(mutex_);
@@ -405,8 +469,8 @@ bool Store::HasToken(TokenKind kind) {
 void Store::AddModel(const ModelRow& model) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  Statement(db_, "INSERT OR IGNORE INTO models (sha256, size_bytes, format, name, created_at) "
-                 "VALUES (?, ?, ?, ?, ?)")
+  Statement(db_, "INSERT INTO models (sha256, size_bytes, format, name, created_at) "
+                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
       .Bind(1, model.sha256).Bind(2, model.size_bytes).Bind(3, model.format).Bind(4, model.name)
       .Bind(5, IsoUtc(NowMs())).Run();
   transaction.Commit();
@@ -415,8 +479,8 @@ void Store::AddModel(const ModelRow& model) {
 void Store::AddConversion(const ConversionRow& c) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  Statement(db_, "INSERT OR IGNORE INTO conversions (source_sha256, target, precision, converter_version, "
-                 "converted_sha256, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+  Statement(db_, "INSERT INTO conversions (source_sha256, target, precision, converter_version, "
+                 "converted_sha256, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
       .Bind(1, c.source_sha256).Bind(2, c.target).Bind(3, c.precision).Bind(4, c.converter_version)
       .Bind(5, c.converted_sha256).Bind(6, c.report.dump()).Bind(7, IsoUtc(NowMs())).Run();
   transaction.Commit();
@@ -474,6 +538,7 @@ int64_t Store::RegisterAgent(const std::string& name, const nlohmann::json& fact
   Statement(db_, "DELETE FROM tokens WHERE kind = 'agent' AND subject = ?").Bind(1, name).Run();
   Statement(db_, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'agent', ?, ?)")
       .Bind(1, token_sha256).Bind(2, name).Bind(3, IsoUtc(now)).Run();
+  db_->Notify(kAgentsChannel, replica_);
   transaction.Commit();
   registered_agents_.reset();
   ++registrations_;
@@ -514,7 +579,7 @@ namespace {
 constexpr const char* kInsertTask =
     "INSERT INTO tasks (model_sha256, runtime, device, selector, settings, state, created_at, owner, "
     "conversion_target, conversion_precision, job_id, repeat_invalid, compare) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
 
 // Binds all of kInsertTask but the job id (11).
 void BindNewTask(Statement& insert, const NewTask& task, const std::string& now, const std::string& owner) {
@@ -532,8 +597,10 @@ int64_t Store::CreateTask(const NewTask& task) {
   Transaction transaction(db_);
   Statement insert(db_, kInsertTask);
   BindNewTask(insert, task, IsoUtc(NowMs()), task.owner);
-  insert.BindNull(11).Run();
-  const int64_t id = sqlite3_last_insert_rowid(db_);
+  insert.BindNull(11).Step();
+  const int64_t id = insert.Int(0);
+  insert.Run();
+  if (!task.conversion) AnnounceQueued({id});
   transaction.Commit();
   return id;
 }
@@ -548,22 +615,27 @@ int64_t Store::CreateJob(const std::string& owner, const nlohmann::json& request
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
   const std::string now = IsoUtc(NowMs());
-  Statement(db_, "INSERT INTO jobs (owner, request, created_at) VALUES (?, ?, ?)")
-      .Bind(1, owner).Bind(2, request.dump()).Bind(3, now).Run();
-  const int64_t job_id = sqlite3_last_insert_rowid(db_);
+  Statement job(db_, "INSERT INTO jobs (owner, request, created_at) VALUES (?, ?, ?) RETURNING id");
+  job.Bind(1, owner).Bind(2, request.dump()).Bind(3, now).Step();
+  const int64_t job_id = job.Int(0);
+  job.Run();
   Statement insert(db_, kInsertTask);
+  std::vector<int64_t> queued;
   for (const NewTask& task : tasks) {
     BindNewTask(insert, task, now, owner);
-    insert.Bind(11, job_id).Run();
+    insert.Bind(11, job_id).Step();
+    if (!task.conversion) queued.push_back(insert.Int(0));
+    insert.Run();
     insert.Reset();
   }
+  if (!queued.empty()) AnnounceQueued(queued);
   transaction.Commit();
   return job_id;
 }
 
 namespace {
 
-std::vector<JobRow> SelectJobs(sqlite3* db, const std::string& where, const std::function<void(Statement&)>& bind) {
+std::vector<JobRow> SelectJobs(Connection* db, const std::string& where, const std::function<void(Statement&)>& bind) {
   std::vector<JobRow> jobs;
   {
     Statement s(db, ("SELECT id, owner, request, created_at FROM jobs " + where).c_str());
@@ -659,7 +731,8 @@ std::vector<TaskRow> Store::FinishConversion(const ConversionKey& key, const std
   Transaction transaction(db_);
   std::vector<int64_t> ids;
   {
-    Statement s(db_, (std::string("SELECT t.id FROM tasks t WHERE ") + kAwaitingConversion + "ORDER BY t.id").c_str());
+    Statement s(db_, std::string("SELECT t.id FROM tasks t WHERE ") + kAwaitingConversion + "ORDER BY t.id" +
+                         db_->ForUpdate(false));
     s.Bind(1, key.source_sha256).Bind(2, key.target).Bind(3, key.precision);
     while (s.Step()) ids.push_back(s.Int(0));
   }
@@ -676,6 +749,7 @@ std::vector<TaskRow> Store::FinishConversion(const ConversionKey& key, const std
     update.Reset();
     changed.push_back(*SelectTask(db_, id));
   }
+  if (!converted_sha256.empty() && !ids.empty()) AnnounceQueued(ids);
   transaction.Commit();
   return changed;
 }
@@ -689,17 +763,28 @@ std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms)
   {
     // The runnable rule is scheduler.h's CanRun, the one source; the SQL is a coarse prefilter
     // (queued, for this agent or for any, on a runtime it offers).
-    nlohmann::json runtimes = nlohmann::json::array();
+    std::vector<std::string> runtimes;
     for (const auto& runtime : agent.facts.value("runtimes", nlohmann::json::array())) {
       runtimes.push_back(runtime.value("name", ""));
     }
-    Statement s(db_, (std::string("SELECT ") + kTaskColumns +
-                      "WHERE t.state = 'queued' AND (t.device = '' OR t.device = ?) "
-                      "AND t.runtime IN (SELECT value FROM json_each(?)) ORDER BY t.id").c_str());
-    s.Bind(1, agent.name).Bind(2, runtimes.dump());
+    std::string placeholders = runtimes.empty() ? "NULL" : "?";
+    for (size_t i = 1; i < runtimes.size(); ++i) placeholders += ", ?";
+    Statement s(db_, std::string("SELECT ") + kTaskColumns +
+                         "WHERE t.state = 'queued' AND (t.device = '' OR t.device = ?) "
+                         "AND t.runtime IN (" + placeholders + ") ORDER BY t.id");
+    s.Bind(1, agent.name);
+    for (size_t i = 0; i < runtimes.size(); ++i) s.Bind(static_cast<int>(i) + 2, runtimes[i]);
+    // PostgreSQL: another server may be leasing the same task; the first to lock it takes it
+    // (a task still queued once locked), the others go on to the next.
+    Statement claim(db_, std::string("SELECT t.id FROM tasks t WHERE t.id = ? AND t.state = 'queued'") +
+                             db_->ForUpdate(true));
     while (s.Step()) {
       TaskRow task = ReadTask(s);
-      if (CanRun(agent, PlacementOf(task))) {
+      if (!CanRun(agent, PlacementOf(task))) continue;
+      claim.Bind(1, task.id);
+      const bool claimed = claim.Step();
+      claim.Reset();
+      if (claimed) {
         chosen = std::move(task);
         break;
       }
@@ -719,7 +804,7 @@ std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms)
 ApiResult<TaskRow> Store::Heartbeat(int64_t task_id, int64_t agent_id, int64_t lease_ms) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  auto task = SelectTask(db_, task_id);
+  auto task = SelectTask(db_, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   if (task->agent_id != agent_id || (task->state != "assigned" && task->state != "running")) {
     return ApiError{409, "task " + std::to_string(task_id) + " is not held by this agent (state " +
@@ -742,7 +827,7 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
                                                               const std::string& error) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  auto task = SelectTask(db_, task_id);
+  auto task = SelectTask(db_, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   {
     Statement stored(db_, "SELECT document, agent_id FROM results WHERE task_id = ?");
@@ -777,6 +862,7 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
         .Bind(1, "result of attempt " + std::to_string(attempt) + " of " + std::to_string(task->repeat_invalid + 1) +
                      " INVALID; re-queued")
         .Bind(2, task_id).Run();
+    AnnounceQueued({task_id});
     transaction.Commit();
     return std::pair{document, true};
   }
@@ -825,7 +911,7 @@ int Store::CountResults(int64_t task_id) {
 ApiResult<TaskRow> Store::CancelTask(int64_t task_id) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  auto task = SelectTask(db_, task_id);
+  auto task = SelectTask(db_, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   if (IsFinalState(task->state)) {
     return ApiError{409, "task " + std::to_string(task_id) + " is already " + task->state};
@@ -841,6 +927,8 @@ ApiResult<TaskRow> Store::CancelTask(int64_t task_id) {
 int Store::ExpireLeases(int max_attempts) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
+  // One server expires leases at a time; the others skip their turn.
+  if (!db_->TryTransactionLock(kExpiryLock)) return 0;
   const int64_t now = NowMs();
   // Leases that ended without a result: the repeated runs' leases ended with one.
   constexpr const char* kLostLeases =
@@ -850,14 +938,14 @@ int Store::ExpireLeases(int max_attempts) {
                        " || ' times (agent lost); giving up' "
                        "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ? AND " + kLostLeases +
                        " >= ?").c_str());
-  fail.Bind(1, IsoUtc(now)).Bind(2, now).Bind(3, max_attempts).Run();
-  int changed = sqlite3_changes(db_);
+  int changed = static_cast<int>(fail.Bind(1, IsoUtc(now)).Bind(2, now).Bind(3, max_attempts).Run());
   Statement requeue(db_,
                     "UPDATE tasks SET state = 'queued', agent_id = NULL, lease_deadline_ms = 0, "
                     "error = 'lease of attempt ' || attempts || ' expired (agent lost); re-queued' "
                     "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ?");
-  requeue.Bind(1, now).Run();
-  changed += sqlite3_changes(db_);
+  const int64_t requeued = requeue.Bind(1, now).Run();
+  changed += static_cast<int>(requeued);
+  if (requeued > 0) AnnounceQueued({});
   transaction.Commit();
   return changed;
 }
@@ -866,7 +954,7 @@ bool Store::AgentHoldsModel(int64_t agent_id, const std::string& sha256) {
   std::lock_guard lock(mutex_);
   // A comparison's other models are in its `compare` JSON (a quoted sha256 matches only itself).
   Statement s(db_, "SELECT 1 FROM tasks WHERE agent_id = ? AND state IN ('assigned', 'running') "
-                   "AND (model_sha256 = ? OR instr(compare, '\"' || ? || '\"') > 0)");
+                   "AND (model_sha256 = ? OR compare LIKE '%\"' || ? || '\"%')");
   s.Bind(1, agent_id).Bind(2, sha256).Bind(3, sha256);
   return s.Step();
 }

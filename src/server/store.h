@@ -1,10 +1,13 @@
-// The server's durable state in SQLite (DIR/edgebench.db): tokens, models, agents, tasks and
-// results. One connection guarded by a mutex; every method is one transaction, so a check and
-// the update it guards (lease a task, accept a result) cannot interleave with another request.
+// The server's durable state: tokens, models, agents, tasks and results, in SQLite (DIR/edgebench.db,
+// the default) or PostgreSQL (--store postgresql://..., which several server replicas may share).
+// One connection guarded by a mutex; every method is one transaction, so a check and the update
+// it guards (lease a task, accept a result) cannot interleave with another request; on
+// PostgreSQL the rows it changes are locked (leases skip tasks another replica is leasing).
 // Thread-safe.
 #pragma once
 
 #include <compare>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -17,9 +20,11 @@
 
 #include <nlohmann/json.hpp>
 
-struct sqlite3;
 
 namespace edgebench::server {
+
+class Connection;
+class Listener;
 
 // An answer the HTTP layer sends as {"error": message} with `status`.
 struct ApiError {
@@ -150,7 +155,9 @@ struct JobRow {
 
 class Store {
  public:
-  static ApiResult<std::unique_ptr<Store>> Open(const std::string& path);
+  // `location`: a SQLite file path or a postgresql:// URL (database.h). Creates the schema or
+  // migrates it to kSchemaVersion.
+  static ApiResult<std::unique_ptr<Store>> Open(const std::string& location);
   ~Store();
 
   // Tokens are stored as the hex SHA-256 of the secret.
@@ -223,12 +230,25 @@ class Store {
   // True when the agent holds (assigned/running) a task on this model, or comparing it.
   bool AgentHoldsModel(int64_t agent_id, const std::string& sha256);
 
+  // Calls `handler` when another server sharing the database (PostgreSQL) queued tasks: created,
+  // converted or re-queued, with their ids, or none when it does not say which (wake every
+  // waiting lease). Runs on a thread of the store's own until WatchQueuedTasks(nullptr) or the
+  // store's end; on SQLite there is no other server and it is never called.
+  void WatchQueuedTasks(std::function<void(const std::vector<int64_t>& ids)> handler);
+
  private:
-  explicit Store(sqlite3* db) : db_(db) {}
+  explicit Store(std::unique_ptr<Connection> connection);
+  // Tells the other servers on the database that tasks were queued (none listed: unknown).
+  void AnnounceQueued(const std::vector<int64_t>& ids);
+  void Notified(const std::string& channel, const std::string& payload);
   std::mutex mutex_;
-  sqlite3* db_;
+  std::unique_ptr<Connection> connection_;
+  Connection* db_;
+  const std::string replica_;  // this store's id in its announcements, to ignore its own
+  std::function<void(const std::vector<int64_t>&)> queued_handler_;
   std::shared_ptr<const std::vector<AgentRow>> registered_agents_;  // RegisteredAgents(); null = stale
   uint64_t registrations_ = 0;  // RegisterAgent calls, so a list read before one is not cached
+  std::unique_ptr<Listener> listener_;  // last: its thread uses the members above
 };
 
 // succeeded, failed, cancelled, timed_out: a task in one never changes again.

@@ -1,11 +1,14 @@
-// The task state machine of the server's store, without HTTP.
+// The task state machine of the server's store, without HTTP, on SQLite and on PostgreSQL (a
+// server of its own, testing/postgres.h); the migrations of SQLite databases from older servers.
 #include "store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <thread>
 
+#include "testing/postgres.h"
 #include "testing/test_models.h"
 
 namespace edgebench::server {
@@ -13,10 +16,28 @@ namespace {
 
 using json = nlohmann::json;
 
-class StoreTest : public ::testing::Test {
+// The parameter names the database: "sqlite" or "postgresql".
+class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
+  // A new, empty database of the parameter's kind.
+  std::string NewDatabase() {
+    if (GetParam() == "sqlite") return testing::MakeTempDir() + "/edgebench.db";
+    std::string error;
+    testing::PostgresServer* postgres = testing::SharedPostgres(&error);
+    if (!postgres) {
+      ADD_FAILURE() << error;
+      return "";
+    }
+    static int databases = 0;
+    return postgres->CreateDatabase("store_" + std::to_string(getpid()) + "_" + std::to_string(++databases));
+  }
+
   void SetUp() override {
-    auto opened = Store::Open(testing::MakeTempDir() + "/edgebench.db");
+    if (GetParam() == "postgresql" && testing::PostgresServer::BinDir().empty()) {
+      GTEST_SKIP() << "PostgreSQL 15 server binaries not installed (/usr/lib/postgresql/15/bin; "
+                      "tools/setup.sh installs postgresql-15): PostgreSQL store not tested";
+    }
+    auto opened = Store::Open(NewDatabase());
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened.value());
     store_->AddModel({std::string(64, 'a'), 10, "onnx", "m.onnx", ""});
@@ -42,7 +63,10 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(StoreTest, LeaseMatchesDeviceOrLabelsAndRuntime) {
+INSTANTIATE_TEST_SUITE_P(Databases, StoreTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST_P(StoreTest, LeaseMatchesDeviceOrLabelsAndRuntime) {
   const AgentRow rpi = Agent("rpi", {"tflite"}, {{"board", "rpi4"}});
   const AgentRow x86 = Agent("x86", {"onnxruntime", "null"}, {{"board", "pc"}});
   const int64_t for_rpi = Task("tflite", "rpi");
@@ -61,7 +85,7 @@ TEST_F(StoreTest, LeaseMatchesDeviceOrLabelsAndRuntime) {
   EXPECT_EQ(store_->GetTask(wrong_runtime)->state, "queued");
 }
 
-TEST_F(StoreTest, ExpiredLeaseRequeuesThenFails) {
+TEST_P(StoreTest, ExpiredLeaseRequeuesThenFails) {
   const AgentRow agent = Agent("a", {"null"});
   const int64_t id = Task("null", "a");
   ASSERT_TRUE(store_->LeaseTask(agent, 1));
@@ -77,7 +101,7 @@ TEST_F(StoreTest, ExpiredLeaseRequeuesThenFails) {
   EXPECT_EQ(store_->ExpireLeases(2), 0);
 }
 
-TEST_F(StoreTest, HeartbeatRenewsAndResultIsStoredOnce) {
+TEST_P(StoreTest, HeartbeatRenewsAndResultIsStoredOnce) {
   const AgentRow agent = Agent("a", {"null"});
   const AgentRow other = Agent("b", {"null"});
   const int64_t id = Task("null", "a");
@@ -103,7 +127,7 @@ TEST_F(StoreTest, HeartbeatRenewsAndResultIsStoredOnce) {
   EXPECT_EQ(store_->CancelTask(id).error().status, 409);
 }
 
-TEST_F(StoreTest, CancelledTaskCannotBeRenewedOrFinished) {
+TEST_P(StoreTest, CancelledTaskCannotBeRenewedOrFinished) {
   const AgentRow agent = Agent("a", {"null"});
   const int64_t id = Task("null", "a");
   ASSERT_TRUE(store_->LeaseTask(agent, 60000));
@@ -113,8 +137,8 @@ TEST_F(StoreTest, CancelledTaskCannotBeRenewedOrFinished) {
   EXPECT_EQ(store_->GetTask(id)->state, "cancelled");
 }
 
-TEST_F(StoreTest, ReopeningKeepsStateAndChecksTheSchemaVersion) {
-  const std::string path = testing::MakeTempDir() + "/edgebench.db";
+TEST_P(StoreTest, ReopeningKeepsStateAndChecksTheSchemaVersion) {
+  const std::string path = NewDatabase();
   {
     auto store = Store::Open(path);
     ASSERT_TRUE(store.ok());
@@ -128,7 +152,7 @@ TEST_F(StoreTest, ReopeningKeepsStateAndChecksTheSchemaVersion) {
   EXPECT_FALSE(reopened.value()->FindToken("other"));
 }
 
-TEST_F(StoreTest, JobCreatesItsTasksAndCountsTheirStates) {
+TEST_P(StoreTest, JobCreatesItsTasksAndCountsTheirStates) {
   const AgentRow agent = Agent("a", {"null", "onnxruntime"});
   std::vector<NewTask> tasks(3);
   for (size_t i = 0; i < tasks.size(); ++i) {
@@ -191,7 +215,7 @@ void RevertToSchema5(const std::string& path) {
                 "ALTER TABLE tasks DROP COLUMN repeat_invalid; UPDATE schema_version SET version = 5;");
 }
 
-TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
+TEST(SqliteStoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
   const std::string path = testing::MakeTempDir() + "/edgebench.db";
   int64_t old_task = 0;
   {
@@ -229,7 +253,7 @@ TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
 }
 
 // Schema 5 rebuilds the tasks table (state converting): tasks and their results are kept.
-TEST_F(StoreTest, SchemaVersion4DatabaseIsMigratedWithItsTasksAndResults) {
+TEST(SqliteStoreTest, SchemaVersion4DatabaseIsMigratedWithItsTasksAndResults) {
   const std::string path = testing::MakeTempDir() + "/edgebench.db";
   const std::string sha(64, 'b');
   int64_t old_task = 0;
@@ -290,7 +314,7 @@ UPDATE schema_version SET version = 4;
 }
 
 // Schema 6 adds repeated results: a version-5 task keeps its one result, its first attempt.
-TEST_F(StoreTest, SchemaVersion5DatabaseIsMigratedWithItsResults) {
+TEST(SqliteStoreTest, SchemaVersion5DatabaseIsMigratedWithItsResults) {
   const std::string path = testing::MakeTempDir() + "/edgebench.db";
   int64_t old_task = 0;
   {
@@ -328,7 +352,7 @@ TEST_F(StoreTest, SchemaVersion5DatabaseIsMigratedWithItsResults) {
 
 // An INVALID result with repeats left queues the task again for any agent and is kept; the
 // last run's document becomes the result once the repeats are used up.
-TEST_F(StoreTest, InvalidResultIsRepeatedUntilTheRepeatsAreUsedUp) {
+TEST_P(StoreTest, InvalidResultIsRepeatedUntilTheRepeatsAreUsedUp) {
   const AgentRow a = Agent("a", {"null"}, {{"any", "1"}});
   const AgentRow b = Agent("b", {"null"}, {{"any", "1"}});
   NewTask task;
@@ -376,7 +400,7 @@ TEST_F(StoreTest, InvalidResultIsRepeatedUntilTheRepeatsAreUsedUp) {
   }
 }
 
-TEST_F(StoreTest, ValidResultEndsTheRepeats) {
+TEST_P(StoreTest, ValidResultEndsTheRepeats) {
   const AgentRow agent = Agent("a", {"null"});
   NewTask task;
   task.model_sha256 = std::string(64, 'a');
@@ -396,7 +420,7 @@ TEST_F(StoreTest, ValidResultEndsTheRepeats) {
 }
 
 // --max-attempts counts leases lost without a result, not the leases of repeated runs.
-TEST_F(StoreTest, RepeatedRunsDoNotCountAsExpiredLeases) {
+TEST_P(StoreTest, RepeatedRunsDoNotCountAsExpiredLeases) {
   const AgentRow agent = Agent("a", {"null"});
   NewTask task;
   task.model_sha256 = std::string(64, 'a');
@@ -420,7 +444,7 @@ TEST_F(StoreTest, RepeatedRunsDoNotCountAsExpiredLeases) {
 
 // A task that waits for a conversion is not leased; cancelled, it leaves the stage; finished,
 // it runs the converted model.
-TEST_F(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
+TEST_P(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
   const AgentRow lite = Agent("lite", {"tflite"});
   store_->AddModel({std::string(64, 'c'), 10, "tflite", "m.tflite", ""});
   const ConversionKey key{std::string(64, 'a'), "tflite", "fp32"};
@@ -454,7 +478,7 @@ TEST_F(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
   EXPECT_EQ(store_->GetTask(failing)->error, "conversion to tflite at fp32: cannot convert");
 }
 
-TEST_F(StoreTest, DatabaseFromANewerServerIsRefused) {
+TEST(SqliteStoreTest, DatabaseFromANewerServerIsRefused) {
   const std::string path = testing::MakeTempDir() + "/edgebench.db";
   ASSERT_TRUE(Store::Open(path).ok());
   ExecSql(path, "UPDATE schema_version SET version = 99;");
