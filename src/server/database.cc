@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <optional>
 #include <thread>
@@ -100,17 +101,21 @@ ApiResult<std::unique_ptr<Connection>> OpenSqlite(const std::string& path) {
 
 // ---- PostgreSQL (libpq) ----
 
-// `?` placeholders (outside quoted literals) as PostgreSQL's $1, $2, ...
+// SQLite's placeholders (outside quoted literals) as PostgreSQL's: `?` as $1, $2, ... in order,
+// `?N` as $N.
 std::string NumberPlaceholders(const std::string& sql) {
   std::string out;
   bool quoted = false;
   int next = 1;
-  for (const char c : sql) {
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
     if (c == '\'') quoted = !quoted;
-    if (c == '?' && !quoted) {
-      out += "$" + std::to_string(next++);
-    } else {
+    if (c != '?' || quoted) {
       out += c;
+    } else if (i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      out += '$';
+    } else {
+      out += "$" + std::to_string(next++);
     }
   }
   return out;
@@ -169,9 +174,9 @@ class PostgresStatement : public StatementDriver {
 
  private:
   void Set(int index, std::optional<std::string> value, Oid type) {
-    if (static_cast<int>(values_.size()) < index) {
-      values_.resize(index);
-      types_.resize(index, kTextOid);
+    if (static_cast<int>(values_.size()) < index) {  // parameters left unbound are NULL of the type
+      values_.resize(index);                           // PostgreSQL infers (0)
+      types_.resize(index, 0);
     }
     values_[index - 1] = std::move(value);
     types_[index - 1] = type;

@@ -38,4 +38,13 @@ void AddTaskRoutes(httplib::Server& http, ServerContext& context);   // tasks_ha
 void AddAgentRoutes(httplib::Server& http, ServerContext& context);
 void AddImageRoutes(httplib::Server& http, ServerContext& context);  // images_handler.cc
 
+// health_handler.cc: device maintenance, reset and health-check history; the verdict on a
+// health-check task once final (from its result `document`); the periodic scheduling of checks
+// (--health-model, --health-check-minutes).
+void AddHealthRoutes(httplib::Server& http, ServerContext& context);
+void JudgeIfHealthCheck(ServerContext& context, const TaskRow& task, const nlohmann::json& document);
+void ScheduleHealthChecks(ServerContext& context);
+// A device not seen for this long is offline.
+int64_t DeviceOnlineMs(const ServerContext& context);
+
 }  // namespace edgebench::server

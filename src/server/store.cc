@@ -150,6 +150,22 @@ CREATE TABLE repeated_results (
     R"sql(
 ALTER TABLE tasks ADD COLUMN compare TEXT NOT NULL DEFAULT '';
 )sql",
+    // 8: device health (AgentRow::health, maintenance) and the health checks (HealthCheckRow).
+    R"sql(
+ALTER TABLE agents ADD COLUMN health TEXT NOT NULL DEFAULT 'good';
+ALTER TABLE agents ADD COLUMN health_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE agents ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE health_checks (
+  task_id BIGINT PRIMARY KEY REFERENCES tasks (id),
+  agent_id BIGINT NOT NULL REFERENCES agents (id),
+  runtime TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  finished_at TEXT NOT NULL DEFAULT '',
+  verdict TEXT NOT NULL DEFAULT 'pending',
+  detail TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX health_checks_by_agent ON health_checks (agent_id, created_ms);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
@@ -236,6 +252,7 @@ CREATE TABLE repeated_results (
 // Transaction locks (PostgreSQL advisory locks; replicas share them).
 constexpr int64_t kMigrationLock = 0x65620001;
 constexpr int64_t kExpiryLock = 0x65620002;
+constexpr int64_t kHealthLock = 0x65620003;
 
 // Notification channels between servers on one PostgreSQL database; payload "REPLICA[ ID,ID...]".
 constexpr const char* kTasksChannel = "edgebench_tasks";    // tasks queued (no ids: unknown which)
@@ -297,8 +314,17 @@ AgentRow ReadAgent(const Statement& s) {
   a.registered_at = s.Text(4);
   a.last_seen_ms = s.Int(5);
   a.last_seen_at = IsoUtc(a.last_seen_ms);
+  a.health = s.Text(6);
+  a.health_reason = s.Text(7);
+  a.maintenance = s.Int(8) != 0;
+  a.busy = s.Int(9) != 0;
   return a;
 }
+
+constexpr const char* kAgentColumns =
+    "SELECT id, name, facts, labels, registered_at, last_seen_ms, health, health_reason, maintenance, "
+    "EXISTS (SELECT 1 FROM tasks t WHERE t.agent_id = agents.id AND t.state IN ('assigned', 'running')) "
+    "FROM agents ";
 
 }  // namespace
 
@@ -547,7 +573,7 @@ int64_t Store::RegisterAgent(const std::string& name, const nlohmann::json& fact
 
 std::optional<AgentRow> Store::FindAgent(const std::string& name) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT id, name, facts, labels, registered_at, last_seen_ms FROM agents WHERE name = ?");
+  Statement s(db_, std::string(kAgentColumns) + "WHERE name = ?");
   s.Bind(1, name);
   if (!s.Step()) return std::nullopt;
   return ReadAgent(s);
@@ -555,7 +581,7 @@ std::optional<AgentRow> Store::FindAgent(const std::string& name) {
 
 std::vector<AgentRow> Store::ListAgents() {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT id, name, facts, labels, registered_at, last_seen_ms FROM agents ORDER BY name");
+  Statement s(db_, std::string(kAgentColumns) + "ORDER BY name");
   std::vector<AgentRow> agents;
   while (s.Step()) agents.push_back(ReadAgent(s));
   return agents;
@@ -760,6 +786,12 @@ std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms)
   const int64_t now = NowMs();
   Statement(db_, "UPDATE agents SET last_seen_ms = ? WHERE id = ?").Bind(1, now).Bind(2, agent.id).Run();
   std::optional<TaskRow> chosen;
+  // A bad device or one in maintenance is out of scheduling.
+  Statement schedulable(db_, "SELECT 1 FROM agents WHERE id = ? AND health = 'good' AND maintenance = 0");
+  if (!schedulable.Bind(1, agent.id).Step()) {
+    transaction.Commit();
+    return std::nullopt;
+  }
   {
     // The runnable rule is scheduler.h's CanRun, the one source; the SQL is a coarse prefilter
     // (queued, for this agent or for any, on a runtime it offers).
@@ -957,6 +989,109 @@ bool Store::AgentHoldsModel(int64_t agent_id, const std::string& sha256) {
                    "AND (model_sha256 = ? OR compare LIKE '%\"' || ? || '\"%')");
   s.Bind(1, agent_id).Bind(2, sha256).Bind(3, sha256);
   return s.Step();
+}
+
+}  // namespace edgebench::server
+
+namespace edgebench::server {
+
+namespace {
+
+HealthCheckRow ReadHealthCheck(const Statement& s) {
+  return {s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), nlohmann::json::parse(s.Text(6))};
+}
+
+constexpr const char* kHealthCheckColumns =
+    "SELECT h.task_id, a.name, h.runtime, h.created_at, h.finished_at, h.verdict, h.detail "
+    "FROM health_checks h JOIN agents a ON a.id = h.agent_id ";
+
+}  // namespace
+
+std::optional<AgentRow> Store::SetMaintenance(const std::string& name, bool on) {
+  {
+    std::lock_guard lock(mutex_);
+    Statement(db_, "UPDATE agents SET maintenance = ? WHERE name = ?").Bind(1, on ? 1 : 0).Bind(2, name).Run();
+  }
+  return FindAgent(name);
+}
+
+std::optional<AgentRow> Store::ResetHealth(const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    Statement(db_, "UPDATE agents SET health = 'good', health_reason = '' WHERE name = ?").Bind(1, name).Run();
+  }
+  return FindAgent(name);
+}
+
+int Store::ScheduleHealthChecks(int64_t seen_since_ms, int64_t due_since_ms,
+                                const std::function<std::vector<NewTask>(const AgentRow&)>& checks_for) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  if (!db_->TryTransactionLock(kHealthLock)) return 0;
+  std::vector<AgentRow> due;
+  {
+    Statement s(db_, std::string(kAgentColumns) +
+                         "WHERE health = 'good' AND maintenance = 0 AND last_seen_ms >= ? AND NOT EXISTS "
+                         "(SELECT 1 FROM health_checks h WHERE h.agent_id = agents.id AND h.created_ms >= ?) "
+                         "ORDER BY id");
+    s.Bind(1, seen_since_ms).Bind(2, due_since_ms);
+    while (s.Step()) due.push_back(ReadAgent(s));
+  }
+  const int64_t now = NowMs();
+  Statement insert(db_, kInsertTask);
+  Statement check(db_, "INSERT INTO health_checks (task_id, agent_id, runtime, created_at, created_ms) "
+                       "VALUES (?, ?, ?, ?, ?)");
+  std::vector<int64_t> created;
+  for (const AgentRow& agent : due) {
+    for (const NewTask& task : checks_for(agent)) {
+      BindNewTask(insert, task, IsoUtc(now), task.owner);
+      insert.BindNull(11).Step();
+      created.push_back(insert.Int(0));
+      insert.Run();
+      insert.Reset();
+      check.Bind(1, created.back()).Bind(2, agent.id).Bind(3, task.runtime).Bind(4, IsoUtc(now)).Bind(5, now).Run();
+      check.Reset();
+    }
+  }
+  if (!created.empty()) AnnounceQueued(created);
+  transaction.Commit();
+  return static_cast<int>(created.size());
+}
+
+std::optional<HealthCheckRow> Store::FindHealthCheck(int64_t task_id) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, std::string(kHealthCheckColumns) + "WHERE h.task_id = ?");
+  s.Bind(1, task_id);
+  if (!s.Step()) return std::nullopt;
+  return ReadHealthCheck(s);
+}
+
+void Store::FinishHealthCheck(int64_t task_id, bool passed, const nlohmann::json& detail) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  const int64_t changed =
+      Statement(db_, "UPDATE health_checks SET verdict = ?, finished_at = ?, detail = ? "
+                     "WHERE task_id = ? AND verdict = 'pending'")
+          .Bind(1, passed ? "passed" : "failed").Bind(2, IsoUtc(NowMs())).Bind(3, detail.dump()).Bind(4, task_id).Run();
+  if (changed > 0 && !passed) {
+    Statement(db_, "UPDATE agents SET health = 'bad', health_reason = ? "
+                   "WHERE id = (SELECT agent_id FROM health_checks WHERE task_id = ?)")
+        .Bind(1, "health check (task " + std::to_string(task_id) + ") failed: " + detail.value("reason", ""))
+        .Bind(2, task_id).Run();
+  }
+  transaction.Commit();
+}
+
+std::vector<HealthCheckRow> Store::HealthChecks(const std::string& device, const std::string& runtime_passed,
+                                                int limit) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, std::string(kHealthCheckColumns) +
+                       "WHERE a.name = ? AND (? = '' OR (h.runtime = ? AND h.verdict = 'passed')) "
+                       "ORDER BY h.created_ms DESC, h.task_id DESC LIMIT ?");
+  s.Bind(1, device).Bind(2, runtime_passed).Bind(3, runtime_passed).Bind(4, limit);
+  std::vector<HealthCheckRow> checks;
+  while (s.Step()) checks.push_back(ReadHealthCheck(s));
+  return checks;
 }
 
 }  // namespace edgebench::server

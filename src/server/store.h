@@ -50,8 +50,8 @@ class [[nodiscard]] ApiResult {
 };
 
 // 2: jobs; 3: conversions; 4: conversion precision; 5: task state converting; 6: repeated results;
-// 7: comparison tasks
-inline constexpr int kSchemaVersion = 7;
+// 7: comparison tasks; 8: device health (health, maintenance, health checks)
+inline constexpr int kSchemaVersion = 8;
 
 enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
 std::string_view TokenKindName(TokenKind kind);
@@ -85,6 +85,21 @@ struct AgentRow {
   std::string registered_at;
   std::string last_seen_at;
   int64_t last_seen_ms = 0;
+  // Health (LAVA's model): "bad" after a failed health check, until an admin resets it; in
+  // maintenance while an admin says so. Either takes the device out of scheduling.
+  std::string health = "good";
+  std::string health_reason;  // why it is bad
+  bool maintenance = false;
+  bool busy = false;  // holds a task (assigned or running)
+};
+
+// A health check: a task on a known model that the server gives a device on one of its
+// runtimes; its verdict ("pending", "passed", "failed") and why.
+struct HealthCheckRow {
+  int64_t task_id = 0;
+  std::string device, runtime, created_at, finished_at;
+  std::string verdict = "pending";
+  nlohmann::json detail;  // {reason, p50_ms, baseline_p50_ms, verification_passed}
 };
 
 // A conversion of a model, the unit of the conversion stage: tasks waiting for the same key
@@ -229,6 +244,23 @@ class Store {
   int ExpireLeases(int max_attempts);
   // True when the agent holds (assigned/running) a task on this model, or comparing it.
   bool AgentHoldsModel(int64_t agent_id, const std::string& sha256);
+
+  // ---- device health ----
+  // Puts the device in maintenance (or takes it out); nullopt when unknown.
+  std::optional<AgentRow> SetMaintenance(const std::string& name, bool on);
+  // An admin's reset of a bad device: good again, back in scheduling; nullopt when unknown.
+  std::optional<AgentRow> ResetHealth(const std::string& name);
+  // Creates the health checks that are due: for each device that is good, not in maintenance,
+  // seen since `seen_since_ms` and without a health check created since `due_since_ms`, the
+  // tasks `checks_for(device)` (one per runtime). One server at a time (the others return 0).
+  int ScheduleHealthChecks(int64_t seen_since_ms, int64_t due_since_ms,
+                           const std::function<std::vector<NewTask>(const AgentRow&)>& checks_for);
+  // The health check that task `task_id` is, if it is one.
+  std::optional<HealthCheckRow> FindHealthCheck(int64_t task_id);
+  // Records the verdict of a pending check; a failed one marks its device bad (`detail.reason`).
+  void FinishHealthCheck(int64_t task_id, bool passed, const nlohmann::json& detail);
+  // The device's health checks, newest first; passed ones of `runtime` only when given.
+  std::vector<HealthCheckRow> HealthChecks(const std::string& device, const std::string& runtime_passed, int limit);
 
   // Calls `handler` when another server sharing the database (PostgreSQL) queued tasks: created,
   // converted or re-queued, with their ids, or none when it does not say which (wake every

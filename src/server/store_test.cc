@@ -199,6 +199,61 @@ TEST_P(StoreTest, JobCreatesItsTasksAndCountsTheirStates) {
   EXPECT_FALSE(store_->GetJob(other + 1));
 }
 
+// A device in maintenance or bad gets no task; health checks are scheduled once per period for
+// good devices seen lately, and a failed one marks the device bad until it is reset.
+TEST_P(StoreTest, HealthChecksAndMaintenanceDecideWhatIsScheduled) {
+  const AgentRow agent = Agent("a", {"null"});
+  const AgentRow other = Agent("b", {"null"});
+  const int64_t id = Task("null", "a");
+  ASSERT_TRUE(store_->SetMaintenance("a", true));
+  EXPECT_TRUE(store_->FindAgent("a")->maintenance);
+  EXPECT_FALSE(store_->LeaseTask(agent, 1000));
+  ASSERT_TRUE(store_->SetMaintenance("a", false));
+  EXPECT_FALSE(store_->SetMaintenance("nobody", true));
+
+  const auto checks_for = [](const AgentRow& device) {
+    NewTask task;
+    task.model_sha256 = std::string(64, 'a');
+    task.runtime = "null";
+    task.device = device.name;
+    task.owner = "health-check";
+    return std::vector<NewTask>{task};
+  };
+  const int64_t now = NowMs();
+  EXPECT_EQ(store_->ScheduleHealthChecks(now - 60000, now - 60000, checks_for), 2);  // a and b
+  EXPECT_EQ(store_->ScheduleHealthChecks(now - 60000, now - 60000, checks_for), 0);  // not due again
+  const auto history = store_->HealthChecks("a", "", 10);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].verdict, "pending");
+  EXPECT_EQ(history[0].runtime, "null");
+  const int64_t check = history[0].task_id;
+  EXPECT_EQ(store_->FindHealthCheck(check)->device, "a");
+  EXPECT_FALSE(store_->FindHealthCheck(id));
+
+  store_->FinishHealthCheck(check, false, {{"reason", "the run failed"}});
+  const AgentRow bad = *store_->FindAgent("a");
+  EXPECT_EQ(bad.health, "bad");
+  EXPECT_NE(bad.health_reason.find("the run failed"), std::string::npos) << bad.health_reason;
+  EXPECT_EQ(store_->HealthChecks("a", "", 10)[0].verdict, "failed");
+  EXPECT_FALSE(store_->LeaseTask(agent, 1000));  // out of scheduling
+  EXPECT_EQ(store_->GetTask(id)->state, "queued");
+  ASSERT_TRUE(store_->ResetHealth("a"));
+  EXPECT_EQ(store_->FindAgent("a")->health, "good");
+  auto leased = store_->LeaseTask(agent, 1000);
+  ASSERT_TRUE(leased);
+  EXPECT_EQ(leased->id, id);
+  EXPECT_TRUE(store_->FindAgent("a")->busy);
+  EXPECT_FALSE(store_->FindAgent("b")->busy);
+  // Passed checks of a runtime are the latency history.
+  const int64_t other_check = store_->HealthChecks("b", "", 10)[0].task_id;
+  store_->FinishHealthCheck(other_check, true, {{"p50_ms", 1.5}});
+  EXPECT_EQ(store_->FindAgent("b")->health, "good");
+  const auto passed = store_->HealthChecks("b", "null", 10);
+  ASSERT_EQ(passed.size(), 1u);
+  EXPECT_EQ(passed[0].detail["p50_ms"], 1.5);
+  EXPECT_TRUE(store_->HealthChecks("a", "null", 10).empty());
+}
+
 // Runs SQL on a closed store's database file.
 void ExecSql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -211,7 +266,9 @@ void ExecSql(const std::string& path, const std::string& sql) {
 
 // Undoes migration 6 (repeated results) of the database at `path`: what a version-5 server left.
 void RevertToSchema5(const std::string& path) {
-  ExecSql(path, "ALTER TABLE tasks DROP COLUMN compare; DROP TABLE repeated_results; "
+  ExecSql(path, "DROP TABLE health_checks; ALTER TABLE agents DROP COLUMN health; "
+                "ALTER TABLE agents DROP COLUMN health_reason; ALTER TABLE agents DROP COLUMN maintenance; "
+                "ALTER TABLE tasks DROP COLUMN compare; DROP TABLE repeated_results; "
                 "ALTER TABLE tasks DROP COLUMN repeat_invalid; UPDATE schema_version SET version = 5;");
 }
 
