@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -948,6 +949,230 @@ TEST_F(ServiceTest, BadJobsAndOversizedRequestsAreRefused) {
   ExpectError(Http(registration_token_).Post("/v1/agents", agent.dump(), "application/json"), 400, "labels key");
   ExpectError(Http(agent_token).Post("/v1/agents/fake1/lease?wait_s=abc"), 400, "'wait_s'");
   ExpectError(Http(agent_token).Post("/v1/agents/fake1/lease?wait_s=-1"), 400, "'wait_s'");
+}
+
+// Issue 18, defects 1, 5 and 7: hostile bodies and headers get 4xx answers that name the problem
+// (never the JSON library's text), and the server lives on.
+TEST_F(ServiceTest, HostileRequestsAreRefusedAndTheServerLivesOn) {
+  StartServer();
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  const std::string agent_token = RegisterFakeAgent("fake1");
+  const std::string sha = UploadModel(model);
+  const int64_t id = CreateTask(sha, "fake1");
+  auto agent = Http(agent_token);
+  auto lease = agent.Post("/v1/agents/fake1/lease");
+  ASSERT_TRUE(lease && lease->status == 200) << (lease ? lease->body : "no answer");
+  const std::string result_path = "/v1/tasks/" + std::to_string(id) + "/result";
+
+  // 1: a 100,000-deep array (the server crashed on it).
+  const std::string deep = "{\"schema\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  ExpectError(agent.Post(result_path.c_str(), deep, "application/json"), 400,
+              "result document: JSON nested deeper than 64 levels");
+  auto health = agent.Get("/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+
+  // 5: values out of range, named.
+  auto bench = Edgebench({"bench", model, "-r", "null", "--min-runs", "2000", "--warmup-runs", "1", "--warmup-min-ms",
+                          "0", "--min-duration-ms", "0", "-q", "--json", "-"});
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  const json document = json::parse(bench.out);
+  for (const auto& [pointer, value, named] :
+       std::vector<std::tuple<std::string, json, std::string>>{{"/load_ms", -1, "field 'load_ms' is out of range"},
+                                                               {"/peak_rss_bytes", -1, "field 'peak_rss_bytes' is out of range"},
+                                                               {"/started_at", "x", "field 'started_at' must be a UTC timestamp"},
+                                                               {"/settings/threads", 2147483648, "'settings.threads' is out of range"}}) {
+    json bad = document;
+    bad[json::json_pointer(pointer)] = value;
+    ExpectError(agent.Post(result_path.c_str(), bad.dump(), "application/json"), 400, named);
+  }
+  // 7: a nested field of the wrong type: named as well as the reader can, never the library's text.
+  json nested = document;
+  nested["environment"]["hostname"] = 5;
+  auto refused = agent.Post(result_path.c_str(), nested.dump(), "application/json");
+  ExpectError(refused, 400, "malformed result document");
+  EXPECT_EQ(refused->body.find("json.exception"), std::string::npos) << refused->body;
+  EXPECT_EQ(refused->body.find("type must be"), std::string::npos) << refused->body;
+
+  // 7: strict Content-Length and token syntax (sent raw: clients would not send these).
+  const std::string head = "POST " + result_path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  const std::string auth = "Authorization: Bearer " + agent_token + "\r\n";
+  std::string answer = AnswerToHeadersOnly(url_, head + auth + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find("more than one Content-Length"), std::string::npos) << answer;
+  for (const std::string length : {"+2", "0x2", "-1", "2abc"}) {
+    answer = AnswerToHeadersOnly(url_, head + auth + "Content-Length: " + length + "\r\n\r\n{}");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << length << ": " << answer;
+  }
+  answer = AnswerToHeadersOnly(url_, head + "Authorization: Bearer " + agent_token + std::string(1, '\0') +
+                                         "junk\r\nContent-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << answer;
+  answer = AnswerToHeadersOnly(url_, head + auth + auth + "Content-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << answer;
+
+  // 7: curl --data-binary @result.json sends application/x-www-form-urlencoded: taken as JSON,
+  // over 8 KiB too.
+  ASSERT_GT(document.dump().size(), 8192u);
+  auto stored = agent.Post(result_path.c_str(), document.dump(), "application/x-www-form-urlencoded");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->status, 201) << stored->body;
+  // Multipart is no JSON body.
+  ExpectError(agent.Post(result_path.c_str(), httplib::MultipartFormDataItems{{"file", "{}", "r.json", ""}}), 415,
+              "not multipart/form-data");
+
+  // 7: `curl -X POST .../cancel` sends no body and no Content-Length.
+  const int64_t other = CreateTask(sha, "fake1");
+  answer = AnswerToHeadersOnly(url_, "POST /v1/tasks/" + std::to_string(other) +
+                                         "/cancel HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                                         "Authorization: Bearer " + admin_token_ + "\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_EQ(GetTask(other)["state"], "cancelled");
+}
+
+// Issue 18, defects 2 and 7: the shared registration token registers new names only; a name is
+// re-registered with its agent's current token (or the admin's); racing registrations of one
+// name give one winner and 409s; user names are unique.
+TEST_F(ServiceTest, RegistrationProvesIdentityAndRacesHaveOneWinner) {
+  StartServer();
+  const std::string first = RegisterFakeAgent("dev1");
+  const json request = {{"name", "dev1"}, {"facts", {{"runtimes", {{{"name", "null"}}}}}}};
+  auto post = [&](const std::string& token, const json& body) {
+    return Http(token).Post("/v1/agents", body.dump(), "application/json");
+  };
+  ExpectError(post(registration_token_, request), 409, "agent 'dev1' is registered already");
+  EXPECT_EQ(Http(first).Post("/v1/agents/dev1/lease")->status, 204);  // the first token lives on
+  auto renewed = post(first, request);
+  ASSERT_TRUE(renewed);
+  ASSERT_EQ(renewed->status, 201) << renewed->body;
+  const std::string second = json::parse(renewed->body)["token"];
+  ExpectError(Http(first).Post("/v1/agents/dev1/lease"), 401, "invalid token");
+  EXPECT_EQ(Http(second).Post("/v1/agents/dev1/lease")->status, 204);
+  const std::string other = RegisterFakeAgent("dev2");
+  ExpectError(post(other, request), 403, "belongs to agent 'dev2'");
+  auto by_admin = post(admin_token_, request);
+  ASSERT_TRUE(by_admin);
+  EXPECT_EQ(by_admin->status, 201) << by_admin->body;
+
+  std::vector<std::thread> racers;
+  std::mutex mutex;
+  std::map<int, int> statuses;
+  json race = request;
+  race["name"] = "race1";
+  for (int i = 0; i < 50; ++i) {
+    racers.emplace_back([&] {
+      auto res = post(registration_token_, race);
+      std::lock_guard lock(mutex);
+      ++statuses[res ? res->status : 0];
+    });
+  }
+  for (auto& racer : racers) racer.join();
+  EXPECT_EQ(statuses, (std::map<int, int>{{201, 1}, {409, 49}}));
+
+  auto users = Http(admin_token_);
+  auto alice = users.Post("/v1/users", R"({"name": "alice"})", "application/json");
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(alice->status, 201);
+  ExpectError(users.Post("/v1/users", R"({"name": "alice"})", "application/json"), 409, "user 'alice' exists");
+  ExpectError(users.Post("/v1/users", R"({"name": "admin"})", "application/json"), 409, "user 'admin' exists");
+
+  // A restarted agent takes its name back with the token it kept.
+  auto agent = StartAgent("phoenix");
+  ASSERT_TRUE(WaitForDevice("phoenix")) << AgentLog("phoenix");
+  agent->Kill(SIGTERM);
+  agent = StartAgent("phoenix");
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (AgentLog("phoenix").find("registered as") == std::string::npos && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(AgentLog("phoenix").find("registered as 'phoenix'"), std::string::npos) << AgentLog("phoenix");
+}
+
+// Issue 18, defect 4: multipart model uploads, names that are not UTF-8, and no temporary file
+// left behind by any refusal.
+TEST_F(ServiceTest, ModelUploadsTakeMultipartAndLeaveNothingBehind) {
+  StartServer();
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  auto client = Http(admin_token_);
+  auto multipart = client.Post("/v1/models", httplib::MultipartFormDataItems{{"model", ReadFile(model), "tiny.onnx", ""}});
+  ASSERT_TRUE(multipart);
+  ASSERT_EQ(multipart->status, 201) << multipart->body;
+  EXPECT_EQ(json::parse(multipart->body)["name"], "tiny.onnx");
+  EXPECT_EQ(json::parse(multipart->body)["format"], "onnx");
+  ExpectError(client.Post("/v1/models", httplib::MultipartFormDataItems{{"a", "x", "a.onnx", ""}, {"b", "y", "b.onnx", ""}}),
+              400, "exactly one part");
+  client.set_url_encode(false);  // sent as written: %FF is a byte that no UTF-8 name holds
+  ExpectError(client.Post("/v1/models?name=bad%FF.onnx", ReadFile(model), "application/octet-stream"), 400,
+              "the model name must be UTF-8");
+  ExpectError(client.Post("/v1/models?name=junk.bin", std::string(100, 'x'), "application/octet-stream"), 400,
+              "junk.bin");
+  ExpectError(client.Post("/v1/models?name=empty.onnx", "", "application/octet-stream"), 400, "empty model upload");
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ + "/data/models")) {
+    files.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(files, std::vector<std::string>{json::parse(multipart->body)["sha256"].get<std::string>()});
+}
+
+// Issue 18, defect 6: GET /v1/tasks is paged (?limit=&after=, "next") and filtered (?state=&job=),
+// as the `tasks` command is; /v1/jobs and /v1/devices page too.
+TEST_F(ServiceTest, ListsArePagedAndFiltered) {
+  StartServer();
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  RegisterFakeAgent("fake1");
+  RegisterFakeAgent("fake2");
+  const std::string sha = UploadModel(model);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(CreateTask(sha, "fake1"));
+  auto client = Http(admin_token_);
+  ASSERT_EQ(client.Post(("/v1/tasks/" + std::to_string(ids[0]) + "/cancel").c_str())->status, 200);
+  auto get = [&](const std::string& path) {
+    auto res = client.Get(path.c_str());
+    EXPECT_TRUE(res && res->status == 200) << path << ": " << (res ? res->body : "no answer");
+    return res && res->status == 200 ? json::parse(res->body) : json();
+  };
+  auto ids_of = [](const json& tasks) {
+    std::vector<int64_t> listed;
+    for (const auto& task : tasks) listed.push_back(task["id"]);
+    return listed;
+  };
+  json page = get("/v1/tasks?limit=2");
+  EXPECT_EQ(ids_of(page["tasks"]), (std::vector<int64_t>{ids[4], ids[3]}));
+  EXPECT_EQ(page["next"], ids[3]);
+  page = get("/v1/tasks?limit=2&after=" + std::to_string(ids[1]));
+  EXPECT_EQ(ids_of(page["tasks"]), (std::vector<int64_t>{ids[0]}));
+  EXPECT_TRUE(page["next"].is_null());
+  EXPECT_EQ(ids_of(get("/v1/tasks?state=cancelled")["tasks"]), (std::vector<int64_t>{ids[0]}));
+  EXPECT_EQ(get("/v1/tasks")["tasks"].size(), 5u);
+  const json job = {{"models", {sha}}, {"runtimes", {"null"}}, {"devices", {"fake1", "fake2"}}};
+  auto created = client.Post("/v1/jobs", job.dump(), "application/json");
+  ASSERT_TRUE(created && created->status == 201);
+  const int64_t job_id = json::parse(created->body)["id"];
+  EXPECT_EQ(get("/v1/tasks?job=" + std::to_string(job_id))["tasks"].size(), 2u);
+  ExpectError(client.Get("/v1/tasks?limit=0"), 400, "'limit' must be an integer in [1, 1000]");
+  ExpectError(client.Get("/v1/tasks?limit=1001"), 400, "'limit'");
+  ExpectError(client.Get("/v1/tasks?after=x"), 400, "'after'");
+  ExpectError(client.Get("/v1/tasks?state=done"), 400, "'state' must be one of");
+  page = get("/v1/jobs?limit=1");
+  EXPECT_EQ(page["jobs"].size(), 1u);
+  EXPECT_TRUE(page["next"].is_null());
+  page = get("/v1/devices?limit=1");
+  ASSERT_EQ(page["devices"].size(), 1u);
+  EXPECT_EQ(page["devices"][0]["name"], "fake1");
+  EXPECT_EQ(page["next"], "fake1");
+  EXPECT_EQ(get("/v1/devices?after=fake1")["devices"][0]["name"], "fake2");
+
+  auto listed = Edgebench({"tasks", "--json", "--state", "queued", "--limit", "2", "--server", url_, "--token-file",
+                           admin_token_file_});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(json::parse(listed.out).size(), 2u);
+  EXPECT_NE(listed.err.find("more tasks: --after"), std::string::npos) << listed.err;
+  listed = Edgebench({"tasks", "--json", "--job", std::to_string(job_id), "--server", url_, "--token-file",
+                      admin_token_file_});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(json::parse(listed.out).size(), 2u);
 }
 
 // The server is killed (-9) while a job runs and restarted on the same data and port: the

@@ -31,6 +31,15 @@ struct HttpAnswer {
   std::string raw_body;
 };
 
+// Which tasks ListTasks asks for (GET /v1/tasks?limit=&after=&state=&job=); 0 or "" = the
+// server's default (limit 100) or no filter.
+struct TaskListQuery {
+  int limit = 0;
+  int64_t after = 0;  // tasks with smaller ids (a page's `next`)
+  std::string state;
+  int64_t job = 0;
+};
+
 class ServiceClient {
  public:
   // `server_url` is "http://HOST:PORT" or "https://HOST:PORT", or several of them separated by
@@ -59,7 +68,8 @@ class ServiceClient {
   Expected<nlohmann::json> WaitTask(int64_t task_id,
                                     const std::function<void(const nlohmann::json&)>& on_change,
                                     int poll_interval_ms = 200, double timeout_s = 0);
-  Expected<nlohmann::json> ListTasks();
+  // A page of tasks, newest first: {tasks: [...], next: the `after` of the next page or null}.
+  Expected<nlohmann::json> ListTasks(const TaskListQuery& query = {});
   Expected<nlohmann::json> ListDevices();
   Expected<nlohmann::json> CancelTask(int64_t task_id);
   // Device health (admin): maintenance on or off, reset of a bad device; each returns the

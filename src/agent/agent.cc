@@ -1,5 +1,6 @@
 #include "edgebench/agent.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -101,9 +102,24 @@ class Agent final : public agent::LeaseKeeper {
     const json request = {{"name", options_.name}, {"facts", facts}, {"labels", labels}};
     // An unreachable server (or a 5xx) is retried for a while: devices may boot before it.
     const auto deadline = Clock::now() + std::chrono::seconds(options_.register_timeout_seconds);
+    // A name registered before is re-registered with its agent's token (kept in the cache
+    // directory): the shared registration token registers new names only.
+    const std::string token_file = options_.cache_dir + "/" + options_.name + ".agent-token";
+    std::unique_ptr<ServiceClient> previous;
+    if (std::ifstream saved(token_file); saved) {
+      std::string token;
+      std::getline(saved, token);
+      if (auto client = ServiceClient::Connect(options_.server_url, token, options_.ca_file); client.ok() && !token.empty()) {
+        previous = std::move(client.value());
+      }
+    }
     Expected<json> registered = json();
     for (;;) {
-      registered = (*registrar)->RegisterAgent(request);
+      registered = previous ? previous->RegisterAgent(request) : (*registrar)->RegisterAgent(request);
+      if (previous && !registered.ok() && registered.error().code != ErrorCode::kRuntimeError) {
+        previous.reset();  // a token this server does not know (a new database): register anew
+        continue;
+      }
       if (registered.ok() || registered.error().code != ErrorCode::kRuntimeError ||
           Clock::now() >= deadline) {
         break;
@@ -112,6 +128,7 @@ class Agent final : public agent::LeaseKeeper {
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
     if (!registered.ok()) return registered.error();
+    SaveToken(token_file, registered->at("token").get<std::string>());
     lease_seconds_ = registered->value("lease_seconds", 30);
     auto client = ServiceClient::Connect(options_.server_url, registered->at("token").get<std::string>(),
                                         options_.ca_file);
@@ -120,6 +137,18 @@ class Agent final : public agent::LeaseKeeper {
     client_->SetReadTimeoutSeconds(options_.poll_seconds + 15);
     Log("registered as '" + options_.name + "' with " + options_.server_url + " (" + runner_->Describe() + ")");
     return OkStatus();
+  }
+
+  // Writes the agent's token, mode 0600; a failure is logged (the next start then needs the
+  // admin token to take the name back).
+  void SaveToken(const std::string& path, const std::string& token) {
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
+    const std::string line = token + "\n";
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const bool written = fd >= 0 && write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    if (fd >= 0) close(fd);
+    if (!written) Log("cannot keep the agent token in " + path);
   }
 
   // Picks the runner, and says which in `facts`. Docker mode offers the runtimes the server has

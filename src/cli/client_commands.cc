@@ -425,19 +425,31 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
     });
   }
   {
-    auto f = std::make_shared<ConnectionFlags>();
-    auto* command = app.add_subcommand("tasks", "List the server's tasks, newest first");
-    AddConnectionFlags(command, *f);
+    struct TasksFlags {
+      ConnectionFlags connection;
+      TaskListQuery query;
+    };
+    auto f = std::make_shared<TasksFlags>();
+    auto* command = app.add_subcommand("tasks", "List the server's tasks, newest first, a page at a time");
+    command->add_option("--state", f->query.state, "Only tasks in this state (queued, running, succeeded, ...)");
+    command->add_option("--job", f->query.job, "Only the tasks of this job")->check(CLI::PositiveNumber);
+    command->add_option("--limit", f->query.limit, "At most this many tasks (server default 100, at most 1000)")
+        ->check(CLI::Range(1, 1000));
+    command->add_option("--after", f->query.after, "Tasks older than this task id (the next page)")
+        ->check(CLI::PositiveNumber);
+    AddConnectionFlags(command, f->connection);
     command->callback([f, &exit_code] {
-      auto client = Connect(*f);
+      auto client = Connect(f->connection);
       if (!client.ok()) return void(exit_code = ReportError(client.error()));
-      auto tasks = (*client)->ListTasks();
+      auto tasks = (*client)->ListTasks(f->query);
       if (!tasks.ok()) return void(exit_code = ReportError(tasks.error()));
-      if (f->json_output) {
+      if (f->connection.json_output) {
         std::cout << (*tasks)["tasks"].dump(2) << "\n";
       } else {
         PrintTasks((*tasks)["tasks"]);
       }
+      const json next = tasks->value("next", json(nullptr));
+      if (next.is_number_integer()) std::cerr << "more tasks: --after " << next.get<int64_t>() << "\n";
       exit_code = kExitOk;
     });
   }

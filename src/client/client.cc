@@ -10,6 +10,9 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
+
+#include "edgebench/text.h"
 
 #include "edgebench/text.h"
 
@@ -192,7 +195,14 @@ Expected<nlohmann::json> ServiceClient::WaitTask(
   }
 }
 
-Expected<nlohmann::json> ServiceClient::ListTasks() { return Call("GET", "/v1/tasks"); }
+Expected<nlohmann::json> ServiceClient::ListTasks(const TaskListQuery& query) {
+  std::vector<std::string> parameters;
+  if (query.limit > 0) parameters.push_back("limit=" + std::to_string(query.limit));
+  if (query.after > 0) parameters.push_back("after=" + std::to_string(query.after));
+  if (!query.state.empty()) parameters.push_back("state=" + UrlEncode(query.state));
+  if (query.job > 0) parameters.push_back("job=" + std::to_string(query.job));
+  return Call("GET", "/v1/tasks" + (parameters.empty() ? std::string() : "?" + Join(parameters, "&")));
+}
 
 Expected<nlohmann::json> ServiceClient::ListDevices() { return Call("GET", "/v1/devices"); }
 

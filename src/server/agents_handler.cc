@@ -2,6 +2,9 @@
 // with tasks: lease (long poll), heartbeat, result upload.
 #include <algorithm>
 #include <chrono>
+#include <iostream>
+#include <limits>
+#include <regex>
 
 #include "edgebench/convert.h"
 #include "edgebench/result_json.h"
@@ -38,9 +41,11 @@ std::optional<ApiError> CheckRuntimes(const json& facts) {
 }
 
 void RegisterAgent(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
-  auto who = Authenticate(*context.store, req, {TokenKind::kRegistration, TokenKind::kAdmin});
+  // A new name takes the registration token; an existing one its agent's current token or the
+  // admin's (Store::RegisterAgent), so that no one holding the shared token can take a device over.
+  auto who = Authenticate(*context.store, req, {TokenKind::kRegistration, TokenKind::kAdmin, TokenKind::kAgent});
   if (!who.ok()) return SendError(res, who.error());
-  auto parsed = ParseObject(req, context.options.max_request_bytes);
+  auto parsed = ParseObject(req, context.options.max_request_bytes, {"name", "facts", "labels"});
   if (!parsed.ok()) return SendError(res, parsed.error());
   const json& body = *parsed;
   if (!body.contains("name") || !body["name"].is_string()) return SendError(res, WrongType("name", "a string"));
@@ -54,20 +59,35 @@ void RegisterAgent(ServerContext& context, const httplib::Request& req, httplib:
     if (auto error = CheckLabels(body["labels"], "labels")) return SendError(res, *error);
     labels = body["labels"];
   }
+  if (who->kind == TokenKind::kAgent && who->subject != name) {
+    return SendError(res, {403, "this token belongs to agent '" + who->subject + "', not '" + name + "'"});
+  }
   const std::string secret = NewSecret();
-  const int64_t id = context.store->RegisterAgent(name, facts, labels, Sha256Hex(secret));
-  SendJson(res, 201, {{"agent_id", id}, {"name", name}, {"token", secret},
+  const auto id = context.store->RegisterAgent(name, facts, labels, Sha256Hex(secret), who->kind != TokenKind::kRegistration);
+  if (!id.ok()) return SendError(res, id.error());
+  SendJson(res, 201, {{"agent_id", *id}, {"name", name}, {"token", secret},
                       {"lease_seconds", context.options.lease_seconds}});
 }
 
+// GET /v1/devices?limit=&after=: by name, a page of at most `limit` devices named after `after`;
+// "next" is the `after` of the following page (null on the last).
 void ListDevices(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
   auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
   if (!who.ok()) return SendError(res, who.error());
+  auto limit = PageLimit(req);
+  if (!limit.ok()) return SendError(res, limit.error());
+  const std::string after = req.has_param("after") ? req.get_param_value("after") : "";
+  auto agents = context.store->ListAgents(after, *limit + 1);
+  json next = nullptr;
+  if (static_cast<int>(agents.size()) > *limit) {
+    agents.resize(*limit);
+    next = agents.back().name;
+  }
   const int64_t online_ms = DeviceOnlineMs(context);
   const int64_t now = NowMs();
   json devices = json::array();
-  for (const auto& agent : context.store->ListAgents()) devices.push_back(DeviceJson(agent, now - agent.last_seen_ms < online_ms));
-  SendJson(res, 200, {{"devices", devices}});
+  for (const auto& agent : agents) devices.push_back(DeviceJson(agent, now - agent.last_seen_ms < online_ms));
+  SendJson(res, 200, {{"devices", devices}, {"next", next}});
 }
 
 int MaxLongPolls(const ServerContext& context) {
@@ -99,19 +119,9 @@ class LongPollSlot {
 void Lease(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
   auto agent = AuthenticateAgent(*context.store, req, req.matches[1]);
   if (!agent.ok()) return SendError(res, agent.error());
-  int wait_s = 0;
-  if (req.has_param("wait_s")) {
-    const std::string text = req.get_param_value("wait_s");
-    std::size_t used = 0;
-    try {
-      wait_s = std::stoi(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != text.size() || wait_s < 0) {
-      return SendError(res, {400, "query parameter 'wait_s' must be a non-negative integer"});
-    }
-  }
+  auto wait = QueryInteger(req, "wait_s", 0, std::numeric_limits<int>::max());
+  if (!wait.ok()) return SendError(res, wait.error());
+  int wait_s = static_cast<int>(wait->value_or(0));
   wait_s = std::min(wait_s, context.options.max_long_poll_seconds);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
   // Each waiting request holds a server thread: past the cap, answer at once (503) so that
@@ -170,12 +180,26 @@ std::string FailureText(const std::optional<RunFailure>& failure) {
   return failure ? failure->stage + ": " + failure->error.message : "";
 }
 
+// A document the reader refused: its message, unless that carries the JSON library's text (a
+// nested field of the wrong type, past CheckResultValues), which goes to the server's log.
+ApiError RefusedDocument(const std::string& message) {
+  const auto at = message.find("[json.exception.");
+  if (at == std::string::npos) return ApiError{400, message};
+  std::cerr << "edgebench server: result document refused: " << message << std::endl;
+  static const std::regex kMissing("key '([^']{1,64})' not found");
+  std::smatch missing;
+  if (std::regex_search(message, missing, kMissing)) {
+    return ApiError{400, message.substr(0, at) + "missing field '" + missing[1].str() + "' (docs/result-schema.md)"};
+  }
+  return ApiError{400, message.substr(0, at) + "a field is of the wrong type (docs/result-schema.md)"};
+}
+
 // A bench's result document (edgebench.result/1), for a bench task or any task's failure;
 // recorded with the device (the agent's name).
 ApiResult<CheckedUpload> CheckResultDocument(Store& store, const json& document, const TaskRow& task,
                                              const AgentRow& agent) {
   auto parsed = BenchResultFromJson(document);
-  if (!parsed.ok()) return ApiError{400, parsed.error().message};
+  if (!parsed.ok()) return RefusedDocument(parsed.error().message);
   if (!parsed->model.sha256.empty() && parsed->model.sha256 != task.model_sha256) {
     return ApiError{400, "result is for model " + parsed->model.sha256 + ", task " + std::to_string(task.id) +
                              " is for " + task.model_sha256};
@@ -202,7 +226,7 @@ ApiResult<CheckedUpload> CheckComparisonDocument(const json& document, const Tas
     return ApiError{400, "task " + std::to_string(task.id) + " is a bench task, not a comparison"};
   }
   auto parsed = ComparisonFromJson(document);
-  if (!parsed.ok()) return ApiError{400, parsed.error().message};
+  if (!parsed.ok()) return RefusedDocument(parsed.error().message);
   std::vector<std::string> models = {task.model_sha256};
   for (const auto& sha : task.compare["models"]) models.push_back(sha.get<std::string>());
   for (const auto& variant : parsed->variants) {
@@ -225,10 +249,11 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
   if (!agent.ok()) return SendError(res, agent.error());
   auto id = PathId(req, "task");
   if (!id.ok()) return SendError(res, id.error());
-  auto document = ParseObject(req, context.options.max_result_bytes);
+  auto document = ParseObject(req, context.options.max_result_bytes, {}, "result document", kResultJsonLimits);
   if (!document.ok()) return SendError(res, document.error());
   auto task = store.GetTask(*id);
   if (!task) return SendError(res, {404, "task " + std::to_string(*id) + " not found"});
+  if (auto error = CheckResultValues(*document)) return SendError(res, *error);
   auto checked = (*document).value("schema", "") == kComparisonSchema ? CheckComparisonDocument(*document, *task, *agent)
                                                                    : CheckResultDocument(store, *document, *task, *agent);
   if (!checked.ok()) return SendError(res, checked.error());

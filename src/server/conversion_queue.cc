@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 
 #include "edgebench/convert.h"
 #include "tokens.h"
@@ -53,7 +54,15 @@ void ConversionQueue::Work() {
     }
     std::vector<TaskRow> changed;
     if (store_.AwaitsConversion(key)) {  // not when all its tasks were cancelled meanwhile
-      auto converted = Convert(key);
+      ApiResult<std::string> converted = ApiError{500, ""};
+      try {
+        converted = Convert(key);
+      } catch (const std::exception& e) {  // a model the converter cannot hold (bad_alloc): the tasks fail
+        std::cerr << "edgebench server: conversion of " << key.source_sha256 << " to " << key.target << ": " << e.what()
+                  << std::endl;
+        converted = ApiError{422, "conversion to " + key.target + " at " + key.precision +
+                                      ": the model is too large or malformed to convert"};
+      }
       changed = store_.FinishConversion(key, converted.ok() ? *converted : "",
                                         converted.ok() ? "" : converted.error().message);
     }

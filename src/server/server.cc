@@ -3,6 +3,7 @@
 #include "edgebench/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -101,6 +102,14 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
     server::SendJson(res, 200, {{"status", "ok"}});
   });
   server::InstallCommonHandlers(http, context.options);
+  // httplib listens with a backlog of 5: past that, connections of a burst of clients wait for
+  // SYN retries (1 s, 3 s, 7 s, ...). The listening socket is noted here and listens again
+  // with the system's maximum once bound.
+  int listening = -1;
+  http.set_socket_options([&listening](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listening = sock;
+  });
   if (options.port == 0) {
     impl->port = http.bind_to_any_port(options.host);
     if (impl->port <= 0) return RuntimeError("cannot listen on " + options.host + " (any port)");
@@ -111,6 +120,8 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
     }
     impl->port = options.port;
   }
+  if (listening >= 0) ::listen(listening, SOMAXCONN);
+  http.set_socket_options(httplib::default_socket_options);  // `listening` ends here
   // Converted tasks are handed on like new ones; conversions that tasks wait for since an
   // earlier run (stopped or crashed mid-conversion) are enqueued again.
   context.conversions = std::make_unique<server::ConversionQueue>(

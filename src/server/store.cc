@@ -1,9 +1,11 @@
 #include "store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <ctime>
 #include <iterator>
+#include <limits>
 #include <stdexcept>
 
 #include "database.h"
@@ -328,6 +330,16 @@ constexpr const char* kAgentColumns =
 
 }  // namespace
 
+const std::vector<std::string>& TaskStates() {
+  static const std::vector<std::string> states = {"converting", "queued",    "assigned",  "running",
+                                                  "succeeded",  "failed",    "cancelled", "timed_out"};
+  return states;
+}
+
+bool IsTaskState(const std::string& state) {
+  return std::find(TaskStates().begin(), TaskStates().end(), state) != TaskStates().end();
+}
+
 bool IsFinalState(const std::string& state) {
   return state == "succeeded" || state == "failed" || state == "cancelled" || state == "timed_out";
 }
@@ -547,17 +559,37 @@ std::optional<ModelRow> Store::FindModel(const std::string& sha256) {
   return ModelRow{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4)};
 }
 
-int64_t Store::RegisterAgent(const std::string& name, const nlohmann::json& facts,
-                             const nlohmann::json& labels, const std::string& token_sha256) {
+std::optional<ApiError> Store::AddUser(const std::string& token_sha256, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  if (Statement(db_, "SELECT 1 FROM tokens WHERE kind IN ('admin', 'user') AND subject = ?").Bind(1, name).Step()) {
+    return ApiError{409, "user '" + name + "' exists already (names are unique; 'admin' is the admin's)"};
+  }
+  Statement(db_, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'user', ?, ?)")
+      .Bind(1, token_sha256).Bind(2, name).Bind(3, IsoUtc(NowMs())).Run();
+  transaction.Commit();
+  return std::nullopt;
+}
+
+ApiResult<int64_t> Store::RegisterAgent(const std::string& name, const nlohmann::json& facts,
+                                        const nlohmann::json& labels, const std::string& token_sha256,
+                                        bool may_replace) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
   const int64_t now = NowMs();
-  Statement(db_,
-            "INSERT INTO agents (name, facts, labels, registered_at, last_seen_ms) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET facts = excluded.facts, labels = excluded.labels, "
-            "last_seen_ms = excluded.last_seen_ms")
-      .Bind(1, name).Bind(2, facts.dump()).Bind(3, labels.dump()).Bind(4, IsoUtc(now)).Bind(5, now)
-      .Run();
+  // A new name is inserted or nothing is (also when another server inserts it at the same time).
+  const int64_t inserted =
+      Statement(db_, std::string("INSERT INTO agents (name, facts, labels, registered_at, last_seen_ms) VALUES "
+                                 "(?, ?, ?, ?, ?) ON CONFLICT (name) ") +
+                         (may_replace ? "DO UPDATE SET facts = excluded.facts, labels = excluded.labels, "
+                                        "last_seen_ms = excluded.last_seen_ms"
+                                      : "DO NOTHING"))
+          .Bind(1, name).Bind(2, facts.dump()).Bind(3, labels.dump()).Bind(4, IsoUtc(now)).Bind(5, now)
+          .Run();
+  if (inserted == 0) {
+    return ApiError{409, "agent '" + name + "' is registered already: re-register it with its current token "
+                                            "(or the admin token), or choose another name"};
+  }
   Statement id(db_, "SELECT id FROM agents WHERE name = ?");
   id.Bind(1, name).Step();
   const int64_t agent_id = id.Int(0);
@@ -579,9 +611,11 @@ std::optional<AgentRow> Store::FindAgent(const std::string& name) {
   return ReadAgent(s);
 }
 
-std::vector<AgentRow> Store::ListAgents() {
+std::vector<AgentRow> Store::ListAgents(const std::string& after_name, int limit) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, std::string(kAgentColumns) + "ORDER BY name");
+  Statement s(db_, std::string(kAgentColumns) + "WHERE name > ? ORDER BY name LIMIT ?");
+  // No limit: the largest (PostgreSQL refuses SQLite's -1).
+  s.Bind(1, after_name).Bind(2, limit > 0 ? static_cast<int64_t>(limit) : std::numeric_limits<int64_t>::max());
   std::vector<AgentRow> agents;
   while (s.Step()) agents.push_back(ReadAgent(s));
   return agents;
@@ -696,10 +730,13 @@ std::optional<JobRow> Store::GetJob(int64_t id) {
   return std::move(jobs.front());
 }
 
-std::vector<JobRow> Store::ListJobs(const std::string& owner, int limit) {
+std::vector<JobRow> Store::ListJobs(const std::string& owner, int limit, std::optional<int64_t> before_id) {
   std::lock_guard lock(mutex_);
-  return SelectJobs(db_, "WHERE ? = '' OR owner = ? ORDER BY id DESC LIMIT ?",
-                    [&](Statement& s) { s.Bind(1, owner).Bind(2, owner).Bind(3, limit); });
+  return SelectJobs(db_, "WHERE (?1 = '' OR owner = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+                    [&](Statement& s) {
+                      s.Bind(1, owner).Bind(3, limit);
+                      if (before_id) s.Bind(2, *before_id);
+                    });
 }
 
 std::vector<TaskRow> Store::ListJobTasks(int64_t job_id) {
@@ -721,10 +758,15 @@ std::vector<std::pair<int64_t, nlohmann::json>> Store::JobResults(int64_t job_id
   return results;
 }
 
-std::vector<TaskRow> Store::ListTasks(int limit) {
+std::vector<TaskRow> Store::ListTasks(const TaskQuery& query) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, (std::string("SELECT ") + kTaskColumns + "ORDER BY t.id DESC LIMIT ?").c_str());
-  s.Bind(1, limit);
+  Statement s(db_, (std::string("SELECT ") + kTaskColumns +
+                    "WHERE (?1 IS NULL OR t.id < ?1) AND (?2 = '' OR t.owner = ?2) AND (?3 = '' OR t.state = ?3) "
+                    "AND (?4 IS NULL OR t.job_id = ?4) ORDER BY t.id DESC LIMIT ?5").c_str());
+  if (query.before_id) s.Bind(1, *query.before_id);
+  s.Bind(2, query.owner).Bind(3, query.state);
+  if (query.job_id) s.Bind(4, *query.job_id);
+  s.Bind(5, query.limit);
   std::vector<TaskRow> tasks;
   while (s.Step()) tasks.push_back(ReadTask(s));
   return tasks;

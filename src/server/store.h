@@ -149,6 +149,15 @@ struct NewTask {
   nlohmann::json compare;  // as TaskRow::compare
 };
 
+// Which tasks a listing holds (GET /v1/tasks): newest first.
+struct TaskQuery {
+  int limit = 100;
+  std::optional<int64_t> before_id;  // only ids below (the page cursor)
+  std::string owner;                 // "" = every owner's
+  std::string state;                 // "" = any
+  std::optional<int64_t> job_id;
+};
+
 // One result document a task received: a repeated (INVALID) run's or the task's result.
 struct ResultAttempt {
   int attempt = 0;  // 1, 2, ... in upload order
@@ -190,11 +199,19 @@ class Store {
   // The conversion that produced the model `converted_sha256`, if it was one.
   std::optional<ConversionRow> FindConversionTo(const std::string& converted_sha256);
 
-  // Creates or updates the agent called `name` and replaces its token.
-  int64_t RegisterAgent(const std::string& name, const nlohmann::json& facts,
-                        const nlohmann::json& labels, const std::string& token_sha256);
+  // A user token for `name`; 409 when a user (or the admin) has that name already: owners are names.
+  std::optional<ApiError> AddUser(const std::string& token_sha256, const std::string& name);
+
+  // Creates the agent called `name` with the token, or, when `may_replace` (the caller holds the
+  // agent's current token, or is the admin), updates it and replaces its token; an existing
+  // name without `may_replace` is a 409. One transaction: of racing registrations of a new
+  // name, one creates it and the others get 409.
+  ApiResult<int64_t> RegisterAgent(const std::string& name, const nlohmann::json& facts,
+                                   const nlohmann::json& labels, const std::string& token_sha256,
+                                   bool may_replace);
   std::optional<AgentRow> FindAgent(const std::string& name);
-  std::vector<AgentRow> ListAgents();
+  // By name; names after `after_name` when not empty; at most `limit` (0 = all).
+  std::vector<AgentRow> ListAgents(const std::string& after_name = "", int limit = 0);
   // Every agent as it registered (facts, labels; last_seen_ms as of then), shared and cached
   // until the next RegisterAgent: checking a new task against 1,000 agents reads none of them.
   std::shared_ptr<const std::vector<AgentRow>> RegisteredAgents();
@@ -205,12 +222,13 @@ class Store {
   int64_t CreateJob(const std::string& owner, const nlohmann::json& request,
                     const std::vector<NewTask>& tasks);
   std::optional<JobRow> GetJob(int64_t id);
-  // Newest first; `owner` "" = every owner's.
-  std::vector<JobRow> ListJobs(const std::string& owner, int limit);
+  // Newest first; `owner` "" = every owner's; ids below `before_id` when set.
+  std::vector<JobRow> ListJobs(const std::string& owner, int limit, std::optional<int64_t> before_id = std::nullopt);
   std::vector<TaskRow> ListJobTasks(int64_t job_id);  // in creation order
   // The stored result documents of the job's tasks: {task id, document}, in task order.
   std::vector<std::pair<int64_t, nlohmann::json>> JobResults(int64_t job_id);
-  std::vector<TaskRow> ListTasks(int limit);
+  // The tasks `query` selects: newest first, at most query.limit.
+  std::vector<TaskRow> ListTasks(const TaskQuery& query);
   // The conversions that tasks in state converting wait for, each once.
   std::vector<ConversionKey> PendingConversions();
   // True when a task waits for the conversion `key`.
@@ -285,6 +303,9 @@ class Store {
 
 // succeeded, failed, cancelled, timed_out: a task in one never changes again.
 bool IsFinalState(const std::string& state);
+// Every task state (TaskRow::state), and whether `state` is one.
+const std::vector<std::string>& TaskStates();
+bool IsTaskState(const std::string& state);
 
 // Current time as unix milliseconds and as ISO 8601 UTC ("2026-11-22T04:48:29.123Z").
 int64_t NowMs();

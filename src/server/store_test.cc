@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include "testing/postgres.h"
@@ -46,7 +47,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   AgentRow Agent(const std::string& name, json runtimes, json labels = json::object()) {
     json facts = {{"runtimes", json::array()}};
     for (const auto& runtime : runtimes) facts["runtimes"].push_back({{"name", runtime}, {"version", "1"}});
-    store_->RegisterAgent(name, facts, labels, "token-" + name);
+    EXPECT_TRUE(store_->RegisterAgent(name, facts, labels, "token-" + name, /*may_replace=*/true).ok());
     return *store_->FindAgent(name);
   }
 
@@ -254,6 +255,79 @@ TEST_P(StoreTest, HealthChecksAndMaintenanceDecideWhatIsScheduled) {
   EXPECT_TRUE(store_->HealthChecks("a", "null", 10).empty());
 }
 
+// Issue 18, defects 2 and 7: a second registration of a name replaced the first's token.
+TEST_P(StoreTest, ANameIsRegisteredOnceUnlessTheCallerMayReplaceIt) {
+  const json facts = {{"runtimes", json::array()}};
+  std::vector<std::thread> racers;
+  std::atomic<int> created = 0, conflicts = 0;
+  for (int i = 0; i < 50; ++i) {
+    racers.emplace_back([&, i] {
+      auto id = store_->RegisterAgent("dev1", facts, json::object(), "token-" + std::to_string(i), false);
+      if (id.ok()) ++created;
+      if (!id.ok() && id.error().status == 409) ++conflicts;
+    });
+  }
+  for (auto& racer : racers) racer.join();
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(conflicts, 49);
+  auto again = store_->RegisterAgent("dev1", facts, json::object(), "token-x", false);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message.find("current token"), std::string::npos) << again.error().message;
+  EXPECT_FALSE(store_->FindToken("token-x"));
+  // The holder of the current token (or the admin) replaces it: the old token dies.
+  const auto winner = store_->FindAgent("dev1");
+  ASSERT_TRUE(store_->RegisterAgent("dev1", facts, json::object(), "token-y", true).ok());
+  EXPECT_EQ(store_->FindAgent("dev1")->id, winner->id);
+  EXPECT_EQ(store_->FindToken("token-y")->subject, "dev1");
+  int live = 0;
+  for (int i = 0; i < 50; ++i) live += store_->FindToken("token-" + std::to_string(i)) ? 1 : 0;
+  EXPECT_EQ(live, 0);
+}
+
+TEST_P(StoreTest, UserNamesAreUniqueAndTheAdminsIsTaken) {
+  store_->AddToken("admin-hash", TokenKind::kAdmin, "admin");
+  EXPECT_FALSE(store_->AddUser("alice-hash", "alice"));
+  auto twice = store_->AddUser("alice-hash-2", "alice");
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->status, 409);
+  auto admin = store_->AddUser("admin-2", "admin");
+  ASSERT_TRUE(admin);
+  EXPECT_EQ(admin->status, 409);
+  EXPECT_FALSE(store_->FindToken("alice-hash-2"));
+}
+
+// Issue 18, defect 6: pages and filters of the task list.
+TEST_P(StoreTest, TaskListsArePagedAndFiltered) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Task("null", "dev1"));
+  ASSERT_TRUE(store_->CancelTask(ids[1]).ok());
+  TaskQuery query;
+  query.limit = 2;
+  auto page = store_->ListTasks(query);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].id, ids[4]);
+  EXPECT_EQ(page[1].id, ids[3]);
+  query.before_id = page[1].id;
+  page = store_->ListTasks(query);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].id, ids[2]);
+  query.before_id.reset();
+  query.state = "cancelled";
+  page = store_->ListTasks(query);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].id, ids[1]);
+  query.state.clear();
+  query.owner = "bob";
+  EXPECT_TRUE(store_->ListTasks(query).empty());
+  query.owner.clear();
+  const int64_t job = store_->CreateJob("admin", json::object(), {NewTask{std::string(64, 'a'), "null", "dev1", "admin"}});
+  query.job_id = job;
+  query.limit = 10;
+  page = store_->ListTasks(query);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].job_id, job);
+}
+
 // Runs SQL on a closed store's database file.
 void ExecSql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -318,7 +392,7 @@ TEST(SqliteStoreTest, SchemaVersion4DatabaseIsMigratedWithItsTasksAndResults) {
     auto store = Store::Open(path);
     ASSERT_TRUE(store.ok());
     store.value()->AddModel({sha, 10, "onnx", "m.onnx", ""});
-    store.value()->RegisterAgent("a", {{"runtimes", {{{"name", "null"}}}}}, json::object(), "token-a");
+    ASSERT_TRUE(store.value()->RegisterAgent("a", {{"runtimes", {{{"name", "null"}}}}}, json::object(), "token-a", false).ok());
     NewTask task;
     task.model_sha256 = sha;
     task.runtime = "null";
@@ -378,7 +452,7 @@ TEST(SqliteStoreTest, SchemaVersion5DatabaseIsMigratedWithItsResults) {
     auto store = Store::Open(path);
     ASSERT_TRUE(store.ok());
     store.value()->AddModel({std::string(64, 'b'), 10, "onnx", "m.onnx", ""});
-    store.value()->RegisterAgent("a", {{"runtimes", {{{"name", "null"}}}}}, json::object(), "token-a");
+    ASSERT_TRUE(store.value()->RegisterAgent("a", {{"runtimes", {{{"name", "null"}}}}}, json::object(), "token-a", false).ok());
     NewTask task;
     task.model_sha256 = std::string(64, 'b');
     task.runtime = "null";

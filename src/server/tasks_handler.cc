@@ -1,6 +1,7 @@
 // Tasks (POST/GET /v1/tasks, GET /v1/tasks/ID, cancel) and jobs, many tasks at once (POST/GET
 // /v1/jobs, GET /v1/jobs/ID, cancel). A new task that needs a converted model starts in state
 // converting and is queued by the conversion stage (conversion_queue.h).
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "edgebench/convert.h"
 #include "edgebench/report.h"
 #include "edgebench/result_json.h"
+#include "edgebench/text.h"
 #include "handlers.h"
 #include "http.h"
 #include "validation.h"
@@ -368,15 +370,24 @@ void GetJob(ServerContext& context, const httplib::Request& req, httplib::Respon
   SendJson(res, 200, JobDetail(*context.store, *job));
 }
 
+// GET /v1/jobs?limit=&after=: newest first, paged as GET /v1/tasks.
 void ListJobs(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
   auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
   if (!who.ok()) return SendError(res, who.error());
+  auto limit = PageLimit(req);
+  if (!limit.ok()) return SendError(res, limit.error());
+  auto after = QueryInteger(req, "after", 1, std::numeric_limits<int64_t>::max());
+  if (!after.ok()) return SendError(res, after.error());
   context.store->ExpireLeases(context.options.max_attempts);
-  json jobs = json::array();
-  for (const auto& job : context.store->ListJobs(who->kind == TokenKind::kAdmin ? "" : who->subject, 1000)) {
-    jobs.push_back(JobJson(job));
+  auto rows = context.store->ListJobs(who->kind == TokenKind::kAdmin ? "" : who->subject, *limit + 1, *after);
+  json next = nullptr;
+  if (static_cast<int>(rows.size()) > *limit) {
+    rows.resize(*limit);
+    next = rows.back().id;
   }
-  SendJson(res, 200, {{"jobs", jobs}});
+  json jobs = json::array();
+  for (const auto& job : rows) jobs.push_back(JobJson(job));
+  SendJson(res, 200, {{"jobs", jobs}, {"next", next}});
 }
 
 // Cancels the job's tasks that are not final yet.
@@ -396,15 +407,36 @@ bool CanSee(const TokenRow& who, const TaskRow& task) {
   return who.kind == TokenKind::kAdmin || task.owner == who.subject;
 }
 
+// GET /v1/tasks?limit=&after=&state=&job=: newest first, a page of at most `limit` tasks with ids
+// below `after`; "next" is the `after` of the following page (null on the last).
 void ListTasks(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
   auto who = Authenticate(*context.store, req, {TokenKind::kAdmin, TokenKind::kUser});
   if (!who.ok()) return SendError(res, who.error());
-  context.store->ExpireLeases(context.options.max_attempts);
-  json tasks = json::array();
-  for (const auto& task : context.store->ListTasks(1000)) {
-    if (CanSee(*who, task)) tasks.push_back(TaskJson(task));
+  TaskQuery query;
+  auto limit = PageLimit(req);
+  if (!limit.ok()) return SendError(res, limit.error());
+  auto after = QueryInteger(req, "after", 1, std::numeric_limits<int64_t>::max());
+  if (!after.ok()) return SendError(res, after.error());
+  auto job = QueryInteger(req, "job", 1, std::numeric_limits<int64_t>::max());
+  if (!job.ok()) return SendError(res, job.error());
+  query.state = req.has_param("state") ? req.get_param_value("state") : "";
+  if (!query.state.empty() && !IsTaskState(query.state)) {
+    return SendError(res, {400, "query parameter 'state' must be one of " + Join(TaskStates(), ", ")});
   }
-  SendJson(res, 200, {{"tasks", tasks}});
+  query.limit = *limit + 1;  // one more: is there a next page?
+  query.before_id = *after;
+  query.job_id = *job;
+  if (who->kind != TokenKind::kAdmin) query.owner = who->subject;
+  context.store->ExpireLeases(context.options.max_attempts);
+  auto rows = context.store->ListTasks(query);
+  json next = nullptr;
+  if (static_cast<int>(rows.size()) > *limit) {
+    rows.resize(*limit);
+    next = rows.back().id;
+  }
+  json tasks = json::array();
+  for (const auto& task : rows) tasks.push_back(TaskJson(task));
+  SendJson(res, 200, {{"tasks", tasks}, {"next", next}});
 }
 
 void GetTask(ServerContext& context, const httplib::Request& req, httplib::Response& res) {

@@ -10,13 +10,13 @@ namespace {
 void CreateUser(ServerContext& context, const httplib::Request& req, httplib::Response& res) {
   auto who = Authenticate(*context.store, req, {TokenKind::kAdmin});
   if (!who.ok()) return SendError(res, who.error());
-  auto body = ParseObject(req, context.options.max_request_bytes);
+  auto body = ParseObject(req, context.options.max_request_bytes, {"name"});
   if (!body.ok()) return SendError(res, body.error());
   if (!body->contains("name") || !(*body)["name"].is_string()) return SendError(res, WrongType("name", "a string"));
   const std::string name = (*body)["name"].get<std::string>();
   if (!ValidName(name)) return SendError(res, BadName("name", name));
   const std::string secret = NewSecret();
-  context.store->AddToken(Sha256Hex(secret), TokenKind::kUser, name);
+  if (auto taken = context.store->AddUser(Sha256Hex(secret), name)) return SendError(res, *taken);
   SendJson(res, 201, {{"name", name}, {"token", secret}});
 }
 
