@@ -1,6 +1,7 @@
 // Device health end to end: a real server giving a native agent (null runtime) its periodic
 // health check, the check's verdict and history, and an admin's maintenance and reset through
 // the CLI.
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -33,16 +34,23 @@ TEST_F(DeviceHealthTest, DeviceRunsItsHealthCheckAndAdminsTakeItOutAndBack) {
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline) {
     answer = json::parse(Edgebench(health).out, nullptr, false);
-    if (answer.is_object() && !answer["checks"].empty() && answer["checks"][0]["verdict"] != "pending") break;
+    const auto pending = [](const json& checks) {
+      return std::any_of(checks.begin(), checks.end(), [](const json& c) { return c["verdict"] == "pending"; });
+    };
+    if (answer.is_object() && !answer["checks"].empty() && !pending(answer["checks"])) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   ASSERT_TRUE(answer.is_object() && !answer["checks"].empty()) << answer.dump() << AgentLog("checked");
-  const json check = answer["checks"][0];
-  EXPECT_EQ(check["verdict"], "passed") << check.dump();
-  EXPECT_EQ(check["runtime"], "null");
-  EXPECT_GT(check["detail"]["p50_ms"].get<double>(), 0);
+  // One check per runtime of the agent that reads ONNX, each passed.
+  bool null_checked = false;
+  for (const json& check : answer["checks"]) {
+    EXPECT_EQ(check["verdict"], "passed") << check.dump();
+    EXPECT_GT(check["detail"]["p50_ms"].get<double>(), 0);
+    EXPECT_EQ(GetTask(check["task_id"].get<int64_t>())["state"], "succeeded");
+    null_checked = null_checked || check["runtime"] == "null";
+  }
+  EXPECT_TRUE(null_checked) << answer.dump();
   EXPECT_EQ(answer["device"]["health"], "good");
-  EXPECT_EQ(GetTask(check["task_id"].get<int64_t>())["state"], "succeeded");
 
   // Maintenance takes it out of scheduling: a task waits until it is back.
   std::vector<std::string> maintenance = {"device", "maintenance", "checked"};

@@ -174,9 +174,11 @@ class PostgresStatement : public StatementDriver {
 
  private:
   void Set(int index, std::optional<std::string> value, Oid type) {
-    if (static_cast<int>(values_.size()) < index) {  // parameters left unbound are NULL of the type
-      values_.resize(index);                           // PostgreSQL infers (0)
-      types_.resize(index, 0);
+    // Parameters left unbound are NULL ids (bigint): the store leaves optional ids unbound
+    // ("?1 IS NULL OR t.id < ?1"), where PostgreSQL could not infer a type.
+    if (static_cast<int>(values_.size()) < index) {
+      values_.resize(index);
+      types_.resize(index, kInt8Oid);
     }
     values_[index - 1] = std::move(value);
     types_[index - 1] = type;
