@@ -76,3 +76,7 @@ if bash tools/docker-env.sh start > /dev/null 2>&1; then
 fi
 [[ ${#image_args[@]} -eq 0 ]] && echo "(no Docker engine here: native dispatch only)"
 build/bench/bench_service_dispatch --binary "$EDGEBENCH" --model "$CACHE/zoo/tinycnn/tinycnn.onnx" "${image_args[@]}"
+
+echo
+echo "== the evaluation service under 200 clients at once, POST/GET /v1/tasks (bench/service_load.cc)"
+build/bench/bench_service_load --binary "$EDGEBENCH" --model "$CACHE/zoo/tinycnn/tinycnn.onnx" --clients 200 --requests 20

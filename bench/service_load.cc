@@ -5,6 +5,7 @@
 // client's 30 s, or a failed connection); asserts nothing.
 //
 // Usage: bench_service_load --binary EDGEBENCH --model FILE [--clients 200] [--requests 20]
+//          [--http-threads N] (the server's; default its own)
 #include <httplib.h>
 
 #include <algorithm>
@@ -54,6 +55,7 @@ double PercentileOf(std::vector<double> values, double percent) {
 int main(int argc, char** argv) {
   std::string binary, model;
   int clients = 200, requests = 20;
+  std::vector<std::string> server_argv;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -64,13 +66,15 @@ int main(int argc, char** argv) {
     else if (arg == "--model") model = value();
     else if (arg == "--clients") clients = std::atoi(value().c_str());
     else if (arg == "--requests") requests = std::atoi(value().c_str());
+    else if (arg == "--http-threads") server_argv = {"--http-threads", value()};
     else Die("unknown argument '" + arg + "' (see the comment at the top of bench/service_load.cc)");
   }
   if (binary.empty() || model.empty()) Die("--binary and --model are required");
 
   const std::string dir = edgebench::testing::MakeTempDir();
-  edgebench::testing::Background server({binary, "server", "--listen", "127.0.0.1:0", "--data", dir + "/data"},
-                                        dir + "/server.log", /*pipe_stdout=*/true);
+  std::vector<std::string> command = {binary, "server", "--listen", "127.0.0.1:0", "--data", dir + "/data"};
+  command.insert(command.end(), server_argv.begin(), server_argv.end());
+  edgebench::testing::Background server(command, dir + "/server.log", /*pipe_stdout=*/true);
   const std::string line = server.ReadLine(20000);
   if (line.rfind("listening on ", 0) != 0) Die("server did not start: " + edgebench::testing::ReadFile(dir + "/server.log"));
   const std::string url = line.substr(std::string("listening on ").size());
@@ -83,7 +87,7 @@ int main(int argc, char** argv) {
   const std::string task = json{{"model_sha256", sha}, {"runtime", "null"}, {"device", "load1"}}.dump();
 
   std::mutex mutex;
-  std::vector<double> answer_ms;
+  std::vector<double> answer_ms, post_ms, get_ms;
   std::map<int, int> statuses;
   int unanswered = 0;
   std::atomic<bool> go = false;
@@ -97,13 +101,15 @@ int main(int argc, char** argv) {
         client.set_connection_timeout(30, 0);
         client.set_read_timeout(30, 0);
         const auto start = Clock::now();
-        auto res = (c + r) % 2 == 0 ? client.Post("/v1/tasks", task, "application/json") : client.Get("/v1/tasks");
+        const bool post = (c + r) % 2 == 0;
+        auto res = post ? client.Post("/v1/tasks", task, "application/json") : client.Get("/v1/tasks");
         const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         std::lock_guard lock(mutex);
         if (!res) {
           ++unanswered;
         } else {
           answer_ms.push_back(ms);
+          (post ? post_ms : get_ms).push_back(ms);
           ++statuses[res->status];
         }
       }
@@ -119,5 +125,7 @@ int main(int argc, char** argv) {
               "unanswered %d; answer time p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
               clients, requests, seconds, answer_ms.size(), codes.substr(1).c_str(), unanswered,
               PercentileOf(answer_ms, 50), PercentileOf(answer_ms, 99), PercentileOf(answer_ms, 100));
+  std::printf("  POST /v1/tasks p50 %.1f ms, p99 %.1f ms; GET /v1/tasks (a page of 100) p50 %.1f ms, p99 %.1f ms\n",
+              PercentileOf(post_ms, 50), PercentileOf(post_ms, 99), PercentileOf(get_ms, 50), PercentileOf(get_ms, 99));
   return 0;
 }

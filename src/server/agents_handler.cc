@@ -274,11 +274,11 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
 void AddAgentRoutes(httplib::Server& http, ServerContext& context) {
   using R = const httplib::Request&;
   using W = httplib::Response&;
-  http.Post("/v1/agents", [&context](R req, W res) { RegisterAgent(context, req, res); });
-  http.Get("/v1/devices", [&context](R req, W res) { ListDevices(context, req, res); });
+  http.Post("/v1/agents", Gated(context, RegisterAgent));
+  http.Get("/v1/devices", Gated(context, ListDevices));
   http.Post(R"(/v1/agents/([^/]+)/lease)", [&context](R req, W res) { Lease(context, req, res); });
-  http.Post(R"(/v1/tasks/(\d+)/heartbeat)", [&context](R req, W res) { Heartbeat(context, req, res); });
-  http.Post(R"(/v1/tasks/(\d+)/result)", [&context](R req, W res) { UploadResult(context, req, res); });
+  http.Post(R"(/v1/tasks/(\d+)/heartbeat)", Gated(context, Heartbeat));
+  http.Post(R"(/v1/tasks/(\d+)/result)", Gated(context, UploadResult));
 }
 
 }  // namespace edgebench::server

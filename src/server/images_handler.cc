@@ -33,10 +33,8 @@ void AddImage(ServerContext& context, const httplib::Request& req, httplib::Resp
 }  // namespace
 
 void AddImageRoutes(httplib::Server& http, ServerContext& context) {
-  using R = const httplib::Request&;
-  using W = httplib::Response&;
-  http.Get("/v1/images", [&context](R req, W res) { ListImages(context, req, res); });
-  http.Post("/v1/images", [&context](R req, W res) { AddImage(context, req, res); });
+  http.Get("/v1/images", Gated(context, ListImages));
+  http.Post("/v1/images", Gated(context, AddImage));
 }
 
 }  // namespace edgebench::server

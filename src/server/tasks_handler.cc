@@ -500,17 +500,15 @@ void CancelTask(ServerContext& context, const httplib::Request& req, httplib::Re
 }  // namespace
 
 void AddTaskRoutes(httplib::Server& http, ServerContext& context) {
-  using R = const httplib::Request&;
-  using W = httplib::Response&;
-  http.Post("/v1/tasks", [&context](R req, W res) { CreateTask(context, req, res); });
-  http.Get("/v1/tasks", [&context](R req, W res) { ListTasks(context, req, res); });
-  http.Get(R"(/v1/tasks/(\d+))", [&context](R req, W res) { GetTask(context, req, res); });
-  http.Get(R"(/v1/tasks/(\d+)/results)", [&context](R req, W res) { ListTaskResults(context, req, res); });
-  http.Post(R"(/v1/tasks/(\d+)/cancel)", [&context](R req, W res) { CancelTask(context, req, res); });
-  http.Post("/v1/jobs", [&context](R req, W res) { CreateJob(context, req, res); });
-  http.Get("/v1/jobs", [&context](R req, W res) { ListJobs(context, req, res); });
-  http.Get(R"(/v1/jobs/(\d+))", [&context](R req, W res) { GetJob(context, req, res); });
-  http.Post(R"(/v1/jobs/(\d+)/cancel)", [&context](R req, W res) { CancelJob(context, req, res); });
+  http.Post("/v1/tasks", Gated(context, CreateTask));
+  http.Get("/v1/tasks", Gated(context, ListTasks));
+  http.Get(R"(/v1/tasks/(\d+))", Gated(context, GetTask));
+  http.Get(R"(/v1/tasks/(\d+)/results)", Gated(context, ListTaskResults));
+  http.Post(R"(/v1/tasks/(\d+)/cancel)", Gated(context, CancelTask));
+  http.Post("/v1/jobs", Gated(context, CreateJob));
+  http.Get("/v1/jobs", Gated(context, ListJobs));
+  http.Get(R"(/v1/jobs/(\d+))", Gated(context, GetJob));
+  http.Post(R"(/v1/jobs/(\d+)/cancel)", Gated(context, CancelJob));
 }
 
 }  // namespace edgebench::server
