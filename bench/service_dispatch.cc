@@ -5,12 +5,17 @@
 //     benchmark's own time (load + first inference + warm-up + timed stage from the result
 //     document): what the service adds (lease, model download, process or container start,
 //     upload, the client noticing). Native agent always; docker agent with --image.
-//   scale: N simulated agents (threads speaking the agents' HTTP protocol) on one server:
+//   scale: N simulated agents (threads speaking the agents' HTTP protocol) on one server with
+//     SQLite, or spread over 2 replicas on one PostgreSQL (--store postgresql: a server the bench
+//     starts from Debian's binaries, testing/postgres.h; --store both: one after the other):
 //     dispatch throughput (lease + result upload per task, tasks queued up front) and the
-//     assignment latency of a task submitted while every agent long-polls (submit to lease).
+//     assignment latency of a task submitted while every agent long-polls (submit to lease);
+//     with replicas, tasks are submitted to each in turn, so most wake-ups cross replicas.
 //
 // Usage: bench_service_dispatch --binary EDGEBENCH --model FILE [--agents 1000] [--tasks 5000]
-//          [--dispatch-tasks 20] [--image null/ARCH=REFERENCE]
+//          [--dispatch-tasks 20] [--image null/ARCH=REFERENCE] [--store sqlite|postgresql|both]
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,6 +35,7 @@
 #include "edgebench/client.h"
 #include "edgebench/stats.h"
 #include "testing/backend_testing.h"
+#include "testing/postgres.h"
 #include "testing/process.h"
 #include "testing/test_models.h"
 
@@ -67,15 +73,17 @@ struct Server {
   std::unique_ptr<Background> process;
 };
 
-Server StartServer(const std::string& binary, const std::vector<std::string>& extra) {
+// `dir`: the data directory of a replica started before ("" = a new one).
+Server StartServer(const std::string& binary, const std::vector<std::string>& extra, const std::string& dir = "") {
   Server server;
-  server.dir = edgebench::testing::MakeTempDir();
+  server.dir = dir.empty() ? edgebench::testing::MakeTempDir() : dir;
   std::vector<std::string> argv = {binary, "server", "--listen", "127.0.0.1:0", "--data", server.dir + "/data"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  server.process = std::make_unique<Background>(argv, server.dir + "/server.log", /*pipe_stdout=*/true);
+  const std::string log = server.dir + (dir.empty() ? "/server.log" : "/replica.log");
+  server.process = std::make_unique<Background>(argv, log, /*pipe_stdout=*/true);
   const std::string line = server.process->ReadLine(20000);
   const std::string prefix = "listening on ";
-  if (line.rfind(prefix, 0) != 0) Die("server did not start: " + edgebench::testing::ReadFile(server.dir + "/server.log"));
+  if (line.rfind(prefix, 0) != 0) Die("server did not start: " + edgebench::testing::ReadFile(log));
   server.url = line.substr(prefix.size());
   server.admin_token = Must(edgebench::ReadTokenFile(server.dir + "/data/admin.token"), "admin token");
   server.registration_token = Must(edgebench::ReadTokenFile(server.dir + "/data/agent.token"), "agent token");
@@ -161,9 +169,37 @@ struct SimulatedAgents {
   std::vector<double> lease_answer_ms;              // lease requests that returned a task
 };
 
-void RunScale(const std::string& binary, const std::string& model, int agents, int tasks) {
-  Server server = StartServer(binary, {"--http-threads", std::to_string(agents + 64), "--lease-seconds", "60"});
-  auto admin = Must(ServiceClient::Connect(server.url, server.admin_token), "connect");
+// `store`: "sqlite" (one server) or "postgresql" (two replicas on a new database).
+void RunScale(const std::string& binary, const std::string& model, int agents, int tasks, const std::string& store) {
+  std::vector<std::string> extra = {"--http-threads", std::to_string(agents + 64), "--lease-seconds", "60"};
+  std::vector<Server> replicas;
+  if (store == "postgresql") {
+    std::string error;
+    edgebench::testing::PostgresServer* postgres = edgebench::testing::SharedPostgres(&error);
+    if (!postgres) Die("PostgreSQL: " + error);
+    extra.push_back("--store");
+    extra.push_back(postgres->CreateDatabase("bench_" + std::to_string(getpid())));
+    replicas.push_back(StartServer(binary, extra));
+    replicas.push_back(StartServer(binary, extra, replicas[0].dir));
+  } else {
+    replicas.push_back(StartServer(binary, extra));
+  }
+  const std::string label = "scale[" + store + ", " + std::to_string(replicas.size()) +
+                            (replicas.size() == 1 ? " server]" : " replicas]");
+  // Client i talks to replica i % n first, then the others.
+  auto urls_from = [&](size_t i) {
+    std::string urls;
+    for (size_t k = 0; k < replicas.size(); ++k) {
+      urls += (k == 0 ? "" : ",") + replicas[(i + k) % replicas.size()].url;
+    }
+    return urls;
+  };
+  Server& server = replicas[0];
+  std::vector<std::unique_ptr<ServiceClient>> admins;
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    admins.push_back(Must(ServiceClient::Connect(urls_from(i), server.admin_token), "connect"));
+  }
+  auto& admin = admins[0];
   const std::string sha = Must(admin->UploadModel(model), "upload")["sha256"];
   const json document = NullResult(binary, model);
 
@@ -180,24 +216,25 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
       identities.emplace_back(name, Must(registrar->RegisterAgent(request), "register")["token"]);
     }
   }
-  std::printf("scale: %d agents registered in %.2f s\n", agents, MsSince(registering) / 1000);
+  std::printf("%s: %d agents registered in %.2f s\n", label.c_str(), agents, MsSince(registering) / 1000);
 
   // Queue the throughput phase's tasks before any agent asks.
   const json task_request = {{"model_sha256", sha}, {"runtime", "null"}, {"selector", {{"fleet", "sim"}}},
                              {"settings", json::object()}};
   const auto queueing = Clock::now();
-  for (int i = 0; i < tasks; ++i) Must(admin->CreateTask(task_request), "create task");
+  for (int i = 0; i < tasks; ++i) Must(admins[i % admins.size()]->CreateTask(task_request), "create task");
   const double queue_s = MsSince(queueing) / 1000;
-  std::printf("scale: %d tasks created in %.2f s (%.0f tasks/s from one client)\n", tasks, queue_s, tasks / queue_s);
+  std::printf("%s: %d tasks created in %.2f s (%.0f tasks/s from one client)\n", label.c_str(), tasks, queue_s,
+              tasks / queue_s);
 
   SimulatedAgents state;
   std::mutex go_mutex;
   std::condition_variable go_cv;
   bool go = false;
   std::vector<std::thread> threads;
-  for (const auto& [name, token] : identities) {
-    threads.emplace_back([&, name = name, token = token] {
-      auto client = Must(ServiceClient::Connect(server.url, token), "connect");
+  for (size_t i = 0; i < identities.size(); ++i) {
+    threads.emplace_back([&, i, name = identities[i].first, token = identities[i].second] {
+      auto client = Must(ServiceClient::Connect(urls_from(i), token), "connect");
       client->SetReadTimeoutSeconds(60);
       {
         std::unique_lock lock(go_mutex);
@@ -252,9 +289,9 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
     std::lock_guard lock(state.mutex);
     busy_lease_ms = state.lease_answer_ms;
   }
-  std::printf("scale: throughput %.0f tasks/s (%d tasks leased and their results stored in %.2f s by %d agents); "
+  std::printf("%s: throughput %.0f tasks/s (%d tasks leased and their results stored in %.2f s by %d agents); "
               "lease answer with tasks queued: p50 %.1f ms, p99 %.1f ms\n",
-              state.uploaded.load() / drain_s, state.uploaded.load(), drain_s, agents,
+              label.c_str(), state.uploaded.load() / drain_s, state.uploaded.load(), drain_s, agents,
               Percentile(busy_lease_ms, 0.5), Percentile(busy_lease_ms, 0.99));
 
   // Assignment latency: all agents idle in a long poll; tasks arrive one at a time.
@@ -263,7 +300,7 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
   std::map<int64_t, Clock::time_point> submitted;
   for (int i = 0; i < latency_tasks; ++i) {
     const auto before = Clock::now();
-    const int64_t id = Must(admin->CreateTask(task_request), "create task")["id"].get<int64_t>();
+    const int64_t id = Must(admins[i % admins.size()]->CreateTask(task_request), "create task")["id"].get<int64_t>();
     submitted[id] = before;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the arrival rate: ~50 tasks/s
   }
@@ -280,10 +317,10 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
       }
     }
   }
-  std::printf("scale: assignment latency (submit to lease answer, %zu tasks at ~50/s, %d idle agents "
+  std::printf("%s: assignment latency (submit to lease answer, %zu tasks at ~50/s, %d idle agents "
               "long-polling): p50 %.1f ms, p99 %.1f ms (goal: p99 < 100 ms); %d request errors, %d uploads "
               "retried\n",
-              assignment_ms.size(), agents, Percentile(assignment_ms, 0.5), Percentile(assignment_ms, 0.99),
+              label.c_str(), assignment_ms.size(), agents, Percentile(assignment_ms, 0.5), Percentile(assignment_ms, 0.99),
               state.errors.load(), state.retries.load());
   for (auto& thread : threads) thread.join();
 }
@@ -291,7 +328,7 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string binary, model, image;
+  std::string binary, model, image, store = "sqlite";
   int agents = 1000, tasks = 5000, dispatch_tasks = 20;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -305,9 +342,11 @@ int main(int argc, char** argv) {
     else if (arg == "--tasks") tasks = std::atoi(value().c_str());
     else if (arg == "--dispatch-tasks") dispatch_tasks = std::atoi(value().c_str());
     else if (arg == "--image") image = value();
+    else if (arg == "--store") store = value();
     else Die("unknown argument '" + arg + "' (see the comment at the top of bench/service_dispatch.cc)");
   }
   if (binary.empty() || model.empty()) Die("--binary and --model are required");
+  if (store != "sqlite" && store != "postgresql" && store != "both") Die("--store: sqlite, postgresql or both");
 
   if (dispatch_tasks > 0) {
     std::vector<std::string> extra;
@@ -329,6 +368,8 @@ int main(int argc, char** argv) {
       MeasureDispatch(*admin, sha, name, mode, dispatch_tasks);
     }
   }
-  RunScale(binary, model, agents, tasks);
+  for (const std::string& each : {std::string("sqlite"), std::string("postgresql")}) {
+    if (store == each || store == "both") RunScale(binary, model, agents, tasks, each);
+  }
   return 0;
 }

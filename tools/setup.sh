@@ -89,7 +89,7 @@ fi
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache git curl ca-certificates pkg-config
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libssl-dev libsqlite3-dev libcpp-httplib-dev
+  libssl-dev libsqlite3-dev libcpp-httplib-dev libpq-dev postgresql-15
   libopencv-dev libtorch-dev libopenblas0-pthread
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy

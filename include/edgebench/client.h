@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -41,7 +42,10 @@ struct TaskListQuery {
 
 class ServiceClient {
  public:
-  // `server_url` is "http://HOST:PORT" or "https://HOST:PORT"; `token` is sent as
+  // `server_url` is "http://HOST:PORT" or "https://HOST:PORT", or several of them separated by
+  // commas (replicas of one service, sharing a database): a request that cannot reach one is sent
+  // to the next when it never arrived (connection refused or unreachable), and after any failed
+  // answer the next request starts with the next. `token` is sent as
   // "Authorization: Bearer TOKEN". For https the server's certificate is checked against
   // `ca_file` (PEM), else the file named by $EDGEBENCH_CA_FILE, else the system's CA store.
   static Expected<std::unique_ptr<ServiceClient>> Connect(const std::string& server_url,
@@ -68,6 +72,11 @@ class ServiceClient {
   Expected<nlohmann::json> ListTasks(const TaskListQuery& query = {});
   Expected<nlohmann::json> ListDevices();
   Expected<nlohmann::json> CancelTask(int64_t task_id);
+  // Device health (admin): maintenance on or off, reset of a bad device; each returns the
+  // device. DeviceHealth: {device, checks: [...]}, the health checks newest first.
+  Expected<nlohmann::json> SetMaintenance(const std::string& device, bool on);
+  Expected<nlohmann::json> ResetDevice(const std::string& device);
+  Expected<nlohmann::json> DeviceHealth(const std::string& device);
 
   // Creates a job from a request {models: [sha256...], runtimes: [...], devices: [...],
   // selectors: [{label: value}...], settings, skip_unavailable}; returns the job.
@@ -106,7 +115,11 @@ class ServiceClient {
   void SetReadTimeoutSeconds(int seconds);
 
  private:
-  ServiceClient(std::string server_url, std::string token, const std::string& ca_file);
+  ServiceClient(std::vector<std::string> server_urls, std::string token, std::string ca_file);
+  // After a transport failure: makes the next server current and says whether to send the
+  // request again (it never arrived, and a server is left untried). `tried` counts the servers.
+  bool FailOver(httplib::Error error, size_t& tried);
+  void UseServer(size_t index);
   // One request; any status code is returned, only a transport failure is an error. `body` is
   // sent as-is with `content_type` (POST when not GET).
   Expected<HttpAnswer> Send(const std::string& method, const std::string& path,
@@ -117,8 +130,11 @@ class ServiceClient {
                                 const nlohmann::json& body = nullptr);
   // Downloads GET `path` into `file_path` (streamed, through a temporary file and a rename).
   Status Download(const std::string& path, const std::string& file_path);
+  std::vector<std::string> server_urls_;
+  size_t current_ = 0;  // server_urls_[current_] is server_url_, the one http_ talks to
   std::string server_url_;
   std::string token_;
+  std::string ca_file_;
   Error TransportError(httplib::Error error) const;  // for an answer that never came
   std::unique_ptr<httplib::Client> http_;
   int read_timeout_s_ = 30;  // per answer

@@ -1,6 +1,7 @@
 // The evaluation service's server: stores models and tasks, hands tasks to agents and
 // keeps their results. HTTP/JSON API under /v1 (docs/http-api.md); state in SQLite
-// (DATA_DIR/edgebench.db); models content-addressed in DATA_DIR/models/<sha256>.
+// (DATA_DIR/edgebench.db) or PostgreSQL (several replicas sharing one database and one DATA_DIR);
+// models content-addressed in DATA_DIR/models/<sha256>.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0 = any free port (see EvaluationServer::port())
   std::string data_dir;
+  // The database: "" = SQLite in DATA_DIR/edgebench.db; a postgresql:// URL = PostgreSQL, which
+  // replicas given the same URL and the same DATA_DIR (models, token files) share.
+  std::string store;
   int64_t max_model_bytes = 512LL << 20;  // larger uploads are refused with 413
   int lease_seconds = 30;     // an agent must renew its lease on a task within this
   int max_attempts = 3;       // leases that may expire before a task fails
@@ -34,6 +38,10 @@ struct ServerOptions {
   std::string tls_key_file;
   // Runtime images for docker-mode agents, "RUNTIME/ARCH=REFERENCE" (src/server/images.h).
   std::vector<std::string> images;
+  // Health checks (src/server/health.h): every good device runs this model (the sha256 of an
+  // uploaded model) on each of its runtimes every health_check_minutes; "" or 0 = none.
+  std::string health_model;
+  int health_check_minutes = 0;
 };
 
 // Threads kept free of long polls for submits, heartbeats and result uploads.

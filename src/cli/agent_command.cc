@@ -49,7 +49,12 @@ void AddAgentCommand(CLI::App& app, int& exit_code) {
                   "--token-file agent.token --label board=rpi4\n"
                   "Each task runs 'edgebench bench': as a child process (--mode native) or in the task's\n"
                   "runtime image through the Docker engine (--mode docker; see docs/device-images.md).");
-  command->add_option("--server", o.server_url, "Server URL, http://HOST:PORT")->required()->envname("EDGEBENCH_SERVER");
+  command->add_option("--server", o.server_url,
+                      "Server URL, http://HOST:PORT; replicas: several, comma-separated or repeated (fails over)")
+      ->required()
+      ->envname("EDGEBENCH_SERVER")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join);
   command->add_option("--ca-file", o.ca_file,
                       "CA certificate (PEM) that signed an https server's certificate (default $EDGEBENCH_CA_FILE, "
                       "else the system's CA store)")

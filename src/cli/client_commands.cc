@@ -1,4 +1,5 @@
-// Client subcommands of the evaluation service: submit, job, jobs, tasks, result, devices, cancel.
+// Client subcommands of the evaluation service: submit, job, jobs, tasks, result, devices, device
+// (maintenance, reset, health), cancel.
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -23,8 +24,12 @@ struct ConnectionFlags {
 };
 
 void AddConnectionFlags(CLI::App* command, ConnectionFlags& flags) {
-  command->add_option("--server", flags.server, "Server URL, http://HOST:PORT or https://HOST:PORT")
+  command->add_option("--server", flags.server,
+                      "Server URL, http://HOST:PORT or https://HOST:PORT; replicas: several, comma-separated "
+                      "or repeated (fails over)")
       ->envname("EDGEBENCH_SERVER")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join)
       ->capture_default_str();
   command->add_option("--token-file", flags.token_file, "File holding your token (server's DATA_DIR/admin.token)")
       ->envname("EDGEBENCH_TOKEN_FILE")
@@ -312,7 +317,7 @@ void PrintJob(const json& job) {
 }
 
 void PrintDevices(const json& devices) {
-  std::printf("%-16s %-7s %-8s %-6s %-28s %s\n", "NAME", "ONLINE", "ARCH", "CORES", "RUNTIMES", "LABELS");
+  std::printf("%-16s %-11s %-8s %-6s %-28s %s\n", "NAME", "STATE", "ARCH", "CORES", "RUNTIMES", "LABELS");
   for (const auto& d : devices) {
     std::string runtimes;
     for (const auto& r : d["facts"].value("runtimes", json::array())) {
@@ -322,9 +327,30 @@ void PrintDevices(const json& devices) {
     for (const auto& [key, value] : d["labels"].items()) {
       labels += (labels.empty() ? "" : ",") + key + "=" + Text(value);
     }
-    std::printf("%-16s %-7s %-8s %-6s %-28s %s\n", Text(d["name"]).c_str(), d.value("online", false) ? "yes" : "no",
+    std::printf("%-16s %-11s %-8s %-6s %-28s %s\n", Text(d["name"]).c_str(), Text(d.value("state", json())).c_str(),
                 Text(d["facts"].value("arch", json())).c_str(), Text(d["facts"].value("cores", json())).c_str(),
                 runtimes.c_str(), labels.empty() ? "-" : labels.c_str());
+  }
+}
+
+struct DeviceFlags {
+  ConnectionFlags connection;
+  std::string name;
+  bool off = false;  // maintenance: take the device out of maintenance
+};
+
+// One line per health check: task, runtime, time, verdict and why.
+void PrintHealthChecks(const json& health) {
+  const json& device = health["device"];
+  std::printf("%s: %s (health %s%s)\n", Text(device["name"]).c_str(), Text(device["state"]).c_str(),
+              Text(device["health"]).c_str(),
+              device["health_reason"].is_string() ? (": " + device["health_reason"].get<std::string>()).c_str() : "");
+  for (const auto& check : health["checks"]) {
+    const json& detail = check["detail"];
+    std::printf("task %-6s %-12s %s  %-8s %s%s\n", Text(check["task_id"]).c_str(), Text(check["runtime"]).c_str(),
+                Text(check["created_at"]).c_str(), Text(check["verdict"]).c_str(),
+                detail.value("p50_ms", json()).is_number() ? ("median " + Text(detail["p50_ms"]) + " ms").c_str() : "",
+                detail.value("reason", json()).is_string() ? ("  " + detail["reason"].get<std::string>()).c_str() : "");
   }
 }
 
@@ -508,6 +534,38 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
       }
       exit_code = kExitOk;
     });
+  }
+  {
+    auto* group = app.add_subcommand("device", "A device's health: maintenance, reset after a failed health check, history");
+    group->require_subcommand(1);
+    auto f = std::make_shared<DeviceFlags>();
+    auto* maintenance = group->add_subcommand("maintenance", "Take a device out of scheduling (--off: back in)");
+    auto* reset = group->add_subcommand("reset", "Put a bad device (failed health check) back in scheduling");
+    auto* health = group->add_subcommand("health", "The device's state and its health checks, newest first");
+    maintenance->add_flag("--off", f->off, "Leave maintenance");
+    for (auto* command : {maintenance, reset, health}) {
+      command->add_option("name", f->name, "Device (agent) name")->required();
+      AddConnectionFlags(command, f->connection);
+    }
+    auto run = [f, &exit_code](const std::string& action) {
+      auto client = Connect(f->connection);
+      if (!client.ok()) return void(exit_code = ReportError(client.error()));
+      auto answer = action == "maintenance" ? (*client)->SetMaintenance(f->name, !f->off)
+                    : action == "reset"     ? (*client)->ResetDevice(f->name)
+                                            : (*client)->DeviceHealth(f->name);
+      if (!answer.ok()) return void(exit_code = ReportError(answer.error()));
+      if (f->connection.json_output) {
+        std::cout << answer->dump(2) << "\n";
+      } else if (action == "health") {
+        PrintHealthChecks(*answer);
+      } else {
+        std::cout << f->name << ": " << Text((*answer)["state"]) << "\n";
+      }
+      exit_code = kExitOk;
+    };
+    maintenance->callback([run] { run("maintenance"); });
+    reset->callback([run] { run("reset"); });
+    health->callback([run] { run("health"); });
   }
   {
     auto f = std::make_shared<IdFlags>();

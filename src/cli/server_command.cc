@@ -77,10 +77,15 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<ServerFlags>();
   auto* command = app.add_subcommand("server", "Run the evaluation server (tasks, models, results; HTTP API /v1)");
   command->footer("Example:\n  edgebench server --listen 127.0.0.1:8080 --data /var/lib/edgebench\n"
+                  "  edgebench server --listen 0.0.0.0:8081 --data /shared/edgebench "
+                  "--store postgresql://edgebench@db/edgebench\n"
                   "Prints 'listening on http://HOST:PORT' first. See docs/http-api.md.");
   command->add_option("--listen", flags->listen, "HOST:PORT to listen on (PORT 0 = any free port)")
       ->capture_default_str();
   command->add_option("--data", flags->options.data_dir, "Data directory (database, models, tokens)")->required();
+  command->add_option("--store", flags->options.store,
+                      "Database: a postgresql://USER@HOST:PORT/DB URL (replicas given the same URL and "
+                      "--data share it); default SQLite in DATA_DIR/edgebench.db");
   command->add_option("--max-model-mb", flags->max_model_mb, "Largest model upload accepted (MiB)")
       ->capture_default_str();
   command->add_option("--lease-seconds", flags->options.lease_seconds,
@@ -106,6 +111,11 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--tls-cert", flags->options.tls_cert_file, "Serve HTTPS with this certificate (PEM)");
   command->add_option("--tls-key", flags->options.tls_key_file, "Private key of --tls-cert (PEM)");
+  command->add_option("--health-model", flags->options.health_model,
+                      "SHA256 of an uploaded model every good device runs as its health check, on each runtime");
+  command->add_option("--health-check-minutes", flags->options.health_check_minutes,
+                      "Minutes between a device's health checks (0 = none)")
+      ->capture_default_str();
   command->add_option("--image", flags->options.images,
                       "Runtime image for docker-mode agents, RUNTIME/ARCH=REFERENCE (repeatable; "
                       "tools/images.sh prints them)");

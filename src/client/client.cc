@@ -14,6 +14,8 @@
 
 #include "edgebench/text.h"
 
+#include "edgebench/text.h"
+
 namespace edgebench {
 namespace {
 
@@ -68,14 +70,26 @@ Expected<std::string> ReadTokenFile(const std::string& path) {
 
 bool IsFinalJobState(const std::string& state) { return state == "succeeded" || state == "failed"; }
 
-ServiceClient::ServiceClient(std::string server_url, std::string token, const std::string& ca_file)
-    : server_url_(std::move(server_url)), token_(std::move(token)) {
+ServiceClient::ServiceClient(std::vector<std::string> server_urls, std::string token, std::string ca_file)
+    : server_urls_(std::move(server_urls)), token_(std::move(token)), ca_file_(std::move(ca_file)) {
+  UseServer(0);
+}
+
+void ServiceClient::UseServer(size_t index) {
+  current_ = index;
+  server_url_ = server_urls_[index];
   http_ = std::make_unique<httplib::Client>(server_url_);
-  if (!ca_file.empty()) http_->set_ca_cert_path(ca_file.c_str());
+  if (!ca_file_.empty()) http_->set_ca_cert_path(ca_file_.c_str());
   http_->set_connection_timeout(5, 0);
   http_->set_read_timeout(read_timeout_s_, 0);
   http_->set_write_timeout(60, 0);
   http_->set_bearer_token_auth(token_);
+}
+
+bool ServiceClient::FailOver(httplib::Error error, size_t& tried) {
+  if (server_urls_.size() < 2) return false;
+  UseServer((current_ + 1) % server_urls_.size());
+  return error == httplib::Error::Connection && ++tried < server_urls_.size();
 }
 
 ServiceClient::~ServiceClient() = default;
@@ -83,18 +97,24 @@ ServiceClient::~ServiceClient() = default;
 Expected<std::unique_ptr<ServiceClient>> ServiceClient::Connect(const std::string& server_url,
                                                                 std::string token,
                                                                 const std::string& ca_file) {
-  const bool https = server_url.rfind("https://", 0) == 0;
-  if (server_url.rfind("http://", 0) != 0 && !https) {
-    return InvalidArgument("bad --server '" + server_url + "': expected http://HOST:PORT or https://HOST:PORT");
+  std::vector<std::string> urls;
+  bool https = false;
+  for (std::string url : Split(server_url, ',')) {
+    const bool secure = url.rfind("https://", 0) == 0;
+    if (url.rfind("http://", 0) != 0 && !secure) {
+      return InvalidArgument("bad --server '" + url + "': expected http://HOST:PORT or https://HOST:PORT");
+    }
+    https = https || secure;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    urls.push_back(url);
   }
-  std::string url = server_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (urls.empty()) return InvalidArgument("no --server given: expected http://HOST:PORT or https://HOST:PORT");
   std::string ca = ca_file;
   if (ca.empty() && std::getenv("EDGEBENCH_CA_FILE")) ca = std::getenv("EDGEBENCH_CA_FILE");
   if (https && !ca.empty() && !std::filesystem::is_regular_file(ca)) {
     return NotFound(ca + ": cannot read the CA certificate file");
   }
-  return std::unique_ptr<ServiceClient>(new ServiceClient(url, std::move(token), https ? ca : ""));
+  return std::unique_ptr<ServiceClient>(new ServiceClient(std::move(urls), std::move(token), https ? ca : ""));
 }
 
 void ServiceClient::SetReadTimeoutSeconds(int seconds) {
@@ -104,9 +124,14 @@ void ServiceClient::SetReadTimeoutSeconds(int seconds) {
 
 Expected<HttpAnswer> ServiceClient::Send(const std::string& method, const std::string& path,
                                          const std::string& body, const std::string& content_type) {
-  httplib::Result result = method == "GET" ? http_->Get(path.c_str())
-                                           : http_->Post(path.c_str(), body, content_type.c_str());
-  if (!result) return TransportError(result.error());
+  auto send = [&] {
+    return method == "GET" ? http_->Get(path.c_str()) : http_->Post(path.c_str(), body, content_type.c_str());
+  };
+  httplib::Result result = send();
+  for (size_t tried = 0; !result; result = send()) {
+    Error failed = TransportError(result.error());
+    if (!FailOver(result.error(), tried)) return failed;
+  }
   HttpAnswer answer;
   answer.status = result->status;
   answer.raw_body = result->body;
@@ -183,6 +208,18 @@ Expected<nlohmann::json> ServiceClient::ListDevices() { return Call("GET", "/v1/
 
 Expected<nlohmann::json> ServiceClient::CancelTask(int64_t task_id) {
   return Call("POST", "/v1/tasks/" + std::to_string(task_id) + "/cancel");
+}
+
+Expected<nlohmann::json> ServiceClient::SetMaintenance(const std::string& device, bool on) {
+  return Call("POST", "/v1/devices/" + UrlEncode(device) + "/maintenance", {{"maintenance", on}});
+}
+
+Expected<nlohmann::json> ServiceClient::ResetDevice(const std::string& device) {
+  return Call("POST", "/v1/devices/" + UrlEncode(device) + "/reset");
+}
+
+Expected<nlohmann::json> ServiceClient::DeviceHealth(const std::string& device) {
+  return Call("GET", "/v1/devices/" + UrlEncode(device) + "/health");
 }
 
 Expected<nlohmann::json> ServiceClient::CreateJob(const nlohmann::json& request) {
@@ -269,28 +306,33 @@ Error ServiceClient::TransportError(httplib::Error error) const {
 
 Status ServiceClient::Download(const std::string& path, const std::string& file_path) {
   const std::string temporary = file_path + ".part." + std::to_string(getpid());
-  std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-  if (!out) return RuntimeError(temporary + ": cannot write");
-  std::string error_body;
-  int status = 0;
-  httplib::Result result = http_->Get(
-      path.c_str(),
-      [&](const httplib::Response& response) {
-        status = response.status;
-        return true;
-      },
-      [&](const char* data, size_t length) {
-        if (status == 200) {
-          out.write(data, static_cast<std::streamsize>(length));
-        } else {
-          error_body.append(data, length);
-        }
-        return static_cast<bool>(out);
-      });
-  out.close();
-  if (!result || status != 200 || !out) {
+  for (size_t tried = 0;;) {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) return RuntimeError(temporary + ": cannot write");
+    std::string error_body;
+    int status = 0;
+    httplib::Result result = http_->Get(
+        path.c_str(),
+        [&](const httplib::Response& response) {
+          status = response.status;
+          return true;
+        },
+        [&](const char* data, size_t length) {
+          if (status == 200) {
+            out.write(data, static_cast<std::streamsize>(length));
+          } else {
+            error_body.append(data, length);
+          }
+          return static_cast<bool>(out);
+        });
+    out.close();
+    if (result && status == 200 && out) break;
     std::remove(temporary.c_str());
-    if (!result) return TransportError(result.error());
+    if (!result) {
+      Error failed = TransportError(result.error());
+      if (FailOver(result.error(), tried)) continue;
+      return failed;
+    }
     if (status != 200) {
       HttpAnswer answer{status, nlohmann::json::parse(error_body, nullptr, false), error_body};
       if (answer.body.is_discarded()) answer.body = nullptr;

@@ -9,6 +9,7 @@
 #include "edgebench/convert.h"
 #include "edgebench/result_json.h"
 #include "handlers.h"
+#include "health.h"
 #include "http.h"
 #include "tokens.h"
 #include "validation.h"
@@ -82,17 +83,10 @@ void ListDevices(ServerContext& context, const httplib::Request& req, httplib::R
     agents.resize(*limit);
     next = agents.back().name;
   }
-  const int64_t online_ms = std::max<int64_t>(60, 3 * context.options.max_long_poll_seconds) * 1000;
+  const int64_t online_ms = DeviceOnlineMs(context);
   const int64_t now = NowMs();
   json devices = json::array();
-  for (const auto& agent : agents) {
-    devices.push_back({{"name", agent.name},
-                       {"facts", agent.facts},
-                       {"labels", agent.labels},
-                       {"registered_at", agent.registered_at},
-                       {"last_seen_at", agent.last_seen_at},
-                       {"online", now - agent.last_seen_ms < online_ms}});
-  }
+  for (const auto& agent : agents) devices.push_back(DeviceJson(agent, now - agent.last_seen_ms < online_ms));
   SendJson(res, 200, {{"devices", devices}, {"next", next}});
 }
 
@@ -268,6 +262,7 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
   if (!stored.ok()) return SendError(res, stored.error());
   const TaskRow after = *store.GetTask(*id);
   if (after.state == "queued") context.Dispatch({after});  // INVALID and repeated: any agent may run it
+  JudgeIfHealthCheck(context, after, stored->first);
   json body = TaskJson(after);
   body["result"] = stored->first;
   body["stored"] = stored->second;

@@ -107,4 +107,13 @@ std::vector<Route> Routes();
 // digits, any other "{name}" one path segment.
 std::string RoutePattern(const std::string& path);
 
+// health_handler.cc: device maintenance, reset and health-check history; the verdict on a
+// health-check task once final (from its result `document`); the periodic scheduling of checks
+// (--health-model, --health-check-minutes).
+std::vector<Route> HealthRoutes();
+void JudgeIfHealthCheck(ServerContext& context, const TaskRow& task, const nlohmann::json& document);
+void ScheduleHealthChecks(ServerContext& context);
+// A device not seen for this long is offline.
+int64_t DeviceOnlineMs(const ServerContext& context);
+
 }  // namespace edgebench::server

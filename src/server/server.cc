@@ -45,7 +45,7 @@ void OpenApiDocument(ServerContext&, const httplib::Request& req, httplib::Respo
 
 std::vector<Route> Routes() {
   std::vector<Route> routes = {{"GET", "/v1/health", Health}, {"GET", "/v1/openapi.json", OpenApiDocument}};
-  for (auto table : {UserRoutes, ModelRoutes, TaskRoutes, AgentRoutes, ImageRoutes}) {
+  for (auto table : {UserRoutes, ModelRoutes, TaskRoutes, AgentRoutes, ImageRoutes, HealthRoutes}) {
     for (Route& route : table()) routes.push_back(route);
   }
   return routes;
@@ -89,6 +89,7 @@ EvaluationServer::EvaluationServer(std::unique_ptr<Impl> impl) : impl_(std::move
 
 EvaluationServer::~EvaluationServer() {
   Stop();
+  impl_->context.store->WatchQueuedTasks(nullptr);
   if (impl_->expiry_thread.joinable()) impl_->expiry_thread.join();
 }
 
@@ -97,6 +98,7 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   if (options.lease_seconds < 1) return InvalidArgument("--lease-seconds must be at least 1");
   if (options.max_attempts < 1) return InvalidArgument("--max-attempts must be at least 1");
   if (options.conversion_workers < 1) return InvalidArgument("--conversion-workers must be at least 1");
+  if (options.health_check_minutes < 0) return InvalidArgument("--health-check-minutes must be at least 0");
   // The default of the task setting takes the setting's values.
   for (const SettingSpec& spec : SettingsTable()) {
     if (spec.key == "repeat_invalid") {
@@ -109,7 +111,7 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   auto models = server::ModelStore::Open(options.data_dir + "/models");
   if (!models.ok()) return models.error();
   context.models = std::move(models.value());
-  auto store = server::Store::Open(options.data_dir + "/edgebench.db");
+  auto store = server::Store::Open(options.store.empty() ? options.data_dir + "/edgebench.db" : options.store);
   if (!store.ok()) return RuntimeError(store.error().message);
   context.store = std::move(store.value());
   EB_RETURN_IF_ERROR(server::InitializeTokens(*context.store, options.data_dir));
@@ -199,9 +201,20 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
       *context.store, *context.models,
       [&context](const std::vector<server::TaskRow>& tasks) { context.Dispatch(tasks); });
   context.conversions->Start(options.conversion_workers);
+  // Tasks another replica queued wake this replica's waiting lease requests too.
+  context.store->WatchQueuedTasks([&context](const std::vector<int64_t>& ids) {
+    if (ids.empty()) return context.waiters.Notify();
+    std::vector<server::TaskRow> tasks;
+    for (const int64_t id : ids) {
+      if (auto task = context.store->GetTask(id); task && task->state == "queued") tasks.push_back(std::move(*task));
+    }
+    if (!tasks.empty()) context.Dispatch(tasks);
+  });
+  // Leases expire every 0.5 s; health checks that are due are created every 5 s.
   impl->expiry_thread = std::thread([&context] {
-    while (!context.waiters.stopping()) {
+    for (int round = 0; !context.waiters.stopping(); ++round) {
       if (context.store->ExpireLeases(context.options.max_attempts) > 0) context.waiters.Notify();
+      if (round % 10 == 0) server::ScheduleHealthChecks(context);
       context.waiters.SleepUnlessStopped(std::chrono::milliseconds(500));
     }
   });

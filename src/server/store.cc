@@ -1,106 +1,20 @@
 #include "store.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <chrono>
 #include <functional>
 #include <ctime>
 #include <iterator>
+#include <limits>
 #include <stdexcept>
 
+#include "database.h"
+#include "edgebench/text.h"
 #include "scheduler.h"
+#include "tokens.h"
 
 namespace edgebench::server {
 namespace {
-
-// SQLite failures here are bugs or a broken disk: they surface as 500 through the server's
-// exception handler, never as a half-applied change (every method is one transaction).
-class SqliteError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-void Check(sqlite3* db, int rc, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    throw SqliteError(std::string("sqlite: ") + what + ": " + sqlite3_errmsg(db));
-  }
-}
-
-void Exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : "unknown error";
-    sqlite3_free(message);
-    throw SqliteError(std::string("sqlite: ") + text + " in: " + sql);
-  }
-}
-
-// One prepared statement; Bind* take 1-based indexes, Column* 0-based.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    Check(db, sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr), sql);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& Bind(int index, const std::string& text) {
-    Check(db_, sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                                 SQLITE_TRANSIENT), "bind");
-    return *this;
-  }
-  Statement& Bind(int index, const char* text) { return Bind(index, std::string(text)); }
-  Statement& Bind(int index, int64_t value) {
-    Check(db_, sqlite3_bind_int64(stmt_, index, value), "bind");
-    return *this;
-  }
-  Statement& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
-  Statement& BindNull(int index) {
-    Check(db_, sqlite3_bind_null(stmt_, index), "bind");
-    return *this;
-  }
-  // True while there is a row.
-  bool Step() {
-    const int rc = sqlite3_step(stmt_);
-    Check(db_, rc, sqlite3_sql(stmt_));
-    return rc == SQLITE_ROW;
-  }
-  void Run() { while (Step()) {} }
-  // Ready to run again with new bindings.
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  std::string Text(int column) const {
-    const auto* text = sqlite3_column_text(stmt_, column);
-    return text ? reinterpret_cast<const char*>(text) : "";
-  }
-  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back when not committed (an exception in between).
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) { Exec(db_, "BEGIN IMMEDIATE"); }
-  ~Transaction() {
-    if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void Commit() {
-    Exec(db_, "COMMIT");
-    committed_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  bool committed_ = false;
-};
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -238,8 +152,114 @@ CREATE TABLE repeated_results (
     R"sql(
 ALTER TABLE tasks ADD COLUMN compare TEXT NOT NULL DEFAULT '';
 )sql",
+    // 8: device health (AgentRow::health, maintenance) and the health checks (HealthCheckRow).
+    R"sql(
+ALTER TABLE agents ADD COLUMN health TEXT NOT NULL DEFAULT 'good';
+ALTER TABLE agents ADD COLUMN health_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE agents ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE health_checks (
+  task_id BIGINT PRIMARY KEY REFERENCES tasks (id),
+  agent_id BIGINT NOT NULL REFERENCES agents (id),
+  runtime TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  finished_at TEXT NOT NULL DEFAULT '',
+  verdict TEXT NOT NULL DEFAULT 'pending',
+  detail TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX health_checks_by_agent ON health_checks (agent_id, created_ms);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
+
+// A new PostgreSQL database starts at schema version 7 with this schema, the SQLite schema of
+// that version (kSchema and kMigrations up to 7); the migrations from 7 on run on both.
+constexpr int kPostgresSchemaVersion = 7;
+constexpr const char* kPostgresSchema = R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE tokens (
+  sha256 TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('admin', 'user', 'registration', 'agent')),
+  subject TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE models (
+  sha256 TEXT PRIMARY KEY,
+  size_bytes BIGINT NOT NULL,
+  format TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE agents (
+  id BIGSERIAL PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  facts TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  registered_at TEXT NOT NULL,
+  last_seen_ms BIGINT NOT NULL);
+CREATE TABLE jobs (
+  id BIGSERIAL PRIMARY KEY,
+  owner TEXT NOT NULL,
+  request TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE tasks (
+  id BIGSERIAL PRIMARY KEY,
+  model_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  runtime TEXT NOT NULL,
+  device TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('converting', 'queued', 'assigned', 'running', 'succeeded', 'failed',
+                                       'cancelled', 'timed_out')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  agent_id BIGINT REFERENCES agents (id),
+  lease_deadline_ms BIGINT NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  assigned_at TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL DEFAULT '',
+  finished_at TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  owner TEXT NOT NULL,
+  job_id BIGINT REFERENCES jobs (id),
+  conversion_target TEXT NOT NULL DEFAULT '',
+  conversion_precision TEXT NOT NULL DEFAULT '',
+  repeat_invalid INTEGER NOT NULL DEFAULT 0,
+  compare TEXT NOT NULL DEFAULT '');
+CREATE INDEX tasks_by_state ON tasks (state, id);
+CREATE INDEX tasks_by_job ON tasks (job_id, id);
+CREATE INDEX tasks_by_conversion ON tasks (model_sha256, conversion_target, conversion_precision)
+  WHERE state = 'converting';
+CREATE TABLE results (
+  task_id BIGINT PRIMARY KEY REFERENCES tasks (id),
+  agent_id BIGINT NOT NULL REFERENCES agents (id),
+  document TEXT NOT NULL,
+  uploaded_at TEXT NOT NULL);
+CREATE TABLE conversions (
+  source_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  target TEXT NOT NULL,
+  precision TEXT NOT NULL,
+  converter_version TEXT NOT NULL,
+  converted_sha256 TEXT NOT NULL REFERENCES models (sha256),
+  report TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (source_sha256, target, precision, converter_version));
+CREATE INDEX conversions_by_result ON conversions (converted_sha256);
+CREATE TABLE repeated_results (
+  task_id BIGINT NOT NULL REFERENCES tasks (id),
+  attempt INTEGER NOT NULL,
+  agent_id BIGINT NOT NULL REFERENCES agents (id),
+  lease_attempt INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  uploaded_at TEXT NOT NULL,
+  PRIMARY KEY (task_id, attempt));
+)sql";
+
+// Transaction locks (PostgreSQL advisory locks; replicas share them).
+constexpr int64_t kMigrationLock = 0x65620001;
+constexpr int64_t kExpiryLock = 0x65620002;
+constexpr int64_t kHealthLock = 0x65620003;
+
+// Notification channels between servers on one PostgreSQL database; payload "REPLICA[ ID,ID...]".
+constexpr const char* kTasksChannel = "edgebench_tasks";    // tasks queued (no ids: unknown which)
+constexpr const char* kAgentsChannel = "edgebench_agents";  // an agent registered
+constexpr size_t kMaxNotifyBytes = 7000;                    // PostgreSQL's payload limit is 8000
 
 constexpr const char* kTaskColumns =
     "t.id, t.model_sha256, t.runtime, t.device, t.selector, t.settings, t.state, t.attempts, "
@@ -280,8 +300,9 @@ TaskRow ReadTask(const Statement& s) {
   return t;
 }
 
-std::optional<TaskRow> SelectTask(sqlite3* db, int64_t id) {
-  Statement s(db, (std::string("SELECT ") + kTaskColumns + "WHERE t.id = ?").c_str());
+// `lock`: the task's row stays locked until the transaction ends (PostgreSQL; database.h).
+std::optional<TaskRow> SelectTask(Connection* db, int64_t id, bool lock = false) {
+  Statement s(db, std::string("SELECT ") + kTaskColumns + "WHERE t.id = ?" + (lock ? db->ForUpdate(false) : ""));
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
   return ReadTask(s);
@@ -296,8 +317,17 @@ AgentRow ReadAgent(const Statement& s) {
   a.registered_at = s.Text(4);
   a.last_seen_ms = s.Int(5);
   a.last_seen_at = IsoUtc(a.last_seen_ms);
+  a.health = s.Text(6);
+  a.health_reason = s.Text(7);
+  a.maintenance = s.Int(8) != 0;
+  a.busy = s.Int(9) != 0;
   return a;
 }
+
+constexpr const char* kAgentColumns =
+    "SELECT id, name, facts, labels, registered_at, last_seen_ms, health, health_reason, maintenance, "
+    "EXISTS (SELECT 1 FROM tasks t WHERE t.agent_id = agents.id AND t.state IN ('assigned', 'running')) "
+    "FROM agents ";
 
 }  // namespace
 
@@ -342,28 +372,40 @@ std::string_view TokenKindName(TokenKind kind) {
   return "user";
 }
 
-ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string message = path + ": cannot open database: " + (db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return ApiError{500, message};
-  }
-  std::unique_ptr<Store> store(new Store(db));
+namespace {
+
+// A URL without its user and password, for messages.
+std::string Redacted(const std::string& location) {
+  const size_t scheme = location.find("://");
+  const size_t at = location.find('@');
+  if (scheme == std::string::npos || at == std::string::npos) return location;
+  return location.substr(0, scheme + 3) + location.substr(at + 1);
+}
+
+}  // namespace
+
+ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& location) {
+  const std::string path = Redacted(location);
+  auto connection = Connection::Open(location);
+  if (!connection.ok()) return ApiError{500, path + ": " + connection.error().message};
+  std::unique_ptr<Store> store(new Store(std::move(connection.value())));
+  Connection* db = store->db_;
+  const bool postgres = db->dialect() == Dialect::kPostgres;
   try {
-    sqlite3_busy_timeout(db, 5000);
-    Exec(db, "PRAGMA journal_mode = WAL");
-    Exec(db, "PRAGMA synchronous = NORMAL");
-    Exec(db, "PRAGMA foreign_keys = OFF");  // for the migrations; a no-op inside a transaction
+    if (!postgres) {
+      db->Exec("PRAGMA journal_mode = WAL");
+      db->Exec("PRAGMA synchronous = NORMAL");
+      db->Exec("PRAGMA foreign_keys = OFF");  // for the migrations; a no-op inside a transaction
+    }
     Transaction transaction(db);
+    db->TransactionLock(kMigrationLock);  // replicas starting together migrate once
     // Finalized before the migrations run: an open read of sqlite_master blocks DROP TABLE.
-    const bool exists =
-        Statement(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").Step();
+    const bool exists = db->TableExists("schema_version");
     int64_t version = 1;
     if (!exists) {
-      Exec(db, kSchema);
-      Statement(db, "INSERT INTO schema_version (version) VALUES (1)").Run();
+      db->Exec(postgres ? kPostgresSchema : kSchema);
+      version = postgres ? kPostgresSchemaVersion : 1;
+      Statement(db, "INSERT INTO schema_version (version) VALUES (?)").Bind(1, version).Run();
     } else {
       Statement found(db, "SELECT version FROM schema_version");
       version = found.Step() ? found.Int(0) : 0;
@@ -372,17 +414,66 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& path) {
       return ApiError{500, path + ": database schema version " + std::to_string(version) +
                                ", this server reads 1.." + std::to_string(kSchemaVersion)};
     }
-    for (; version < kSchemaVersion; ++version) Exec(db, kMigrations[version - 1]);
+    for (; version < kSchemaVersion; ++version) db->Exec(kMigrations[version - 1]);
     Statement(db, "UPDATE schema_version SET version = ?").Bind(1, kSchemaVersion).Run();
     transaction.Commit();
-    Exec(db, "PRAGMA foreign_keys = ON");
+    if (!postgres) db->Exec("PRAGMA foreign_keys = ON");
   } catch (const std::exception& e) {
     return ApiError{500, path + ": " + e.what()};
   }
   return store;
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::Store(std::unique_ptr<Connection> connection)
+    : connection_(std::move(connection)), db_(connection_.get()), replica_(NewSecret().substr(0, 16)) {}
+
+Store::~Store() = default;
+
+void Store::AnnounceQueued(const std::vector<int64_t>& ids) {
+  if (db_->dialect() == Dialect::kSqlite) return;
+  std::string payload = replica_;
+  for (size_t i = 0; i < ids.size() && payload.size() < kMaxNotifyBytes; ++i) {
+    payload += (i == 0 ? " " : ",") + std::to_string(ids[i]);
+  }
+  if (payload.size() >= kMaxNotifyBytes) payload = replica_;  // too many to list
+  db_->Notify(kTasksChannel, payload);
+}
+
+void Store::Notified(const std::string& channel, const std::string& payload) {
+  const std::string sender = payload.substr(0, payload.find(' '));
+  if (sender == replica_) return;
+  if (channel == kAgentsChannel || sender.empty()) {
+    std::lock_guard lock(mutex_);
+    registered_agents_.reset();
+    ++registrations_;
+  }
+  if (channel != kTasksChannel) return;
+  std::vector<int64_t> ids;
+  const size_t space = payload.find(' ');
+  if (space != std::string::npos) {
+    for (const std::string& id : Split(payload.substr(space + 1), ',')) ids.push_back(std::stoll(id));
+  }
+  std::function<void(const std::vector<int64_t>&)> handler;
+  {
+    std::lock_guard lock(mutex_);
+    handler = queued_handler_;
+  }
+  if (handler) handler(ids);
+}
+
+void Store::WatchQueuedTasks(std::function<void(const std::vector<int64_t>& ids)> handler) {
+  {
+    std::lock_guard lock(mutex_);
+    queued_handler_ = handler;
+    if (!handler || listener_) return;
+  }
+  auto listener = db_->Listen({kTasksChannel, kAgentsChannel}, [this](const std::string& channel,
+                                                                        const std::string& payload) {
+    Notified(channel, payload);
+  });
+  std::lock_guard lock(mutex_);
+  listener_ = std::move(listener);
+}
 
 void Store::AddToken(const std::string& token_sha256, TokenKind kind, const std::string& subject) {
   std::lock_guard lock(mutex_);
@@ -417,8 +508,8 @@ bool Store::HasToken(TokenKind kind) {
 void Store::AddModel(const ModelRow& model) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  Statement(db_, "INSERT OR IGNORE INTO models (sha256, size_bytes, format, name, created_at) "
-                 "VALUES (?, ?, ?, ?, ?)")
+  Statement(db_, "INSERT INTO models (sha256, size_bytes, format, name, created_at) "
+                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
       .Bind(1, model.sha256).Bind(2, model.size_bytes).Bind(3, model.format).Bind(4, model.name)
       .Bind(5, IsoUtc(NowMs())).Run();
   transaction.Commit();
@@ -427,8 +518,8 @@ void Store::AddModel(const ModelRow& model) {
 void Store::AddConversion(const ConversionRow& c) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  Statement(db_, "INSERT OR IGNORE INTO conversions (source_sha256, target, precision, converter_version, "
-                 "converted_sha256, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+  Statement(db_, "INSERT INTO conversions (source_sha256, target, precision, converter_version, "
+                 "converted_sha256, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
       .Bind(1, c.source_sha256).Bind(2, c.target).Bind(3, c.precision).Bind(4, c.converter_version)
       .Bind(5, c.converted_sha256).Bind(6, c.report.dump()).Bind(7, IsoUtc(NowMs())).Run();
   transaction.Commit();
@@ -487,22 +578,26 @@ ApiResult<int64_t> Store::RegisterAgent(const std::string& name, const nlohmann:
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
   const int64_t now = NowMs();
-  if (!may_replace && Statement(db_, "SELECT 1 FROM agents WHERE name = ?").Bind(1, name).Step()) {
+  // A new name is inserted or nothing is (also when another server inserts it at the same time).
+  const int64_t inserted =
+      Statement(db_, std::string("INSERT INTO agents (name, facts, labels, registered_at, last_seen_ms) VALUES "
+                                 "(?, ?, ?, ?, ?) ON CONFLICT (name) ") +
+                         (may_replace ? "DO UPDATE SET facts = excluded.facts, labels = excluded.labels, "
+                                        "last_seen_ms = excluded.last_seen_ms"
+                                      : "DO NOTHING"))
+          .Bind(1, name).Bind(2, facts.dump()).Bind(3, labels.dump()).Bind(4, IsoUtc(now)).Bind(5, now)
+          .Run();
+  if (inserted == 0) {
     return ApiError{409, "agent '" + name + "' is registered already: re-register it with its current token "
                                             "(or the admin token), or choose another name"};
   }
-  Statement(db_,
-            "INSERT INTO agents (name, facts, labels, registered_at, last_seen_ms) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET facts = excluded.facts, labels = excluded.labels, "
-            "last_seen_ms = excluded.last_seen_ms")
-      .Bind(1, name).Bind(2, facts.dump()).Bind(3, labels.dump()).Bind(4, IsoUtc(now)).Bind(5, now)
-      .Run();
   Statement id(db_, "SELECT id FROM agents WHERE name = ?");
   id.Bind(1, name).Step();
   const int64_t agent_id = id.Int(0);
   Statement(db_, "DELETE FROM tokens WHERE kind = 'agent' AND subject = ?").Bind(1, name).Run();
   Statement(db_, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'agent', ?, ?)")
       .Bind(1, token_sha256).Bind(2, name).Bind(3, IsoUtc(now)).Run();
+  db_->Notify(kAgentsChannel, replica_);
   transaction.Commit();
   registered_agents_.reset();
   ++registrations_;
@@ -511,7 +606,7 @@ ApiResult<int64_t> Store::RegisterAgent(const std::string& name, const nlohmann:
 
 std::optional<AgentRow> Store::FindAgent(const std::string& name) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT id, name, facts, labels, registered_at, last_seen_ms FROM agents WHERE name = ?");
+  Statement s(db_, std::string(kAgentColumns) + "WHERE name = ?");
   s.Bind(1, name);
   if (!s.Step()) return std::nullopt;
   return ReadAgent(s);
@@ -519,9 +614,9 @@ std::optional<AgentRow> Store::FindAgent(const std::string& name) {
 
 std::vector<AgentRow> Store::ListAgents(const std::string& after_name, int limit) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT id, name, facts, labels, registered_at, last_seen_ms FROM agents WHERE name > ? "
-                   "ORDER BY name LIMIT ?");
-  s.Bind(1, after_name).Bind(2, limit > 0 ? static_cast<int64_t>(limit) : int64_t{-1});
+  Statement s(db_, std::string(kAgentColumns) + "WHERE name > ? ORDER BY name LIMIT ?");
+  // No limit: the largest (PostgreSQL refuses SQLite's -1).
+  s.Bind(1, after_name).Bind(2, limit > 0 ? static_cast<int64_t>(limit) : std::numeric_limits<int64_t>::max());
   std::vector<AgentRow> agents;
   while (s.Step()) agents.push_back(ReadAgent(s));
   return agents;
@@ -545,7 +640,7 @@ namespace {
 constexpr const char* kInsertTask =
     "INSERT INTO tasks (model_sha256, runtime, device, selector, settings, state, created_at, owner, "
     "conversion_target, conversion_precision, job_id, repeat_invalid, compare) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
 
 // Binds all of kInsertTask but the job id (11).
 void BindNewTask(Statement& insert, const NewTask& task, const std::string& now, const std::string& owner) {
@@ -563,8 +658,10 @@ int64_t Store::CreateTask(const NewTask& task) {
   Transaction transaction(db_);
   Statement insert(db_, kInsertTask);
   BindNewTask(insert, task, IsoUtc(NowMs()), task.owner);
-  insert.BindNull(11).Run();
-  const int64_t id = sqlite3_last_insert_rowid(db_);
+  insert.BindNull(11).Step();
+  const int64_t id = insert.Int(0);
+  insert.Run();
+  if (!task.conversion) AnnounceQueued({id});
   transaction.Commit();
   return id;
 }
@@ -579,22 +676,27 @@ int64_t Store::CreateJob(const std::string& owner, const nlohmann::json& request
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
   const std::string now = IsoUtc(NowMs());
-  Statement(db_, "INSERT INTO jobs (owner, request, created_at) VALUES (?, ?, ?)")
-      .Bind(1, owner).Bind(2, request.dump()).Bind(3, now).Run();
-  const int64_t job_id = sqlite3_last_insert_rowid(db_);
+  Statement job(db_, "INSERT INTO jobs (owner, request, created_at) VALUES (?, ?, ?) RETURNING id");
+  job.Bind(1, owner).Bind(2, request.dump()).Bind(3, now).Step();
+  const int64_t job_id = job.Int(0);
+  job.Run();
   Statement insert(db_, kInsertTask);
+  std::vector<int64_t> queued;
   for (const NewTask& task : tasks) {
     BindNewTask(insert, task, now, owner);
-    insert.Bind(11, job_id).Run();
+    insert.Bind(11, job_id).Step();
+    if (!task.conversion) queued.push_back(insert.Int(0));
+    insert.Run();
     insert.Reset();
   }
+  if (!queued.empty()) AnnounceQueued(queued);
   transaction.Commit();
   return job_id;
 }
 
 namespace {
 
-std::vector<JobRow> SelectJobs(sqlite3* db, const std::string& where, const std::function<void(Statement&)>& bind) {
+std::vector<JobRow> SelectJobs(Connection* db, const std::string& where, const std::function<void(Statement&)>& bind) {
   std::vector<JobRow> jobs;
   {
     Statement s(db, ("SELECT id, owner, request, created_at FROM jobs " + where).c_str());
@@ -698,7 +800,8 @@ std::vector<TaskRow> Store::FinishConversion(const ConversionKey& key, const std
   Transaction transaction(db_);
   std::vector<int64_t> ids;
   {
-    Statement s(db_, (std::string("SELECT t.id FROM tasks t WHERE ") + kAwaitingConversion + "ORDER BY t.id").c_str());
+    Statement s(db_, std::string("SELECT t.id FROM tasks t WHERE ") + kAwaitingConversion + "ORDER BY t.id" +
+                         db_->ForUpdate(false));
     s.Bind(1, key.source_sha256).Bind(2, key.target).Bind(3, key.precision);
     while (s.Step()) ids.push_back(s.Int(0));
   }
@@ -715,6 +818,7 @@ std::vector<TaskRow> Store::FinishConversion(const ConversionKey& key, const std
     update.Reset();
     changed.push_back(*SelectTask(db_, id));
   }
+  if (!converted_sha256.empty() && !ids.empty()) AnnounceQueued(ids);
   transaction.Commit();
   return changed;
 }
@@ -725,20 +829,37 @@ std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms)
   const int64_t now = NowMs();
   Statement(db_, "UPDATE agents SET last_seen_ms = ? WHERE id = ?").Bind(1, now).Bind(2, agent.id).Run();
   std::optional<TaskRow> chosen;
+  // A bad device or one in maintenance is out of scheduling.
+  Statement schedulable(db_, "SELECT 1 FROM agents WHERE id = ? AND health = 'good' AND maintenance = 0");
+  if (!schedulable.Bind(1, agent.id).Step()) {
+    transaction.Commit();
+    return std::nullopt;
+  }
   {
     // The runnable rule is scheduler.h's CanRun, the one source; the SQL is a coarse prefilter
     // (queued, for this agent or for any, on a runtime it offers).
-    nlohmann::json runtimes = nlohmann::json::array();
+    std::vector<std::string> runtimes;
     for (const auto& runtime : agent.facts.value("runtimes", nlohmann::json::array())) {
       runtimes.push_back(runtime.value("name", ""));
     }
-    Statement s(db_, (std::string("SELECT ") + kTaskColumns +
-                      "WHERE t.state = 'queued' AND (t.device = '' OR t.device = ?) "
-                      "AND t.runtime IN (SELECT value FROM json_each(?)) ORDER BY t.id").c_str());
-    s.Bind(1, agent.name).Bind(2, runtimes.dump());
+    std::string placeholders = runtimes.empty() ? "NULL" : "?";
+    for (size_t i = 1; i < runtimes.size(); ++i) placeholders += ", ?";
+    Statement s(db_, std::string("SELECT ") + kTaskColumns +
+                         "WHERE t.state = 'queued' AND (t.device = '' OR t.device = ?) "
+                         "AND t.runtime IN (" + placeholders + ") ORDER BY t.id");
+    s.Bind(1, agent.name);
+    for (size_t i = 0; i < runtimes.size(); ++i) s.Bind(static_cast<int>(i) + 2, runtimes[i]);
+    // PostgreSQL: another server may be leasing the same task; the first to lock it takes it
+    // (a task still queued once locked), the others go on to the next.
+    Statement claim(db_, std::string("SELECT t.id FROM tasks t WHERE t.id = ? AND t.state = 'queued'") +
+                             db_->ForUpdate(true));
     while (s.Step()) {
       TaskRow task = ReadTask(s);
-      if (CanRun(agent, PlacementOf(task))) {
+      if (!CanRun(agent, PlacementOf(task))) continue;
+      claim.Bind(1, task.id);
+      const bool claimed = claim.Step();
+      claim.Reset();
+      if (claimed) {
         chosen = std::move(task);
         break;
       }
@@ -758,7 +879,7 @@ std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms)
 ApiResult<TaskRow> Store::Heartbeat(int64_t task_id, int64_t agent_id, int64_t lease_ms) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  auto task = SelectTask(db_, task_id);
+  auto task = SelectTask(db_, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   if (task->agent_id != agent_id || (task->state != "assigned" && task->state != "running")) {
     return ApiError{409, "task " + std::to_string(task_id) + " is not held by this agent (state " +
@@ -781,7 +902,7 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
                                                               const std::string& error) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  auto task = SelectTask(db_, task_id);
+  auto task = SelectTask(db_, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   {
     Statement stored(db_, "SELECT document, agent_id FROM results WHERE task_id = ?");
@@ -816,6 +937,7 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
         .Bind(1, "result of attempt " + std::to_string(attempt) + " of " + std::to_string(task->repeat_invalid + 1) +
                      " INVALID; re-queued")
         .Bind(2, task_id).Run();
+    AnnounceQueued({task_id});
     transaction.Commit();
     return std::pair{document, true};
   }
@@ -864,7 +986,7 @@ int Store::CountResults(int64_t task_id) {
 ApiResult<TaskRow> Store::CancelTask(int64_t task_id) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  auto task = SelectTask(db_, task_id);
+  auto task = SelectTask(db_, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   if (IsFinalState(task->state)) {
     return ApiError{409, "task " + std::to_string(task_id) + " is already " + task->state};
@@ -880,6 +1002,8 @@ ApiResult<TaskRow> Store::CancelTask(int64_t task_id) {
 int Store::ExpireLeases(int max_attempts) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
+  // One server expires leases at a time; the others skip their turn.
+  if (!db_->TryTransactionLock(kExpiryLock)) return 0;
   const int64_t now = NowMs();
   // Leases that ended without a result: the repeated runs' leases ended with one.
   constexpr const char* kLostLeases =
@@ -889,14 +1013,14 @@ int Store::ExpireLeases(int max_attempts) {
                        " || ' times (agent lost); giving up' "
                        "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ? AND " + kLostLeases +
                        " >= ?").c_str());
-  fail.Bind(1, IsoUtc(now)).Bind(2, now).Bind(3, max_attempts).Run();
-  int changed = sqlite3_changes(db_);
+  int changed = static_cast<int>(fail.Bind(1, IsoUtc(now)).Bind(2, now).Bind(3, max_attempts).Run());
   Statement requeue(db_,
                     "UPDATE tasks SET state = 'queued', agent_id = NULL, lease_deadline_ms = 0, "
                     "error = 'lease of attempt ' || attempts || ' expired (agent lost); re-queued' "
                     "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ?");
-  requeue.Bind(1, now).Run();
-  changed += sqlite3_changes(db_);
+  const int64_t requeued = requeue.Bind(1, now).Run();
+  changed += static_cast<int>(requeued);
+  if (requeued > 0) AnnounceQueued({});
   transaction.Commit();
   return changed;
 }
@@ -905,9 +1029,112 @@ bool Store::AgentHoldsModel(int64_t agent_id, const std::string& sha256) {
   std::lock_guard lock(mutex_);
   // A comparison's other models are in its `compare` JSON (a quoted sha256 matches only itself).
   Statement s(db_, "SELECT 1 FROM tasks WHERE agent_id = ? AND state IN ('assigned', 'running') "
-                   "AND (model_sha256 = ? OR instr(compare, '\"' || ? || '\"') > 0)");
+                   "AND (model_sha256 = ? OR compare LIKE '%\"' || ? || '\"%')");
   s.Bind(1, agent_id).Bind(2, sha256).Bind(3, sha256);
   return s.Step();
+}
+
+}  // namespace edgebench::server
+
+namespace edgebench::server {
+
+namespace {
+
+HealthCheckRow ReadHealthCheck(const Statement& s) {
+  return {s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), nlohmann::json::parse(s.Text(6))};
+}
+
+constexpr const char* kHealthCheckColumns =
+    "SELECT h.task_id, a.name, h.runtime, h.created_at, h.finished_at, h.verdict, h.detail "
+    "FROM health_checks h JOIN agents a ON a.id = h.agent_id ";
+
+}  // namespace
+
+std::optional<AgentRow> Store::SetMaintenance(const std::string& name, bool on) {
+  {
+    std::lock_guard lock(mutex_);
+    Statement(db_, "UPDATE agents SET maintenance = ? WHERE name = ?").Bind(1, on ? 1 : 0).Bind(2, name).Run();
+  }
+  return FindAgent(name);
+}
+
+std::optional<AgentRow> Store::ResetHealth(const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    Statement(db_, "UPDATE agents SET health = 'good', health_reason = '' WHERE name = ?").Bind(1, name).Run();
+  }
+  return FindAgent(name);
+}
+
+int Store::ScheduleHealthChecks(int64_t seen_since_ms, int64_t due_since_ms,
+                                const std::function<std::vector<NewTask>(const AgentRow&)>& checks_for) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  if (!db_->TryTransactionLock(kHealthLock)) return 0;
+  std::vector<AgentRow> due;
+  {
+    Statement s(db_, std::string(kAgentColumns) +
+                         "WHERE health = 'good' AND maintenance = 0 AND last_seen_ms >= ? AND NOT EXISTS "
+                         "(SELECT 1 FROM health_checks h WHERE h.agent_id = agents.id AND h.created_ms >= ?) "
+                         "ORDER BY id");
+    s.Bind(1, seen_since_ms).Bind(2, due_since_ms);
+    while (s.Step()) due.push_back(ReadAgent(s));
+  }
+  const int64_t now = NowMs();
+  Statement insert(db_, kInsertTask);
+  Statement check(db_, "INSERT INTO health_checks (task_id, agent_id, runtime, created_at, created_ms) "
+                       "VALUES (?, ?, ?, ?, ?)");
+  std::vector<int64_t> created;
+  for (const AgentRow& agent : due) {
+    for (const NewTask& task : checks_for(agent)) {
+      BindNewTask(insert, task, IsoUtc(now), task.owner);
+      insert.BindNull(11).Step();
+      created.push_back(insert.Int(0));
+      insert.Run();
+      insert.Reset();
+      check.Bind(1, created.back()).Bind(2, agent.id).Bind(3, task.runtime).Bind(4, IsoUtc(now)).Bind(5, now).Run();
+      check.Reset();
+    }
+  }
+  if (!created.empty()) AnnounceQueued(created);
+  transaction.Commit();
+  return static_cast<int>(created.size());
+}
+
+std::optional<HealthCheckRow> Store::FindHealthCheck(int64_t task_id) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, std::string(kHealthCheckColumns) + "WHERE h.task_id = ?");
+  s.Bind(1, task_id);
+  if (!s.Step()) return std::nullopt;
+  return ReadHealthCheck(s);
+}
+
+void Store::FinishHealthCheck(int64_t task_id, bool passed, const nlohmann::json& detail) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(db_);
+  const int64_t changed =
+      Statement(db_, "UPDATE health_checks SET verdict = ?, finished_at = ?, detail = ? "
+                     "WHERE task_id = ? AND verdict = 'pending'")
+          .Bind(1, passed ? "passed" : "failed").Bind(2, IsoUtc(NowMs())).Bind(3, detail.dump()).Bind(4, task_id).Run();
+  if (changed > 0 && !passed) {
+    Statement(db_, "UPDATE agents SET health = 'bad', health_reason = ? "
+                   "WHERE id = (SELECT agent_id FROM health_checks WHERE task_id = ?)")
+        .Bind(1, "health check (task " + std::to_string(task_id) + ") failed: " + detail.value("reason", ""))
+        .Bind(2, task_id).Run();
+  }
+  transaction.Commit();
+}
+
+std::vector<HealthCheckRow> Store::HealthChecks(const std::string& device, const std::string& runtime_passed,
+                                                int limit) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, std::string(kHealthCheckColumns) +
+                       "WHERE a.name = ? AND (? = '' OR (h.runtime = ? AND h.verdict = 'passed')) "
+                       "ORDER BY h.created_ms DESC, h.task_id DESC LIMIT ?");
+  s.Bind(1, device).Bind(2, runtime_passed).Bind(3, runtime_passed).Bind(4, limit);
+  std::vector<HealthCheckRow> checks;
+  while (s.Step()) checks.push_back(ReadHealthCheck(s));
+  return checks;
 }
 
 }  // namespace edgebench::server

@@ -1,10 +1,13 @@
-// The server's durable state in SQLite (DIR/edgebench.db): tokens, models, agents, tasks and
-// results. One connection guarded by a mutex; every method is one transaction, so a check and
-// the update it guards (lease a task, accept a result) cannot interleave with another request.
+// The server's durable state: tokens, models, agents, tasks and results, in SQLite (DIR/edgebench.db,
+// the default) or PostgreSQL (--store postgresql://..., which several server replicas may share).
+// One connection guarded by a mutex; every method is one transaction, so a check and the update
+// it guards (lease a task, accept a result) cannot interleave with another request; on
+// PostgreSQL the rows it changes are locked (leases skip tasks another replica is leasing).
 // Thread-safe.
 #pragma once
 
 #include <compare>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -17,9 +20,11 @@
 
 #include <nlohmann/json.hpp>
 
-struct sqlite3;
 
 namespace edgebench::server {
+
+class Connection;
+class Listener;
 
 // An answer the HTTP layer sends as {"error": message} with `status`.
 struct ApiError {
@@ -45,8 +50,8 @@ class [[nodiscard]] ApiResult {
 };
 
 // 2: jobs; 3: conversions; 4: conversion precision; 5: task state converting; 6: repeated results;
-// 7: comparison tasks
-inline constexpr int kSchemaVersion = 7;
+// 7: comparison tasks; 8: device health (health, maintenance, health checks)
+inline constexpr int kSchemaVersion = 8;
 
 enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
 std::string_view TokenKindName(TokenKind kind);
@@ -80,6 +85,21 @@ struct AgentRow {
   std::string registered_at;
   std::string last_seen_at;
   int64_t last_seen_ms = 0;
+  // Health (LAVA's model): "bad" after a failed health check, until an admin resets it; in
+  // maintenance while an admin says so. Either takes the device out of scheduling.
+  std::string health = "good";
+  std::string health_reason;  // why it is bad
+  bool maintenance = false;
+  bool busy = false;  // holds a task (assigned or running)
+};
+
+// A health check: a task on a known model that the server gives a device on one of its
+// runtimes; its verdict ("pending", "passed", "failed") and why.
+struct HealthCheckRow {
+  int64_t task_id = 0;
+  std::string device, runtime, created_at, finished_at;
+  std::string verdict = "pending";
+  nlohmann::json detail;  // {reason, p50_ms, baseline_p50_ms, verification_passed}
 };
 
 // A conversion of a model, the unit of the conversion stage: tasks waiting for the same key
@@ -160,7 +180,9 @@ struct JobRow {
 
 class Store {
  public:
-  static ApiResult<std::unique_ptr<Store>> Open(const std::string& path);
+  // `location`: a SQLite file path or a postgresql:// URL (database.h). Creates the schema or
+  // migrates it to kSchemaVersion.
+  static ApiResult<std::unique_ptr<Store>> Open(const std::string& location);
   ~Store();
 
   // Tokens are stored as the hex SHA-256 of the secret.
@@ -242,12 +264,42 @@ class Store {
   // True when the agent holds (assigned/running) a task on this model, or comparing it.
   bool AgentHoldsModel(int64_t agent_id, const std::string& sha256);
 
+  // ---- device health ----
+  // Puts the device in maintenance (or takes it out); nullopt when unknown.
+  std::optional<AgentRow> SetMaintenance(const std::string& name, bool on);
+  // An admin's reset of a bad device: good again, back in scheduling; nullopt when unknown.
+  std::optional<AgentRow> ResetHealth(const std::string& name);
+  // Creates the health checks that are due: for each device that is good, not in maintenance,
+  // seen since `seen_since_ms` and without a health check created since `due_since_ms`, the
+  // tasks `checks_for(device)` (one per runtime). One server at a time (the others return 0).
+  int ScheduleHealthChecks(int64_t seen_since_ms, int64_t due_since_ms,
+                           const std::function<std::vector<NewTask>(const AgentRow&)>& checks_for);
+  // The health check that task `task_id` is, if it is one.
+  std::optional<HealthCheckRow> FindHealthCheck(int64_t task_id);
+  // Records the verdict of a pending check; a failed one marks its device bad (`detail.reason`).
+  void FinishHealthCheck(int64_t task_id, bool passed, const nlohmann::json& detail);
+  // The device's health checks, newest first; passed ones of `runtime` only when given.
+  std::vector<HealthCheckRow> HealthChecks(const std::string& device, const std::string& runtime_passed, int limit);
+
+  // Calls `handler` when another server sharing the database (PostgreSQL) queued tasks: created,
+  // converted or re-queued, with their ids, or none when it does not say which (wake every
+  // waiting lease). Runs on a thread of the store's own until WatchQueuedTasks(nullptr) or the
+  // store's end; on SQLite there is no other server and it is never called.
+  void WatchQueuedTasks(std::function<void(const std::vector<int64_t>& ids)> handler);
+
  private:
-  explicit Store(sqlite3* db) : db_(db) {}
+  explicit Store(std::unique_ptr<Connection> connection);
+  // Tells the other servers on the database that tasks were queued (none listed: unknown).
+  void AnnounceQueued(const std::vector<int64_t>& ids);
+  void Notified(const std::string& channel, const std::string& payload);
   std::mutex mutex_;
-  sqlite3* db_;
+  std::unique_ptr<Connection> connection_;
+  Connection* db_;
+  const std::string replica_;  // this store's id in its announcements, to ignore its own
+  std::function<void(const std::vector<int64_t>&)> queued_handler_;
   std::shared_ptr<const std::vector<AgentRow>> registered_agents_;  // RegisteredAgents(); null = stale
   uint64_t registrations_ = 0;  // RegisterAgent calls, so a list read before one is not cached
+  std::unique_ptr<Listener> listener_;  // last: its thread uses the members above
 };
 
 // succeeded, failed, cancelled, timed_out: a task in one never changes again.

@@ -1,12 +1,15 @@
-// The task state machine of the server's store, without HTTP.
+// The task state machine of the server's store, without HTTP, on SQLite and on PostgreSQL (a
+// server of its own, testing/postgres.h); the migrations of SQLite databases from older servers.
 #include "store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
 
+#include "testing/postgres.h"
 #include "testing/test_models.h"
 
 namespace edgebench::server {
@@ -14,10 +17,28 @@ namespace {
 
 using json = nlohmann::json;
 
-class StoreTest : public ::testing::Test {
+// The parameter names the database: "sqlite" or "postgresql".
+class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
+  // A new, empty database of the parameter's kind.
+  std::string NewDatabase() {
+    if (GetParam() == "sqlite") return testing::MakeTempDir() + "/edgebench.db";
+    std::string error;
+    testing::PostgresServer* postgres = testing::SharedPostgres(&error);
+    if (!postgres) {
+      ADD_FAILURE() << error;
+      return "";
+    }
+    static int databases = 0;
+    return postgres->CreateDatabase("store_" + std::to_string(getpid()) + "_" + std::to_string(++databases));
+  }
+
   void SetUp() override {
-    auto opened = Store::Open(testing::MakeTempDir() + "/edgebench.db");
+    if (GetParam() == "postgresql" && testing::PostgresServer::BinDir().empty()) {
+      GTEST_SKIP() << "PostgreSQL 15 server binaries not installed (/usr/lib/postgresql/15/bin; "
+                      "tools/setup.sh installs postgresql-15): PostgreSQL store not tested";
+    }
+    auto opened = Store::Open(NewDatabase());
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened.value());
     store_->AddModel({std::string(64, 'a'), 10, "onnx", "m.onnx", ""});
@@ -43,7 +64,10 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(StoreTest, LeaseMatchesDeviceOrLabelsAndRuntime) {
+INSTANTIATE_TEST_SUITE_P(Databases, StoreTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST_P(StoreTest, LeaseMatchesDeviceOrLabelsAndRuntime) {
   const AgentRow rpi = Agent("rpi", {"tflite"}, {{"board", "rpi4"}});
   const AgentRow x86 = Agent("x86", {"onnxruntime", "null"}, {{"board", "pc"}});
   const int64_t for_rpi = Task("tflite", "rpi");
@@ -62,7 +86,7 @@ TEST_F(StoreTest, LeaseMatchesDeviceOrLabelsAndRuntime) {
   EXPECT_EQ(store_->GetTask(wrong_runtime)->state, "queued");
 }
 
-TEST_F(StoreTest, ExpiredLeaseRequeuesThenFails) {
+TEST_P(StoreTest, ExpiredLeaseRequeuesThenFails) {
   const AgentRow agent = Agent("a", {"null"});
   const int64_t id = Task("null", "a");
   ASSERT_TRUE(store_->LeaseTask(agent, 1));
@@ -78,7 +102,7 @@ TEST_F(StoreTest, ExpiredLeaseRequeuesThenFails) {
   EXPECT_EQ(store_->ExpireLeases(2), 0);
 }
 
-TEST_F(StoreTest, HeartbeatRenewsAndResultIsStoredOnce) {
+TEST_P(StoreTest, HeartbeatRenewsAndResultIsStoredOnce) {
   const AgentRow agent = Agent("a", {"null"});
   const AgentRow other = Agent("b", {"null"});
   const int64_t id = Task("null", "a");
@@ -104,7 +128,7 @@ TEST_F(StoreTest, HeartbeatRenewsAndResultIsStoredOnce) {
   EXPECT_EQ(store_->CancelTask(id).error().status, 409);
 }
 
-TEST_F(StoreTest, CancelledTaskCannotBeRenewedOrFinished) {
+TEST_P(StoreTest, CancelledTaskCannotBeRenewedOrFinished) {
   const AgentRow agent = Agent("a", {"null"});
   const int64_t id = Task("null", "a");
   ASSERT_TRUE(store_->LeaseTask(agent, 60000));
@@ -114,8 +138,8 @@ TEST_F(StoreTest, CancelledTaskCannotBeRenewedOrFinished) {
   EXPECT_EQ(store_->GetTask(id)->state, "cancelled");
 }
 
-TEST_F(StoreTest, ReopeningKeepsStateAndChecksTheSchemaVersion) {
-  const std::string path = testing::MakeTempDir() + "/edgebench.db";
+TEST_P(StoreTest, ReopeningKeepsStateAndChecksTheSchemaVersion) {
+  const std::string path = NewDatabase();
   {
     auto store = Store::Open(path);
     ASSERT_TRUE(store.ok());
@@ -129,7 +153,7 @@ TEST_F(StoreTest, ReopeningKeepsStateAndChecksTheSchemaVersion) {
   EXPECT_FALSE(reopened.value()->FindToken("other"));
 }
 
-TEST_F(StoreTest, JobCreatesItsTasksAndCountsTheirStates) {
+TEST_P(StoreTest, JobCreatesItsTasksAndCountsTheirStates) {
   const AgentRow agent = Agent("a", {"null", "onnxruntime"});
   std::vector<NewTask> tasks(3);
   for (size_t i = 0; i < tasks.size(); ++i) {
@@ -176,8 +200,63 @@ TEST_F(StoreTest, JobCreatesItsTasksAndCountsTheirStates) {
   EXPECT_FALSE(store_->GetJob(other + 1));
 }
 
+// A device in maintenance or bad gets no task; health checks are scheduled once per period for
+// good devices seen lately, and a failed one marks the device bad until it is reset.
+TEST_P(StoreTest, HealthChecksAndMaintenanceDecideWhatIsScheduled) {
+  const AgentRow agent = Agent("a", {"null"});
+  const AgentRow other = Agent("b", {"null"});
+  const int64_t id = Task("null", "a");
+  ASSERT_TRUE(store_->SetMaintenance("a", true));
+  EXPECT_TRUE(store_->FindAgent("a")->maintenance);
+  EXPECT_FALSE(store_->LeaseTask(agent, 1000));
+  ASSERT_TRUE(store_->SetMaintenance("a", false));
+  EXPECT_FALSE(store_->SetMaintenance("nobody", true));
+
+  const auto checks_for = [](const AgentRow& device) {
+    NewTask task;
+    task.model_sha256 = std::string(64, 'a');
+    task.runtime = "null";
+    task.device = device.name;
+    task.owner = "health-check";
+    return std::vector<NewTask>{task};
+  };
+  const int64_t now = NowMs();
+  EXPECT_EQ(store_->ScheduleHealthChecks(now - 60000, now - 60000, checks_for), 2);  // a and b
+  EXPECT_EQ(store_->ScheduleHealthChecks(now - 60000, now - 60000, checks_for), 0);  // not due again
+  const auto history = store_->HealthChecks("a", "", 10);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].verdict, "pending");
+  EXPECT_EQ(history[0].runtime, "null");
+  const int64_t check = history[0].task_id;
+  EXPECT_EQ(store_->FindHealthCheck(check)->device, "a");
+  EXPECT_FALSE(store_->FindHealthCheck(id));
+
+  store_->FinishHealthCheck(check, false, {{"reason", "the run failed"}});
+  const AgentRow bad = *store_->FindAgent("a");
+  EXPECT_EQ(bad.health, "bad");
+  EXPECT_NE(bad.health_reason.find("the run failed"), std::string::npos) << bad.health_reason;
+  EXPECT_EQ(store_->HealthChecks("a", "", 10)[0].verdict, "failed");
+  EXPECT_FALSE(store_->LeaseTask(agent, 1000));  // out of scheduling
+  EXPECT_EQ(store_->GetTask(id)->state, "queued");
+  ASSERT_TRUE(store_->ResetHealth("a"));
+  EXPECT_EQ(store_->FindAgent("a")->health, "good");
+  auto leased = store_->LeaseTask(agent, 1000);
+  ASSERT_TRUE(leased);
+  EXPECT_EQ(leased->id, id);
+  EXPECT_TRUE(store_->FindAgent("a")->busy);
+  EXPECT_FALSE(store_->FindAgent("b")->busy);
+  // Passed checks of a runtime are the latency history.
+  const int64_t other_check = store_->HealthChecks("b", "", 10)[0].task_id;
+  store_->FinishHealthCheck(other_check, true, {{"p50_ms", 1.5}});
+  EXPECT_EQ(store_->FindAgent("b")->health, "good");
+  const auto passed = store_->HealthChecks("b", "null", 10);
+  ASSERT_EQ(passed.size(), 1u);
+  EXPECT_EQ(passed[0].detail["p50_ms"], 1.5);
+  EXPECT_TRUE(store_->HealthChecks("a", "null", 10).empty());
+}
+
 // Issue 18, defects 2 and 7: a second registration of a name replaced the first's token.
-TEST_F(StoreTest, ANameIsRegisteredOnceUnlessTheCallerMayReplaceIt) {
+TEST_P(StoreTest, ANameIsRegisteredOnceUnlessTheCallerMayReplaceIt) {
   const json facts = {{"runtimes", json::array()}};
   std::vector<std::thread> racers;
   std::atomic<int> created = 0, conflicts = 0;
@@ -205,7 +284,7 @@ TEST_F(StoreTest, ANameIsRegisteredOnceUnlessTheCallerMayReplaceIt) {
   EXPECT_EQ(live, 0);
 }
 
-TEST_F(StoreTest, UserNamesAreUniqueAndTheAdminsIsTaken) {
+TEST_P(StoreTest, UserNamesAreUniqueAndTheAdminsIsTaken) {
   store_->AddToken("admin-hash", TokenKind::kAdmin, "admin");
   EXPECT_FALSE(store_->AddUser("alice-hash", "alice"));
   auto twice = store_->AddUser("alice-hash-2", "alice");
@@ -218,7 +297,7 @@ TEST_F(StoreTest, UserNamesAreUniqueAndTheAdminsIsTaken) {
 }
 
 // Issue 18, defect 6: pages and filters of the task list.
-TEST_F(StoreTest, TaskListsArePagedAndFiltered) {
+TEST_P(StoreTest, TaskListsArePagedAndFiltered) {
   std::vector<int64_t> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(Task("null", "dev1"));
   ASSERT_TRUE(store_->CancelTask(ids[1]).ok());
@@ -261,11 +340,13 @@ void ExecSql(const std::string& path, const std::string& sql) {
 
 // Undoes migration 6 (repeated results) of the database at `path`: what a version-5 server left.
 void RevertToSchema5(const std::string& path) {
-  ExecSql(path, "ALTER TABLE tasks DROP COLUMN compare; DROP TABLE repeated_results; "
+  ExecSql(path, "DROP TABLE health_checks; ALTER TABLE agents DROP COLUMN health; "
+                "ALTER TABLE agents DROP COLUMN health_reason; ALTER TABLE agents DROP COLUMN maintenance; "
+                "ALTER TABLE tasks DROP COLUMN compare; DROP TABLE repeated_results; "
                 "ALTER TABLE tasks DROP COLUMN repeat_invalid; UPDATE schema_version SET version = 5;");
 }
 
-TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
+TEST(SqliteStoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
   const std::string path = testing::MakeTempDir() + "/edgebench.db";
   int64_t old_task = 0;
   {
@@ -303,7 +384,7 @@ TEST_F(StoreTest, SchemaVersion1DatabaseIsMigratedWithItsTasks) {
 }
 
 // Schema 5 rebuilds the tasks table (state converting): tasks and their results are kept.
-TEST_F(StoreTest, SchemaVersion4DatabaseIsMigratedWithItsTasksAndResults) {
+TEST(SqliteStoreTest, SchemaVersion4DatabaseIsMigratedWithItsTasksAndResults) {
   const std::string path = testing::MakeTempDir() + "/edgebench.db";
   const std::string sha(64, 'b');
   int64_t old_task = 0;
@@ -364,7 +445,7 @@ UPDATE schema_version SET version = 4;
 }
 
 // Schema 6 adds repeated results: a version-5 task keeps its one result, its first attempt.
-TEST_F(StoreTest, SchemaVersion5DatabaseIsMigratedWithItsResults) {
+TEST(SqliteStoreTest, SchemaVersion5DatabaseIsMigratedWithItsResults) {
   const std::string path = testing::MakeTempDir() + "/edgebench.db";
   int64_t old_task = 0;
   {
@@ -402,7 +483,7 @@ TEST_F(StoreTest, SchemaVersion5DatabaseIsMigratedWithItsResults) {
 
 // An INVALID result with repeats left queues the task again for any agent and is kept; the
 // last run's document becomes the result once the repeats are used up.
-TEST_F(StoreTest, InvalidResultIsRepeatedUntilTheRepeatsAreUsedUp) {
+TEST_P(StoreTest, InvalidResultIsRepeatedUntilTheRepeatsAreUsedUp) {
   const AgentRow a = Agent("a", {"null"}, {{"any", "1"}});
   const AgentRow b = Agent("b", {"null"}, {{"any", "1"}});
   NewTask task;
@@ -450,7 +531,7 @@ TEST_F(StoreTest, InvalidResultIsRepeatedUntilTheRepeatsAreUsedUp) {
   }
 }
 
-TEST_F(StoreTest, ValidResultEndsTheRepeats) {
+TEST_P(StoreTest, ValidResultEndsTheRepeats) {
   const AgentRow agent = Agent("a", {"null"});
   NewTask task;
   task.model_sha256 = std::string(64, 'a');
@@ -470,7 +551,7 @@ TEST_F(StoreTest, ValidResultEndsTheRepeats) {
 }
 
 // --max-attempts counts leases lost without a result, not the leases of repeated runs.
-TEST_F(StoreTest, RepeatedRunsDoNotCountAsExpiredLeases) {
+TEST_P(StoreTest, RepeatedRunsDoNotCountAsExpiredLeases) {
   const AgentRow agent = Agent("a", {"null"});
   NewTask task;
   task.model_sha256 = std::string(64, 'a');
@@ -494,7 +575,7 @@ TEST_F(StoreTest, RepeatedRunsDoNotCountAsExpiredLeases) {
 
 // A task that waits for a conversion is not leased; cancelled, it leaves the stage; finished,
 // it runs the converted model.
-TEST_F(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
+TEST_P(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
   const AgentRow lite = Agent("lite", {"tflite"});
   store_->AddModel({std::string(64, 'c'), 10, "tflite", "m.tflite", ""});
   const ConversionKey key{std::string(64, 'a'), "tflite", "fp32"};
@@ -528,7 +609,7 @@ TEST_F(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
   EXPECT_EQ(store_->GetTask(failing)->error, "conversion to tflite at fp32: cannot convert");
 }
 
-TEST_F(StoreTest, DatabaseFromANewerServerIsRefused) {
+TEST(SqliteStoreTest, DatabaseFromANewerServerIsRefused) {
   const std::string path = testing::MakeTempDir() + "/edgebench.db";
   ASSERT_TRUE(Store::Open(path).ok());
   ExecSql(path, "UPDATE schema_version SET version = 99;");
