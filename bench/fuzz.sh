@@ -34,7 +34,8 @@ done
 
 CACHE="${EDGEBENCH_CACHE_DIR:-${HOME:?HOME is not set; set EDGEBENCH_CACHE_DIR}/.cache/edgebench}"
 BUILD_DIR=build-fuzz
-if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+# build.ninja, not CMakeCache.txt: a configure that failed halfway is run again.
+if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
   # -O1 with line tables: fast enough to fuzz, quicker to compile than -O2 -g, readable traces.
   args=(-S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
     "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only"
