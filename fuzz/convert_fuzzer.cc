@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   request.model_path = path;
   request.precision = size % 2 ? ConvertPrecision::kFloat16 : ConvertPrecision::kFloat32;
   auto report = convert::ConvertOnnxToTflite(request);
-  if (!report.ok()) return 0;
+  if (!report.ok() || !report->ok()) return 0;  // refused: no model was written
   auto model = tfl::ReadModel(report->model);
   Status checked = model.ok() ? tfl::CheckStructure(**model) : Status(model.error());
   if (!checked.ok()) {

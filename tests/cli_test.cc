@@ -887,6 +887,7 @@ TEST(Cli, KernelsGenerateWritesModelsAndTheirIndex) {
   auto no_out = Edgebench({"kernels", "detect", "-r", "onnxruntime", onnx});
   EXPECT_EQ(no_out.exit_code, 2);
   EXPECT_NE(no_out.err.find("--out is required"), std::string::npos) << no_out.err;
+}
 
 // Small malformed model files written by tests/data/malformed/generate.py.
 std::string Malformed(const std::string& name) { return std::string(EDGEBENCH_MALFORMED_DIR) + "/" + name; }
