@@ -3,7 +3,7 @@
 # for a number of executions or seconds, starting from its seed corpus; prints per target the
 # executions, crashes and time. Exits non-zero when a target crashes, naming the reproducer.
 #
-#   bash bench/fuzz.sh [--runs N | --seconds S] [--jobs J] [TARGET...]
+#   bash bench/fuzz.sh [--runs N | --seconds S] [--seed N] [TARGET...]   (--seed: the same mutations each run)
 #
 # Targets (default: all): onnx_inspect_fuzzer tflite_check_fuzzer convert_fuzzer
 # result_document_fuzzer request_fuzzer. Default: --runs 10000. A reproducer reruns with
@@ -15,12 +15,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 runs=10000
 seconds=""
+seed=""
 all_targets=(onnx_inspect_fuzzer tflite_check_fuzzer convert_fuzzer result_document_fuzzer request_fuzzer)
 targets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs="$2"; seconds=""; shift 2 ;;
     --seconds) seconds="$2"; runs=""; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *)
@@ -83,6 +85,7 @@ for target in "${targets[@]}"; do
   done < <(seeds "$target")
   limit=(-runs="$runs")
   [[ -n "$seconds" ]] && limit=(-max_total_time="$seconds")
+  [[ -n "$seed" ]] && limit+=(-seed="$seed")  # the same mutations on every run (CI's smoke)
   log="$BUILD_DIR/fuzz-$target.log"
   echo "[fuzz] $target: $(ls "$seed_dir" | wc -l) seeds, ${runs:+$runs runs}${seconds:+$seconds s}"
   started=$(date +%s)

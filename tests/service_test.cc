@@ -783,14 +783,14 @@ TEST_F(ServiceTest, InvalidResultIsRepeatedAndEveryAttemptIsKept) {
 TEST_F(ServiceTest, KernelsMeasureRunsTheKernelModelsAsOneJob) {
   if (!RuntimeCompiled("onnxruntime")) GTEST_SKIP() << "onnxruntime is not compiled in this build";
   const std::string tiny = testing::ZooModel("tinycnn", "onnx");
-  const std::string dynamic = testing::ZooModel("tinycnn_dynamic", "onnx");
+  const std::string other = testing::ZooModel("squeezenet11", "onnx");
   EB_REQUIRE_FILE(tiny);
-  EB_REQUIRE_FILE(dynamic);
+  EB_REQUIRE_FILE(other);
   StartServer();
   // Two different ONNX files stand for two kernel models (measure reads no graph).
   const std::string dir = testing::MakeTempDir();
   std::filesystem::copy_file(tiny, dir + "/0001_conv.onnx");
-  std::filesystem::copy_file(dynamic, dir + "/0002_conv.onnx");
+  std::filesystem::copy_file(other, dir + "/0002_conv.onnx");
   const json conv = {{"type", "conv"}, {"hin", 32}, {"win", 32}, {"cin", 3}, {"cout", 8}, {"kernel_size", 3},
                      {"stride", 1}, {"groups", 1}};
   const json index = {{"schema", "edgebench.kernel_models/1"}, {"seed", 1}, {"edgebench_version", "test"},

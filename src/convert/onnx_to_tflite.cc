@@ -357,7 +357,7 @@ int Converter::InLayout(const std::string& name, const Value& value, const Permu
   const Permutation inverse = InversePermutation(value.perm);
   Permutation t(perm.size());
   for (std::size_t i = 0; i < perm.size(); ++i) t[i] = inverse[perm[i]];
-  const Shape& shape = writer_.shape(value.tensor);
+  const Shape shape = writer_.shape(value.tensor);
   const Shape target = PermuteShape(shape, t);
   const std::string target_name = name + "/" + (perm == kNchwToNhwc ? "nhwc" : perm == Identity(perm.size()) ? "onnx" : "perm");
   const std::vector<int> nodes = node < 0 ? std::vector<int>{} : std::vector<int>{node};

@@ -31,7 +31,8 @@ class TfliteWriter {
                   tfl::BuiltinOptions options_type = tfl::BuiltinOptions_NONE,
                   flatbuffers::Offset<void> options = 0);
 
-  const Shape& shape(int tensor) const { return tensors_[tensor].shape; }
+  // A copy: a reference would dangle once AddTensor grows the tensor list (found by fuzzing).
+  Shape shape(int tensor) const { return tensors_[tensor].shape; }
   const std::string& name(int tensor) const { return tensors_[tensor].name; }
   bool is_constant(int tensor) const { return tensors_[tensor].buffer != 0; }
   int operator_count() const { return int(operators_.size()); }

@@ -79,13 +79,15 @@ KernelDataSet SyntheticData(const std::string& runtime = "onnxruntime") {
   return data;
 }
 
+// Trained once per process and never destroyed: XGBoost frees a booster through its thread-local
+// state, which is gone by the time static objects are destroyed at exit.
 const Predictor& TrainedPredictor() {
-  static const Predictor predictor = [] {
+  static const Predictor* predictor = [] {
     auto trained = Predictor::Train({SyntheticData()}, {}, Rules(), PredictorSettings{});
     EXPECT_TRUE(trained.ok()) << trained.error().message;
-    return std::move(*trained);
+    return new Predictor(std::move(*trained));
   }();
-  return predictor;
+  return *predictor;
 }
 
 TEST(Predictor, LearnsAKnownFunctionOfTheFeatures) {

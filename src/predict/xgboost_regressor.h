@@ -20,6 +20,8 @@ struct RegressorParams {
   uint64_t seed = 1;
 };
 
+// Must not outlive main() (no static instances): XGBoost frees a booster through thread-local
+// state that is destroyed before static objects are.
 class XgbRegressor {
  public:
   // Fits `targets` (one per row of `rows`, every row of the same width) with squared error.
