@@ -792,5 +792,17 @@ TEST(InspectZooTest, DynamicBatchIsReportedAndScalesWithShape) {
   EXPECT_EQ(four->unknown_cost_nodes, 0);
 }
 
+// Found by fuzzing: libonnx's Scan-9 shape inference dereferences the missing num_scan_inputs
+// attribute. A node that does not verify against its schema skips shape inference instead.
+TEST(InspectRobustness, NodeMissingARequiredAttributeSkipsShapeInference) {
+  auto summary = InspectModel(std::string(EDGEBENCH_FUZZ_CORPUS_DIR) +
+                                  "/onnx_inspect_fuzzer/scan_without_num_scan_inputs.onnx", {});
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const bool skipped = std::any_of(summary->warnings.begin(), summary->warnings.end(), [](const std::string& w) {
+    return w.find("shape inference skipped: node") != std::string::npos && w.find("(Scan)") != std::string::npos;
+  });
+  EXPECT_TRUE(skipped) << ::testing::PrintToString(summary->warnings);
+}
+
 }  // namespace
 }  // namespace edgebench
