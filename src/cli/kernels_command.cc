@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "edgebench/bench.h"
+#include "edgebench/kernel_dataset.h"
 #include "edgebench/kernel_models.h"
 #include "edgebench/kernel_split.h"
 #include "edgebench/model_file.h"
@@ -55,21 +56,20 @@ int RunGenerate(const GenerateFlags& flags) {
   auto models = ModelsOrZoo(flags.from);
   if (!models.ok()) return ReportError(models.error());
   std::vector<KernelSourceModel> sources;
-  json source_list = json::array();
+  KernelModels index{flags.seed, kVersion, {}, {}};  // DIR/kernels.json
   for (const std::string& path : *models) {
     auto kernels = SplitIntoKernels(path, ReferenceKernelRules(), {});
     if (!kernels.ok()) return ReportError(kernels.error());
     auto sha256 = Sha256OfFile(path);
     if (!sha256.ok()) return ReportError(sha256.error());
     sources.push_back({ModelName(path), std::move(*kernels)});
-    source_list.push_back({{"name", sources.back().name}, {"sha256", *sha256}});
+    index.sources.push_back({sources.back().name, std::move(*sha256)});
   }
   std::error_code error;
   std::filesystem::create_directories(flags.out, error);
   if (error) return ReportError(InvalidArgument(flags.out + ": cannot make the output directory: " + error.message()));
 
   const std::vector<SampledKernel> sampled = SampleKernelConfigs(sources, types, flags.per_type, flags.seed);
-  json kernels = json::array();
   std::map<std::string, int> by_type;
   for (std::size_t i = 0; i < sampled.size(); ++i) {
     char file[64];
@@ -78,14 +78,10 @@ int RunGenerate(const GenerateFlags& flags) {
     Status written = WriteKernelModel(sampled[i].config, (std::filesystem::path(flags.out) / file).string(),
                                       flags.seed * 1000003 + i);
     if (!written.ok()) return ReportError(written.error());
-    kernels.push_back({{"file", file}, {"source", sampled[i].source}, {"config", ToJson(sampled[i].config)}});
+    index.kernels.push_back({file, sampled[i].source, sampled[i].config});
     ++by_type[sampled[i].config.type];
   }
-  const json document = {{"schema", "edgebench.kernel_models/1"},
-                         {"seed", flags.seed},
-                         {"edgebench_version", kVersion},
-                         {"sources", source_list},
-                         {"kernels", kernels}};
+  const json document = ToJson(index);
   Status written = WriteOutput((std::filesystem::path(flags.out) / "kernels.json").string(), document.dump(2) + "\n");
   if (!written.ok()) return ReportError(written.error());
 
