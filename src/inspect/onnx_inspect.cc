@@ -590,6 +590,21 @@ onnx::ModelProto BuildShapeModel(const onnx::ModelProto& model, const std::vecto
   return copy;
 }
 
+// libonnx's inference functions trust more than the schema checks. The first RNN, GRU and LSTM
+// (before opset 7) read X's first two dimensions without checking its rank: a mutated RNN whose
+// X has rank 1 crashed it (found by fuzzing). Returns why `node` must not be inferred given X's
+// rank (-1: not known), or "" when inference is safe.
+std::string InferenceHazard(const onnx::NodeProto& node, const onnx::OpSchema& schema, int x_rank) {
+  static const std::set<std::string> kFirstRecurrent = {"RNN", "GRU", "LSTM"};
+  if (!IsDefaultDomain(schema.domain()) || schema.since_version() >= 7 ||
+      !kFirstRecurrent.contains(node.op_type()) || x_rank == 3) {
+    return "";
+  }
+  return "node '" + node.name() + "' (" + node.op_type() + "-" + std::to_string(schema.since_version()) +
+         "): its input X has " + (x_rank < 0 ? std::string("no known rank") : "rank " + std::to_string(x_rank)) +
+         ", and this version's shape inference needs rank 3";
+}
+
 // Runs ONNX shape inference, retrying without the file's value_info and without data
 // propagation when it throws. Returns the inferred model; failures become warnings.
 onnx::ModelProto InferShapes(const onnx::ModelProto& model, const std::vector<InputPlan>& inputs,
@@ -602,6 +617,10 @@ onnx::ModelProto InferShapes(const onnx::ModelProto& model, const std::vector<In
   // crash them (a Scan-9 without num_scan_inputs, found by fuzzing). Such a graph is not inferred.
   std::map<std::string, int> opsets;
   for (const auto& import : model.opset_import()) opsets[import.domain() == "ai.onnx" ? "" : import.domain()] = static_cast<int>(import.version());
+  std::map<std::string, int> input_ranks;  // graph inputs whose rank is given
+  for (const auto& plan : inputs) {
+    if (plan.tensor.rank_known) input_ranks[plan.tensor.name] = static_cast<int>(plan.tensor.shape.size());
+  }
   std::string unverified;
   std::function<void(const onnx::GraphProto&)> verify = [&](const onnx::GraphProto& graph) {
     for (const auto& node : graph.node()) {
@@ -616,6 +635,9 @@ onnx::ModelProto InferShapes(const onnx::ModelProto& model, const std::vector<In
           unverified = "node '" + node.name() + "' (" + node.op_type() + "): " + FirstLine(error.what());
           return;
         }
+        const auto x = node.input_size() > 0 ? input_ranks.find(node.input(0)) : input_ranks.end();
+        unverified = InferenceHazard(node, *schema, x == input_ranks.end() ? -1 : x->second);
+        if (!unverified.empty()) return;
       }
       for (const auto& attribute : node.attribute()) {
         if (attribute.has_g()) verify(attribute.g());
@@ -726,6 +748,16 @@ void PropagateShapes(const onnx::ModelProto& model, const Topology& topology,
     const onnx::OpSchema* schema =
         onnx::OpSchemaRegistry::Schema(node.op_type(), version->second, domain);
     if (!schema || !schema->has_type_and_shape_inference_function()) continue;
+    try {
+      schema->Verify(node);  // inference functions trust what the schema requires
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (node.input_size() > 0) {
+      const auto x = shapes.find(node.input(0));
+      const bool rank_known = x != shapes.end() && x->second.rank_known;
+      if (!InferenceHazard(node, *schema, rank_known ? int(x->second.dims.size()) : -1).empty()) continue;
+    }
 
     const int input_count = node.input_size();
     std::vector<onnx::TypeProto> input_types(input_count);
