@@ -415,6 +415,16 @@ TEST(Convert, GemmWhoseInnerDimensionsDifferIsRefused) {
   EXPECT_TRUE(report->model.empty());
 }
 
+// A ReduceMax with keepdims 40 (found by fuzzing): the converter read it as "keep", shape
+// inference as "drop", and the ranks that disagreed overran a buffer. Refused as a bad model.
+TEST(Convert, ReduceWithKeepdimsNeitherZeroNorOneIsABadModel) {
+  auto report = ConvertModel({std::string(EDGEBENCH_FUZZ_CORPUS_DIR) + "/convert_fuzzer/reduce_keepdims_40.onnx",
+                              ConvertTarget::kTflite, {}});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::kBadModel);
+  EXPECT_NE(report.error().message.find("keepdims 40 is neither 0 nor 1"), std::string::npos) << report.error().message;
+}
+
 TEST(Convert, ParsesTargets) {
   EXPECT_EQ(*ParseConvertTarget("tflite"), ConvertTarget::kTflite);
   EXPECT_EQ(*ParseConvertTarget("onnx"), ConvertTarget::kOnnx);

@@ -1512,7 +1512,11 @@ Status Converter::ConvertReduce(int index, tfl::BuiltinOperator op) {
     tfl_axes.push_back(inverse[std::size_t(axis)]);
   }
   std::sort(tfl_axes.begin(), tfl_axes.end());
-  const bool keep = IntAttribute(n, "keepdims", 1) != 0;
+  const int64_t keepdims = IntAttribute(n, "keepdims", 1);
+  if (keepdims != 0 && keepdims != 1) {
+    return BadModel(path_ + ": " + n.op_type() + " '" + Label(index) + "' keepdims " + std::to_string(keepdims) + " is neither 0 nor 1");
+  }
+  const bool keep = keepdims == 1;
   // Without keepdims the remaining dims keep their tflite order; renumber their onnx dims.
   Permutation perm = x->perm;
   if (!keep) {
@@ -1997,7 +2001,12 @@ Status Converter::Run() {
       continue;
     }
     const std::vector<bool> done_before = done_;
-    Status status = ConvertNode(index);
+    Status status = OkStatus();
+    try {
+      status = ConvertNode(index);
+    } catch (const std::invalid_argument& error) {  // shapes that contradict each other
+      return BadModel(path_ + ": node '" + Label(index) + "' (" + n.op_type() + "): inconsistent shapes: " + error.what());
+    }
     if (!status.ok() && status.error().code != ErrorCode::kUnsupported) return status;
     if (!status.ok()) {
       report_.unsupported.push_back({Label(index), n.op_type(), status.error().message});

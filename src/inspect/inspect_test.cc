@@ -815,5 +815,18 @@ TEST(InspectRobustness, FirstRnnWithAnInputNotOfRank3SkipsShapeInference) {
   EXPECT_TRUE(skipped) << ::testing::PrintToString(summary->warnings);
 }
 
+TEST(InspectRobustness, ConvolutionWhoseWeightsHaveAnotherRankSkipsShapeInference) {
+  // libonnx's convolution inference indexed W's dims by X's: a QLinearConv of X rank 3 and W
+  // rank 4 crashed it (found by fuzzing).
+  auto summary = InspectModel(std::string(EDGEBENCH_FUZZ_CORPUS_DIR) +
+                                  "/onnx_inspect_fuzzer/qlinearconv_weights_of_another_rank.onnx", {});
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const bool skipped = std::any_of(summary->warnings.begin(), summary->warnings.end(), [](const std::string& w) {
+    return w.find("shape inference skipped: node") != std::string::npos &&
+           w.find("(QLinearConv-10): its weights have rank 4, its input X rank 3") != std::string::npos;
+  });
+  EXPECT_TRUE(skipped) << ::testing::PrintToString(summary->warnings);
+}
+
 }  // namespace
 }  // namespace edgebench
