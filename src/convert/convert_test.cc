@@ -425,6 +425,16 @@ TEST(Convert, ReduceWithKeepdimsNeitherZeroNorOneIsABadModel) {
   EXPECT_NE(report.error().message.find("keepdims 40 is neither 0 nor 1"), std::string::npos) << report.error().message;
 }
 
+// A Concat of two 2-D inputs along axis 124 (found by fuzzing) indexed past the permutation.
+TEST(Convert, AxisOutOfRangeIsABadModel) {
+  auto report = ConvertModel({std::string(EDGEBENCH_FUZZ_CORPUS_DIR) + "/convert_fuzzer/concat_axis_124.onnx",
+                              ConvertTarget::kTflite, {}});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::kBadModel);
+  EXPECT_NE(report.error().message.find("(Concat): axis 124 is out of range for rank 2"), std::string::npos)
+      << report.error().message;
+}
+
 TEST(Convert, ParsesTargets) {
   EXPECT_EQ(*ParseConvertTarget("tflite"), ConvertTarget::kTflite);
   EXPECT_EQ(*ParseConvertTarget("onnx"), ConvertTarget::kOnnx);

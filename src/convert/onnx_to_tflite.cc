@@ -55,8 +55,6 @@ std::string PermText(const Permutation& perm) {
   return text;
 }
 
-int64_t NormalizeAxis(int64_t axis, std::size_t rank) { return axis < 0 ? axis + int64_t(rank) : axis; }
-
 tfl::ActivationFunctionType NoActivation() { return tfl::ActivationFunctionType_NONE; }
 
 // The fused activation that is exactly Clip(low, high), or NONE.
@@ -98,6 +96,9 @@ class Converter {
  private:
   const onnx::NodeProto& node(int index) const { return graph_.node(index); }
   std::string Label(int index) const { return inspect::NodeLabel(node(index), index); }
+  // Node `index`'s axis as a dim of a tensor of `rank` (negative counts from the end); kBadModel
+  // when out of range.
+  Expected<int64_t> Axis(int index, int64_t axis, std::size_t rank) const;
 
   // ---- graph facts
   bool IsConstant(const std::string& name) const;
@@ -217,6 +218,15 @@ class Converter {
 
 bool Converter::IsConstant(const std::string& name) const {
   return analysis_.constants.count(name) || tensor_protos_.count(name);
+}
+
+Expected<int64_t> Converter::Axis(int index, int64_t axis, std::size_t rank) const {
+  const int64_t normalized = axis < 0 ? axis + int64_t(rank) : axis;
+  if (normalized < 0 || normalized >= int64_t(rank)) {
+    return BadModel(path_ + ": node '" + Label(index) + "' (" + node(index).op_type() + "): axis " + std::to_string(axis) +
+                    " is out of range for rank " + std::to_string(rank));
+  }
+  return normalized;
 }
 
 Expected<Shape> Converter::OnnxShape(const std::string& name) const {
@@ -969,8 +979,9 @@ Status Converter::ConvertConcat(int index) {
   }
   auto out_shape = OnnxShape(n.output(0));
   if (!out_shape.ok()) return out_shape.error();
-  const int64_t axis = NormalizeAxis(IntAttribute(n, "axis", 1), perm.size());
-  const int tfl_axis = InversePermutation(perm)[std::size_t(axis)];
+  auto axis = Axis(index, IntAttribute(n, "axis", 1), perm.size());
+  if (!axis.ok()) return axis.error();
+  const int tfl_axis = InversePermutation(perm)[std::size_t(*axis)];
   const int result = NewTensor(n.output(0), PermuteShape(*out_shape, perm));
   auto& b = writer_.builder();
   Emit(tfl::BuiltinOperator_CONCATENATION, 1, inputs, {result}, {index}, "",
@@ -1089,7 +1100,13 @@ Status Converter::ConvertTranspose(int index) {
   const std::size_t rank = x->perm.size();
   Permutation perm(rank);
   if (auto attribute = IntsAttribute(n, "perm")) {
-    if (attribute->size() != rank) return BadModel(path_ + ": Transpose '" + Label(index) + "' perm rank");
+    std::vector<int64_t> sorted = *attribute, dims(rank);
+    std::sort(sorted.begin(), sorted.end());
+    std::iota(dims.begin(), dims.end(), 0);
+    if (sorted != dims) {
+      return BadModel(path_ + ": Transpose '" + Label(index) + "': perm is not a permutation of its input's " +
+                      std::to_string(rank) + " dims");
+    }
     std::copy(attribute->begin(), attribute->end(), perm.begin());
   } else {
     for (std::size_t i = 0; i < rank; ++i) perm[i] = int(rank - 1 - i);
@@ -1111,7 +1128,9 @@ Status Converter::ConvertSplit(int index) {
   auto x = Activation(n.input(0));
   if (!x.ok()) return x.error();
   const std::size_t rank = x->perm.size();
-  const int64_t axis = NormalizeAxis(IntAttribute(n, "axis", 0), rank);
+  auto split_axis = Axis(index, IntAttribute(n, "axis", 0), rank);
+  if (!split_axis.ok()) return split_axis.error();
+  const int64_t axis = *split_axis;
   const int tfl_axis = InversePermutation(x->perm)[std::size_t(axis)];
   std::vector<int64_t> sizes;
   std::vector<int> outputs;
@@ -1143,7 +1162,9 @@ Status Converter::ConvertSoftmax(int index) {
   auto x = Activation(n.input(0));
   if (!x.ok()) return x.error();
   const std::size_t rank = x->perm.size();
-  const int64_t axis = NormalizeAxis(IntAttribute(n, "axis", analysis_.opset < 13 ? 1 : -1), rank);
+  auto softmax_axis = Axis(index, IntAttribute(n, "axis", analysis_.opset < 13 ? 1 : -1), rank);
+  if (!softmax_axis.ok()) return softmax_axis.error();
+  const int64_t axis = *softmax_axis;
   auto& b = writer_.builder();
   // LOG_SOFTMAX takes no options.
   const bool log = n.op_type() == "LogSoftmax";
@@ -1506,8 +1527,9 @@ Status Converter::ConvertReduce(int index, tfl::BuiltinOperator op) {
   std::set<int> reduced_onnx;
   std::vector<int64_t> tfl_axes;
   for (int64_t axis : axes) {
-    axis = NormalizeAxis(axis, rank);
-    if (axis < 0 || axis >= int64_t(rank)) return BadModel(path_ + ": " + n.op_type() + " '" + Label(index) + "' axis out of range");
+    auto checked = Axis(index, axis, rank);
+    if (!checked.ok()) return checked.error();
+    axis = *checked;
     reduced_onnx.insert(int(axis));
     tfl_axes.push_back(inverse[std::size_t(axis)]);
   }
@@ -1590,8 +1612,9 @@ Status Converter::ConvertSlice(int index) {
   }
   std::vector<int64_t> begin(rank, 0), end(*in_shape), stride(rank, 1);
   for (std::size_t i = 0; i < starts.size(); ++i) {
-    const int64_t axis = NormalizeAxis(axes[i], rank);
-    if (axis < 0 || axis >= int64_t(rank)) return BadModel(path_ + ": Slice '" + Label(index) + "' axis out of range");
+    auto checked = Axis(index, axes[i], rank);
+    if (!checked.ok()) return checked.error();
+    const int64_t axis = *checked;
     if (steps[i] <= 0) return Cannot("Slice with a step of " + std::to_string(steps[i]) + " (only positive steps convert)");
     const int64_t dim = (*in_shape)[std::size_t(axis)];
     auto clamp = [&](int64_t v) { return std::clamp(v < 0 ? v + dim : v, int64_t{0}, dim); };

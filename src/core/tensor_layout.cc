@@ -25,8 +25,13 @@ std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const Permu
 }
 
 Permutation InversePermutation(const Permutation& perm) {
-  Permutation inverse(perm.size());
-  for (std::size_t i = 0; i < perm.size(); ++i) inverse[std::size_t(perm[i])] = int(i);
+  Permutation inverse(perm.size(), -1);
+  for (std::size_t i = 0; i < perm.size(); ++i) {
+    if (perm[i] < 0 || std::size_t(perm[i]) >= perm.size() || inverse[std::size_t(perm[i])] >= 0) {
+      throw std::invalid_argument("not a permutation of " + std::to_string(perm.size()) + " dims");
+    }
+    inverse[std::size_t(perm[i])] = int(i);
+  }
   return inverse;
 }
 

@@ -109,6 +109,9 @@ TEST(TensorLayout, PermuteShapeRefusesAPermutationThatDoesNotFit) {
   EXPECT_EQ(PermuteShape({1, 3, 8, 8}, {0, 2, 3, 1}), (std::vector<int64_t>{1, 8, 8, 3}));
   EXPECT_THROW(PermuteShape({3, 4}, {0, 2, 1}), std::invalid_argument);
   EXPECT_THROW(PermuteShape({3, 4, 5}, {0, 7, 1}), std::invalid_argument);
+  EXPECT_EQ(InversePermutation({0, 2, 3, 1}), (Permutation{0, 3, 1, 2}));
+  EXPECT_THROW(InversePermutation({0, 0, 1}), std::invalid_argument);
+  EXPECT_THROW(InversePermutation({0, 3}), std::invalid_argument);
 }
 
 }  // namespace
