@@ -435,6 +435,17 @@ TEST(Convert, AxisOutOfRangeIsABadModel) {
       << report.error().message;
 }
 
+// A BatchNormalization whose scale is a Conv's 8x3x3x3 weights (found by fuzzing) read past its
+// per-channel values.
+TEST(Convert, BatchNormWhoseParametersAreNotPerChannelIsABadModel) {
+  auto report = ConvertModel({std::string(EDGEBENCH_FUZZ_CORPUS_DIR) + "/convert_fuzzer/batchnorm_scale_of_conv_weights.onnx",
+                              ConvertTarget::kTflite, {}});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::kBadModel);
+  EXPECT_NE(report.error().message.find("its scale has 216 values for 8 channels"), std::string::npos)
+      << report.error().message;
+}
+
 TEST(Convert, ParsesTargets) {
   EXPECT_EQ(*ParseConvertTarget("tflite"), ConvertTarget::kTflite);
   EXPECT_EQ(*ParseConvertTarget("onnx"), ConvertTarget::kOnnx);

@@ -755,12 +755,21 @@ Status Converter::ConvertBatchNorm(int index) {
   if (!x.ok()) return x.error();
   const std::size_t rank = x->perm.size();
   if (rank < 2) return Cannot("BatchNormalization needs a channel dim");
+  auto x_shape = OnnxShape(n.input(0));
+  if (!x_shape.ok()) return x_shape.error();
+  if (x_shape->size() < 2) return Cannot("BatchNormalization needs a channel dim");
+  const int64_t channels = (*x_shape)[1];
   BatchNorm bn;
   bn.epsilon = FloatAttribute(n, "epsilon", 1e-5f);
   std::vector<float>* parts[] = {&bn.scale, &bn.bias, &bn.mean, &bn.variance};
+  const char* part_names[] = {"scale", "bias", "mean", "variance"};
   for (int i = 0; i < 4; ++i) {
     auto values = ConstantFloats(inspect::InputName(n, i + 1));
     if (!values.ok()) return values.error();
+    if (int64_t(values->size()) != channels) {
+      return BadModel(path_ + ": BatchNormalization '" + Label(index) + "': its " + part_names[i] + " has " +
+                      std::to_string(values->size()) + " values for " + std::to_string(channels) + " channels");
+    }
     *parts[i] = std::move(*values);
   }
   std::vector<float> a, b;
