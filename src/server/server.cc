@@ -196,9 +196,10 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   if (listening >= 0) ::listen(listening, SOMAXCONN);
   http.set_socket_options(httplib::default_socket_options);  // `listening` ends here
   // Converted tasks are handed on like new ones; conversions that tasks wait for since an
-  // earlier run (stopped or crashed mid-conversion) are enqueued again.
+  // earlier run (stopped or crashed mid-conversion), or that a replica which died held, are
+  // enqueued again.
   context.conversions = std::make_unique<server::ConversionQueue>(
-      *context.store, *context.models,
+      *context.store, *context.models, context.LeaseMs(),
       [&context](const std::vector<server::TaskRow>& tasks) { context.Dispatch(tasks); });
   context.conversions->Start(options.conversion_workers);
   // Tasks another replica queued wake this replica's waiting lease requests too.
@@ -214,6 +215,7 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   impl->expiry_thread = std::thread([&context] {
     for (int round = 0; !context.waiters.stopping(); ++round) {
       if (context.store->ExpireLeases(context.options.max_attempts) > 0) context.waiters.Notify();
+      context.conversions->Supervise();
       if (round % 10 == 0) server::ScheduleHealthChecks(context);
       context.waiters.SleepUnlessStopped(std::chrono::milliseconds(500));
     }
