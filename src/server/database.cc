@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
@@ -73,6 +74,7 @@ class SqliteConnection : public Connection {
   std::unique_ptr<StatementDriver> Prepare(const std::string& sql) override {
     return std::make_unique<SqliteStatement>(db_, sql);
   }
+  std::unique_ptr<StatementDriver> PrepareCursor(const std::string& sql, int) override { return Prepare(sql); }
   void Begin() override { Exec("BEGIN IMMEDIATE"); }
   std::string ForUpdate(bool) const override { return ""; }
   void Notify(const std::string&, const std::string&) override {}
@@ -130,9 +132,11 @@ std::string PgMessage(PGconn* conn) {
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kTextOid = 25;
 
+// A statement, or with `cursor` a cursor of its rows fetched `batch_rows` at a time.
 class PostgresStatement : public StatementDriver {
  public:
-  PostgresStatement(PGconn* conn, const std::string& sql) : conn_(conn), sql_(NumberPlaceholders(sql)) {}
+  PostgresStatement(PGconn* conn, const std::string& sql, std::string cursor = "", int batch_rows = 0)
+      : conn_(conn), sql_(NumberPlaceholders(sql)), cursor_(std::move(cursor)), batch_rows_(batch_rows) {}
   ~PostgresStatement() override { PQclear(result_); }
 
   void BindText(int index, const std::string& text) override { Set(index, text, kTextOid); }
@@ -143,20 +147,21 @@ class PostgresStatement : public StatementDriver {
       if (PQstatus(conn_) == CONNECTION_BAD && PQtransactionStatus(conn_) != PQTRANS_INTRANS) PQreset(conn_);
       std::vector<const char*> values;
       for (const auto& value : values_) values.push_back(value ? value->c_str() : nullptr);
-      result_ = PQexecParams(conn_, sql_.c_str(), static_cast<int>(values.size()), types_.data(), values.data(),
-                             nullptr, nullptr, 0);
-      const ExecStatusType status = PQresultStatus(result_);
-      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        const std::string message = PQresultErrorMessage(result_);
-        PQclear(result_);
-        result_ = nullptr;
-        throw DatabaseError("postgresql: " + message + " in: " + sql_);
-      }
+      const std::string sql = cursor_.empty() ? sql_ : "DECLARE " + cursor_ + " NO SCROLL CURSOR FOR " + sql_;
+      Check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), types_.data(), values.data(), nullptr,
+                         nullptr, 0));
+      if (!cursor_.empty()) Fetch();
       row_ = -1;
     }
-    return ++row_ < PQntuples(result_);
+    if (++row_ < PQntuples(result_)) return true;
+    // A cursor's batch read to its end: the next one, unless this one was its last.
+    if (cursor_.empty() || PQntuples(result_) < batch_rows_) return false;
+    Fetch();
+    row_ = 0;
+    return row_ < PQntuples(result_);
   }
   void Reset() override {
+    if (!cursor_.empty() && result_) PQclear(PQexec(conn_, ("CLOSE " + cursor_).c_str()));
     PQclear(result_);
     result_ = nullptr;
     values_.clear();
@@ -173,6 +178,20 @@ class PostgresStatement : public StatementDriver {
   bool IsNull(int column) const override { return PQgetisnull(result_, row_, column) != 0; }
 
  private:
+  // Keeps `result` as this statement's result; throws when it is an error.
+  void Check(PGresult* result) {
+    PQclear(result_);
+    result_ = result;
+    const ExecStatusType status = PQresultStatus(result_);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      const std::string message = PQresultErrorMessage(result_);
+      PQclear(result_);
+      result_ = nullptr;
+      throw DatabaseError("postgresql: " + message + " in: " + sql_);
+    }
+  }
+  void Fetch() { Check(PQexec(conn_, ("FETCH " + std::to_string(batch_rows_) + " FROM " + cursor_).c_str())); }
+
   void Set(int index, std::optional<std::string> value, Oid type) {
     // Parameters left unbound are NULL ids (bigint): the store leaves optional ids unbound
     // ("?1 IS NULL OR t.id < ?1"), where PostgreSQL could not infer a type.
@@ -186,6 +205,8 @@ class PostgresStatement : public StatementDriver {
 
   PGconn* conn_;
   std::string sql_;
+  const std::string cursor_;  // "" = not a cursor
+  const int batch_rows_;
   std::vector<std::optional<std::string>> values_;
   std::vector<Oid> types_;
   PGresult* result_ = nullptr;
@@ -266,6 +287,11 @@ class PostgresConnection : public Connection {
   std::unique_ptr<StatementDriver> Prepare(const std::string& sql) override {
     return std::make_unique<PostgresStatement>(conn_, sql);
   }
+  std::unique_ptr<StatementDriver> PrepareCursor(const std::string& sql, int batch_rows) override {
+    // Named apart, so that cursors not closed yet (they end with the transaction) never clash.
+    return std::make_unique<PostgresStatement>(conn_, sql, "edgebench_cursor_" + std::to_string(++cursors_),
+                                               std::max(1, batch_rows));
+  }
   void Begin() override {
     if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);  // the database restarted
     Exec("BEGIN");
@@ -294,6 +320,7 @@ class PostgresConnection : public Connection {
  private:
   std::string url_;
   PGconn* conn_;
+  uint64_t cursors_ = 0;
 };
 
 }  // namespace

@@ -141,6 +141,9 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   httplib::Server& http = *impl->http;
   const int threads = options.http_threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // An answer is written in parts (headers, body): with Nagle's algorithm the body waits for the
+  // client's delayed acknowledgement of the headers (40 ms on Linux) on a keep-alive connection.
+  http.set_tcp_nodelay(true);
   http.set_payload_max_length(
       static_cast<size_t>(std::max({options.max_model_bytes, options.max_result_bytes, options.max_request_bytes})));
   using R = const httplib::Request&;

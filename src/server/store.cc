@@ -910,34 +910,29 @@ std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms)
   std::optional<int64_t> chosen;
   if (schedulable) {
     // The runnable rule is scheduler.h's CanRun, the one source; the SQL is a coarse prefilter
-    // (queued, for this agent or for any, on a runtime it offers), read a page at a time from
-    // the oldest, so a lease reads a few rows however long the queue. PostgreSQL: the page's
-    // rows are locked, skipping those another request or replica is leasing; the rows not taken
-    // are free again at the commit.
+    // (queued, for this agent or for any, on a runtime it offers), read from the oldest a few
+    // rows at a time, so a lease reads a few rows however long the queue (a cursor on
+    // PostgreSQL: planned to walk the state index in order, even on statistics from before a
+    // burst of new tasks). PostgreSQL: the rows read are locked, skipping those another request
+    // or replica is leasing; those not taken are free again at the commit.
     std::vector<std::string> runtimes;
     for (const auto& runtime : agent.facts.value("runtimes", nlohmann::json::array())) {
       runtimes.push_back(runtime.value("name", ""));
     }
     std::string placeholders = runtimes.empty() ? "NULL" : "?";
     for (size_t i = 1; i < runtimes.size(); ++i) placeholders += ", ?";
-    constexpr int kPage = 8;
-    Statement page(db, "SELECT t.id, t.runtime, t.device, t.selector, COALESCE(m.format, '') FROM tasks t "
-                       "LEFT JOIN models m ON m.sha256 = t.model_sha256 "
-                       "WHERE t.state = 'queued' AND t.id > ? AND (t.device = '' OR t.device = ?) AND t.runtime IN (" +
-                           placeholders + ") ORDER BY t.id LIMIT " + std::to_string(kPage) + db->ForUpdate(true));
-    for (int64_t after = 0; !chosen;) {
-      page.Bind(1, after).Bind(2, agent.name);
-      for (size_t i = 0; i < runtimes.size(); ++i) page.Bind(static_cast<int>(i) + 3, runtimes[i]);
-      int rows = 0;
-      while (page.Step()) {
-        ++rows;
-        after = page.Int(0);
-        if (chosen) continue;  // read to the end (SQLite: a statement stepped to its end)
-        const Placement placement{page.Text(1), page.Text(2), nlohmann::json::parse(page.Text(3)), page.Text(4)};
-        if (CanRun(agent, placement)) chosen = after;
-      }
-      page.Reset();
-      if (rows < kPage) break;
+    Statement candidates(db,
+                         "SELECT t.id, t.runtime, t.device, t.selector, COALESCE(m.format, '') FROM tasks t "
+                         "LEFT JOIN models m ON m.sha256 = t.model_sha256 "
+                         "WHERE t.state = 'queued' AND (t.device = '' OR t.device = ?) AND t.runtime IN (" +
+                             placeholders + ") ORDER BY t.id" + db->ForUpdate(true),
+                         /*batch_rows=*/8);
+    candidates.Bind(1, agent.name);
+    for (size_t i = 0; i < runtimes.size(); ++i) candidates.Bind(static_cast<int>(i) + 2, runtimes[i]);
+    while (!chosen && candidates.Step()) {
+      const Placement placement{candidates.Text(1), candidates.Text(2), nlohmann::json::parse(candidates.Text(3)),
+                                candidates.Text(4)};
+      if (CanRun(agent, placement)) chosen = candidates.Int(0);
     }
   }
   std::optional<TaskRow> task;
