@@ -415,6 +415,8 @@ ScaleFigures RunScale(const std::string& binary, const std::string& model, int a
   const size_t replica_count = store == "postgresql" ? 2 : 1;
   // Each connection holds a server thread (keep-alive): a replica serves its share of the agents.
   const int http_threads = static_cast<int>(agents / replica_count) + 64;
+  // Leases outlast the longest wait of an upload behind the others (the simulated agents send no
+  // heartbeats), so that no task is leased twice.
   std::vector<std::string> extra = {"--http-threads", std::to_string(http_threads), "--lease-seconds", "300"};
   std::vector<Server> replicas;
   if (store == "postgresql") {

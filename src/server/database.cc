@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 namespace edgebench::server {
 namespace {
@@ -132,11 +133,25 @@ std::string PgMessage(PGconn* conn) {
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kTextOid = 25;
 
+// A libpq connection and the statements prepared on it, each parsed and planned once (PostgreSQL
+// plans again by itself when a table they read changes).
+struct PostgresSession {
+  PGconn* conn = nullptr;
+  std::unordered_map<std::string, std::string> prepared;  // SQL and parameter types -> name
+
+  // Connects again after the server went away (a restart): the prepared statements went too.
+  void Reset() {
+    PQreset(conn);
+    prepared.clear();
+  }
+};
+
 // A statement, or with `cursor` a cursor of its rows fetched `batch_rows` at a time.
 class PostgresStatement : public StatementDriver {
  public:
-  PostgresStatement(PGconn* conn, const std::string& sql, std::string cursor = "", int batch_rows = 0)
-      : conn_(conn), sql_(NumberPlaceholders(sql)), cursor_(std::move(cursor)), batch_rows_(batch_rows) {}
+  PostgresStatement(PostgresSession* session, const std::string& sql, std::string cursor = "", int batch_rows = 0)
+      : session_(session), conn_(session->conn), sql_(NumberPlaceholders(sql)), cursor_(std::move(cursor)),
+        batch_rows_(batch_rows) {}
   ~PostgresStatement() override { PQclear(result_); }
 
   void BindText(int index, const std::string& text) override { Set(index, text, kTextOid); }
@@ -144,13 +159,17 @@ class PostgresStatement : public StatementDriver {
   void BindNull(int index) override { Set(index, std::nullopt, 0); }  // 0: the column's type
   bool Step() override {
     if (!result_) {
-      if (PQstatus(conn_) == CONNECTION_BAD && PQtransactionStatus(conn_) != PQTRANS_INTRANS) PQreset(conn_);
+      if (PQstatus(conn_) == CONNECTION_BAD && PQtransactionStatus(conn_) != PQTRANS_INTRANS) session_->Reset();
       std::vector<const char*> values;
       for (const auto& value : values_) values.push_back(value ? value->c_str() : nullptr);
-      const std::string sql = cursor_.empty() ? sql_ : "DECLARE " + cursor_ + " NO SCROLL CURSOR FOR " + sql_;
-      Check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), types_.data(), values.data(), nullptr,
-                         nullptr, 0));
-      if (!cursor_.empty()) Fetch();
+      const int count = static_cast<int>(values.size());
+      if (cursor_.empty()) {
+        Check(PQexecPrepared(conn_, Prepared().c_str(), count, values.data(), nullptr, nullptr, 0));
+      } else {  // a cursor is declared anew each time (DECLARE cannot be prepared)
+        const std::string sql = "DECLARE " + cursor_ + " NO SCROLL CURSOR FOR " + sql_;
+        Check(PQexecParams(conn_, sql.c_str(), count, types_.data(), values.data(), nullptr, nullptr, 0));
+        Fetch();
+      }
       row_ = -1;
     }
     if (++row_ < PQntuples(result_)) return true;
@@ -192,6 +211,17 @@ class PostgresStatement : public StatementDriver {
   }
   void Fetch() { Check(PQexec(conn_, ("FETCH " + std::to_string(batch_rows_) + " FROM " + cursor_).c_str())); }
 
+  // The name of this statement prepared with its parameters' types, preparing it the first time.
+  const std::string& Prepared() {
+    std::string key = sql_;
+    for (const Oid type : types_) key += "\n" + std::to_string(type);
+    auto found = session_->prepared.find(key);
+    if (found != session_->prepared.end()) return found->second;
+    const std::string name = "edgebench_" + std::to_string(session_->prepared.size() + 1);
+    Check(PQprepare(conn_, name.c_str(), sql_.c_str(), static_cast<int>(types_.size()), types_.data()));
+    return session_->prepared.emplace(std::move(key), name).first->second;
+  }
+
   void Set(int index, std::optional<std::string> value, Oid type) {
     // Parameters left unbound are NULL ids (bigint): the store leaves optional ids unbound
     // ("?1 IS NULL OR t.id < ?1"), where PostgreSQL could not infer a type.
@@ -203,6 +233,7 @@ class PostgresStatement : public StatementDriver {
     types_[index - 1] = type;
   }
 
+  PostgresSession* session_;
   PGconn* conn_;
   std::string sql_;
   const std::string cursor_;  // "" = not a cursor
@@ -271,7 +302,7 @@ class PostgresListener : public Listener {
 
 class PostgresConnection : public Connection {
  public:
-  PostgresConnection(std::string url, PGconn* conn) : url_(std::move(url)), conn_(conn) {}
+  PostgresConnection(std::string url, PGconn* conn) : url_(std::move(url)), conn_(conn) { session_.conn = conn; }
   ~PostgresConnection() override { PQfinish(conn_); }
 
   Dialect dialect() const override { return Dialect::kPostgres; }
@@ -285,15 +316,15 @@ class PostgresConnection : public Connection {
     }
   }
   std::unique_ptr<StatementDriver> Prepare(const std::string& sql) override {
-    return std::make_unique<PostgresStatement>(conn_, sql);
+    return std::make_unique<PostgresStatement>(&session_, sql);
   }
   std::unique_ptr<StatementDriver> PrepareCursor(const std::string& sql, int batch_rows) override {
     // Named apart, so that cursors not closed yet (they end with the transaction) never clash.
-    return std::make_unique<PostgresStatement>(conn_, sql, "edgebench_cursor_" + std::to_string(++cursors_),
+    return std::make_unique<PostgresStatement>(&session_, sql, "edgebench_cursor_" + std::to_string(++cursors_),
                                                std::max(1, batch_rows));
   }
   void Begin() override {
-    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);  // the database restarted
+    if (PQstatus(conn_) == CONNECTION_BAD) session_.Reset();  // the database restarted
     Exec("BEGIN");
   }
   std::string ForUpdate(bool skip_locked) const override {
@@ -320,6 +351,7 @@ class PostgresConnection : public Connection {
  private:
   std::string url_;
   PGconn* conn_;
+  PostgresSession session_;
   uint64_t cursors_ = 0;
 };
 
