@@ -16,55 +16,11 @@
 namespace edgebench::server {
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-CREATE TABLE tokens (
-  sha256 TEXT PRIMARY KEY,
-  kind TEXT NOT NULL CHECK (kind IN ('admin', 'user', 'registration', 'agent')),
-  subject TEXT NOT NULL,
-  created_at TEXT NOT NULL);
-CREATE TABLE models (
-  sha256 TEXT PRIMARY KEY,
-  size_bytes INTEGER NOT NULL,
-  format TEXT NOT NULL,
-  name TEXT NOT NULL,
-  created_at TEXT NOT NULL);
-CREATE TABLE agents (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  facts TEXT NOT NULL,
-  labels TEXT NOT NULL,
-  registered_at TEXT NOT NULL,
-  last_seen_ms INTEGER NOT NULL);
-CREATE TABLE tasks (
-  id INTEGER PRIMARY KEY,
-  model_sha256 TEXT NOT NULL REFERENCES models (sha256),
-  runtime TEXT NOT NULL,
-  device TEXT NOT NULL,
-  selector TEXT NOT NULL,
-  settings TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('queued', 'assigned', 'running', 'succeeded', 'failed',
-                                       'cancelled', 'timed_out')),
-  attempts INTEGER NOT NULL DEFAULT 0,
-  agent_id INTEGER REFERENCES agents (id),
-  lease_deadline_ms INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL,
-  assigned_at TEXT NOT NULL DEFAULT '',
-  started_at TEXT NOT NULL DEFAULT '',
-  finished_at TEXT NOT NULL DEFAULT '',
-  error TEXT NOT NULL DEFAULT '',
-  owner TEXT NOT NULL);
-CREATE INDEX tasks_by_state ON tasks (state, id);
-CREATE TABLE results (
-  task_id INTEGER PRIMARY KEY REFERENCES tasks (id),
-  agent_id INTEGER NOT NULL REFERENCES agents (id),
-  document TEXT NOT NULL,
-  uploaded_at TEXT NOT NULL);
-)sql";
-
-// kMigrations[v - 1] takes a database from schema version v to v + 1; a fresh database gets
-// kSchema (version 1) and then every migration, so both paths end in the same schema. They run
-// with foreign keys off, so that a table can be rebuilt (5: a CHECK constraint changes).
+// kMigrations[v - 1] takes a database from schema version v to v + 1. A new database of either
+// kind starts at version 7 (kNewSchema) and runs the migrations from there; those before 7 take
+// the SQLite files of older servers to it (version 1 had no jobs, conversions or repeated
+// results, and fewer task columns). They run with foreign keys off, so that a table can be
+// rebuilt (5: a CHECK constraint changes).
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE jobs (
@@ -184,10 +140,10 @@ CREATE TABLE conversion_leases (
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
-// A new PostgreSQL database starts at schema version 7 with this schema, the SQLite schema of
-// that version (kSchema and kMigrations up to 7); the migrations from 7 on run on both.
-constexpr int kPostgresSchemaVersion = 7;
-constexpr const char* kPostgresSchema = R"sql(
+// The schema at version kNewSchemaVersion, that of a new database of either kind, written in
+// PostgreSQL's types; NewSchema() gives it in the database's dialect.
+constexpr int kNewSchemaVersion = 7;
+constexpr const char* kNewSchema = R"sql(
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE tokens (
   sha256 TEXT PRIMARY KEY,
@@ -263,6 +219,19 @@ CREATE TABLE repeated_results (
   uploaded_at TEXT NOT NULL,
   PRIMARY KEY (task_id, attempt));
 )sql";
+
+// SQLite's row ids are its INTEGER PRIMARY KEY columns (PostgreSQL's: sequences, BIGSERIAL);
+// every other type of kNewSchema reads the same in both.
+std::string NewSchema(bool postgres) {
+  std::string schema = kNewSchema;
+  if (postgres) return schema;
+  for (const std::string serial : {"BIGSERIAL PRIMARY KEY", "BIGINT PRIMARY KEY"}) {
+    for (size_t at; (at = schema.find(serial)) != std::string::npos;) {
+      schema.replace(at, serial.size(), "INTEGER PRIMARY KEY");
+    }
+  }
+  return schema;
+}
 
 // Transaction locks (PostgreSQL advisory locks; replicas share them).
 constexpr int64_t kMigrationLock = 0x65620001;
@@ -416,8 +385,8 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& location) {
     const bool exists = db->TableExists("schema_version");
     int64_t version = 1;
     if (!exists) {
-      db->Exec(postgres ? kPostgresSchema : kSchema);
-      version = postgres ? kPostgresSchemaVersion : 1;
+      db->Exec(NewSchema(postgres));
+      version = kNewSchemaVersion;
       Statement(db, "INSERT INTO schema_version (version) VALUES (?)").Bind(1, version).Run();
     } else {
       Statement found(db, "SELECT version FROM schema_version");
