@@ -16,6 +16,8 @@ namespace edgebench {
 
 using Permutation = std::vector<int>;  // output dim i = input dim perm[i]
 
+// Throws std::invalid_argument when perm does not fit shape (a model whose shapes contradict
+// themselves can lead there; the converter reports it as a bad model).
 std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const Permutation& perm);
 Permutation InversePermutation(const Permutation& perm);
 // first then second: the result applied once equals applying `first`, then `second`.

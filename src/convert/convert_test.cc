@@ -401,6 +401,30 @@ TEST(Convert, UnsupportedOperatorIsListedWithoutModel) {
   EXPECT_NE(error.message.find("node '" + report->unsupported[0].node + "'"), std::string::npos);
 }
 
+// A Gemm whose operands' inner dimensions differ (A 3x2, B 5x4, found by fuzzing) was written as
+// a FULLY_CONNECTED that TFLite cannot run; it is refused instead, naming the node.
+TEST(Convert, GemmWhoseInnerDimensionsDifferIsRefused) {
+  auto report = ConvertModel({std::string(EDGEBENCH_FUZZ_CORPUS_DIR) +
+                                  "/convert_fuzzer/gemm_operands_inner_dimensions_differ.onnx",
+                              ConvertTarget::kTflite, {}});
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_EQ(report->unsupported.size(), 1u);
+  EXPECT_EQ(report->unsupported[0].op_type, "Gemm");
+  EXPECT_NE(report->unsupported[0].reason.find("inner dimensions differ"), std::string::npos)
+      << report->unsupported[0].reason;
+  EXPECT_TRUE(report->model.empty());
+}
+
+// A ReduceMax with keepdims 40 (found by fuzzing): the converter read it as "keep", shape
+// inference as "drop", and the ranks that disagreed overran a buffer. Refused as a bad model.
+TEST(Convert, ReduceWithKeepdimsNeitherZeroNorOneIsABadModel) {
+  auto report = ConvertModel({std::string(EDGEBENCH_FUZZ_CORPUS_DIR) + "/convert_fuzzer/reduce_keepdims_40.onnx",
+                              ConvertTarget::kTflite, {}});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::kBadModel);
+  EXPECT_NE(report.error().message.find("keepdims 40 is neither 0 nor 1"), std::string::npos) << report.error().message;
+}
+
 TEST(Convert, ParsesTargets) {
   EXPECT_EQ(*ParseConvertTarget("tflite"), ConvertTarget::kTflite);
   EXPECT_EQ(*ParseConvertTarget("onnx"), ConvertTarget::kOnnx);

@@ -1263,6 +1263,9 @@ Status Converter::ConvertGemm(int index) {
   std::vector<float> filter = trans_b ? *weights : TransposeData(*weights, *b_shape, {1, 0});
   const int64_t units = trans_b ? (*b_shape)[0] : (*b_shape)[1];
   const int64_t depth = trans_b ? (*b_shape)[1] : (*b_shape)[0];
+  if (auto a_shape = OnnxShape(n.input(0)); !a_shape.ok() || a_shape->size() != 2 || (*a_shape)[1] != depth) {
+    return Cannot("the input's columns do not match the weights' " + std::to_string(depth) + " rows");
+  }
   const float alpha = gemm ? FloatAttribute(n, "alpha", 1.f) : 1.f;
   const float beta = gemm ? FloatAttribute(n, "beta", 1.f) : 1.f;
   if (alpha != 1) for (float& w : filter) w *= alpha;
@@ -1439,6 +1442,13 @@ Status Converter::ConvertMatMulOfActivations(int index) {
   if (a->perm.size() != 2 || b->perm.size() != 2) return Cannot("only 2-D operands convert");
   if (gemm && IntAttribute(n, "transA", 0) != 0) return Cannot("transA=1");
   const bool trans_b = gemm && IntAttribute(n, "transB", 0) != 0;
+  auto a_shape = OnnxShape(n.input(0));
+  if (!a_shape.ok()) return a_shape.error();
+  auto b_shape = OnnxShape(n.input(1));
+  if (!b_shape.ok()) return b_shape.error();
+  if (a_shape->size() != 2 || b_shape->size() != 2 || (*a_shape)[1] != (trans_b ? (*b_shape)[1] : (*b_shape)[0])) {
+    return Cannot("the operands' inner dimensions differ");
+  }
   const int input = InLayout(n.input(0), *a, {0, 1}, index);
   // FULLY_CONNECTED wants [units, depth]: B itself with transB, else B transposed.
   const int weights = InLayout(n.input(1), *b, trans_b ? Permutation{0, 1} : Permutation{1, 0}, index);
@@ -1502,7 +1512,11 @@ Status Converter::ConvertReduce(int index, tfl::BuiltinOperator op) {
     tfl_axes.push_back(inverse[std::size_t(axis)]);
   }
   std::sort(tfl_axes.begin(), tfl_axes.end());
-  const bool keep = IntAttribute(n, "keepdims", 1) != 0;
+  const int64_t keepdims = IntAttribute(n, "keepdims", 1);
+  if (keepdims != 0 && keepdims != 1) {
+    return BadModel(path_ + ": " + n.op_type() + " '" + Label(index) + "' keepdims " + std::to_string(keepdims) + " is neither 0 nor 1");
+  }
+  const bool keep = keepdims == 1;
   // Without keepdims the remaining dims keep their tflite order; renumber their onnx dims.
   Permutation perm = x->perm;
   if (!keep) {
@@ -1987,7 +2001,12 @@ Status Converter::Run() {
       continue;
     }
     const std::vector<bool> done_before = done_;
-    Status status = ConvertNode(index);
+    Status status = OkStatus();
+    try {
+      status = ConvertNode(index);
+    } catch (const std::invalid_argument& error) {  // shapes that contradict each other
+      return BadModel(path_ + ": node '" + Label(index) + "' (" + n.op_type() + "): inconsistent shapes: " + error.what());
+    }
     if (!status.ok() && status.error().code != ErrorCode::kUnsupported) return status;
     if (!status.ok()) {
       report_.unsupported.push_back({Label(index), n.op_type(), status.error().message});

@@ -1,5 +1,6 @@
 #include "edgebench/result_json.h"
 
+#include <cmath>
 #include <map>
 
 namespace edgebench {
@@ -322,6 +323,28 @@ MemoryUse MemoryFromJson(const json& j) {
   return m;
 }
 
+// Every count in a document is read into an integer, and converting a JSON float outside an
+// integer's range is undefined behaviour (a result upload with "size_bytes": 4.5e103 was one,
+// found by fuzzing). Documents write counts as JSON integers, and no float field comes near
+// 2^31, so any float beyond it is refused, naming where it is.
+Status CheckFloatsFitIntegers(const json& j, const std::string& where) {
+  constexpr double kLimit = 2147483647.0;
+  if (j.is_number_float()) {
+    if (!(std::abs(j.get<double>()) <= kLimit)) {
+      return InvalidArgument(where + ": " + j.dump() + " is out of range (a number with a fraction or exponent must lie within +-2^31; write counts as integers)");
+    }
+  } else if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      if (auto status = CheckFloatsFitIntegers(value, where + "/" + key); !status.ok()) return status;
+    }
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      if (auto status = CheckFloatsFitIntegers(j[i], where + "/" + std::to_string(i)); !status.ok()) return status;
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 json ToJson(const TensorSpec& spec) {
@@ -447,6 +470,7 @@ json ToJson(const BenchResult& r) {
 Expected<BenchResult> BenchResultFromJson(const json& j) {
   try {
     if (!j.is_object()) return InvalidArgument("result document is not a JSON object");
+    if (auto status = CheckFloatsFitIntegers(j, "result document "); !status.ok()) return status.error();
     const auto schema = j.at("schema").get<std::string>();
     if (schema != kResultSchema) {
       return InvalidArgument("result schema '" + schema + "' is not " + kResultSchema);
@@ -589,6 +613,7 @@ json ToJson(const ComparisonResult& c) {
 Expected<ComparisonResult> ComparisonFromJson(const json& j) {
   try {
     if (!j.is_object()) return InvalidArgument("comparison document is not a JSON object");
+    if (auto status = CheckFloatsFitIntegers(j, "comparison document "); !status.ok()) return status.error();
     const auto schema = j.at("schema").get<std::string>();
     if (schema != kComparisonSchema) {
       return InvalidArgument("comparison schema '" + schema + "' is not " + kComparisonSchema);

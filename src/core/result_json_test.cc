@@ -270,5 +270,22 @@ TEST(ResultJson, RejectsOtherSchemasAndMissingFields) {
   EXPECT_FALSE(BenchResultFromJson(nlohmann::json::array()).ok());
 }
 
+// A count given as a float no integer holds (found by fuzzing: converting it was undefined
+// behaviour) is refused, naming where it is; floats in range still read.
+TEST(ResultJson, RefusesFloatsOutsideAnIntegersRange) {
+  nlohmann::json j = ToJson(Sample());
+  j["model"]["size_bytes"] = 4.5e103;
+  auto huge = BenchResultFromJson(j);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(huge.error().message.find("/model/size_bytes: 4.5e+103 is out of range"), std::string::npos)
+      << huge.error().message;
+  j = ToJson(Sample());
+  j["model"]["size_bytes"] = 1234.0;
+  auto in_range = BenchResultFromJson(j);
+  ASSERT_TRUE(in_range.ok()) << in_range.error().message;
+  EXPECT_EQ(in_range->model.size_bytes, 1234);
+}
+
 }  // namespace
 }  // namespace edgebench

@@ -3,12 +3,24 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace edgebench {
 
 std::vector<int64_t> PermuteShape(const std::vector<int64_t>& shape, const Permutation& perm) {
+  if (perm.size() != shape.size()) {
+    throw std::invalid_argument("a permutation of " + std::to_string(perm.size()) + " dims applied to a shape of " +
+                                std::to_string(shape.size()));
+  }
   std::vector<int64_t> result(perm.size());
-  for (std::size_t i = 0; i < perm.size(); ++i) result[i] = shape[std::size_t(perm[i])];
+  for (std::size_t i = 0; i < perm.size(); ++i) {
+    if (perm[i] < 0 || std::size_t(perm[i]) >= shape.size()) {
+      throw std::invalid_argument("a permutation naming dim " + std::to_string(perm[i]) + " of a shape of " +
+                                  std::to_string(shape.size()));
+    }
+    result[i] = shape[std::size_t(perm[i])];
+  }
   return result;
 }
 

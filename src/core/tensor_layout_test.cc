@@ -105,5 +105,11 @@ TEST(Log, ThresholdDecidesWhatIsShown) {
   SetLogLevel(saved);
 }
 
+TEST(TensorLayout, PermuteShapeRefusesAPermutationThatDoesNotFit) {
+  EXPECT_EQ(PermuteShape({1, 3, 8, 8}, {0, 2, 3, 1}), (std::vector<int64_t>{1, 8, 8, 3}));
+  EXPECT_THROW(PermuteShape({3, 4}, {0, 2, 1}), std::invalid_argument);
+  EXPECT_THROW(PermuteShape({3, 4, 5}, {0, 7, 1}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace edgebench

@@ -804,5 +804,29 @@ TEST(InspectRobustness, NodeMissingARequiredAttributeSkipsShapeInference) {
   EXPECT_TRUE(skipped) << ::testing::PrintToString(summary->warnings);
 }
 
+TEST(InspectRobustness, FirstRnnWithAnInputNotOfRank3SkipsShapeInference) {
+  // libonnx's RNN-1 inference reads X's first two dimensions unchecked: it crashed on X of rank 1
+  // (found by fuzzing; the file is the smallest such RNN that verifies against its schema).
+  auto summary = InspectModel(std::string(EDGEBENCH_MALFORMED_DIR) + "/onnx_rnn1_input_of_rank_1.onnx", {});
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const bool skipped = std::any_of(summary->warnings.begin(), summary->warnings.end(), [](const std::string& w) {
+    return w.find("shape inference skipped: node 'rnn' (RNN-1): its input X has rank 1") != std::string::npos;
+  });
+  EXPECT_TRUE(skipped) << ::testing::PrintToString(summary->warnings);
+}
+
+TEST(InspectRobustness, ConvolutionWhoseWeightsHaveAnotherRankSkipsShapeInference) {
+  // libonnx's convolution inference indexed W's dims by X's: a QLinearConv of X rank 3 and W
+  // rank 4 crashed it (found by fuzzing).
+  auto summary = InspectModel(std::string(EDGEBENCH_FUZZ_CORPUS_DIR) +
+                                  "/onnx_inspect_fuzzer/qlinearconv_weights_of_another_rank.onnx", {});
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const bool skipped = std::any_of(summary->warnings.begin(), summary->warnings.end(), [](const std::string& w) {
+    return w.find("shape inference skipped: node") != std::string::npos &&
+           w.find("(QLinearConv-10): its weights have rank 4, its input X rank 3") != std::string::npos;
+  });
+  EXPECT_TRUE(skipped) << ::testing::PrintToString(summary->warnings);
+}
+
 }  // namespace
 }  // namespace edgebench

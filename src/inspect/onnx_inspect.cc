@@ -590,6 +590,47 @@ onnx::ModelProto BuildShapeModel(const onnx::ModelProto& model, const std::vecto
   return copy;
 }
 
+// libonnx's inference functions trust more than the schema checks, and fuzzing found two that
+// crash on ranks they do not expect: the first RNN, GRU and LSTM (before opset 7) read X's first
+// two dimensions unchecked (an X of rank 1 crashed it), and the convolution and pooling
+// inference indexes the weights' and attributes' dimensions by X's (a QLinearConv of X rank 3
+// and W rank 4 crashed it). Returns why `node` must not be inferred, given the rank of each input
+// (`rank_of(i)`, -1 when not known), or "" when inference is safe.
+std::string InferenceHazard(const onnx::NodeProto& node, const onnx::OpSchema& schema,
+                            const std::function<int(int)>& rank_of) {
+  if (!IsDefaultDomain(schema.domain())) return "";
+  const std::string label = "node '" + node.name() + "' (" + node.op_type() + "-" + std::to_string(schema.since_version()) + "): ";
+  static const std::set<std::string> kRecurrent = {"RNN", "GRU", "LSTM"};
+  if (kRecurrent.contains(node.op_type()) && schema.since_version() < 7 && rank_of(0) != 3) {
+    const int rank = rank_of(0);
+    return label + "its input X has " + (rank < 0 ? std::string("no known rank") : "rank " + std::to_string(rank)) +
+           ", and this version's shape inference needs rank 3";
+  }
+  // Convolutions and pools: the input holding the weights (-1: none).
+  static const std::map<std::string, int> kWindowed = {
+      {"Conv", 1}, {"ConvInteger", 1}, {"QLinearConv", 3}, {"ConvTranspose", 1},
+      {"MaxPool", -1}, {"AveragePool", -1}, {"LpPool", -1}};
+  const auto windowed = kWindowed.find(node.op_type());
+  const int x_rank = node.input_size() > 0 ? rank_of(0) : -1;
+  if (windowed == kWindowed.end() || x_rank < 0) return "";
+  if (x_rank < 3) return label + "its input X has rank " + std::to_string(x_rank) + ", not at least 3";
+  const int w = windowed->second;
+  if (w >= 0 && w < node.input_size() && !node.input(w).empty() && rank_of(w) >= 0 && rank_of(w) != x_rank) {
+    return label + "its weights have rank " + std::to_string(rank_of(w)) + ", its input X rank " + std::to_string(x_rank);
+  }
+  for (const auto& attribute : node.attribute()) {
+    const int per_spatial_dim = attribute.name() == "pads" ? 2 : 1;
+    const bool spatial = attribute.name() == "kernel_shape" || attribute.name() == "strides" ||
+                         attribute.name() == "dilations" || attribute.name() == "pads" ||
+                         attribute.name() == "output_padding";
+    if (spatial && attribute.ints_size() != per_spatial_dim * (x_rank - 2)) {
+      return label + "its " + attribute.name() + " has " + std::to_string(attribute.ints_size()) + " values for " +
+             std::to_string(x_rank - 2) + " spatial dims";
+    }
+  }
+  return "";
+}
+
 // Runs ONNX shape inference, retrying without the file's value_info and without data
 // propagation when it throws. Returns the inferred model; failures become warnings.
 onnx::ModelProto InferShapes(const onnx::ModelProto& model, const std::vector<InputPlan>& inputs,
@@ -602,6 +643,16 @@ onnx::ModelProto InferShapes(const onnx::ModelProto& model, const std::vector<In
   // crash them (a Scan-9 without num_scan_inputs, found by fuzzing). Such a graph is not inferred.
   std::map<std::string, int> opsets;
   for (const auto& import : model.opset_import()) opsets[import.domain() == "ai.onnx" ? "" : import.domain()] = static_cast<int>(import.version());
+  // The ranks whole-model inference starts from: the file's initializers and value_info, and
+  // the graph inputs as planned. Ranks it infers on the way are not checked beforehand.
+  std::map<std::string, int> known_ranks;
+  for (const auto& value : model.graph().value_info()) {
+    if (value.type().tensor_type().has_shape()) known_ranks[value.name()] = value.type().tensor_type().shape().dim_size();
+  }
+  for (const auto& tensor : model.graph().initializer()) known_ranks[tensor.name()] = tensor.dims_size();
+  for (const auto& plan : inputs) {
+    if (plan.tensor.rank_known) known_ranks[plan.tensor.name] = static_cast<int>(plan.tensor.shape.size());
+  }
   std::string unverified;
   std::function<void(const onnx::GraphProto&)> verify = [&](const onnx::GraphProto& graph) {
     for (const auto& node : graph.node()) {
@@ -616,6 +667,11 @@ onnx::ModelProto InferShapes(const onnx::ModelProto& model, const std::vector<In
           unverified = "node '" + node.name() + "' (" + node.op_type() + "): " + FirstLine(error.what());
           return;
         }
+        unverified = InferenceHazard(node, *schema, [&](int i) {
+          const auto rank = i < node.input_size() ? known_ranks.find(node.input(i)) : known_ranks.end();
+          return rank == known_ranks.end() ? -1 : rank->second;
+        });
+        if (!unverified.empty()) return;
       }
       for (const auto& attribute : node.attribute()) {
         if (attribute.has_g()) verify(attribute.g());
@@ -726,6 +782,16 @@ void PropagateShapes(const onnx::ModelProto& model, const Topology& topology,
     const onnx::OpSchema* schema =
         onnx::OpSchemaRegistry::Schema(node.op_type(), version->second, domain);
     if (!schema || !schema->has_type_and_shape_inference_function()) continue;
+    try {
+      schema->Verify(node);  // inference functions trust what the schema requires
+    } catch (const std::exception&) {
+      continue;
+    }
+    const std::string hazard = InferenceHazard(node, *schema, [&](int i) {
+      const auto shape = i < node.input_size() ? shapes.find(node.input(i)) : shapes.end();
+      return shape != shapes.end() && shape->second.rank_known ? int(shape->second.dims.size()) : -1;
+    });
+    if (!hazard.empty()) continue;
 
     const int input_count = node.input_size();
     std::vector<onnx::TypeProto> input_types(input_count);

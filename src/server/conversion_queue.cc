@@ -5,9 +5,17 @@
 #include <iostream>
 
 #include "edgebench/convert.h"
+#include "edgebench/isolated.h"
 #include "tokens.h"
 
 namespace edgebench::server {
+namespace {
+
+// A conversion still running after this long (INT8 calibration of a large model takes minutes)
+// is stopped and its tasks fail.
+constexpr double kConversionTimeoutS = 1800;
+
+}  // namespace
 
 ConversionQueue::ConversionQueue(Store& store, const ModelStore& models, int64_t lease_ms,
                                  std::function<void(const std::vector<TaskRow>&)> on_finished)
@@ -96,24 +104,42 @@ ApiResult<std::string> ConversionQueue::Convert(const ConversionKey& key) {
   request.model_path = models_.PathOf(key.source_sha256);
   request.target = *target;
   request.precision = *precision;
-  auto report = ConvertModel(request);
   auto name_it = [&](std::string message) {  // the user's file name, not the store's path
     for (size_t at; (at = message.find(request.model_path)) != std::string::npos;) {
       message.replace(at, request.model_path.size(), model->name);
     }
     return "conversion to " + key.target + " at " + key.precision + ": " + message;
   };
-  if (!report.ok()) return ApiError{422, name_it(report.error().message)};
-  if (!report->ok()) return ApiError{422, name_it(UnsupportedError(*report).message)};
-  const std::string converted = Sha256Hex(report->model);
-  if (!models_.Write(report->model, converted)) {
+  // The converter parses the uploaded file with third-party code (protobuf, libonnx's shape
+  // inference) that a hostile file can crash: it runs in a child process, so that a crash fails
+  // this conversion's tasks, not the server. The child answers one JSON line ({"error": ...} or
+  // {"log": ...}), then the converted model's bytes.
+  auto answer = RunIsolated("the converter", [&] {
+    auto report = ConvertModel(request);
+    nlohmann::json header;
+    if (!report.ok()) {
+      header["error"] = report.error().message;
+    } else if (!report->ok()) {
+      header["error"] = UnsupportedError(*report).message;
+    } else {
+      header["log"] = ToJson(*report);
+    }
+    return header.dump() + "\n" + (report.ok() ? report->model : std::string());
+  }, kConversionTimeoutS);
+  if (!answer.ok()) return ApiError{422, name_it(answer.error().message)};
+  const std::size_t header_end = answer->find('\n');
+  nlohmann::json header = nlohmann::json::parse(answer->substr(0, header_end));
+  if (header.contains("error")) return ApiError{422, name_it(header["error"].get<std::string>())};
+  const std::string model_bytes = answer->substr(header_end + 1);
+  const std::string converted = Sha256Hex(model_bytes);
+  if (!models_.Write(model_bytes, converted)) {
     return ApiError{500, "cannot write the converted model to the model store"};
   }
-  store_.AddModel({converted, static_cast<int64_t>(report->model.size()), key.target,
+  store_.AddModel({converted, static_cast<int64_t>(model_bytes.size()), key.target,
                    std::filesystem::path(model->name).stem().string() +
                        (key.precision == "fp32" ? "" : "." + key.precision) + "." + key.target,
                    ""});
-  nlohmann::json log = ToJson(*report);
+  nlohmann::json log = std::move(header["log"]);
   log["source"] = model->name;
   store_.AddConversion({key.source_sha256, key.target, key.precision, kConverterVersion, converted, log});
   return converted;

@@ -136,6 +136,18 @@ def empty_shape_reshape_model():
     }
 
 
+def first_rnn_model(x_dims):
+    """An RNN of opset 6 (RNN-1) that verifies against its schema, X of any rank."""
+    hidden = 4
+    graph = helper.make_graph(
+        [helper.make_node("RNN", ["x", "w", "r"], ["y"], name="rnn", hidden_size=hidden)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_dims)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [helper.make_tensor("w", TensorProto.FLOAT, [1, hidden, 3], [0.01] * (hidden * 3)),
+         helper.make_tensor("r", TensorProto.FLOAT, [1, hidden, hidden], [0.01] * (hidden * hidden))])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)], producer_name="generate.py")
+
+
 def write_tflite(name, model):
     with tempfile.TemporaryDirectory() as scratch:
         source = os.path.join(scratch, os.path.splitext(name)[0] + ".json")
@@ -151,6 +163,7 @@ def main():
                [(b"INPUTXXX", b"in\xff\xfeput!"[:8]), (b"NODEXXXX", b"relu\xc3\x28\x80\x81")])
     # 1x3x2^32x32: under 2^40 elements, 1.5 TiB of float32.
     write_onnx("onnx_huge_input.onnx", relu_model("input", [1, 3, 2**32, 32]))
+    write_onnx("onnx_rnn1_input_of_rank_1.onnx", first_rnn_model([5]))
 
     write_tflite("tflite_conv_valid.tflite", conv_model())
     write_tflite("tflite_conv_stride0.tflite", conv_model(stride=0))
