@@ -5,22 +5,32 @@
 //     benchmark's own time (load + first inference + warm-up + timed stage from the result
 //     document): what the service adds (lease, model download, process or container start,
 //     upload, the client noticing). Native agent always; docker agent with --image.
-//   scale: N simulated agents (threads speaking the agents' HTTP protocol) on one server with
-//     SQLite, or spread over 2 replicas on one PostgreSQL (--store postgresql: a server the bench
-//     starts from Debian's binaries, testing/postgres.h; --store both: one after the other):
-//     dispatch throughput (lease + result upload per task, tasks queued up front) and the
-//     assignment latency of a task submitted while every agent long-polls (submit to lease);
-//     with replicas, tasks are submitted to each in turn, so most wake-ups cross replicas.
+//   scale: N simulated agents (keep-alive connections speaking the agents' HTTP protocol, driven
+//     by two epoll threads) on one server with SQLite, or spread over 2 replicas on one
+//     PostgreSQL (--store postgresql: a server the bench starts from Debian's binaries,
+//     testing/postgres.h; --store both: one after the other, then a table of both): dispatch
+//     throughput (lease + result upload per task, tasks queued up front) and the assignment
+//     latency of a task submitted while every agent long-polls (--poll-seconds, the agent's
+//     default 10; submit to lease); with replicas, each agent talks to one of them and tasks are
+//     submitted to each in turn, so most wake-ups cross replicas. Each agent holds a connection,
+//     so the servers and this process need a file descriptor each: ulimit -n above N + 100.
 //
 // Usage: bench_service_dispatch --binary EDGEBENCH --model FILE [--agents 1000] [--tasks 5000]
 //          [--dispatch-tasks 20] [--image null/ARCH=REFERENCE] [--store sqlite|postgresql|both]
+//          [--poll-seconds 10]
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -159,19 +169,255 @@ json NullResult(const std::string& binary, const std::string& model) {
   return json::parse(edgebench::testing::ReadFile(path));
 }
 
-struct SimulatedAgents {
-  std::atomic<bool> stop{false};
+// Simulated agents speaking the agents' HTTP protocol (lease long poll, result upload, lease
+// again) over keep-alive connections, one per agent, driven by a few epoll threads: 10,000
+// agents need 10,000 sockets, not 10,000 threads (the servers still hold a thread per
+// connection, as they would for real agents).
+class AgentSwarm {
+ public:
+  struct Agent {
+    std::string name, token;
+    int port = 0;
+  };
+
+  // `document`: the result every agent uploads; `wait_s`: each lease request's long poll.
+  AgentSwarm(std::vector<Agent> agents, const json& document, int wait_s, int threads)
+      : agents_(agents.size()), document_(document.dump()), wait_s_(wait_s) {
+    for (size_t i = 0; i < agents.size(); ++i) agents_[i].identity = std::move(agents[i]);
+    for (int t = 0; t < threads; ++t) loops_.emplace_back([this, t, threads] { Loop(t, threads); });
+  }
+  ~AgentSwarm() {
+    stop_ = true;
+    for (auto& loop : loops_) loop.join();
+  }
+
   std::atomic<int> uploaded{0};
   std::atomic<int> errors{0};
-  std::atomic<int> retries{0};  // uploads sent again after a transport error
-  std::mutex mutex;
-  std::map<int64_t, Clock::time_point> leased_at;  // task id -> when its lease answer arrived
-  std::vector<double> lease_answer_ms;              // lease requests that returned a task
+  std::atomic<int> reconnects{0};  // requests sent again on a new connection (keep-alive closed)
+
+  // When each task's lease answer arrived, and the lease requests that returned a task.
+  std::map<int64_t, Clock::time_point> LeasedAt() {
+    std::lock_guard lock(mutex_);
+    return leased_at_;
+  }
+  std::vector<double> LeaseAnswerMs() {
+    std::lock_guard lock(mutex_);
+    return lease_answer_ms_;
+  }
+
+ private:
+  enum class Phase { kLease, kUpload };
+  struct State {
+    Agent identity;
+    int fd = -1;
+    Phase phase = Phase::kLease;
+    int64_t task = 0;
+    std::string out, in;  // the request being sent, the answer being read
+    size_t written = 0;
+    Clock::time_point asked;
+    bool waiting = false;  // after an error answer, until it asks again
+  };
+
+  void Error(const std::string& what) {
+    if (errors++ == 0) std::fprintf(stderr, "first simulated agent error: %s\n", what.c_str());
+  }
+
+  void Request(State& agent, Phase phase) {
+    agent.phase = phase;
+    const std::string path = phase == Phase::kLease
+                                 ? "/v1/agents/" + agent.identity.name + "/lease?wait_s=" + std::to_string(wait_s_)
+                                 : "/v1/tasks/" + std::to_string(agent.task) + "/result";
+    const std::string& body = phase == Phase::kLease ? std::string() : document_;
+    agent.out = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + agent.identity.token +
+                "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    agent.written = 0;
+    agent.in.clear();
+    agent.asked = Clock::now();
+  }
+
+  // Opens the agent's connection and starts sending its request.
+  void Connect(int epoll, State& agent) {
+    agent.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (agent.fd < 0) Die(std::string("socket: ") + std::strerror(errno) + " (raise ulimit -n)");
+    const int one = 1;
+    setsockopt(agent.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(agent.identity.port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(agent.fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 && errno != EINPROGRESS) {
+      Die(std::string("connect: ") + std::strerror(errno));
+    }
+    epoll_event event{agent.waiting ? 0u : EPOLLIN | EPOLLOUT, {.ptr = &agent}};
+    epoll_ctl(epoll, EPOLL_CTL_ADD, agent.fd, &event);
+  }
+
+  void Reconnect(int epoll, State& agent) {
+    epoll_ctl(epoll, EPOLL_CTL_DEL, agent.fd, nullptr);
+    close(agent.fd);
+    agent.written = 0;
+    agent.in.clear();
+    Connect(epoll, agent);
+  }
+
+  void Write(int epoll, State& agent) {
+    while (agent.written < agent.out.size()) {
+      const ssize_t n = send(agent.fd, agent.out.data() + agent.written, agent.out.size() - agent.written, MSG_NOSIGNAL);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n <= 0) {
+        ++reconnects;
+        return Reconnect(epoll, agent);
+      }
+      agent.written += static_cast<size_t>(n);
+    }
+    epoll_event event{EPOLLIN, {.ptr = &agent}};
+    epoll_ctl(epoll, EPOLL_CTL_MOD, agent.fd, &event);
+  }
+
+  void Send(int epoll, State& agent) {
+    epoll_event event{EPOLLIN | EPOLLOUT, {.ptr = &agent}};
+    epoll_ctl(epoll, EPOLL_CTL_MOD, agent.fd, &event);
+    Write(epoll, agent);
+  }
+
+  void Read(int epoll, State& agent) {
+    char buffer[16384];
+    bool closed = false;
+    for (;;) {
+      const ssize_t n = recv(agent.fd, buffer, sizeof buffer, 0);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) {
+        closed = true;
+        break;
+      }
+      agent.in.append(buffer, static_cast<size_t>(n));
+    }
+    const size_t head_end = agent.in.find("\r\n\r\n");
+    if (head_end == std::string::npos) {
+      if (closed) {  // closed (keep-alive ended) before the answer: ask again on a new connection
+        ++reconnects;
+        Reconnect(epoll, agent);
+      }
+      return;
+    }
+    std::string head = agent.in.substr(0, head_end);
+    std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return std::tolower(c); });
+    size_t length = 0;
+    if (const size_t at = head.find("\r\ncontent-length:"); at != std::string::npos) {
+      length = std::strtoul(head.c_str() + at + 17, nullptr, 10);
+    }
+    if (agent.in.size() < head_end + 4 + length) {
+      if (closed) {
+        ++reconnects;
+        Reconnect(epoll, agent);
+      }
+      return;
+    }
+    const int status = std::atoi(agent.in.c_str() + 9);  // "HTTP/1.1 200"
+    const std::string body = agent.in.substr(head_end + 4, length);
+    const bool closing = closed || head.find("\r\nconnection: close") != std::string::npos;
+    if (!Answered(agent, status, body)) {
+      resends_.emplace_back(Clock::now() + std::chrono::milliseconds(100), &agent);
+    }
+    if (closing) {
+      epoll_ctl(epoll, EPOLL_CTL_DEL, agent.fd, nullptr);
+      close(agent.fd);
+      Connect(epoll, agent);  // the next request goes out once connected
+      return;
+    }
+    if (agent.waiting) {
+      epoll_event event{0, {.ptr = &agent}};
+      epoll_ctl(epoll, EPOLL_CTL_MOD, agent.fd, &event);
+      return;
+    }
+    Send(epoll, agent);
+  }
+
+  // Prepares the agent's next request from the answer to its last; false after an error answer,
+  // when the agent waits before asking again.
+  bool Answered(State& agent, int status, const std::string& body) {
+    if (agent.phase == Phase::kLease && status == 200) {
+      agent.task = json::parse(body)["task"]["id"].get<int64_t>();
+      {
+        std::lock_guard lock(mutex_);
+        leased_at_[agent.task] = Clock::now();
+        lease_answer_ms_.push_back(MsSince(agent.asked));
+      }
+      Request(agent, Phase::kUpload);
+      return true;
+    }
+    if (agent.phase == Phase::kUpload && (status == 200 || status == 201)) {
+      ++uploaded;
+    } else if (status != 204) {
+      Error((agent.phase == Phase::kLease ? "lease: HTTP " : "upload: HTTP ") + std::to_string(status) + " " + body);
+      agent.waiting = true;
+    }
+    Request(agent, Phase::kLease);
+    return !agent.waiting;
+  }
+
+  void Loop(int first, int step) {
+    const int epoll = epoll_create1(0);
+    std::vector<State*> mine;
+    for (size_t i = first; i < agents_.size(); i += step) {
+      mine.push_back(&agents_[i]);
+      Request(agents_[i], Phase::kLease);
+      Connect(epoll, agents_[i]);
+    }
+    std::vector<epoll_event> events(1024);
+    while (!stop_) {
+      const int n = epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 50);
+      for (int i = 0; i < n; ++i) {
+        State& agent = *static_cast<State*>(events[i].data.ptr);
+        if (agent.waiting) continue;
+        if (events[i].events & EPOLLOUT) Write(epoll, agent);
+        if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) Read(epoll, agent);
+      }
+      while (!resends_.empty() && resends_.front().first <= Clock::now()) {
+        State& agent = *resends_.front().second;
+        resends_.pop_front();
+        agent.waiting = false;
+        Send(epoll, agent);
+      }
+    }
+    for (State* agent : mine) close(agent->fd);
+    close(epoll);
+  }
+
+  std::vector<State> agents_;
+  const std::string document_;
+  const int wait_s_;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::map<int64_t, Clock::time_point> leased_at_;
+  std::vector<double> lease_answer_ms_;
+  std::vector<std::thread> loops_;
+  // Agents waiting after an error answer, and when they ask again (in order); per loop thread.
+  static thread_local std::deque<std::pair<Clock::time_point, State*>> resends_;
 };
 
+thread_local std::deque<std::pair<Clock::time_point, AgentSwarm::State*>> AgentSwarm::resends_;
+
+int PortOf(const std::string& url) { return std::atoi(url.substr(url.rfind(':') + 1).c_str()); }
+
 // `store`: "sqlite" (one server) or "postgresql" (two replicas on a new database).
-void RunScale(const std::string& binary, const std::string& model, int agents, int tasks, const std::string& store) {
-  std::vector<std::string> extra = {"--http-threads", std::to_string(agents + 64), "--lease-seconds", "60"};
+// The scale phases' figures for one store, printed side by side at the end.
+struct ScaleFigures {
+  std::string label;
+  double tasks_per_s = 0, lease_p50_ms = 0, lease_p99_ms = 0, assign_p50_ms = 0, assign_p99_ms = 0;
+  int errors = 0;
+};
+
+// `store`: "sqlite" (one server) or "postgresql" (two replicas on a new database); `wait_s`: the
+// simulated agents' long poll.
+ScaleFigures RunScale(const std::string& binary, const std::string& model, int agents, int tasks,
+                      const std::string& store, int wait_s) {
+  const size_t replica_count = store == "postgresql" ? 2 : 1;
+  // Each connection holds a server thread (keep-alive): a replica serves its share of the agents.
+  const int http_threads = static_cast<int>(agents / replica_count) + 64;
+  // Leases outlast the longest wait of an upload behind the others (the simulated agents send no
+  // heartbeats), so that no task is leased twice.
+  std::vector<std::string> extra = {"--http-threads", std::to_string(http_threads), "--lease-seconds", "300"};
   std::vector<Server> replicas;
   if (store == "postgresql") {
     std::string error;
@@ -186,35 +432,39 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
   }
   const std::string label = "scale[" + store + ", " + std::to_string(replicas.size()) +
                             (replicas.size() == 1 ? " server]" : " replicas]");
-  // Client i talks to replica i % n first, then the others.
-  auto urls_from = [&](size_t i) {
-    std::string urls;
-    for (size_t k = 0; k < replicas.size(); ++k) {
-      urls += (k == 0 ? "" : ",") + replicas[(i + k) % replicas.size()].url;
-    }
-    return urls;
-  };
   Server& server = replicas[0];
   std::vector<std::unique_ptr<ServiceClient>> admins;
-  for (size_t i = 0; i < replicas.size(); ++i) {
-    admins.push_back(Must(ServiceClient::Connect(urls_from(i), server.admin_token), "connect"));
+  for (const Server& replica : replicas) {
+    admins.push_back(Must(ServiceClient::Connect(replica.url, server.admin_token), "connect"));
   }
   auto& admin = admins[0];
   const std::string sha = Must(admin->UploadModel(model), "upload")["sha256"];
   const json document = NullResult(binary, model);
 
-  // Register the agents.
-  std::vector<std::pair<std::string, std::string>> identities;  // name, token
+  // Register the agents (a few clients at once), each with the replica it will talk to.
+  std::vector<AgentSwarm::Agent> identities(agents);
   const auto registering = Clock::now();
   {
-    auto registrar = Must(ServiceClient::Connect(server.url, server.registration_token), "connect");
-    for (int i = 0; i < agents; ++i) {
-      const std::string name = "sim" + std::to_string(i);
-      const json request = {{"name", name},
-                            {"facts", {{"arch", "x86_64"}, {"cores", 1}, {"runtimes", {{{"name", "null"}, {"version", "1"}}}}}},
-                            {"labels", {{"fleet", "sim"}}}};
-      identities.emplace_back(name, Must(registrar->RegisterAgent(request), "register")["token"]);
+    std::vector<std::thread> registrars;
+    const int clients = 8;
+    for (int c = 0; c < clients; ++c) {
+      registrars.emplace_back([&, c] {
+        std::vector<std::unique_ptr<ServiceClient>> registrars_of;  // one per replica
+        for (const Server& replica : replicas) {
+          registrars_of.push_back(Must(ServiceClient::Connect(replica.url, server.registration_token), "connect"));
+        }
+        for (int i = c; i < agents; i += clients) {
+          const Server& replica = replicas[i % replicas.size()];
+          auto& registrar = registrars_of[i % replicas.size()];
+          const std::string name = "sim" + std::to_string(i);
+          const json request = {{"name", name},
+                                {"facts", {{"arch", "x86_64"}, {"cores", 1}, {"runtimes", {{{"name", "null"}, {"version", "1"}}}}}},
+                                {"labels", {{"fleet", "sim"}}}};
+          identities[i] = {name, Must(registrar->RegisterAgent(request), "register")["token"], PortOf(replica.url)};
+        }
+      });
     }
+    for (auto& registrar : registrars) registrar.join();
   }
   std::printf("%s: %d agents registered in %.2f s\n", label.c_str(), agents, MsSince(registering) / 1000);
 
@@ -227,72 +477,21 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
   std::printf("%s: %d tasks created in %.2f s (%.0f tasks/s from one client)\n", label.c_str(), tasks, queue_s,
               tasks / queue_s);
 
-  SimulatedAgents state;
-  std::mutex go_mutex;
-  std::condition_variable go_cv;
-  bool go = false;
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < identities.size(); ++i) {
-    threads.emplace_back([&, i, name = identities[i].first, token = identities[i].second] {
-      auto client = Must(ServiceClient::Connect(urls_from(i), token), "connect");
-      client->SetReadTimeoutSeconds(60);
-      {
-        std::unique_lock lock(go_mutex);
-        go_cv.wait(lock, [&] { return go; });
-      }
-      while (!state.stop) {
-        const auto asked = Clock::now();
-        auto lease = client->LeaseTask(name, 5);
-        if (!lease.ok() || lease->token_rejected) {
-          if (state.errors++ == 0) {
-            std::fprintf(stderr, "first lease error: %s\n",
-                         lease.ok() ? "token rejected" : lease.error().message.c_str());
-          }
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          continue;
-        }
-        if (!lease->task) continue;
-        const int64_t id = (*lease->task)["id"].get<int64_t>();
-        {
-          std::lock_guard lock(state.mutex);
-          state.leased_at[id] = Clock::now();
-          state.lease_answer_ms.push_back(MsSince(asked));
-        }
-        // Retried on a transport error, as the real agent does (a keep-alive connection the
-        // server closed just as the request went out).
-        auto uploaded = client->UploadResult(id, document);
-        for (int retry = 0; retry < 3 && !uploaded.ok() && uploaded.error().code == edgebench::ErrorCode::kRuntimeError;
-             ++retry) {
-          ++state.retries;
-          uploaded = client->UploadResult(id, document);
-        }
-        if (uploaded.ok()) {
-          ++state.uploaded;
-        } else if (state.errors++ == 0) {
-          std::fprintf(stderr, "first upload error: %s\n", uploaded.error().message.c_str());
-        }
-      }
-    });
-  }
-
   // Throughput: every queued task leased and its result stored.
   const auto draining = Clock::now();
-  {
-    std::lock_guard lock(go_mutex);
-    go = true;
-  }
-  go_cv.notify_all();
-  while (state.uploaded < tasks && MsSince(draining) < 600000) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto swarm = std::make_unique<AgentSwarm>(identities, document, wait_s, /*threads=*/2);
+  while (swarm->uploaded < tasks && MsSince(draining) < 600000) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const double drain_s = MsSince(draining) / 1000;
-  std::vector<double> busy_lease_ms;
-  {
-    std::lock_guard lock(state.mutex);
-    busy_lease_ms = state.lease_answer_ms;
-  }
+  const std::vector<double> busy_lease_ms = swarm->LeaseAnswerMs();
+  ScaleFigures figures;
+  figures.label = label;
+  figures.tasks_per_s = swarm->uploaded.load() / drain_s;
+  figures.lease_p50_ms = Percentile(busy_lease_ms, 0.5);
+  figures.lease_p99_ms = Percentile(busy_lease_ms, 0.99);
   std::printf("%s: throughput %.0f tasks/s (%d tasks leased and their results stored in %.2f s by %d agents); "
               "lease answer with tasks queued: p50 %.1f ms, p99 %.1f ms\n",
-              label.c_str(), state.uploaded.load() / drain_s, state.uploaded.load(), drain_s, agents,
-              Percentile(busy_lease_ms, 0.5), Percentile(busy_lease_ms, 0.99));
+              label.c_str(), figures.tasks_per_s, swarm->uploaded.load(), drain_s, agents, figures.lease_p50_ms,
+              figures.lease_p99_ms);
 
   // Assignment latency: all agents idle in a long poll; tasks arrive one at a time.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the agents settle into their polls
@@ -304,32 +503,33 @@ void RunScale(const std::string& binary, const std::string& model, int agents, i
     submitted[id] = before;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the arrival rate: ~50 tasks/s
   }
-  while (state.uploaded < tasks + latency_tasks && MsSince(draining) < 600000) {
+  while (swarm->uploaded < tasks + latency_tasks && MsSince(draining) < 600000) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  state.stop = true;
   std::vector<double> assignment_ms;
-  {
-    std::lock_guard lock(state.mutex);
-    for (const auto& [id, at] : submitted) {
-      if (auto leased = state.leased_at.find(id); leased != state.leased_at.end()) {
-        assignment_ms.push_back(std::chrono::duration<double, std::milli>(leased->second - at).count());
-      }
+  for (const auto& [id, at] : swarm->LeasedAt()) {
+    if (auto sent = submitted.find(id); sent != submitted.end()) {
+      assignment_ms.push_back(std::chrono::duration<double, std::milli>(at - sent->second).count());
     }
   }
+  figures.assign_p50_ms = Percentile(assignment_ms, 0.5);
+  figures.assign_p99_ms = Percentile(assignment_ms, 0.99);
+  figures.errors = swarm->errors.load();
   std::printf("%s: assignment latency (submit to lease answer, %zu tasks at ~50/s, %d idle agents "
-              "long-polling): p50 %.1f ms, p99 %.1f ms (goal: p99 < 100 ms); %d request errors, %d uploads "
-              "retried\n",
-              label.c_str(), assignment_ms.size(), agents, Percentile(assignment_ms, 0.5), Percentile(assignment_ms, 0.99),
-              state.errors.load(), state.retries.load());
-  for (auto& thread : threads) thread.join();
+              "long-polling %d s): p50 %.1f ms, p99 %.1f ms (goal: p99 < 100 ms); %d request errors, %d requests "
+              "sent again on a new connection\n",
+              label.c_str(), assignment_ms.size(), agents, wait_s, figures.assign_p50_ms, figures.assign_p99_ms,
+              figures.errors, swarm->reconnects.load());
+  swarm.reset();
+  return figures;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as it comes, also into a file
   std::string binary, model, image, store = "sqlite";
-  int agents = 1000, tasks = 5000, dispatch_tasks = 20;
+  int agents = 1000, tasks = 5000, dispatch_tasks = 20, wait_s = 10;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -343,6 +543,7 @@ int main(int argc, char** argv) {
     else if (arg == "--dispatch-tasks") dispatch_tasks = std::atoi(value().c_str());
     else if (arg == "--image") image = value();
     else if (arg == "--store") store = value();
+    else if (arg == "--poll-seconds") wait_s = std::atoi(value().c_str());
     else Die("unknown argument '" + arg + "' (see the comment at the top of bench/service_dispatch.cc)");
   }
   if (binary.empty() || model.empty()) Die("--binary and --model are required");
@@ -368,8 +569,18 @@ int main(int argc, char** argv) {
       MeasureDispatch(*admin, sha, name, mode, dispatch_tasks);
     }
   }
+  std::vector<ScaleFigures> figures;
   for (const std::string& each : {std::string("sqlite"), std::string("postgresql")}) {
-    if (store == each || store == "both") RunScale(binary, model, agents, tasks, each);
+    if (store == each || store == "both") figures.push_back(RunScale(binary, model, agents, tasks, each, wait_s));
+  }
+  if (agents > 0) {
+    std::printf("\n%d simulated agents, %d tasks queued, then 200 at ~50/s:\n"
+                "| store | throughput | lease answer p50 / p99 (tasks queued) | assignment p50 / p99 (idle agents) "
+                "| errors |\n|---|---|---|---|---|\n", agents, tasks);
+    for (const ScaleFigures& f : figures) {
+      std::printf("| %s | %.0f tasks/s | %.1f / %.1f ms | %.1f / %.1f ms | %d |\n", f.label.c_str(), f.tasks_per_s,
+                  f.lease_p50_ms, f.lease_p99_ms, f.assign_p50_ms, f.assign_p99_ms, f.errors);
+    }
   }
   return 0;
 }

@@ -1,7 +1,8 @@
 // Two `edgebench server` replicas on one PostgreSQL (a server of the test's own, testing/postgres.h)
 // and one data directory: a task created on one wakes a lease waiting on the other, and when one
 // replica is killed (SIGKILL) in the middle of a job, native agents given both URLs carry on with
-// the other and every task ends exactly once with one result.
+// the other and every task ends exactly once with one result; a conversion a killed replica held
+// is taken over by the other once its lease runs out.
 #include <signal.h>
 #include <unistd.h>
 
@@ -143,6 +144,48 @@ TEST_F(ReplicasTest, ReplicaKilledMidJobAgentsFailOverAndEveryTaskEndsOnce) {
   EXPECT_EQ(states["succeeded"], static_cast<int>(ids.size()));
   EXPECT_EQ(results, static_cast<int>(ids.size()));
   for (size_t i = 0; i < agents.size(); ++i) EXPECT_TRUE(agents[i]->running()) << AgentLog(names[i]);
+}
+
+
+// A replica killed in the middle of a conversion: its lease (--lease-seconds) runs out and the
+// other replica converts the model and queues the task, which would otherwise stay converting
+// (as it did before conversions had leases).
+TEST_F(ReplicasTest, ConversionOfAKilledReplicaIsTakenOverByTheOther) {
+  StartReplicas();
+  if (IsSkipped() || HasFatalFailure()) return;
+  // MobileNetV2 at int8 calibrates for seconds: A is killed in the middle of it.
+  const std::string model = testing::ZooModel("mobilenetv2", "onnx");
+  EB_REQUIRE_FILE(model);
+  const std::string sha = UploadModel(model);
+  // A device whose runtime reads TFLite only: its tasks on the ONNX model need a conversion.
+  auto registration = Http(registration_token_);
+  const json device = {{"name", "lite"},
+                       {"facts", {{"arch", "x86_64"}, {"runtimes", {{{"name", "tflite"}, {"formats", {"tflite"}}}}}}}};
+  auto registered = registration.Post("/v1/agents", device.dump(), "application/json");
+  ASSERT_TRUE(registered && registered->status == 201) << (registered ? registered->body : "no answer");
+  httplib::Client a(url_a_);
+  a.set_bearer_token_auth(admin_token_);
+  const json body = {{"model_sha256", sha}, {"runtime", "tflite"}, {"device", "lite"},
+                     {"settings", {{"precision", "int8"}}}};
+  auto created = a.Post("/v1/tasks", body.dump(), "application/json");
+  ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+  const json task = json::parse(created->body);
+  ASSERT_EQ(task["state"], "converting") << task.dump();
+  // Killed once it holds the conversion (its lease is in the database).
+  const std::string psql = testing::PostgresServer::BinDir() + "/psql";
+  const auto claimed_deadline = Clock::now() + std::chrono::seconds(60);
+  std::string leases;
+  while (leases != "1" && Clock::now() < claimed_deadline) {
+    leases = testing::Trim(testing::RunProcess({psql, store_, "-Atc", "SELECT COUNT(*) FROM conversion_leases"}).out);
+  }
+  ASSERT_EQ(leases, "1");
+  server_->Kill(SIGKILL);
+  url_ = url_b_;
+  const json converted = WaitForTask(task["id"].get<int64_t>(), [](const json& t) { return t["state"] != "converting"; },
+                                     600000);
+  ASSERT_EQ(converted["state"], "queued") << converted.dump() << ReadFile(dir_ + "/replica-b.log");
+  EXPECT_NE(converted["model_sha256"], sha);
+  EXPECT_EQ(converted["conversion"]["precision"], "int8") << converted.dump();
 }
 
 }  // namespace

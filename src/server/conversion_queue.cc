@@ -17,9 +17,9 @@ constexpr double kConversionTimeoutS = 1800;
 
 }  // namespace
 
-ConversionQueue::ConversionQueue(Store& store, const ModelStore& models,
+ConversionQueue::ConversionQueue(Store& store, const ModelStore& models, int64_t lease_ms,
                                  std::function<void(const std::vector<TaskRow>&)> on_finished)
-    : store_(store), models_(models), on_finished_(std::move(on_finished)) {}
+    : store_(store), models_(models), lease_ms_(lease_ms), on_finished_(std::move(on_finished)) {}
 
 ConversionQueue::~ConversionQueue() {
   {
@@ -31,8 +31,13 @@ ConversionQueue::~ConversionQueue() {
 }
 
 void ConversionQueue::Start(int workers) {
-  for (const auto& key : store_.PendingConversions()) Enqueue(key);
+  for (const auto& key : store_.UnclaimedConversions()) Enqueue(key);
   for (int i = 0; i < std::max(1, workers); ++i) workers_.emplace_back([this] { Work(); });
+}
+
+void ConversionQueue::Supervise() {
+  store_.RenewConversions(lease_ms_);
+  for (const auto& key : store_.UnclaimedConversions()) Enqueue(key);
 }
 
 void ConversionQueue::Enqueue(const ConversionKey& key) {
@@ -61,7 +66,9 @@ void ConversionQueue::Work() {
       converting_.insert(key);
     }
     std::vector<TaskRow> changed;
-    if (store_.AwaitsConversion(key)) {  // not when all its tasks were cancelled meanwhile
+    // Not when all its tasks were cancelled or converted meanwhile, nor while another server
+    // converts it.
+    if (store_.ClaimConversion(key, lease_ms_)) {
       ApiResult<std::string> converted = ApiError{500, ""};
       try {
         converted = Convert(key);

@@ -57,7 +57,7 @@ class ConversionQueueTest : public ::testing::Test {
 
   // A queue whose finished conversions are collected here.
   std::unique_ptr<ConversionQueue> Queue() {
-    return std::make_unique<ConversionQueue>(*store_, *models_, [this](const std::vector<TaskRow>& tasks) {
+    return std::make_unique<ConversionQueue>(*store_, *models_, /*lease_ms=*/30000, [this](const std::vector<TaskRow>& tasks) {
       std::lock_guard lock(mutex_);
       finished_.push_back(tasks);
       cv_.notify_all();
@@ -91,7 +91,7 @@ TEST_F(ConversionQueueTest, ConvertingTasksOfAnEarlierRunAreConvertedOnceAtStart
   EXPECT_EQ(*store_->GetTask(first)->conversion, key);
   store_.reset();  // the earlier run ends before converting
   OpenStores();
-  EXPECT_EQ(store_->PendingConversions(), std::vector<ConversionKey>{key});
+  EXPECT_EQ(store_->UnclaimedConversions(), std::vector<ConversionKey>{key});
   auto queue = Queue();
   queue->Start(2);
   ASSERT_TRUE(WaitFinished(1));
@@ -108,7 +108,7 @@ TEST_F(ConversionQueueTest, ConvertingTasksOfAnEarlierRunAreConvertedOnceAtStart
     EXPECT_FALSE(task.conversion);
   }
   EXPECT_TRUE(fs::exists(models_->PathOf(conversion->converted_sha256)));
-  EXPECT_TRUE(store_->PendingConversions().empty());
+  EXPECT_TRUE(store_->UnclaimedConversions().empty());
 }
 
 // A model the converter cannot express fails its task with the converter's message; a key whose

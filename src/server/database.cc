@@ -4,11 +4,13 @@
 #include <poll.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 namespace edgebench::server {
 namespace {
@@ -73,6 +75,7 @@ class SqliteConnection : public Connection {
   std::unique_ptr<StatementDriver> Prepare(const std::string& sql) override {
     return std::make_unique<SqliteStatement>(db_, sql);
   }
+  std::unique_ptr<StatementDriver> PrepareCursor(const std::string& sql, int) override { return Prepare(sql); }
   void Begin() override { Exec("BEGIN IMMEDIATE"); }
   std::string ForUpdate(bool) const override { return ""; }
   void Notify(const std::string&, const std::string&) override {}
@@ -130,9 +133,25 @@ std::string PgMessage(PGconn* conn) {
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kTextOid = 25;
 
+// A libpq connection and the statements prepared on it, each parsed and planned once (PostgreSQL
+// plans again by itself when a table they read changes).
+struct PostgresSession {
+  PGconn* conn = nullptr;
+  std::unordered_map<std::string, std::string> prepared;  // SQL and parameter types -> name
+
+  // Connects again after the server went away (a restart): the prepared statements went too.
+  void Reset() {
+    PQreset(conn);
+    prepared.clear();
+  }
+};
+
+// A statement, or with `cursor` a cursor of its rows fetched `batch_rows` at a time.
 class PostgresStatement : public StatementDriver {
  public:
-  PostgresStatement(PGconn* conn, const std::string& sql) : conn_(conn), sql_(NumberPlaceholders(sql)) {}
+  PostgresStatement(PostgresSession* session, const std::string& sql, std::string cursor = "", int batch_rows = 0)
+      : session_(session), conn_(session->conn), sql_(NumberPlaceholders(sql)), cursor_(std::move(cursor)),
+        batch_rows_(batch_rows) {}
   ~PostgresStatement() override { PQclear(result_); }
 
   void BindText(int index, const std::string& text) override { Set(index, text, kTextOid); }
@@ -140,23 +159,28 @@ class PostgresStatement : public StatementDriver {
   void BindNull(int index) override { Set(index, std::nullopt, 0); }  // 0: the column's type
   bool Step() override {
     if (!result_) {
-      if (PQstatus(conn_) == CONNECTION_BAD && PQtransactionStatus(conn_) != PQTRANS_INTRANS) PQreset(conn_);
+      if (PQstatus(conn_) == CONNECTION_BAD && PQtransactionStatus(conn_) != PQTRANS_INTRANS) session_->Reset();
       std::vector<const char*> values;
       for (const auto& value : values_) values.push_back(value ? value->c_str() : nullptr);
-      result_ = PQexecParams(conn_, sql_.c_str(), static_cast<int>(values.size()), types_.data(), values.data(),
-                             nullptr, nullptr, 0);
-      const ExecStatusType status = PQresultStatus(result_);
-      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        const std::string message = PQresultErrorMessage(result_);
-        PQclear(result_);
-        result_ = nullptr;
-        throw DatabaseError("postgresql: " + message + " in: " + sql_);
+      const int count = static_cast<int>(values.size());
+      if (cursor_.empty()) {
+        Check(PQexecPrepared(conn_, Prepared().c_str(), count, values.data(), nullptr, nullptr, 0));
+      } else {  // a cursor is declared anew each time (DECLARE cannot be prepared)
+        const std::string sql = "DECLARE " + cursor_ + " NO SCROLL CURSOR FOR " + sql_;
+        Check(PQexecParams(conn_, sql.c_str(), count, types_.data(), values.data(), nullptr, nullptr, 0));
+        Fetch();
       }
       row_ = -1;
     }
-    return ++row_ < PQntuples(result_);
+    if (++row_ < PQntuples(result_)) return true;
+    // A cursor's batch read to its end: the next one, unless this one was its last.
+    if (cursor_.empty() || PQntuples(result_) < batch_rows_) return false;
+    Fetch();
+    row_ = 0;
+    return row_ < PQntuples(result_);
   }
   void Reset() override {
+    if (!cursor_.empty() && result_) PQclear(PQexec(conn_, ("CLOSE " + cursor_).c_str()));
     PQclear(result_);
     result_ = nullptr;
     values_.clear();
@@ -173,6 +197,31 @@ class PostgresStatement : public StatementDriver {
   bool IsNull(int column) const override { return PQgetisnull(result_, row_, column) != 0; }
 
  private:
+  // Keeps `result` as this statement's result; throws when it is an error.
+  void Check(PGresult* result) {
+    PQclear(result_);
+    result_ = result;
+    const ExecStatusType status = PQresultStatus(result_);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      const std::string message = PQresultErrorMessage(result_);
+      PQclear(result_);
+      result_ = nullptr;
+      throw DatabaseError("postgresql: " + message + " in: " + sql_);
+    }
+  }
+  void Fetch() { Check(PQexec(conn_, ("FETCH " + std::to_string(batch_rows_) + " FROM " + cursor_).c_str())); }
+
+  // The name of this statement prepared with its parameters' types, preparing it the first time.
+  const std::string& Prepared() {
+    std::string key = sql_;
+    for (const Oid type : types_) key += "\n" + std::to_string(type);
+    auto found = session_->prepared.find(key);
+    if (found != session_->prepared.end()) return found->second;
+    const std::string name = "edgebench_" + std::to_string(session_->prepared.size() + 1);
+    Check(PQprepare(conn_, name.c_str(), sql_.c_str(), static_cast<int>(types_.size()), types_.data()));
+    return session_->prepared.emplace(std::move(key), name).first->second;
+  }
+
   void Set(int index, std::optional<std::string> value, Oid type) {
     // Parameters left unbound are NULL ids (bigint): the store leaves optional ids unbound
     // ("?1 IS NULL OR t.id < ?1"), where PostgreSQL could not infer a type.
@@ -184,8 +233,11 @@ class PostgresStatement : public StatementDriver {
     types_[index - 1] = type;
   }
 
+  PostgresSession* session_;
   PGconn* conn_;
   std::string sql_;
+  const std::string cursor_;  // "" = not a cursor
+  const int batch_rows_;
   std::vector<std::optional<std::string>> values_;
   std::vector<Oid> types_;
   PGresult* result_ = nullptr;
@@ -250,7 +302,7 @@ class PostgresListener : public Listener {
 
 class PostgresConnection : public Connection {
  public:
-  PostgresConnection(std::string url, PGconn* conn) : url_(std::move(url)), conn_(conn) {}
+  PostgresConnection(std::string url, PGconn* conn) : url_(std::move(url)), conn_(conn) { session_.conn = conn; }
   ~PostgresConnection() override { PQfinish(conn_); }
 
   Dialect dialect() const override { return Dialect::kPostgres; }
@@ -264,10 +316,15 @@ class PostgresConnection : public Connection {
     }
   }
   std::unique_ptr<StatementDriver> Prepare(const std::string& sql) override {
-    return std::make_unique<PostgresStatement>(conn_, sql);
+    return std::make_unique<PostgresStatement>(&session_, sql);
+  }
+  std::unique_ptr<StatementDriver> PrepareCursor(const std::string& sql, int batch_rows) override {
+    // Named apart, so that cursors not closed yet (they end with the transaction) never clash.
+    return std::make_unique<PostgresStatement>(&session_, sql, "edgebench_cursor_" + std::to_string(++cursors_),
+                                               std::max(1, batch_rows));
   }
   void Begin() override {
-    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);  // the database restarted
+    if (PQstatus(conn_) == CONNECTION_BAD) session_.Reset();  // the database restarted
     Exec("BEGIN");
   }
   std::string ForUpdate(bool skip_locked) const override {
@@ -294,6 +351,8 @@ class PostgresConnection : public Connection {
  private:
   std::string url_;
   PGconn* conn_;
+  PostgresSession session_;
+  uint64_t cursors_ = 0;
 };
 
 }  // namespace

@@ -57,6 +57,10 @@ class Connection {
   virtual Dialect dialect() const = 0;
   virtual void Exec(const std::string& sql) = 0;  // statements without parameters
   virtual std::unique_ptr<StatementDriver> Prepare(const std::string& sql) = 0;
+  // A SELECT whose rows are read as Step() asks, to stop early: PostgreSQL runs it as a cursor,
+  // planned for its first rows whatever its statistics say, `batch_rows` fetched at a time
+  // (inside a transaction only); SQLite steps every statement so.
+  virtual std::unique_ptr<StatementDriver> PrepareCursor(const std::string& sql, int batch_rows) = 0;
   // A write transaction: SQLite takes the database's write lock at once (BEGIN IMMEDIATE), so
   // check-then-update sequences need no row locks there.
   virtual void Begin() = 0;
@@ -81,6 +85,9 @@ class Connection {
 class Statement {
  public:
   Statement(Connection* connection, const std::string& sql) : driver_(connection->Prepare(sql)) {}
+  // A cursor (Connection::PrepareCursor).
+  Statement(Connection* connection, const std::string& sql, int batch_rows)
+      : driver_(connection->PrepareCursor(sql, batch_rows)) {}
   Statement& Bind(int index, const std::string& text) {
     driver_->BindText(index, text);
     return *this;

@@ -11,9 +11,23 @@ using json = nlohmann::json;
 
 bool MatchesSelector(const AgentRow& agent, const json& selector) {
   for (const auto& [key, value] : selector.items()) {
-    if (!agent.labels.contains(key) || agent.labels[key] != value) return false;
+    const auto label = agent.labels.find(key);
+    if (label == agent.labels.end() || *label != value) return false;
   }
   return true;
+}
+
+// The agent's facts.runtimes[] entry named `runtime`; nullptr when it does not offer it. Read in
+// place: the scheduler asks this of every agent for each new task.
+const json* RuntimeFacts(const AgentRow& agent, const std::string& runtime) {
+  const auto runtimes = agent.facts.find("runtimes");
+  if (runtimes == agent.facts.end() || !runtimes->is_array()) return nullptr;
+  for (const auto& item : *runtimes) {
+    if (!item.is_object()) continue;
+    const auto name = item.find("name");
+    if (name != item.end() && name->is_string() && name->get_ref<const std::string&>() == runtime) return &item;
+  }
+  return nullptr;
 }
 
 bool Reads(const std::vector<std::string>& formats, const std::string& format) {
@@ -27,22 +41,30 @@ Placement PlacementOf(const TaskRow& task) { return {task.runtime, task.device, 
 Placement PlacementOf(const NewTask& task) { return {task.runtime, task.device, task.selector, ""}; }
 
 std::optional<std::vector<std::string>> RuntimeFormats(const AgentRow& agent, const std::string& runtime) {
-  for (const auto& item : agent.facts.value("runtimes", json::array())) {
-    if (!item.is_object() || item.value("name", "") != runtime) continue;
-    std::vector<std::string> formats;
-    for (const auto& format : item.value("formats", json::array())) {
+  const json* item = RuntimeFacts(agent, runtime);
+  if (!item) return std::nullopt;
+  std::vector<std::string> formats;
+  if (const auto listed = item->find("formats"); listed != item->end() && listed->is_array()) {
+    for (const auto& format : *listed) {
       if (format.is_string()) formats.push_back(format.get<std::string>());
     }
-    return formats;
   }
-  return std::nullopt;
+  return formats;
 }
 
 bool CanRun(const AgentRow& agent, const Placement& task) {
-  const auto formats = RuntimeFormats(agent, task.runtime);
-  if (!formats) return false;
-  if (!task.model_format.empty() && !formats->empty() && !Reads(*formats, task.model_format)) return false;
-  return task.device.empty() ? MatchesSelector(agent, task.selector) : agent.name == task.device;
+  if (!task.device.empty() && agent.name != task.device) return false;
+  const json* item = RuntimeFacts(agent, task.runtime);
+  if (!item) return false;
+  if (!task.model_format.empty()) {
+    // No formats reported: the agent is given models as submitted.
+    const auto formats = item->find("formats");
+    if (formats != item->end() && formats->is_array() && !formats->empty() &&
+        std::find(formats->begin(), formats->end(), json(task.model_format)) == formats->end()) {
+      return false;
+    }
+  }
+  return task.device.empty() ? MatchesSelector(agent, task.selector) : true;
 }
 
 std::optional<ApiError> CheckRunnable(const std::vector<AgentRow>& agents, const Placement& task) {
@@ -53,6 +75,7 @@ std::optional<ApiError> CheckRunnable(const std::vector<AgentRow>& agents, const
     runtime_known |= RuntimeFormats(agent, task.runtime).has_value();
     device_known |= !task.device.empty() && agent.name == task.device;
     runnable |= CanRun(agent, any_format);
+    if (runtime_known && (task.device.empty() || device_known) && runnable) break;  // the answer is known
   }
   if (!runtime_known) return ApiError{422, "unknown runtime '" + task.runtime + "': no registered device offers it"};
   if (!task.device.empty() && !device_known) {
@@ -84,6 +107,7 @@ ApiResult<std::optional<ConversionNeed>> PlanConversion(const std::vector<AgentR
     for (const auto& format : *formats) {
       if (!Reads(reported, format)) reported.push_back(format);
     }
+    if (precision == "fp32" && (reads_model || unreported)) break;  // no conversion, whatever the others read
   }
   const bool onnx = model_format == "onnx";
   if (precision == "fp32" && (reads_model || unreported)) return std::optional<ConversionNeed>();

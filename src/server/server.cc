@@ -141,6 +141,9 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   httplib::Server& http = *impl->http;
   const int threads = options.http_threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // An answer is written in parts (headers, body): with Nagle's algorithm the body waits for the
+  // client's delayed acknowledgement of the headers (40 ms on Linux) on a keep-alive connection.
+  http.set_tcp_nodelay(true);
   http.set_payload_max_length(
       static_cast<size_t>(std::max({options.max_model_bytes, options.max_result_bytes, options.max_request_bytes})));
   using R = const httplib::Request&;
@@ -196,9 +199,10 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   if (listening >= 0) ::listen(listening, SOMAXCONN);
   http.set_socket_options(httplib::default_socket_options);  // `listening` ends here
   // Converted tasks are handed on like new ones; conversions that tasks wait for since an
-  // earlier run (stopped or crashed mid-conversion) are enqueued again.
+  // earlier run (stopped or crashed mid-conversion), or that a replica which died held, are
+  // enqueued again.
   context.conversions = std::make_unique<server::ConversionQueue>(
-      *context.store, *context.models,
+      *context.store, *context.models, context.LeaseMs(),
       [&context](const std::vector<server::TaskRow>& tasks) { context.Dispatch(tasks); });
   context.conversions->Start(options.conversion_workers);
   // Tasks another replica queued wake this replica's waiting lease requests too.
@@ -214,6 +218,7 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   impl->expiry_thread = std::thread([&context] {
     for (int round = 0; !context.waiters.stopping(); ++round) {
       if (context.store->ExpireLeases(context.options.max_attempts) > 0) context.waiters.Notify();
+      context.conversions->Supervise();
       if (round % 10 == 0) server::ScheduleHealthChecks(context);
       context.waiters.SleepUnlessStopped(std::chrono::milliseconds(500));
     }

@@ -16,55 +16,11 @@
 namespace edgebench::server {
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-CREATE TABLE tokens (
-  sha256 TEXT PRIMARY KEY,
-  kind TEXT NOT NULL CHECK (kind IN ('admin', 'user', 'registration', 'agent')),
-  subject TEXT NOT NULL,
-  created_at TEXT NOT NULL);
-CREATE TABLE models (
-  sha256 TEXT PRIMARY KEY,
-  size_bytes INTEGER NOT NULL,
-  format TEXT NOT NULL,
-  name TEXT NOT NULL,
-  created_at TEXT NOT NULL);
-CREATE TABLE agents (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  facts TEXT NOT NULL,
-  labels TEXT NOT NULL,
-  registered_at TEXT NOT NULL,
-  last_seen_ms INTEGER NOT NULL);
-CREATE TABLE tasks (
-  id INTEGER PRIMARY KEY,
-  model_sha256 TEXT NOT NULL REFERENCES models (sha256),
-  runtime TEXT NOT NULL,
-  device TEXT NOT NULL,
-  selector TEXT NOT NULL,
-  settings TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('queued', 'assigned', 'running', 'succeeded', 'failed',
-                                       'cancelled', 'timed_out')),
-  attempts INTEGER NOT NULL DEFAULT 0,
-  agent_id INTEGER REFERENCES agents (id),
-  lease_deadline_ms INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL,
-  assigned_at TEXT NOT NULL DEFAULT '',
-  started_at TEXT NOT NULL DEFAULT '',
-  finished_at TEXT NOT NULL DEFAULT '',
-  error TEXT NOT NULL DEFAULT '',
-  owner TEXT NOT NULL);
-CREATE INDEX tasks_by_state ON tasks (state, id);
-CREATE TABLE results (
-  task_id INTEGER PRIMARY KEY REFERENCES tasks (id),
-  agent_id INTEGER NOT NULL REFERENCES agents (id),
-  document TEXT NOT NULL,
-  uploaded_at TEXT NOT NULL);
-)sql";
-
-// kMigrations[v - 1] takes a database from schema version v to v + 1; a fresh database gets
-// kSchema (version 1) and then every migration, so both paths end in the same schema. They run
-// with foreign keys off, so that a table can be rebuilt (5: a CHECK constraint changes).
+// kMigrations[v - 1] takes a database from schema version v to v + 1. A new database of either
+// kind starts at version 7 (kNewSchema) and runs the migrations from there; those before 7 take
+// the SQLite files of older servers to it (version 1 had no jobs, conversions or repeated
+// results, and fewer task columns). They run with foreign keys off, so that a table can be
+// rebuilt (5: a CHECK constraint changes).
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE jobs (
@@ -168,13 +124,26 @@ CREATE TABLE health_checks (
   detail TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX health_checks_by_agent ON health_checks (agent_id, created_ms);
 )sql",
+    // 9: the tasks an agent holds, found without reading every held task (an agent's busy flag,
+    // AgentHoldsModel); a conversion held by one server at a time, until its lease runs out
+    // (holder: the store's replica id; renewed while the server lives).
+    R"sql(
+CREATE INDEX tasks_by_agent ON tasks (agent_id) WHERE state IN ('assigned', 'running');
+CREATE TABLE conversion_leases (
+  source_sha256 TEXT NOT NULL,
+  target TEXT NOT NULL,
+  precision TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  deadline_ms BIGINT NOT NULL,
+  PRIMARY KEY (source_sha256, target, precision));
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
-// A new PostgreSQL database starts at schema version 7 with this schema, the SQLite schema of
-// that version (kSchema and kMigrations up to 7); the migrations from 7 on run on both.
-constexpr int kPostgresSchemaVersion = 7;
-constexpr const char* kPostgresSchema = R"sql(
+// The schema at version kNewSchemaVersion, that of a new database of either kind, written in
+// PostgreSQL's types; NewSchema() gives it in the database's dialect.
+constexpr int kNewSchemaVersion = 7;
+constexpr const char* kNewSchema = R"sql(
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE tokens (
   sha256 TEXT PRIMARY KEY,
@@ -250,6 +219,19 @@ CREATE TABLE repeated_results (
   uploaded_at TEXT NOT NULL,
   PRIMARY KEY (task_id, attempt));
 )sql";
+
+// SQLite's row ids are its INTEGER PRIMARY KEY columns (PostgreSQL's: sequences, BIGSERIAL);
+// every other type of kNewSchema reads the same in both.
+std::string NewSchema(bool postgres) {
+  std::string schema = kNewSchema;
+  if (postgres) return schema;
+  for (const std::string serial : {"BIGSERIAL PRIMARY KEY", "BIGINT PRIMARY KEY"}) {
+    for (size_t at; (at = schema.find(serial)) != std::string::npos;) {
+      schema.replace(at, serial.size(), "INTEGER PRIMARY KEY");
+    }
+  }
+  return schema;
+}
 
 // Transaction locks (PostgreSQL advisory locks; replicas share them).
 constexpr int64_t kMigrationLock = 0x65620001;
@@ -388,10 +370,10 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& location) {
   const std::string path = Redacted(location);
   auto connection = Connection::Open(location);
   if (!connection.ok()) return ApiError{500, path + ": " + connection.error().message};
-  std::unique_ptr<Store> store(new Store(std::move(connection.value())));
-  Connection* db = store->db_;
-  const bool postgres = db->dialect() == Dialect::kPostgres;
+  std::unique_ptr<Store> store(new Store(location, std::move(connection.value())));
+  const bool postgres = store->postgres_;
   try {
+    Borrowed db(*store);
     if (!postgres) {
       db->Exec("PRAGMA journal_mode = WAL");
       db->Exec("PRAGMA synchronous = NORMAL");
@@ -403,8 +385,8 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& location) {
     const bool exists = db->TableExists("schema_version");
     int64_t version = 1;
     if (!exists) {
-      db->Exec(postgres ? kPostgresSchema : kSchema);
-      version = postgres ? kPostgresSchemaVersion : 1;
+      db->Exec(NewSchema(postgres));
+      version = kNewSchemaVersion;
       Statement(db, "INSERT INTO schema_version (version) VALUES (?)").Bind(1, version).Run();
     } else {
       Statement found(db, "SELECT version FROM schema_version");
@@ -416,6 +398,8 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& location) {
     }
     for (; version < kSchemaVersion; ++version) db->Exec(kMigrations[version - 1]);
     Statement(db, "UPDATE schema_version SET version = ?").Bind(1, kSchemaVersion).Run();
+    // One server uses a SQLite file: the conversions an earlier run held died with it.
+    if (!postgres) db->Exec("DELETE FROM conversion_leases");
     transaction.Commit();
     if (!postgres) db->Exec("PRAGMA foreign_keys = ON");
   } catch (const std::exception& e) {
@@ -424,19 +408,55 @@ ApiResult<std::unique_ptr<Store>> Store::Open(const std::string& location) {
   return store;
 }
 
-Store::Store(std::unique_ptr<Connection> connection)
-    : connection_(std::move(connection)), db_(connection_.get()), replica_(NewSecret().substr(0, 16)) {}
+// PostgreSQL connections per store: enough for requests to overlap their round trips and
+// commits, few enough that two replicas stay far below the server's max_connections.
+constexpr int kPostgresPoolSize = 8;
+
+Store::Store(std::string location, std::unique_ptr<Connection> connection)
+    : location_(std::move(location)),
+      postgres_(connection->dialect() == Dialect::kPostgres),
+      pool_size_(postgres_ ? kPostgresPoolSize : 1),
+      open_(1),
+      replica_(NewSecret().substr(0, 16)) {
+  idle_.push_back(std::move(connection));
+}
 
 Store::~Store() = default;
 
-void Store::AnnounceQueued(const std::vector<int64_t>& ids) {
-  if (db_->dialect() == Dialect::kSqlite) return;
+Store::Borrowed::Borrowed(Store& store) : store_(store) {
+  std::unique_lock lock(store.pool_mutex_);
+  store.pool_returned_.wait(lock, [&] { return !store.idle_.empty() || store.open_ < store.pool_size_; });
+  if (!store.idle_.empty()) {
+    connection_ = std::move(store.idle_.back());
+    store.idle_.pop_back();
+    return;
+  }
+  ++store.open_;
+  lock.unlock();
+  auto opened = Connection::Open(store.location_);
+  if (!opened.ok()) {
+    lock.lock();
+    --store.open_;
+    store.pool_returned_.notify_one();
+    throw DatabaseError(opened.error().message);
+  }
+  connection_ = std::move(opened.value());
+}
+
+Store::Borrowed::~Borrowed() {
+  std::lock_guard lock(store_.pool_mutex_);
+  store_.idle_.push_back(std::move(connection_));
+  store_.pool_returned_.notify_one();
+}
+
+void Store::AnnounceQueued(Connection* db, const std::vector<int64_t>& ids) {
+  if (!postgres_) return;
   std::string payload = replica_;
   for (size_t i = 0; i < ids.size() && payload.size() < kMaxNotifyBytes; ++i) {
     payload += (i == 0 ? " " : ",") + std::to_string(ids[i]);
   }
   if (payload.size() >= kMaxNotifyBytes) payload = replica_;  // too many to list
-  db_->Notify(kTasksChannel, payload);
+  db->Notify(kTasksChannel, payload);
 }
 
 void Store::Notified(const std::string& channel, const std::string& payload) {
@@ -467,7 +487,7 @@ void Store::WatchQueuedTasks(std::function<void(const std::vector<int64_t>& ids)
     queued_handler_ = handler;
     if (!handler || listener_) return;
   }
-  auto listener = db_->Listen({kTasksChannel, kAgentsChannel}, [this](const std::string& channel,
+  auto listener = Borrowed(*this)->Listen({kTasksChannel, kAgentsChannel}, [this](const std::string& channel,
                                                                         const std::string& payload) {
     Notified(channel, payload);
   });
@@ -476,17 +496,17 @@ void Store::WatchQueuedTasks(std::function<void(const std::vector<int64_t>& ids)
 }
 
 void Store::AddToken(const std::string& token_sha256, TokenKind kind, const std::string& subject) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  Statement(db_, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, ?, ?, ?)")
+  Borrowed db(*this);
+  Transaction transaction(db);
+  Statement(db, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, ?, ?, ?)")
       .Bind(1, token_sha256).Bind(2, std::string(TokenKindName(kind))).Bind(3, subject)
       .Bind(4, IsoUtc(NowMs())).Run();
   transaction.Commit();
 }
 
 std::optional<TokenRow> Store::FindToken(const std::string& token_sha256) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT kind, subject FROM tokens WHERE sha256 = ?");
+  Borrowed db(*this);
+  Statement s(db, "SELECT kind, subject FROM tokens WHERE sha256 = ?");
   s.Bind(1, token_sha256);
   if (!s.Step()) return std::nullopt;
   TokenRow row;
@@ -499,16 +519,16 @@ std::optional<TokenRow> Store::FindToken(const std::string& token_sha256) {
 }
 
 bool Store::HasToken(TokenKind kind) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT 1 FROM tokens WHERE kind = ?");
+  Borrowed db(*this);
+  Statement s(db, "SELECT 1 FROM tokens WHERE kind = ?");
   s.Bind(1, std::string(TokenKindName(kind)));
   return s.Step();
 }
 
 void Store::AddModel(const ModelRow& model) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  Statement(db_, "INSERT INTO models (sha256, size_bytes, format, name, created_at) "
+  Borrowed db(*this);
+  Transaction transaction(db);
+  Statement(db, "INSERT INTO models (sha256, size_bytes, format, name, created_at) "
                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
       .Bind(1, model.sha256).Bind(2, model.size_bytes).Bind(3, model.format).Bind(4, model.name)
       .Bind(5, IsoUtc(NowMs())).Run();
@@ -516,9 +536,9 @@ void Store::AddModel(const ModelRow& model) {
 }
 
 void Store::AddConversion(const ConversionRow& c) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  Statement(db_, "INSERT INTO conversions (source_sha256, target, precision, converter_version, "
+  Borrowed db(*this);
+  Transaction transaction(db);
+  Statement(db, "INSERT INTO conversions (source_sha256, target, precision, converter_version, "
                  "converted_sha256, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
       .Bind(1, c.source_sha256).Bind(2, c.target).Bind(3, c.precision).Bind(4, c.converter_version)
       .Bind(5, c.converted_sha256).Bind(6, c.report.dump()).Bind(7, IsoUtc(NowMs())).Run();
@@ -536,8 +556,8 @@ ConversionRow ReadConversion(const Statement& s) {
 std::optional<ConversionRow> Store::FindConversion(const std::string& source_sha256, const std::string& target,
                                                    const std::string& precision,
                                                    const std::string& converter_version) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, (std::string(kConversionColumns) +
+  Borrowed db(*this);
+  Statement s(db, (std::string(kConversionColumns) +
                     "WHERE source_sha256 = ? AND target = ? AND precision = ? AND converter_version = ?").c_str());
   s.Bind(1, source_sha256).Bind(2, target).Bind(3, precision).Bind(4, converter_version);
   if (!s.Step()) return std::nullopt;
@@ -545,28 +565,28 @@ std::optional<ConversionRow> Store::FindConversion(const std::string& source_sha
 }
 
 std::optional<ConversionRow> Store::FindConversionTo(const std::string& converted_sha256) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, (std::string(kConversionColumns) + "WHERE converted_sha256 = ? LIMIT 1").c_str());
+  Borrowed db(*this);
+  Statement s(db, (std::string(kConversionColumns) + "WHERE converted_sha256 = ? LIMIT 1").c_str());
   s.Bind(1, converted_sha256);
   if (!s.Step()) return std::nullopt;
   return ReadConversion(s);
 }
 
 std::optional<ModelRow> Store::FindModel(const std::string& sha256) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT sha256, size_bytes, format, name, created_at FROM models WHERE sha256 = ?");
+  Borrowed db(*this);
+  Statement s(db, "SELECT sha256, size_bytes, format, name, created_at FROM models WHERE sha256 = ?");
   s.Bind(1, sha256);
   if (!s.Step()) return std::nullopt;
   return ModelRow{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4)};
 }
 
 std::optional<ApiError> Store::AddUser(const std::string& token_sha256, const std::string& name) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  if (Statement(db_, "SELECT 1 FROM tokens WHERE kind IN ('admin', 'user') AND subject = ?").Bind(1, name).Step()) {
+  Borrowed db(*this);
+  Transaction transaction(db);
+  if (Statement(db, "SELECT 1 FROM tokens WHERE kind IN ('admin', 'user') AND subject = ?").Bind(1, name).Step()) {
     return ApiError{409, "user '" + name + "' exists already (names are unique; 'admin' is the admin's)"};
   }
-  Statement(db_, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'user', ?, ?)")
+  Statement(db, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'user', ?, ?)")
       .Bind(1, token_sha256).Bind(2, name).Bind(3, IsoUtc(NowMs())).Run();
   transaction.Commit();
   return std::nullopt;
@@ -575,12 +595,12 @@ std::optional<ApiError> Store::AddUser(const std::string& token_sha256, const st
 ApiResult<int64_t> Store::RegisterAgent(const std::string& name, const nlohmann::json& facts,
                                         const nlohmann::json& labels, const std::string& token_sha256,
                                         bool may_replace) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
+  Borrowed db(*this);
+  Transaction transaction(db);
   const int64_t now = NowMs();
   // A new name is inserted or nothing is (also when another server inserts it at the same time).
   const int64_t inserted =
-      Statement(db_, std::string("INSERT INTO agents (name, facts, labels, registered_at, last_seen_ms) VALUES "
+      Statement(db, std::string("INSERT INTO agents (name, facts, labels, registered_at, last_seen_ms) VALUES "
                                  "(?, ?, ?, ?, ?) ON CONFLICT (name) ") +
                          (may_replace ? "DO UPDATE SET facts = excluded.facts, labels = excluded.labels, "
                                         "last_seen_ms = excluded.last_seen_ms"
@@ -591,30 +611,31 @@ ApiResult<int64_t> Store::RegisterAgent(const std::string& name, const nlohmann:
     return ApiError{409, "agent '" + name + "' is registered already: re-register it with its current token "
                                             "(or the admin token), or choose another name"};
   }
-  Statement id(db_, "SELECT id FROM agents WHERE name = ?");
+  Statement id(db, "SELECT id FROM agents WHERE name = ?");
   id.Bind(1, name).Step();
   const int64_t agent_id = id.Int(0);
-  Statement(db_, "DELETE FROM tokens WHERE kind = 'agent' AND subject = ?").Bind(1, name).Run();
-  Statement(db_, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'agent', ?, ?)")
+  Statement(db, "DELETE FROM tokens WHERE kind = 'agent' AND subject = ?").Bind(1, name).Run();
+  Statement(db, "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'agent', ?, ?)")
       .Bind(1, token_sha256).Bind(2, name).Bind(3, IsoUtc(now)).Run();
-  db_->Notify(kAgentsChannel, replica_);
+  db->Notify(kAgentsChannel, replica_);
   transaction.Commit();
+  std::lock_guard lock(mutex_);
   registered_agents_.reset();
   ++registrations_;
   return agent_id;
 }
 
 std::optional<AgentRow> Store::FindAgent(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, std::string(kAgentColumns) + "WHERE name = ?");
+  Borrowed db(*this);
+  Statement s(db, std::string(kAgentColumns) + "WHERE name = ?");
   s.Bind(1, name);
   if (!s.Step()) return std::nullopt;
   return ReadAgent(s);
 }
 
 std::vector<AgentRow> Store::ListAgents(const std::string& after_name, int limit) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, std::string(kAgentColumns) + "WHERE name > ? ORDER BY name LIMIT ?");
+  Borrowed db(*this);
+  Statement s(db, std::string(kAgentColumns) + "WHERE name > ? ORDER BY name LIMIT ?");
   // No limit: the largest (PostgreSQL refuses SQLite's -1).
   s.Bind(1, after_name).Bind(2, limit > 0 ? static_cast<int64_t>(limit) : std::numeric_limits<int64_t>::max());
   std::vector<AgentRow> agents;
@@ -654,33 +675,33 @@ void BindNewTask(Statement& insert, const NewTask& task, const std::string& now,
 }  // namespace
 
 int64_t Store::CreateTask(const NewTask& task) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  Statement insert(db_, kInsertTask);
+  Borrowed db(*this);
+  Transaction transaction(db);
+  Statement insert(db, kInsertTask);
   BindNewTask(insert, task, IsoUtc(NowMs()), task.owner);
   insert.BindNull(11).Step();
   const int64_t id = insert.Int(0);
   insert.Run();
-  if (!task.conversion) AnnounceQueued({id});
+  if (!task.conversion) AnnounceQueued(db, {id});
   transaction.Commit();
   return id;
 }
 
 std::optional<TaskRow> Store::GetTask(int64_t id) {
-  std::lock_guard lock(mutex_);
-  return SelectTask(db_, id);
+  Borrowed db(*this);
+  return SelectTask(db, id);
 }
 
 int64_t Store::CreateJob(const std::string& owner, const nlohmann::json& request,
                          const std::vector<NewTask>& tasks) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
+  Borrowed db(*this);
+  Transaction transaction(db);
   const std::string now = IsoUtc(NowMs());
-  Statement job(db_, "INSERT INTO jobs (owner, request, created_at) VALUES (?, ?, ?) RETURNING id");
+  Statement job(db, "INSERT INTO jobs (owner, request, created_at) VALUES (?, ?, ?) RETURNING id");
   job.Bind(1, owner).Bind(2, request.dump()).Bind(3, now).Step();
   const int64_t job_id = job.Int(0);
   job.Run();
-  Statement insert(db_, kInsertTask);
+  Statement insert(db, kInsertTask);
   std::vector<int64_t> queued;
   for (const NewTask& task : tasks) {
     BindNewTask(insert, task, now, owner);
@@ -689,7 +710,7 @@ int64_t Store::CreateJob(const std::string& owner, const nlohmann::json& request
     insert.Run();
     insert.Reset();
   }
-  if (!queued.empty()) AnnounceQueued(queued);
+  if (!queued.empty()) AnnounceQueued(db, queued);
   transaction.Commit();
   return job_id;
 }
@@ -725,15 +746,15 @@ std::vector<JobRow> SelectJobs(Connection* db, const std::string& where, const s
 }  // namespace
 
 std::optional<JobRow> Store::GetJob(int64_t id) {
-  std::lock_guard lock(mutex_);
-  auto jobs = SelectJobs(db_, "WHERE id = ?", [id](Statement& s) { s.Bind(1, id); });
+  Borrowed db(*this);
+  auto jobs = SelectJobs(db, "WHERE id = ?", [id](Statement& s) { s.Bind(1, id); });
   if (jobs.empty()) return std::nullopt;
   return std::move(jobs.front());
 }
 
 std::vector<JobRow> Store::ListJobs(const std::string& owner, int limit, std::optional<int64_t> before_id) {
-  std::lock_guard lock(mutex_);
-  return SelectJobs(db_, "WHERE (?1 = '' OR owner = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+  Borrowed db(*this);
+  return SelectJobs(db, "WHERE (?1 = '' OR owner = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
                     [&](Statement& s) {
                       s.Bind(1, owner).Bind(3, limit);
                       if (before_id) s.Bind(2, *before_id);
@@ -741,8 +762,8 @@ std::vector<JobRow> Store::ListJobs(const std::string& owner, int limit, std::op
 }
 
 std::vector<TaskRow> Store::ListJobTasks(int64_t job_id) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, (std::string("SELECT ") + kTaskColumns + "WHERE t.job_id = ? ORDER BY t.id").c_str());
+  Borrowed db(*this);
+  Statement s(db, (std::string("SELECT ") + kTaskColumns + "WHERE t.job_id = ? ORDER BY t.id").c_str());
   s.Bind(1, job_id);
   std::vector<TaskRow> tasks;
   while (s.Step()) tasks.push_back(ReadTask(s));
@@ -750,8 +771,8 @@ std::vector<TaskRow> Store::ListJobTasks(int64_t job_id) {
 }
 
 std::vector<std::pair<int64_t, nlohmann::json>> Store::JobResults(int64_t job_id) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT r.task_id, r.document FROM results r JOIN tasks t ON t.id = r.task_id "
+  Borrowed db(*this);
+  Statement s(db, "SELECT r.task_id, r.document FROM results r JOIN tasks t ON t.id = r.task_id "
                    "WHERE t.job_id = ? ORDER BY t.id");
   s.Bind(1, job_id);
   std::vector<std::pair<int64_t, nlohmann::json>> results;
@@ -760,8 +781,8 @@ std::vector<std::pair<int64_t, nlohmann::json>> Store::JobResults(int64_t job_id
 }
 
 std::vector<TaskRow> Store::ListTasks(const TaskQuery& query) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, (std::string("SELECT ") + kTaskColumns +
+  Borrowed db(*this);
+  Statement s(db, (std::string("SELECT ") + kTaskColumns +
                     "WHERE (?1 IS NULL OR t.id < ?1) AND (?2 = '' OR t.owner = ?2) AND (?3 = '' OR t.state = ?3) "
                     "AND (?4 IS NULL OR t.job_id = ?4) ORDER BY t.id DESC LIMIT ?5").c_str());
   if (query.before_id) s.Bind(1, *query.before_id);
@@ -773,39 +794,23 @@ std::vector<TaskRow> Store::ListTasks(const TaskQuery& query) {
   return tasks;
 }
 
-std::vector<ConversionKey> Store::PendingConversions() {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT model_sha256, conversion_target, conversion_precision FROM tasks "
-                   "WHERE state = 'converting' GROUP BY 1, 2, 3 ORDER BY MIN(id)");
-  std::vector<ConversionKey> keys;
-  while (s.Step()) keys.push_back({s.Text(0), s.Text(1), s.Text(2)});
-  return keys;
-}
-
 namespace {
 constexpr const char* kAwaitingConversion =
     "t.state = 'converting' AND t.model_sha256 = ? AND t.conversion_target = ? AND t.conversion_precision = ? ";
 }  // namespace
 
-bool Store::AwaitsConversion(const ConversionKey& key) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, (std::string("SELECT 1 FROM tasks t WHERE ") + kAwaitingConversion).c_str());
-  s.Bind(1, key.source_sha256).Bind(2, key.target).Bind(3, key.precision);
-  return s.Step();
-}
-
 std::vector<TaskRow> Store::FinishConversion(const ConversionKey& key, const std::string& converted_sha256,
                                              const std::string& error) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
+  Borrowed db(*this);
+  Transaction transaction(db);
   std::vector<int64_t> ids;
   {
-    Statement s(db_, std::string("SELECT t.id FROM tasks t WHERE ") + kAwaitingConversion + "ORDER BY t.id" +
-                         db_->ForUpdate(false));
+    Statement s(db, std::string("SELECT t.id FROM tasks t WHERE ") + kAwaitingConversion + "ORDER BY t.id" +
+                         db->ForUpdate(false));
     s.Bind(1, key.source_sha256).Bind(2, key.target).Bind(3, key.precision);
     while (s.Step()) ids.push_back(s.Int(0));
   }
-  Statement update(db_, converted_sha256.empty()
+  Statement update(db, converted_sha256.empty()
                             ? "UPDATE tasks SET state = 'failed', finished_at = ?, error = ? WHERE id = ?"
                             : "UPDATE tasks SET state = 'queued', model_sha256 = ? WHERE id = ?");
   std::vector<TaskRow> changed;
@@ -816,82 +821,117 @@ std::vector<TaskRow> Store::FinishConversion(const ConversionKey& key, const std
       update.Bind(1, converted_sha256).Bind(2, id).Run();
     }
     update.Reset();
-    changed.push_back(*SelectTask(db_, id));
+    changed.push_back(*SelectTask(db, id));
   }
-  if (!converted_sha256.empty() && !ids.empty()) AnnounceQueued(ids);
+  if (!converted_sha256.empty() && !ids.empty()) AnnounceQueued(db, ids);
+  Statement(db, "DELETE FROM conversion_leases WHERE source_sha256 = ? AND target = ? AND precision = ?")
+      .Bind(1, key.source_sha256).Bind(2, key.target).Bind(3, key.precision).Run();
   transaction.Commit();
   return changed;
 }
 
-std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  const int64_t now = NowMs();
-  Statement(db_, "UPDATE agents SET last_seen_ms = ? WHERE id = ?").Bind(1, now).Bind(2, agent.id).Run();
-  std::optional<TaskRow> chosen;
-  // A bad device or one in maintenance is out of scheduling.
-  Statement schedulable(db_, "SELECT 1 FROM agents WHERE id = ? AND health = 'good' AND maintenance = 0");
-  if (!schedulable.Bind(1, agent.id).Step()) {
-    transaction.Commit();
-    return std::nullopt;
+bool Store::ClaimConversion(const ConversionKey& key, int64_t lease_ms) {
+  Borrowed db(*this);
+  Transaction transaction(db);
+  if (!Statement(db, std::string("SELECT 1 FROM tasks t WHERE ") + kAwaitingConversion)
+           .Bind(1, key.source_sha256).Bind(2, key.target).Bind(3, key.precision).Step()) {
+    return false;
   }
-  {
+  const int64_t now = NowMs();
+  const int64_t claimed =
+      Statement(db, "INSERT INTO conversion_leases (source_sha256, target, precision, holder, deadline_ms) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_sha256, target, precision) DO UPDATE SET "
+                    "holder = excluded.holder, deadline_ms = excluded.deadline_ms "
+                    "WHERE conversion_leases.holder = excluded.holder OR conversion_leases.deadline_ms < ?")
+          .Bind(1, key.source_sha256).Bind(2, key.target).Bind(3, key.precision).Bind(4, replica_)
+          .Bind(5, now + lease_ms).Bind(6, now).Run();
+  transaction.Commit();
+  return claimed > 0;
+}
+
+void Store::RenewConversions(int64_t lease_ms) {
+  Borrowed db(*this);
+  Statement(db, "UPDATE conversion_leases SET deadline_ms = ? WHERE holder = ?")
+      .Bind(1, NowMs() + lease_ms).Bind(2, replica_).Run();
+}
+
+std::vector<ConversionKey> Store::UnclaimedConversions() {
+  Borrowed db(*this);
+  Statement s(db, "SELECT t.model_sha256, t.conversion_target, t.conversion_precision FROM tasks t "
+                  "LEFT JOIN conversion_leases l ON l.source_sha256 = t.model_sha256 AND l.target = t.conversion_target "
+                  "AND l.precision = t.conversion_precision "
+                  "WHERE t.state = 'converting' AND (l.holder IS NULL OR l.deadline_ms < ?) "
+                  "GROUP BY 1, 2, 3 ORDER BY MIN(t.id)");
+  s.Bind(1, NowMs());
+  std::vector<ConversionKey> keys;
+  while (s.Step()) keys.push_back({s.Text(0), s.Text(1), s.Text(2)});
+  return keys;
+}
+
+std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms) {
+  Borrowed db(*this);
+  Transaction transaction(db);
+  const int64_t now = NowMs();
+  // Seen now; a bad device or one in maintenance is out of scheduling.
+  Statement seen(db, "UPDATE agents SET last_seen_ms = ? WHERE id = ? RETURNING health = 'good' AND maintenance = 0");
+  const bool schedulable = seen.Bind(1, now).Bind(2, agent.id).Step() && seen.Int(0) != 0;
+  seen.Run();
+  std::optional<int64_t> chosen;
+  if (schedulable) {
     // The runnable rule is scheduler.h's CanRun, the one source; the SQL is a coarse prefilter
-    // (queued, for this agent or for any, on a runtime it offers).
+    // (queued, for this agent or for any, on a runtime it offers), read from the oldest a few
+    // rows at a time, so a lease reads a few rows however long the queue (a cursor on
+    // PostgreSQL: planned to walk the state index in order, even on statistics from before a
+    // burst of new tasks). PostgreSQL: the rows read are locked, skipping those another request
+    // or replica is leasing; those not taken are free again at the commit.
     std::vector<std::string> runtimes;
     for (const auto& runtime : agent.facts.value("runtimes", nlohmann::json::array())) {
       runtimes.push_back(runtime.value("name", ""));
     }
     std::string placeholders = runtimes.empty() ? "NULL" : "?";
     for (size_t i = 1; i < runtimes.size(); ++i) placeholders += ", ?";
-    Statement s(db_, std::string("SELECT ") + kTaskColumns +
-                         "WHERE t.state = 'queued' AND (t.device = '' OR t.device = ?) "
-                         "AND t.runtime IN (" + placeholders + ") ORDER BY t.id");
-    s.Bind(1, agent.name);
-    for (size_t i = 0; i < runtimes.size(); ++i) s.Bind(static_cast<int>(i) + 2, runtimes[i]);
-    // PostgreSQL: another server may be leasing the same task; the first to lock it takes it
-    // (a task still queued once locked), the others go on to the next.
-    Statement claim(db_, std::string("SELECT t.id FROM tasks t WHERE t.id = ? AND t.state = 'queued'") +
-                             db_->ForUpdate(true));
-    while (s.Step()) {
-      TaskRow task = ReadTask(s);
-      if (!CanRun(agent, PlacementOf(task))) continue;
-      claim.Bind(1, task.id);
-      const bool claimed = claim.Step();
-      claim.Reset();
-      if (claimed) {
-        chosen = std::move(task);
-        break;
-      }
+    Statement candidates(db,
+                         "SELECT t.id, t.runtime, t.device, t.selector, COALESCE(m.format, '') FROM tasks t "
+                         "LEFT JOIN models m ON m.sha256 = t.model_sha256 "
+                         "WHERE t.state = 'queued' AND (t.device = '' OR t.device = ?) AND t.runtime IN (" +
+                             placeholders + ") ORDER BY t.id" + db->ForUpdate(true),
+                         /*batch_rows=*/8);
+    candidates.Bind(1, agent.name);
+    for (size_t i = 0; i < runtimes.size(); ++i) candidates.Bind(static_cast<int>(i) + 2, runtimes[i]);
+    while (!chosen && candidates.Step()) {
+      const Placement placement{candidates.Text(1), candidates.Text(2), nlohmann::json::parse(candidates.Text(3)),
+                                candidates.Text(4)};
+      if (CanRun(agent, placement)) chosen = candidates.Int(0);
     }
   }
+  std::optional<TaskRow> task;
   if (chosen) {
-    Statement(db_,
+    Statement(db,
               "UPDATE tasks SET state = 'assigned', agent_id = ?, attempts = attempts + 1, "
               "lease_deadline_ms = ?, assigned_at = ?, started_at = '' WHERE id = ?")
-        .Bind(1, agent.id).Bind(2, now + lease_ms).Bind(3, IsoUtc(now)).Bind(4, chosen->id).Run();
-    chosen = SelectTask(db_, chosen->id);
+        .Bind(1, agent.id).Bind(2, now + lease_ms).Bind(3, IsoUtc(now)).Bind(4, *chosen).Run();
+    task = SelectTask(db, *chosen);
   }
   transaction.Commit();
-  return chosen;
+  return task;
 }
 
 ApiResult<TaskRow> Store::Heartbeat(int64_t task_id, int64_t agent_id, int64_t lease_ms) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  auto task = SelectTask(db_, task_id, true);
+  Borrowed db(*this);
+  Transaction transaction(db);
+  auto task = SelectTask(db, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   if (task->agent_id != agent_id || (task->state != "assigned" && task->state != "running")) {
     return ApiError{409, "task " + std::to_string(task_id) + " is not held by this agent (state " +
                              task->state + ")"};
   }
   const int64_t now = NowMs();
-  Statement(db_,
+  Statement(db,
             "UPDATE tasks SET state = 'running', lease_deadline_ms = ?, "
             "started_at = CASE WHEN started_at = '' THEN ? ELSE started_at END WHERE id = ?")
       .Bind(1, now + lease_ms).Bind(2, IsoUtc(now)).Bind(3, task_id).Run();
-  Statement(db_, "UPDATE agents SET last_seen_ms = ? WHERE id = ?").Bind(1, now).Bind(2, agent_id).Run();
-  task = SelectTask(db_, task_id);
+  Statement(db, "UPDATE agents SET last_seen_ms = ? WHERE id = ?").Bind(1, now).Bind(2, agent_id).Run();
+  task = SelectTask(db, task_id);
   transaction.Commit();
   return *task;
 }
@@ -900,12 +940,12 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
                                                               const nlohmann::json& document, bool invalid,
                                                               const std::string& final_state,
                                                               const std::string& error) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  auto task = SelectTask(db_, task_id, true);
+  Borrowed db(*this);
+  Transaction transaction(db);
+  auto task = SelectTask(db, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   {
-    Statement stored(db_, "SELECT document, agent_id FROM results WHERE task_id = ?");
+    Statement stored(db, "SELECT document, agent_id FROM results WHERE task_id = ?");
     stored.Bind(1, task_id);
     if (stored.Step()) {
       if (stored.Int(1) != agent_id) {
@@ -917,7 +957,7 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
   }
   if (task->agent_id != agent_id || (task->state != "assigned" && task->state != "running")) {
     // The upload of a repeated run again, before the task was leased anew.
-    Statement repeated(db_, "SELECT document, agent_id, lease_attempt FROM repeated_results WHERE task_id = ? "
+    Statement repeated(db, "SELECT document, agent_id, lease_attempt FROM repeated_results WHERE task_id = ? "
                             "ORDER BY attempt DESC LIMIT 1");
     repeated.Bind(1, task_id);
     if (repeated.Step() && repeated.Int(1) == agent_id && repeated.Int(2) == task->attempts) {
@@ -929,21 +969,21 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
   const int64_t now = NowMs();
   if (invalid && task->result_attempts < task->repeat_invalid) {
     const int attempt = task->result_attempts + 1;
-    Statement(db_, "INSERT INTO repeated_results (task_id, attempt, agent_id, lease_attempt, document, uploaded_at) "
+    Statement(db, "INSERT INTO repeated_results (task_id, attempt, agent_id, lease_attempt, document, uploaded_at) "
                    "VALUES (?, ?, ?, ?, ?, ?)")
         .Bind(1, task_id).Bind(2, attempt).Bind(3, agent_id).Bind(4, task->attempts).Bind(5, document.dump())
         .Bind(6, IsoUtc(now)).Run();
-    Statement(db_, "UPDATE tasks SET state = 'queued', agent_id = NULL, lease_deadline_ms = 0, error = ? WHERE id = ?")
+    Statement(db, "UPDATE tasks SET state = 'queued', agent_id = NULL, lease_deadline_ms = 0, error = ? WHERE id = ?")
         .Bind(1, "result of attempt " + std::to_string(attempt) + " of " + std::to_string(task->repeat_invalid + 1) +
                      " INVALID; re-queued")
         .Bind(2, task_id).Run();
-    AnnounceQueued({task_id});
+    AnnounceQueued(db, {task_id});
     transaction.Commit();
     return std::pair{document, true};
   }
-  Statement(db_, "INSERT INTO results (task_id, agent_id, document, uploaded_at) VALUES (?, ?, ?, ?)")
+  Statement(db, "INSERT INTO results (task_id, agent_id, document, uploaded_at) VALUES (?, ?, ?, ?)")
       .Bind(1, task_id).Bind(2, agent_id).Bind(3, document.dump()).Bind(4, IsoUtc(now)).Run();
-  Statement(db_,
+  Statement(db,
             "UPDATE tasks SET state = ?, finished_at = ?, error = ?, lease_deadline_ms = 0, "
             "started_at = CASE WHEN started_at = '' THEN ? ELSE started_at END WHERE id = ?")
       .Bind(1, final_state).Bind(2, IsoUtc(now)).Bind(3, error).Bind(4, IsoUtc(now)).Bind(5, task_id)
@@ -953,16 +993,16 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
 }
 
 std::optional<nlohmann::json> Store::GetResult(int64_t task_id) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT document FROM results WHERE task_id = ?");
+  Borrowed db(*this);
+  Statement s(db, "SELECT document FROM results WHERE task_id = ?");
   s.Bind(1, task_id);
   if (!s.Step()) return std::nullopt;
   return nlohmann::json::parse(s.Text(0));
 }
 
 std::vector<ResultAttempt> Store::ResultAttempts(int64_t task_id) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT r.attempt, COALESCE(a.name, ''), r.uploaded_at, r.document, 0 FROM repeated_results r "
+  Borrowed db(*this);
+  Statement s(db, "SELECT r.attempt, COALESCE(a.name, ''), r.uploaded_at, r.document, 0 FROM repeated_results r "
                    "LEFT JOIN agents a ON a.id = r.agent_id WHERE r.task_id = ? "
                    "UNION ALL SELECT (SELECT COUNT(*) FROM repeated_results WHERE task_id = ?) + 1, COALESCE(a.name, ''), "
                    "r.uploaded_at, r.document, 1 FROM results r LEFT JOIN agents a ON a.id = r.agent_id "
@@ -977,58 +1017,58 @@ std::vector<ResultAttempt> Store::ResultAttempts(int64_t task_id) {
 }
 
 int Store::CountResults(int64_t task_id) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT COUNT(*) FROM results WHERE task_id = ?");
+  Borrowed db(*this);
+  Statement s(db, "SELECT COUNT(*) FROM results WHERE task_id = ?");
   s.Bind(1, task_id).Step();
   return static_cast<int>(s.Int(0));
 }
 
 ApiResult<TaskRow> Store::CancelTask(int64_t task_id) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  auto task = SelectTask(db_, task_id, true);
+  Borrowed db(*this);
+  Transaction transaction(db);
+  auto task = SelectTask(db, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   if (IsFinalState(task->state)) {
     return ApiError{409, "task " + std::to_string(task_id) + " is already " + task->state};
   }
-  Statement(db_, "UPDATE tasks SET state = 'cancelled', finished_at = ?, lease_deadline_ms = 0, "
+  Statement(db, "UPDATE tasks SET state = 'cancelled', finished_at = ?, lease_deadline_ms = 0, "
                  "error = 'cancelled by user' WHERE id = ?")
       .Bind(1, IsoUtc(NowMs())).Bind(2, task_id).Run();
-  task = SelectTask(db_, task_id);
+  task = SelectTask(db, task_id);
   transaction.Commit();
   return *task;
 }
 
 int Store::ExpireLeases(int max_attempts) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
+  Borrowed db(*this);
+  Transaction transaction(db);
   // One server expires leases at a time; the others skip their turn.
-  if (!db_->TryTransactionLock(kExpiryLock)) return 0;
+  if (!db->TryTransactionLock(kExpiryLock)) return 0;
   const int64_t now = NowMs();
   // Leases that ended without a result: the repeated runs' leases ended with one.
   constexpr const char* kLostLeases =
       "(attempts - (SELECT COUNT(*) FROM repeated_results r WHERE r.task_id = tasks.id))";
-  Statement fail(db_, (std::string("UPDATE tasks SET state = 'failed', finished_at = ?, lease_deadline_ms = 0, "
+  Statement fail(db, (std::string("UPDATE tasks SET state = 'failed', finished_at = ?, lease_deadline_ms = 0, "
                                    "error = 'lease expired ' || ") + kLostLeases +
                        " || ' times (agent lost); giving up' "
                        "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ? AND " + kLostLeases +
                        " >= ?").c_str());
   int changed = static_cast<int>(fail.Bind(1, IsoUtc(now)).Bind(2, now).Bind(3, max_attempts).Run());
-  Statement requeue(db_,
+  Statement requeue(db,
                     "UPDATE tasks SET state = 'queued', agent_id = NULL, lease_deadline_ms = 0, "
                     "error = 'lease of attempt ' || attempts || ' expired (agent lost); re-queued' "
                     "WHERE state IN ('assigned', 'running') AND lease_deadline_ms < ?");
   const int64_t requeued = requeue.Bind(1, now).Run();
   changed += static_cast<int>(requeued);
-  if (requeued > 0) AnnounceQueued({});
+  if (requeued > 0) AnnounceQueued(db, {});
   transaction.Commit();
   return changed;
 }
 
 bool Store::AgentHoldsModel(int64_t agent_id, const std::string& sha256) {
-  std::lock_guard lock(mutex_);
+  Borrowed db(*this);
   // A comparison's other models are in its `compare` JSON (a quoted sha256 matches only itself).
-  Statement s(db_, "SELECT 1 FROM tasks WHERE agent_id = ? AND state IN ('assigned', 'running') "
+  Statement s(db, "SELECT 1 FROM tasks WHERE agent_id = ? AND state IN ('assigned', 'running') "
                    "AND (model_sha256 = ? OR compare LIKE '%\"' || ? || '\"%')");
   s.Bind(1, agent_id).Bind(2, sha256).Bind(3, sha256);
   return s.Step();
@@ -1052,28 +1092,28 @@ constexpr const char* kHealthCheckColumns =
 
 std::optional<AgentRow> Store::SetMaintenance(const std::string& name, bool on) {
   {
-    std::lock_guard lock(mutex_);
-    Statement(db_, "UPDATE agents SET maintenance = ? WHERE name = ?").Bind(1, on ? 1 : 0).Bind(2, name).Run();
+    Borrowed db(*this);
+    Statement(db, "UPDATE agents SET maintenance = ? WHERE name = ?").Bind(1, on ? 1 : 0).Bind(2, name).Run();
   }
   return FindAgent(name);
 }
 
 std::optional<AgentRow> Store::ResetHealth(const std::string& name) {
   {
-    std::lock_guard lock(mutex_);
-    Statement(db_, "UPDATE agents SET health = 'good', health_reason = '' WHERE name = ?").Bind(1, name).Run();
+    Borrowed db(*this);
+    Statement(db, "UPDATE agents SET health = 'good', health_reason = '' WHERE name = ?").Bind(1, name).Run();
   }
   return FindAgent(name);
 }
 
 int Store::ScheduleHealthChecks(int64_t seen_since_ms, int64_t due_since_ms,
                                 const std::function<std::vector<NewTask>(const AgentRow&)>& checks_for) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  if (!db_->TryTransactionLock(kHealthLock)) return 0;
+  Borrowed db(*this);
+  Transaction transaction(db);
+  if (!db->TryTransactionLock(kHealthLock)) return 0;
   std::vector<AgentRow> due;
   {
-    Statement s(db_, std::string(kAgentColumns) +
+    Statement s(db, std::string(kAgentColumns) +
                          "WHERE health = 'good' AND maintenance = 0 AND last_seen_ms >= ? AND NOT EXISTS "
                          "(SELECT 1 FROM health_checks h WHERE h.agent_id = agents.id AND h.created_ms >= ?) "
                          "ORDER BY id");
@@ -1081,8 +1121,8 @@ int Store::ScheduleHealthChecks(int64_t seen_since_ms, int64_t due_since_ms,
     while (s.Step()) due.push_back(ReadAgent(s));
   }
   const int64_t now = NowMs();
-  Statement insert(db_, kInsertTask);
-  Statement check(db_, "INSERT INTO health_checks (task_id, agent_id, runtime, created_at, created_ms) "
+  Statement insert(db, kInsertTask);
+  Statement check(db, "INSERT INTO health_checks (task_id, agent_id, runtime, created_at, created_ms) "
                        "VALUES (?, ?, ?, ?, ?)");
   std::vector<int64_t> created;
   for (const AgentRow& agent : due) {
@@ -1096,28 +1136,28 @@ int Store::ScheduleHealthChecks(int64_t seen_since_ms, int64_t due_since_ms,
       check.Reset();
     }
   }
-  if (!created.empty()) AnnounceQueued(created);
+  if (!created.empty()) AnnounceQueued(db, created);
   transaction.Commit();
   return static_cast<int>(created.size());
 }
 
 std::optional<HealthCheckRow> Store::FindHealthCheck(int64_t task_id) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, std::string(kHealthCheckColumns) + "WHERE h.task_id = ?");
+  Borrowed db(*this);
+  Statement s(db, std::string(kHealthCheckColumns) + "WHERE h.task_id = ?");
   s.Bind(1, task_id);
   if (!s.Step()) return std::nullopt;
   return ReadHealthCheck(s);
 }
 
 void Store::FinishHealthCheck(int64_t task_id, bool passed, const nlohmann::json& detail) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
+  Borrowed db(*this);
+  Transaction transaction(db);
   const int64_t changed =
-      Statement(db_, "UPDATE health_checks SET verdict = ?, finished_at = ?, detail = ? "
+      Statement(db, "UPDATE health_checks SET verdict = ?, finished_at = ?, detail = ? "
                      "WHERE task_id = ? AND verdict = 'pending'")
           .Bind(1, passed ? "passed" : "failed").Bind(2, IsoUtc(NowMs())).Bind(3, detail.dump()).Bind(4, task_id).Run();
   if (changed > 0 && !passed) {
-    Statement(db_, "UPDATE agents SET health = 'bad', health_reason = ? "
+    Statement(db, "UPDATE agents SET health = 'bad', health_reason = ? "
                    "WHERE id = (SELECT agent_id FROM health_checks WHERE task_id = ?)")
         .Bind(1, "health check (task " + std::to_string(task_id) + ") failed: " + detail.value("reason", ""))
         .Bind(2, task_id).Run();
@@ -1127,8 +1167,8 @@ void Store::FinishHealthCheck(int64_t task_id, bool passed, const nlohmann::json
 
 std::vector<HealthCheckRow> Store::HealthChecks(const std::string& device, const std::string& runtime_passed,
                                                 int limit) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, std::string(kHealthCheckColumns) +
+  Borrowed db(*this);
+  Statement s(db, std::string(kHealthCheckColumns) +
                        "WHERE a.name = ? AND (? = '' OR (h.runtime = ? AND h.verdict = 'passed')) "
                        "ORDER BY h.created_ms DESC, h.task_id DESC LIMIT ?");
   s.Bind(1, device).Bind(2, runtime_passed).Bind(3, runtime_passed).Bind(4, limit);

@@ -1,12 +1,14 @@
 // The server's durable state: tokens, models, agents, tasks and results, in SQLite (DIR/edgebench.db,
 // the default) or PostgreSQL (--store postgresql://..., which several server replicas may share).
-// One connection guarded by a mutex; every method is one transaction, so a check and the update
-// it guards (lease a task, accept a result) cannot interleave with another request; on
-// PostgreSQL the rows it changes are locked (leases skip tasks another replica is leasing).
+// Every method is one transaction on a connection of its own (a small pool), so a check and the
+// update it guards (lease a task, accept a result) cannot interleave with another request: SQLite
+// has one connection; on PostgreSQL the rows a method changes are locked (leases skip tasks
+// another request or replica is leasing).
 // Thread-safe.
 #pragma once
 
 #include <compare>
+#include <condition_variable>
 #include <functional>
 #include <cstdint>
 #include <map>
@@ -50,8 +52,8 @@ class [[nodiscard]] ApiResult {
 };
 
 // 2: jobs; 3: conversions; 4: conversion precision; 5: task state converting; 6: repeated results;
-// 7: comparison tasks; 8: device health (health, maintenance, health checks)
-inline constexpr int kSchemaVersion = 8;
+// 7: comparison tasks; 8: device health (health, maintenance, health checks); 9: conversion leases
+inline constexpr int kSchemaVersion = 9;
 
 enum class TokenKind { kAdmin, kUser, kRegistration, kAgent };
 std::string_view TokenKindName(TokenKind kind);
@@ -230,12 +232,17 @@ class Store {
   std::vector<std::pair<int64_t, nlohmann::json>> JobResults(int64_t job_id);
   // The tasks `query` selects: newest first, at most query.limit.
   std::vector<TaskRow> ListTasks(const TaskQuery& query);
-  // The conversions that tasks in state converting wait for, each once.
-  std::vector<ConversionKey> PendingConversions();
-  // True when a task waits for the conversion `key`.
-  bool AwaitsConversion(const ConversionKey& key);
+  // A conversion is one server's at a time: takes `key` for this store until now + `lease_ms`
+  // when tasks wait for it and no other server's lease on it runs; false otherwise.
+  bool ClaimConversion(const ConversionKey& key, int64_t lease_ms);
+  // Extends every conversion lease this store holds to now + `lease_ms` (while the server lives).
+  void RenewConversions(int64_t lease_ms);
+  // The conversions that tasks wait for and no server holds (none claimed them yet, or the
+  // lease of a server that died ran out), each once, oldest task first.
+  std::vector<ConversionKey> UnclaimedConversions();
   // Ends the conversion stage of the tasks waiting for `key`: with `converted_sha256` they run
-  // that model and are queued, without they fail with `error`. Returns the tasks changed.
+  // that model and are queued, without they fail with `error`; the conversion's lease ends.
+  // Returns the tasks changed.
   std::vector<TaskRow> FinishConversion(const ConversionKey& key, const std::string& converted_sha256,
                                         const std::string& error);
   // Hands the oldest queued task that `agent` can run (scheduler.h's CanRun) to it (state
@@ -288,14 +295,38 @@ class Store {
   void WatchQueuedTasks(std::function<void(const std::vector<int64_t>& ids)> handler);
 
  private:
-  explicit Store(std::unique_ptr<Connection> connection);
-  // Tells the other servers on the database that tasks were queued (none listed: unknown).
-  void AnnounceQueued(const std::vector<int64_t>& ids);
+  // A connection of the pool for one method: an idle one, a new one while fewer than the pool's
+  // size are open, else the first returned. SQLite's pool is its one connection (its writes
+  // are serial anyway); PostgreSQL's lets requests' transactions run side by side.
+  class Borrowed {
+   public:
+    explicit Borrowed(Store& store);
+    ~Borrowed();
+    Borrowed(const Borrowed&) = delete;
+    Borrowed& operator=(const Borrowed&) = delete;
+    operator Connection*() const { return connection_.get(); }  // NOLINT: used where a Connection* is
+    Connection* operator->() const { return connection_.get(); }
+
+   private:
+    Store& store_;
+    std::unique_ptr<Connection> connection_;
+  };
+
+  Store(std::string location, std::unique_ptr<Connection> connection);
+  // Tells the other servers on the database that tasks were queued (none listed: unknown), when
+  // `db`'s transaction commits.
+  void AnnounceQueued(Connection* db, const std::vector<int64_t>& ids);
   void Notified(const std::string& channel, const std::string& payload);
-  std::mutex mutex_;
-  std::unique_ptr<Connection> connection_;
-  Connection* db_;
+
+  const std::string location_;
+  const bool postgres_;
+  const int pool_size_;
+  std::mutex pool_mutex_;  // the pool: idle_, open_
+  std::condition_variable pool_returned_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  int open_ = 0;
   const std::string replica_;  // this store's id in its announcements, to ignore its own
+  std::mutex mutex_;           // the members below
   std::function<void(const std::vector<int64_t>&)> queued_handler_;
   std::shared_ptr<const std::vector<AgentRow>> registered_agents_;  // RegisteredAgents(); null = stale
   uint64_t registrations_ = 0;  // RegisterAgent calls, so a list read before one is not cached

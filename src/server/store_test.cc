@@ -38,7 +38,8 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
       GTEST_SKIP() << "PostgreSQL 15 server binaries not installed (/usr/lib/postgresql/15/bin; "
                       "tools/setup.sh installs postgresql-15): PostgreSQL store not tested";
     }
-    auto opened = Store::Open(NewDatabase());
+    location_ = NewDatabase();
+    auto opened = Store::Open(location_);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened.value());
     store_->AddModel({std::string(64, 'a'), 10, "onnx", "m.onnx", ""});
@@ -61,6 +62,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     return store_->CreateTask(task);
   }
 
+  std::string location_;
   std::unique_ptr<Store> store_;
 };
 
@@ -338,9 +340,11 @@ void ExecSql(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
-// Undoes migration 6 (repeated results) of the database at `path`: what a version-5 server left.
+// Undoes migrations 6 to 9 (repeated results ... conversion leases) of the database at `path`:
+// what a version-5 server left.
 void RevertToSchema5(const std::string& path) {
-  ExecSql(path, "DROP TABLE health_checks; ALTER TABLE agents DROP COLUMN health; "
+  ExecSql(path, "DROP TABLE conversion_leases; DROP INDEX tasks_by_agent; "
+                "DROP TABLE health_checks; ALTER TABLE agents DROP COLUMN health; "
                 "ALTER TABLE agents DROP COLUMN health_reason; ALTER TABLE agents DROP COLUMN maintenance; "
                 "ALTER TABLE tasks DROP COLUMN compare; DROP TABLE repeated_results; "
                 "ALTER TABLE tasks DROP COLUMN repeat_invalid; UPDATE schema_version SET version = 5;");
@@ -441,7 +445,7 @@ UPDATE schema_version SET version = 4;
   converting.conversion = ConversionKey{sha, "tflite", "int8"};
   const int64_t id = store.CreateTask(converting);
   EXPECT_EQ(store.GetTask(id)->state, "converting");
-  EXPECT_EQ(store.PendingConversions(), std::vector<ConversionKey>{*converting.conversion});
+  EXPECT_EQ(store.UnclaimedConversions(), std::vector<ConversionKey>{*converting.conversion});
 }
 
 // Schema 6 adds repeated results: a version-5 task keeps its one result, its first attempt.
@@ -589,13 +593,14 @@ TEST_P(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
   const int64_t id = store_->CreateTask(task);
   EXPECT_FALSE(store_->LeaseTask(lite, 1000));
   ASSERT_TRUE(store_->CancelTask(cancelled).ok());
-  EXPECT_TRUE(store_->AwaitsConversion(key));
+  EXPECT_EQ(store_->UnclaimedConversions(), std::vector<ConversionKey>{key});
   const auto changed = store_->FinishConversion(key, std::string(64, 'c'), "");
   ASSERT_EQ(changed.size(), 1u);
   EXPECT_EQ(changed[0].id, id);
   EXPECT_EQ(changed[0].state, "queued");
   EXPECT_EQ(changed[0].model_format, "tflite");
-  EXPECT_FALSE(store_->AwaitsConversion(key));
+  EXPECT_FALSE(store_->ClaimConversion(key, 60000));  // no task waits for it any more
+  EXPECT_TRUE(store_->UnclaimedConversions().empty());
   auto leased = store_->LeaseTask(lite, 1000);
   ASSERT_TRUE(leased);
   EXPECT_EQ(leased->id, id);
@@ -607,6 +612,48 @@ TEST_P(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(store_->GetTask(failing)->state, "failed");
   EXPECT_EQ(store_->GetTask(failing)->error, "conversion to tflite at fp32: cannot convert");
+}
+
+// A conversion is one server's while its lease runs: the others neither claim nor list it; once
+// the lease runs out (its server died: no renewal), another server takes it over.
+TEST_P(StoreTest, ConversionIsOneServersUntilItsLeaseRunsOut) {
+  store_->AddModel({std::string(64, 'c'), 10, "tflite", "m.tflite", ""});
+  const ConversionKey key{std::string(64, 'a'), "tflite", "fp32"};
+  NewTask task;
+  task.model_sha256 = key.source_sha256;
+  task.runtime = "tflite";
+  task.device = "lite";
+  task.owner = "admin";
+  task.conversion = key;
+  const int64_t id = store_->CreateTask(task);
+  EXPECT_EQ(store_->UnclaimedConversions(), std::vector<ConversionKey>{key});
+  ASSERT_TRUE(store_->ClaimConversion(key, 60000));
+  EXPECT_TRUE(store_->UnclaimedConversions().empty());
+  EXPECT_TRUE(store_->ClaimConversion(key, 60000));  // its own lease: claimed again
+  store_->RenewConversions(60000);
+  if (GetParam() == "postgresql") {  // another replica on the same database
+    auto opened = Store::Open(location_);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    Store& other = *opened.value();
+    EXPECT_FALSE(other.ClaimConversion(key, 60000));
+    EXPECT_TRUE(other.UnclaimedConversions().empty());
+    ASSERT_TRUE(store_->ClaimConversion(key, -1));  // a lease that ran out, not renewed since
+    EXPECT_EQ(other.UnclaimedConversions(), std::vector<ConversionKey>{key});
+    ASSERT_TRUE(other.ClaimConversion(key, 60000));
+    store_->RenewConversions(60000);  // renews only its own leases
+    EXPECT_FALSE(store_->ClaimConversion(key, 60000));
+    EXPECT_EQ(other.FinishConversion(key, std::string(64, 'c'), "").size(), 1u);
+  } else {  // one server per SQLite file: a restart voids the leases of the run before
+    store_.reset();
+    auto reopened = Store::Open(location_);
+    ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+    store_ = std::move(reopened.value());
+    EXPECT_EQ(store_->UnclaimedConversions(), std::vector<ConversionKey>{key});
+    EXPECT_EQ(store_->FinishConversion(key, std::string(64, 'c'), "").size(), 1u);
+  }
+  EXPECT_EQ(store_->GetTask(id)->state, "queued");
+  EXPECT_TRUE(store_->UnclaimedConversions().empty());
+  EXPECT_FALSE(store_->ClaimConversion(key, 60000));  // finished: no task waits for it
 }
 
 TEST(SqliteStoreTest, DatabaseFromANewerServerIsRefused) {
