@@ -446,6 +446,16 @@ TEST(Convert, BatchNormWhoseParametersAreNotPerChannelIsABadModel) {
       << report.error().message;
 }
 
+// An input dimension of 6979321856 (found by fuzzing) was written as a negative TFLite dim.
+TEST(Convert, DimensionBeyondTflitesInt32IsUnsupported) {
+  auto report = ConvertModel({std::string(EDGEBENCH_FUZZ_CORPUS_DIR) + "/convert_fuzzer/input_dimension_beyond_int32.onnx",
+                              ConvertTarget::kTflite, {}});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(report.error().message.find("tensor 'input' has a dimension of 6979321856"), std::string::npos)
+      << report.error().message;
+}
+
 TEST(Convert, ParsesTargets) {
   EXPECT_EQ(*ParseConvertTarget("tflite"), ConvertTarget::kTflite);
   EXPECT_EQ(*ParseConvertTarget("onnx"), ConvertTarget::kOnnx);

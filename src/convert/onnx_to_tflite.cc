@@ -1947,6 +1947,15 @@ Status Converter::CheckOperatorSets() const {
 }
 
 Status Converter::AddInputs() {
+  // TFLite's dims are 32-bit: a larger one would be written negative.
+  for (const auto& [name, shape] : analysis_.shapes) {
+    for (const int64_t dim : shape.dims) {
+      if (dim > INT32_MAX) {
+        return Unsupported(path_ + ": tensor '" + name + "' has a dimension of " + std::to_string(dim) +
+                           ", beyond TFLite's 32-bit dimensions");
+      }
+    }
+  }
   if (!analysis_.assumed_dims.empty()) {
     std::string dims;
     for (const auto& dim : analysis_.assumed_dims) dims += (dims.empty() ? "" : ", ") + dim.substr(0, dim.rfind("=1"));
