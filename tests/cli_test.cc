@@ -908,7 +908,9 @@ TEST(Cli, HugeInputShapeIsRefusedNamingTheInput) {
   REQUIRE_RUNTIME("onnxruntime");
   ExpectBadInput(Edgebench({"bench", model, "-r", "onnxruntime", "-q"}), fragments);
   const std::string dir = testing::MakeTempDir();
-  ExpectBadInput(Edgebench({"convert", model, "--to", "tflite", "-o", dir + "/huge.tflite"}), {"1x3x4294967296x32"});
+  // convert stops earlier: TFLite's dims are 32-bit.
+  ExpectBadInput(Edgebench({"convert", model, "--to", "tflite", "-o", dir + "/huge.tflite"}),
+                 {"tensor 'input' has a dimension of 4294967296"});
   EXPECT_FALSE(std::filesystem::exists(dir + "/huge.tflite"));
 }
 
