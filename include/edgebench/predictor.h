@@ -1,5 +1,5 @@
 // Latency prediction: one gradient-boosted tree regressor (XGBoost) per kernel type, trained on
-// measured single-kernel models (data sets "edgebench.kernels/1", kernel_dataset.h), and a model's latency
+// measured single-kernel models (data sets "edgebench.kernels/2", kernel_dataset.h), and a model's latency
 // predicted as the runtime's per-inference floor plus the predictions of the kernels the model
 // splits into (kernel_split.h). Saved as one JSON document, schema "edgebench.predictor/1"
 // (docs/predictor.md).
@@ -27,10 +27,11 @@ namespace edgebench {
 class XgbRegressor;  // src/predict/xgboost_regressor.h
 
 inline constexpr const char* kPredictorSchema = "edgebench.predictor/1";
-// The predictor file's format version "MAJOR.MINOR". A reader loads every file of its own major
-// version (a later minor version only adds fields, which it ignores) and refuses a later major
-// version; every later edgebench reads major version 1.
-inline constexpr int kPredictorFormatMajor = 1;
+// The predictor file's format version "MAJOR.MINOR". A reader loads every file of its own and
+// earlier major versions (a later minor version only adds fields, which it ignores) and refuses
+// a later major version. Major 1: the regressors predict log(kernel ms); major 2: log(kernel ms
+// / KernelWork), kernel ms without the lone model's layout conversions.
+inline constexpr int kPredictorFormatMajor = 2;
 inline constexpr int kPredictorFormatMinor = 0;
 
 // --- Accuracy --------------------------------------------------------------------------------
@@ -77,8 +78,8 @@ struct FlopsBaseline {
 
 class Predictor {
  public:
-  // Trains one regressor per kernel type that has valid points, on log(max(median_ms -
-  // overhead_ms, kMinTargetMs)) of the training share (see docs/predictor.md for why log).
+  // Trains one regressor per kernel type that has valid points, on log(KernelOwnMs(point,
+  // overhead_ms, kMinTargetMs) / KernelWork(config)) of the training share (docs/predictor.md).
   // Every data set must come from the rules' runtime. A type with fewer than 2 valid points has
   // no regressor.
   // `names` (the data sets' files, or empty) go into the provenance.
@@ -123,6 +124,7 @@ class Predictor {
   // For each feature the regressors were trained on, its index in KernelFeatureNames().
   std::vector<std::size_t> feature_columns_;
   std::vector<ValidationPoint> validation_points_;
+  bool target_per_work_ = true;  // false for files of format major 1
 };
 
 // --- Adaptive sampling -----------------------------------------------------------------------

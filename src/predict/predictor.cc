@@ -23,10 +23,6 @@ uint64_t StableHash(const std::string& text, uint64_t seed) {
   return hash;
 }
 
-double Target(double median_ms, double overhead_ms) {
-  return std::max(median_ms - overhead_ms, Predictor::kMinTargetMs);
-}
-
 // The FLOPs baseline: k minimising the squared relative error of k x FLOPs against the
 // measured latencies of the conv, dwconv and fc points (the kernels whose FLOPs count as a
 // model's FLOPs do, docs/inspect.md): k = sum(f / t) / sum(f^2 / t^2).
@@ -184,14 +180,14 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, con
     std::vector<const KernelPoint*> validation_points;
     for (std::size_t rank = 0; rank < order.size(); ++rank) {
       const auto& [point, overhead] = points[order[rank].second];
-      const double target = Target(*point.median_ms, overhead);
+      const double target = KernelOwnMs(point, overhead, kMinTargetMs);
       if (rank < held_out) {
         validation_rows.push_back(KernelFeatures(point.config));
         validation_targets.push_back(target);
         validation_points.push_back(&point);
       } else {
         train_rows.push_back(KernelFeatures(point.config));
-        train_targets.push_back(std::log(target));
+        train_targets.push_back(std::log(target / KernelWork(point.config)));
         training_points.push_back(point);
       }
     }
@@ -204,7 +200,7 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, con
     if (!predicted_log.ok()) return predicted_log.error();
     std::vector<double> predicted;
     for (std::size_t i = 0; i < predicted_log->size(); ++i) {
-      predicted.push_back(std::exp((*predicted_log)[i]));
+      predicted.push_back(std::exp((*predicted_log)[i]) * KernelWork(validation_points[i]->config));
       predictor.validation_points_.push_back(
           {validation_points[i]->config, validation_points[i]->source, validation_targets[i], predicted.back()});
     }
@@ -239,7 +235,10 @@ Expected<std::vector<double>> Predictor::PredictKernelsMs(const std::vector<Kern
     }
     auto values = regressors_.at(type).regressor->Predict(rows);
     if (!values.ok()) return values.error();
-    for (std::size_t k = 0; k < indices.size(); ++k) predicted[indices[k]] = std::exp((*values)[k]);
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const double work = target_per_work_ ? KernelWork(configs[indices[k]]) : 1;
+      predicted[indices[k]] = std::exp((*values)[k]) * work;
+    }
   }
   return predicted;
 }
@@ -270,7 +269,8 @@ Expected<nlohmann::json> Predictor::ToJson() const {
       {"rules", edgebench::ToJson(rules_)},
       {"datasets", provenance_},
       {"feature_names", features},
-      {"target", "log(max(median_ms - overhead_ms, 0.0001)) per kernel"},
+      {"target", "log(kernel_ms / work) per kernel: kernel_ms = max((median_ms - overhead_ms) x (1 - layout_share), "
+                 "0.0001), work = flops + input_elements + output_elements"},
       {"overhead_ms", overhead_ms_},
       {"flops_baseline", BaselineJson(flops_baseline_)},
       {"regressors", regressors}};
@@ -291,11 +291,12 @@ Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
   } catch (const std::exception&) {
     return BadModel("predictor file: bad format_version '" + *version + "'");
   }
-  if (major != kPredictorFormatMajor) {
+  if (major < 1 || major > kPredictorFormatMajor) {
     return BadModel("predictor file format " + *version + " needs a later edgebench (this one reads " +
                     std::to_string(kPredictorFormatMajor) + ".x, edgebench " + kVersion + ")");
   }
   Predictor predictor;
+  predictor.target_per_work_ = major >= 2;  // major 1: the regressors predict log(kernel_ms) itself
   auto rules = Required<nlohmann::json>(document, "rules");
   auto overhead = Required<double>(document, "overhead_ms");
   auto features = Required<std::vector<std::string>>(document, "feature_names");

@@ -156,6 +156,24 @@ TEST(Predictor, FileRoundTripGivesTheSamePredictions) {
   EXPECT_DOUBLE_EQ(loaded->flops_baseline().ms_per_gflop, predictor.flops_baseline().ms_per_gflop);
 }
 
+// A file of format major 1 (regressors of log(kernel ms), no work normalisation) still loads and
+// predicts what its trees say: the same trees read as major 1 give the major-2 prediction
+// divided by the kernel's work.
+TEST(Predictor, ReadsFormatMajorOne) {
+  auto document = TrainedPredictor().ToJson();
+  ASSERT_TRUE(document.ok());
+  EXPECT_EQ(document->at("format_version"), "2.0");
+  auto v1 = *document;
+  v1["format_version"] = "1.0";
+  auto loaded = Predictor::FromJson(v1);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const KernelConfig conv = SyntheticData().points.front().config;
+  auto as_v2 = TrainedPredictor().PredictKernelsMs({conv});
+  auto as_v1 = loaded->PredictKernelsMs({conv});
+  ASSERT_TRUE(as_v1.ok() && as_v2.ok());
+  EXPECT_NEAR(as_v1->front(), as_v2->front() / KernelWork(conv), 1e-9 * as_v1->front());
+}
+
 TEST(Predictor, RefusesFutureVersionsMissingFieldsAndCorruptFiles) {
   auto document = TrainedPredictor().ToJson();
   ASSERT_TRUE(document.ok());
@@ -166,10 +184,10 @@ TEST(Predictor, RefusesFutureVersionsMissingFieldsAndCorruptFiles) {
     EXPECT_NE(loaded.error().message.find(fragment), std::string::npos) << loaded.error().message;
   };
   auto future = *document;
-  future["format_version"] = "2.0";
+  future["format_version"] = "3.0";
   expect_bad(future, "needs a later edgebench");
   auto later_minor = *document;  // a later minor version only adds fields: still read
-  later_minor["format_version"] = "1.7";
+  later_minor["format_version"] = "2.7";
   later_minor["something_new"] = 1;
   EXPECT_TRUE(Predictor::FromJson(later_minor).ok());
   for (const char* field : {"rules", "regressors", "feature_names", "overhead_ms", "format_version"}) {
