@@ -72,11 +72,6 @@ int64_t KernelOutputWidth(const KernelConfig& config);
 int64_t KernelFlops(const KernelConfig& config);
 int64_t KernelParams(const KernelConfig& config);
 
-// What a regressor's target is relative to: FLOPs + elements read + elements written (at least
-// 1). A kernel's time divided by its work varies far less across configurations than the time
-// itself, so a regressor that learns it extrapolates to larger and smaller kernels. Pure.
-double KernelWork(const KernelConfig& config);
-
 // The regressors' feature vector, in the order of KernelFeatureNames(): hin, win, cin, cout,
 // kernel_size, stride, groups, inputs, activation (an index into the activations listed above),
 // flops, params, input_elements, output_elements, cin_align, cout_align (the largest power of

@@ -166,10 +166,6 @@ int64_t KernelParams(const KernelConfig& config) {
   return 0;
 }
 
-double KernelWork(const KernelConfig& config) {
-  return std::max<double>(1, static_cast<double>(KernelFlops(config) + InputElements(config) + OutputElements(config)));
-}
-
 namespace {
 
 // The largest power of two dividing `channels`, up to 64; 0 for 0.
