@@ -601,7 +601,7 @@ TEST(Cli, KernelsMeasureWritesTheDataSetAndKeepsInvalidPoints) {
   ASSERT_EQ(invalid.exit_code, 0) << invalid.err;
   EXPECT_NE(invalid.out.find("2 points, 0 valid (trained on), 2 INVALID or failed"), std::string::npos) << invalid.out;
   nlohmann::json data_set = nlohmann::json::parse(testing::ReadFile(out));
-  EXPECT_EQ(data_set["schema"], "edgebench.kernels/1");
+  EXPECT_EQ(data_set["schema"], "edgebench.kernels/2");
   EXPECT_EQ(data_set["provenance"]["runtime"], "null");
   EXPECT_EQ(data_set["provenance"]["settings"]["max_duration_ms"], 0.5);
   ASSERT_EQ(data_set["points"].size(), 2u);
