@@ -5,16 +5,26 @@
 # 10 architecture families (tools/zoo/variants.py) measured end to end and predicted:
 # share within +-10% and +-5%, RMSE, per family, against the FLOPs-proportional baseline, and
 # leave-one-family-out (the family's zoo models' kernels left out of training: --exclude-source).
-# Last, how many minutes the measurements took. --opencv does the same for OpenCV DNN.
+# Last, how many minutes the measurements took. --opencv does the same for OpenCV DNN as well,
+# --only-opencv for OpenCV DNN alone. --adapt-from PREDICTOR (a predictor of another runtime or
+# device, e.g. WORK/onnxruntime-medium/predictor.json) adds, per runtime, that predictor adapted
+# with at most 100 of this runtime's kernel points (edgebench predictor adapt), evaluated on the
+# same variants.
 #
 # Needs a build (tools/build.sh) and the zoo (tools/setup.sh); Debian's /usr/bin/python3 with
 # torch and onnx for the variants. Every step's output stays in WORK_DIR and a step whose output
 # exists is skipped, so a run that was cut short continues where it stopped.
 #
-# Usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|medium|large] [--opencv]
-#   small: 8 kernel models per kernel type, 2 variants per family (about 10-20 minutes)
-#   medium: 30 kernel models per kernel type, 4 variants per family (about an hour)
-#   large: 60 kernel models per kernel type, 8 variants per family (hours)
+# Usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|medium|large] [--opencv | --only-opencv]
+#                                         [--adapt-from PREDICTOR]
+#   small: 8 kernel models per kernel type (+16 more conv and dwconv), 2 variants per family
+#     (about 10-20 minutes)
+#   medium: 30 kernel models per kernel type (+60 more conv and dwconv), 4 variants per family
+#     (about 40 minutes)
+#   large: 60 kernel models per kernel type (+120 more conv and dwconv), 8 variants per family
+#     (hours)
+# Convolutions take most of a CNN's time and their latency depends on the most fields, so they
+# get a second kernel set of their own (another seed), trained on together with the first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 EDGEBENCH=build/src/cli/edgebench
@@ -24,21 +34,25 @@ WORK="${1:?usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|medium
 shift
 SIZE=small
 RUNTIMES=(onnxruntime)
+ADAPT_FROM=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --size) SIZE="${2:?--size needs small or large}"; shift 2 ;;
     --opencv) RUNTIMES+=(opencv); shift ;;
+    --only-opencv) RUNTIMES=(opencv); shift ;;
+    --adapt-from) ADAPT_FROM="${2:?--adapt-from needs a predictor file}"; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 case "$SIZE" in
-  small) PER_TYPE=8; PER_FAMILY=2 ;;
-  medium) PER_TYPE=30; PER_FAMILY=4 ;;
-  large) PER_TYPE=60; PER_FAMILY=8 ;;
+  small) PER_TYPE=8; CONV_EXTRA=16; PER_FAMILY=2 ;;
+  medium) PER_TYPE=30; CONV_EXTRA=60; PER_FAMILY=4 ;;
+  large) PER_TYPE=60; CONV_EXTRA=120; PER_FAMILY=8 ;;
   *) echo "--size must be small, medium or large, not $SIZE" >&2; exit 2 ;;
 esac
 mkdir -p "$WORK"
 KERNELS="$WORK/kernels-$SIZE"
+CONV_KERNELS="$WORK/kernels-$SIZE-conv"
 VARIANTS="$WORK/variants-$SIZE"
 
 seconds_since() { "$PYTHON" -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
@@ -47,7 +61,12 @@ echo "== kernel models: $PER_TYPE per kernel type, sampled around the zoo's kern
 if [[ ! -f "$KERNELS/kernels.json" ]]; then
   "$EDGEBENCH" kernels generate --out "$KERNELS" --per-type "$PER_TYPE" --seed 1
 fi
-"$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(len(d["kernels"]), "kernel models from", len(d["sources"]), "zoo models")' "$KERNELS/kernels.json"
+if [[ ! -f "$CONV_KERNELS/kernels.json" ]]; then
+  "$EDGEBENCH" kernels generate --out "$CONV_KERNELS" --types conv,dwconv --per-type "$CONV_EXTRA" --seed 2
+fi
+for dir in "$KERNELS" "$CONV_KERNELS"; do
+  "$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(len(d["kernels"]), "kernel models from", len(d["sources"]), "zoo models")' "$dir/kernels.json"
+done
 
 echo
 echo "== held-out variants: $PER_FAMILY per family"
@@ -67,13 +86,15 @@ for RUNTIME in "${RUNTIMES[@]}"; do
   fi
 
   echo
-  echo "== kernel data set"
-  "$EDGEBENCH" kernels measure "$KERNELS" -r "$RUNTIME" --threads 1 --out "$OUT/kernels.json" --resume -q
+  echo "== kernel data sets (profiled: the kernel's own time leaves the lone model's layout conversions out)"
+  "$EDGEBENCH" kernels measure "$KERNELS" -r "$RUNTIME" --threads 1 --profile --out "$OUT/kernels.json" --resume -q
+  "$EDGEBENCH" kernels measure "$CONV_KERNELS" -r "$RUNTIME" --threads 1 --profile --out "$OUT/kernels-conv.json" --resume -q
+  DATA_SETS=("$OUT/kernels.json" "$OUT/kernels-conv.json")
 
   echo
   echo "== predictor"
   if [[ ! -f "$OUT/predictor.json" ]]; then
-    "$EDGEBENCH" predictor train "$OUT/kernels.json" --rules "$OUT/rules.json" --out "$OUT/predictor.json" --seed 1
+    "$EDGEBENCH" predictor train "${DATA_SETS[@]}" --rules "$OUT/rules.json" --out "$OUT/predictor.json" --seed 1
   fi
 
   echo
@@ -102,13 +123,24 @@ PY
   "$EDGEBENCH" predictor evaluate "$OUT/predictor.json" --results "$OUT"/results/*.json \
     --families "$VARIANTS/variants.json" --flops-baseline --json > "$OUT/evaluate.json"
 
+  if [[ -n "$ADAPT_FROM" ]]; then
+    echo
+    echo "== adapted: $ADAPT_FROM with at most 100 of this runtime's kernel points"
+    if [[ ! -f "$OUT/adapted.predictor.json" ]]; then
+      "$EDGEBENCH" predictor adapt "$ADAPT_FROM" "${DATA_SETS[@]}" --rules "$OUT/rules.json" --max-points 100 \
+        --seed 1 --out "$OUT/adapted.predictor.json" > /dev/null
+    fi
+    "$EDGEBENCH" predictor evaluate "$OUT/adapted.predictor.json" --results "$OUT"/results/*.json \
+      --families "$VARIANTS/variants.json" | sed -n '/^accuracy/,/^$/p'
+  fi
+
   echo
   echo "== leave one family out: retrained without the kernels sampled from the family's zoo models"
   for family in $("$PYTHON" -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["families"]))' "$VARIANTS/variants.json"); do
     sources=$("$PYTHON" -c 'import json, sys; print(",".join(json.load(open(sys.argv[1]))["families"][sys.argv[2]]["zoo_models"]))' "$VARIANTS/variants.json" "$family")
     predictor="$OUT/leave-out/$family.predictor.json"
     if [[ ! -f "$predictor" ]]; then
-      "$EDGEBENCH" predictor train "$OUT/kernels.json" --rules "$OUT/rules.json" --out "$predictor" --seed 1 \
+      "$EDGEBENCH" predictor train "${DATA_SETS[@]}" --rules "$OUT/rules.json" --out "$predictor" --seed 1 \
         --exclude-source "$sources" > /dev/null
     fi
     echo "-- $family (without $sources)"
@@ -118,13 +150,14 @@ PY
 
   echo
   echo "== measurement time"
-  "$PYTHON" - "$OUT/kernels.json" "$OUT/results" <<'PY'
+  "$PYTHON" - "$OUT/results" "${DATA_SETS[@]}" <<'PY'
 import glob, json, sys
-data_set = json.load(open(sys.argv[1]))
-points = data_set["points"]
+data_sets = [json.load(open(path)) for path in sys.argv[2:]]
+data_set = data_sets[0]
+points = [p for d in data_sets for p in d["points"]]
 valid = sum(p["valid"] for p in points)
-kernels_min = data_set["provenance"]["measure_seconds"] / 60
-results = [json.load(open(p)) for p in glob.glob(sys.argv[2] + "/*.json")]
+kernels_min = sum(d["provenance"]["measure_seconds"] for d in data_sets) / 60
+results = [json.load(open(p)) for p in glob.glob(sys.argv[1] + "/*.json")]
 # A result's own time: load, first inference, warm-up and timed runs.
 variants_min = sum(r["load_ms"] + r["first_inference_ms"] + r["warmup"]["ms"] + r["measure_ms"] for r in results) / 60000
 print(f"kernel data set: {len(points)} kernel models ({valid} valid, {len(points) - valid} INVALID or failed, "

@@ -440,9 +440,22 @@ TEST(Cli, PredictorTrainPredictAndEvaluate) {
   ExpectBadInput(Edgebench({"predict", model, "--predictor", WriteFile("cut.json", text.substr(0, text.size() / 2))}),
                  {"cut.json", "truncated or corrupt"});
   auto future = nlohmann::json::parse(text);
-  future["format_version"] = "2.0";
+  future["format_version"] = "3.0";
   ExpectBadInput(Edgebench({"predict", model, "--predictor", WriteFile("future.json", future.dump())}),
                  {"future.json", "needs a later edgebench"});
+
+  // adapt: the predictor with at most 10 points of a data set (here of the same runtime).
+  const std::string adapted = dir + "/adapted.json";
+  auto adapt = Edgebench({"predictor", "adapt", predictor, dataset, "--rules", rules_file, "--max-points", "10",
+                          "--out", adapted});
+  ASSERT_EQ(adapt.exit_code, 0) << adapt.err;
+  EXPECT_NE(adapt.err.find("with 10 kernel points"), std::string::npos) << adapt.err;
+  std::ifstream adapted_in(adapted);
+  EXPECT_EQ(nlohmann::json::parse(adapted_in)["adaptation"]["points"], 10);
+  auto no_points = Edgebench({"predictor", "adapt", predictor, dataset, "--rules", rules_file, "--max-points", "0",
+                              "--out", adapted});
+  EXPECT_EQ(no_points.exit_code, 2);
+  EXPECT_NE(no_points.err.find("--max-points"), std::string::npos) << no_points.err;
 
   // evaluate: one valid and one INVALID result of tinycnn (the verdict forced either way).
   const std::string measured = dir + "/tinycnn.json";
@@ -588,7 +601,7 @@ TEST(Cli, KernelsMeasureWritesTheDataSetAndKeepsInvalidPoints) {
   ASSERT_EQ(invalid.exit_code, 0) << invalid.err;
   EXPECT_NE(invalid.out.find("2 points, 0 valid (trained on), 2 INVALID or failed"), std::string::npos) << invalid.out;
   nlohmann::json data_set = nlohmann::json::parse(testing::ReadFile(out));
-  EXPECT_EQ(data_set["schema"], "edgebench.kernels/1");
+  EXPECT_EQ(data_set["schema"], "edgebench.kernels/2");
   EXPECT_EQ(data_set["provenance"]["runtime"], "null");
   EXPECT_EQ(data_set["provenance"]["settings"]["max_duration_ms"], 0.5);
   ASSERT_EQ(data_set["points"].size(), 2u);

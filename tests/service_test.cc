@@ -810,7 +810,7 @@ TEST_F(ServiceTest, KernelsMeasureRunsTheKernelModelsAsOneJob) {
   ASSERT_EQ(measured.exit_code, 0) << measured.err << "\nagent: " << AgentLog("k1");
   EXPECT_NE(measured.out.find("2 points, 2 valid (trained on)"), std::string::npos) << measured.out;
   const json data_set = json::parse(ReadFile(out));
-  EXPECT_EQ(data_set["schema"], "edgebench.kernels/1");
+  EXPECT_EQ(data_set["schema"], "edgebench.kernels/2");
   EXPECT_EQ(data_set["provenance"]["device"], "k1");
   EXPECT_EQ(data_set["provenance"]["runtime"], "onnxruntime");
   EXPECT_EQ(data_set["provenance"]["settings"]["threads"], 1);

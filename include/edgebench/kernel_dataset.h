@@ -24,7 +24,10 @@
 namespace edgebench {
 
 inline constexpr const char* kKernelModelsSchema = "edgebench.kernel_models/1";
-inline constexpr const char* kKernelDataSetSchema = "edgebench.kernels/1";
+// Written by this edgebench; reading also accepts kKernelDataSetSchemaV1 (points without
+// layout_share).
+inline constexpr const char* kKernelDataSetSchema = "edgebench.kernels/2";
+inline constexpr const char* kKernelDataSetSchemaV1 = "edgebench.kernels/1";
 
 // A real model the kernel configurations were sampled around.
 struct KernelModelSource {
@@ -65,7 +68,17 @@ struct KernelPoint {
   bool valid = false;  // trained on only when true
   std::vector<std::string> reasons;  // why not valid: the verdict's reasons, or the failure
   int attempts = 0;    // measurements made (1 + repeats of INVALID ones)
+  // The fraction of the lone model's profiled time spent converting layouts around the kernel
+  // (LayoutShare of the result's profile: onnxruntime's ReorderInput/ReorderOutput); unset when
+  // the measurement had no profile. Inside a model the kernel pays no such conversion where its
+  // neighbours use its layout, so the predictor trains on the kernel's own time
+  // (KernelOwnMs).
+  std::optional<double> layout_share;
 };
+
+// The kernel's own time in a point: (median_ms - overhead_ms) x (1 - layout_share), never below
+// `floor_ms`; without a layout_share, median_ms - overhead_ms. The point must have a median.
+double KernelOwnMs(const KernelPoint& point, double overhead_ms, double floor_ms);
 
 nlohmann::json ToJson(const KernelPoint& point);
 
@@ -122,7 +135,8 @@ class OverheadModelFile {
 };
 
 // The point a result stands for: valid when the run completed with a valid verdict; a failure's
-// stage and message, or the verdict's reasons, otherwise. `attempts` as made.
+// stage and message, or the verdict's reasons, otherwise. `attempts` as made; layout_share from
+// the result's profile when it has one.
 KernelPoint KernelPointFromResult(const KernelModelEntry& entry, const BenchResult& result, int attempts);
 
 // The provenance of a data set measured with `result`'s device, runtime, settings and

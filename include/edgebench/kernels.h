@@ -74,7 +74,9 @@ int64_t KernelParams(const KernelConfig& config);
 
 // The regressors' feature vector, in the order of KernelFeatureNames(): hin, win, cin, cout,
 // kernel_size, stride, groups, inputs, activation (an index into the activations listed above),
-// flops, params, input_elements, output_elements. Pure.
+// flops, params, input_elements, output_elements, cin_align, cout_align (the largest power of
+// two, up to 64, dividing cin and cout: whether the channels fill a runtime's SIMD blocks,
+// which decides e.g. whether onnxruntime runs a Conv in its blocked NCHWc layout). Pure.
 const std::vector<std::string>& KernelFeatureNames();
 std::vector<double> KernelFeatures(const KernelConfig& config);
 

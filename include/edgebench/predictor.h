@@ -1,5 +1,6 @@
-// Latency prediction: one gradient-boosted tree regressor (XGBoost) per kernel type, trained on
-// measured single-kernel models (data sets "edgebench.kernels/1", kernel_dataset.h), and a model's latency
+// Latency prediction: one regressor per kernel type (a linear base times gradient-boosted trees of
+// XGBoost), trained on measured single-kernel models (data sets "edgebench.kernels/2",
+// kernel_dataset.h), and a model's latency
 // predicted as the runtime's per-inference floor plus the predictions of the kernels the model
 // splits into (kernel_split.h). Saved as one JSON document, schema "edgebench.predictor/1"
 // (docs/predictor.md).
@@ -27,10 +28,12 @@ namespace edgebench {
 class XgbRegressor;  // src/predict/xgboost_regressor.h
 
 inline constexpr const char* kPredictorSchema = "edgebench.predictor/1";
-// The predictor file's format version "MAJOR.MINOR". A reader loads every file of its own major
-// version (a later minor version only adds fields, which it ignores) and refuses a later major
-// version; every later edgebench reads major version 1.
-inline constexpr int kPredictorFormatMajor = 1;
+// The predictor file's format version "MAJOR.MINOR". A reader loads every file of its own and
+// earlier major versions (a later minor version only adds fields, which it ignores) and refuses
+// a later major version. Major 1: the regressors predict log(kernel ms); major 2: each type has
+// a LinearBase and its trees predict log(kernel ms / base ms), kernel ms without the lone
+// model's layout conversions.
+inline constexpr int kPredictorFormatMajor = 2;
 inline constexpr int kPredictorFormatMinor = 0;
 
 // --- Accuracy --------------------------------------------------------------------------------
@@ -75,15 +78,51 @@ struct FlopsBaseline {
   std::string fitted_on;   // in words
 };
 
+// Adapting a predictor of one runtime or device to another with few measurements.
+struct AdaptSettings {
+  std::size_t max_points = 100;  // kernel points of the new runtime used, at most
+  uint64_t seed = 1;             // which points: round-robin over the kernel types, by seeded hash
+};
+
+// What an adapted predictor is: the base's regressors, each kernel type's prediction times
+// exp(log_factors[type]) (types no chosen point has: exp(default_log_factor)).
+struct Adaptation {
+  std::string base_runtime, base_runtime_version, base_device;
+  std::size_t points = 0;  // the new runtime's points the factors were fitted on
+  std::map<std::string, double> log_factors;
+  double default_log_factor = 0;
+};
+
+// A kernel type's analytic part: fixed_ms + ms_per_flop x FLOPs + ms_per_element x (elements
+// read + elements written), non-negative coefficients. It carries a prediction into sizes the
+// kernel data set has few points of; the trees learn what it misses.
+struct LinearBase {
+  double fixed_ms = 0;
+  double ms_per_flop = 0;
+  double ms_per_element = 0;
+  double Ms(const KernelConfig& config) const;  // at least Predictor::kMinTargetMs
+};
+// The non-negative coefficients with the least squared relative error over (config, ms) pairs
+// (every subset of the three terms is tried). Pure.
+LinearBase FitLinearBase(const std::vector<std::pair<KernelConfig, double>>& points);
+
 class Predictor {
  public:
-  // Trains one regressor per kernel type that has valid points, on log(max(median_ms -
-  // overhead_ms, kMinTargetMs)) of the training share (see docs/predictor.md for why log).
+  // Trains one regressor per kernel type that has valid points: a LinearBase fitted on the
+  // training share's KernelOwnMs(point, overhead_ms, kMinTargetMs), and trees on log(own ms /
+  // base ms) (docs/predictor.md).
   // Every data set must come from the rules' runtime. A type with fewer than 2 valid points has
   // no regressor.
   // `names` (the data sets' files, or empty) go into the provenance.
   static Expected<Predictor> Train(const std::vector<KernelDataSet>& data, const std::vector<std::string>& names,
                                    const KernelRules& rules, const PredictorSettings& settings);
+  // A predictor of the data sets' runtime (and device) made from `base` with at most
+  // settings.max_points of their valid points: per kernel type, the median of log(kernel own
+  // time / base prediction) over the type's chosen points (Adaptation). The rules are the new
+  // runtime's; the overhead is the data sets'. The points not chosen are the validation points.
+  static Expected<Predictor> Adapt(const Predictor& base, const std::vector<KernelDataSet>& data,
+                                   const std::vector<std::string>& names, const KernelRules& rules,
+                                   const AdaptSettings& settings);
   // Checks the schema, the format version and every required field: kBadModel naming the
   // problem otherwise.
   static Expected<Predictor> FromJson(const nlohmann::json& document);
@@ -96,6 +135,7 @@ class Predictor {
   const KernelRules& rules() const { return rules_; }
   double overhead_ms() const { return overhead_ms_; }
   const FlopsBaseline& flops_baseline() const { return flops_baseline_; }
+  const std::optional<Adaptation>& adaptation() const { return adaptation_; }
   std::vector<std::string> types() const;  // kernel types with a regressor
   bool HasType(const std::string& type) const { return regressors_.count(type) > 0; }
   const Accuracy& validation(const std::string& type) const { return regressors_.at(type).validation; }
@@ -110,6 +150,7 @@ class Predictor {
  private:
   struct TypeModel {
     std::shared_ptr<const XgbRegressor> regressor;
+    std::optional<LinearBase> base;  // absent in files of format major 1
     Accuracy validation;
     std::size_t train_points = 0;
   };
@@ -123,6 +164,7 @@ class Predictor {
   // For each feature the regressors were trained on, its index in KernelFeatureNames().
   std::vector<std::size_t> feature_columns_;
   std::vector<ValidationPoint> validation_points_;
+  std::optional<Adaptation> adaptation_;
 };
 
 // --- Adaptive sampling -----------------------------------------------------------------------

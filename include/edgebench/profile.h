@@ -66,4 +66,13 @@ struct TransferSummary {
 };
 TransferSummary SummarizeTransfers(const OpProfile& profile);
 
+// Kernels that only convert a tensor between memory layouts, as runtimes name them:
+// onnxruntime's ReorderInput/ReorderOutput (to and from its blocked NCHWc layout, inserted where
+// a kernel that runs in NCHWc meets one that does not, or the model's input or output).
+bool IsLayoutKernelType(const std::string& kernel_type);
+
+// The fraction of the summed time of the kernels that ran themselves spent in layout kernels,
+// in [0, 1]; 0 when the kernels took no time. Pure.
+double LayoutShare(const OpProfile& profile);
+
 }  // namespace edgebench

@@ -313,13 +313,15 @@ void AddKernelsMeasureCommand(CLI::App& app, int& exit_code) {
   auto* command = group->add_subcommand("measure", "Measure every kernel model of a directory: a kernel data set");
   command->footer(
       "Examples:\n"
-      "  edgebench kernels measure kernels/ -r onnxruntime --threads 1 --out onnxruntime.kernels.json\n"
+      "  edgebench kernels measure kernels/ -r onnxruntime --threads 1 --profile --out onnxruntime.kernels.json\n"
       "  edgebench kernels measure kernels/ -r onnxruntime --threads 1 --out rpi4.kernels.json \\\n"
       "      --server http://10.0.0.1:8080 --token-file admin.token --device rpi4\n"
       "DIR is what 'edgebench kernels generate' wrote. The overhead model (a relu on [1, 8, 1, 1]) is\n"
       "measured first: its median is the data set's overhead_ms. Points that stay INVALID or fail\n"
       "are kept with valid: false and never trained on. The file is rewritten after every point\n"
-      "(locally), so --resume continues a run that was cut short. docs/predictor.md.");
+      "(locally), so --resume continues a run that was cut short. With --profile each point also\n"
+      "records the share of the lone model's time spent converting layouts (onnxruntime's reorders),\n"
+      "which training leaves out of the kernel's time. docs/predictor.md.");
   command->add_option("dir", flags->kernels_dir, "Directory with kernels.json and the kernel models")->required();
   command->add_option("-r,--runtime", flags->runtime, "Runtime (see 'edgebench runtimes')")->required();
   command->add_option("--out", flags->out, "The data set file to write")->required();

@@ -109,6 +109,32 @@ Expected<std::size_t> AdaptiveRound(const TrainFlags& flags, int round, const Pr
   return added;
 }
 
+// Writes the predictor file and prints each type's validation figures (text or --json).
+int WritePredictor(const Predictor& predictor, const std::string& out, bool json, const std::string& held_out) {
+  auto document = predictor.ToJson();
+  if (!document.ok()) return ReportError(document.error());
+  if (auto status = WriteOutput(out, document->dump() + "\n"); !status.ok()) return ReportError(status.error());
+  if (json) {
+    nlohmann::json validation = nlohmann::json::object();
+    for (const auto& type : predictor.types()) validation[type] = ToJson(predictor.validation(type));
+    auto status = PrintOut(nlohmann::json{{"predictor", out}, {"validation", validation}}.dump(2) + "\n");
+    return status.ok() ? kExitOk : ReportError(status.error());
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& type : predictor.types()) {
+    const Accuracy& a = predictor.validation(type);
+    rows.push_back({type, std::to_string(a.points), Percent(a.within_10_percent), Percent(a.within_5_percent),
+                    FormatDuration(a.rmse_ms), Percent(a.mape_percent)});
+  }
+  const std::string text =
+      "validation per kernel type (" + held_out + ", kernel time without the overhead)\n" +
+      FormatTable({"kernel type", "held out", "within 10%", "within 5%", "RMSE", "MAPE"}, rows,
+                  {false, true, true, true, true, true}) +
+      "overhead (runtime floor): " + FormatDuration(predictor.overhead_ms()) + "\nwrote " + out + "\n";
+  auto status = PrintOut(text);
+  return status.ok() ? kExitOk : ReportError(status.error());
+}
+
 int RunTrain(const TrainFlags& flags) {
   if (auto status = CheckOutputPath(flags.out); !status.ok()) return ReportError(status.error());
   auto rules_json = ReadJsonFile(flags.rules);
@@ -144,29 +170,40 @@ int RunTrain(const TrainFlags& flags) {
     predictor = Predictor::Train(data, names, *rules, settings);
     if (!predictor.ok()) return ReportError(predictor.error());
   }
-  auto document = predictor->ToJson();
-  if (!document.ok()) return ReportError(document.error());
-  if (auto status = WriteOutput(flags.out, document->dump() + "\n"); !status.ok()) return ReportError(status.error());
-  if (flags.json) {
-    nlohmann::json validation = nlohmann::json::object();
-    for (const auto& type : predictor->types()) validation[type] = ToJson(predictor->validation(type));
-    auto status = PrintOut(nlohmann::json{{"predictor", flags.out}, {"validation", validation}}.dump(2) + "\n");
-    return status.ok() ? kExitOk : ReportError(status.error());
+  return WritePredictor(*predictor, flags.out, flags.json,
+                        std::to_string(settings.validation_percent) + "% of each type's valid points held out");
+}
+
+// --- predictor adapt -------------------------------------------------------------------------
+
+struct AdaptFlags {
+  std::string base;
+  std::vector<std::string> datasets;
+  std::string rules;
+  std::string out;
+  AdaptSettings settings;
+  bool json = false;
+};
+
+int RunAdapt(const AdaptFlags& flags) {
+  if (auto status = CheckOutputPath(flags.out); !status.ok()) return ReportError(status.error());
+  auto base = Predictor::Load(flags.base);
+  if (!base.ok()) return ReportError(base.error());
+  auto rules_json = ReadJsonFile(flags.rules);
+  if (!rules_json.ok()) return ReportError(rules_json.error());
+  auto rules = KernelRulesFromJson(*rules_json);
+  if (!rules.ok()) return ReportError(InvalidArgument(flags.rules + ": " + rules.error().message));
+  std::vector<KernelDataSet> data;
+  for (const auto& path : flags.datasets) {
+    auto set = ReadKernelDataSet(path);
+    if (!set.ok()) return ReportError(set.error());
+    data.push_back(std::move(*set));
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& type : predictor->types()) {
-    const Accuracy& a = predictor->validation(type);
-    rows.push_back({type, std::to_string(a.points), Percent(a.within_10_percent), Percent(a.within_5_percent),
-                    FormatDuration(a.rmse_ms), Percent(a.mape_percent)});
-  }
-  const std::string text =
-      "validation per kernel type (" + std::to_string(settings.validation_percent) +
-      "% of each type's valid points held out, kernel time without the overhead)\n" +
-      FormatTable({"kernel type", "held out", "within 10%", "within 5%", "RMSE", "MAPE"}, rows,
-                  {false, true, true, true, true, true}) +
-      "overhead (runtime floor): " + FormatDuration(predictor->overhead_ms()) + "\nwrote " + flags.out + "\n";
-  auto status = PrintOut(text);
-  return status.ok() ? kExitOk : ReportError(status.error());
+  auto adapted = Predictor::Adapt(*base, data, flags.datasets, *rules, flags.settings);
+  if (!adapted.ok()) return ReportError(adapted.error());
+  std::cerr << "adapted " << base->runtime() << " (" << base->device() << ") to " << adapted->runtime() << " ("
+            << adapted->device() << ") with " << adapted->adaptation()->points << " kernel points\n";
+  return WritePredictor(*adapted, flags.out, flags.json, "the valid points not adapted with");
 }
 
 // --- predictor evaluate ----------------------------------------------------------------------
@@ -265,14 +302,15 @@ void AddPredictorCommands(CLI::App& app, int& exit_code) {
   auto* train = group->add_subcommand(
       "train", "Train one XGBoost regressor per kernel type on data sets of measured kernels (edgebench kernels measure)");
   train->footer(
-      "Trains on the valid points only, on log(kernel time) so that errors count relatively; holds out\n"
+      "Trains on the valid points only, on log(kernel time / kernel work) so that errors count\n"
+      "relatively (kernel time without the lone model's layout conversions, from its profile); holds out\n"
       "--validation-percent of each type's points (chosen by --seed) and prints their accuracy.\n"
       "Example: edgebench predictor train dataset.json --rules rules.json --out predictor.json");
   auto train_flags = std::make_shared<TrainFlags>();
-  train->add_option("datasets", train_flags->datasets, "Kernel data sets (edgebench.kernels/1), one runtime")
+  train->add_option("datasets", train_flags->datasets, "Kernel data sets (edgebench.kernels/2 or /1), one runtime")
       ->required();
   train->add_option("--rules", train_flags->rules, "Fusion rules of the runtime (edgebench kernels detect)")->required();
-  train->add_option("--out", train_flags->out, "Where to write the predictor file (edgebench.predictor/1)")->required();
+  train->add_option("--out", train_flags->out, "Where to write the predictor file (edgebench.predictor/1, format 2.0)")->required();
   train->add_option("--exclude-source", train_flags->exclude_sources,
                     "Leave out the points sampled around these models (comma-separated), e.g. resnet18,resnet50");
   train->add_option("--validation-percent", train_flags->settings.validation_percent,
@@ -290,6 +328,27 @@ void AddPredictorCommands(CLI::App& app, int& exit_code) {
   train->add_option("--runtime,-r", train_flags->runtime, "The runtime adaptive rounds measure on (the rules')");
   train->add_flag("--json", train_flags->json, "Print the validation figures as JSON");
   train->callback([train_flags, &exit_code] { exit_code = RunTrain(*train_flags); });
+
+  auto* adapt = group->add_subcommand(
+      "adapt", "Adapt a predictor to another runtime or device with at most --max-points of its kernel measurements");
+  adapt->footer(
+      "Keeps the base predictor's regressors and fits, per kernel type, one factor: the median of\n"
+      "log(measured / base prediction) over the chosen points (round-robin over the kernel types).\n"
+      "The points not chosen are the validation points.\n"
+      "Example: edgebench predictor adapt onnxruntime.predictor.json opencv.kernels.json \\\n"
+      "    --rules opencv.rules.json --max-points 100 --out opencv-adapted.predictor.json");
+  auto adapt_flags = std::make_shared<AdaptFlags>();
+  adapt->add_option("base", adapt_flags->base, "The predictor to adapt (edgebench predictor train)")->required();
+  adapt->add_option("datasets", adapt_flags->datasets, "Kernel data sets of the new runtime or device")->required();
+  adapt->add_option("--rules", adapt_flags->rules, "Fusion rules of the new runtime (edgebench kernels detect)")
+      ->required();
+  adapt->add_option("--out", adapt_flags->out, "Where to write the adapted predictor file")->required();
+  adapt->add_option("--max-points", adapt_flags->settings.max_points, "Kernel points of the new runtime to use, at most")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  adapt->add_option("--seed", adapt_flags->settings.seed, "Seed of the choice of points")->capture_default_str();
+  adapt->add_flag("--json", adapt_flags->json, "Print the validation figures as JSON");
+  adapt->callback([adapt_flags, &exit_code] { exit_code = RunAdapt(*adapt_flags); });
 
   auto* evaluate = group->add_subcommand(
       "evaluate", "Compare a predictor's predictions with measured results (edgebench bench --json) of other models");

@@ -54,6 +54,21 @@ bool IsTransferKernelType(const std::string& kernel_type) {
   return kernel_type == "MemcpyFromHost" || kernel_type == "MemcpyToHost";
 }
 
+bool IsLayoutKernelType(const std::string& kernel_type) {
+  return kernel_type == "ReorderInput" || kernel_type == "ReorderOutput";
+}
+
+double LayoutShare(const OpProfile& profile) {
+  double total_ms = 0;
+  double layout_ms = 0;
+  for (const OpEvent& kernel : profile.kernels) {
+    if (!kernel.fused_into.empty()) continue;
+    total_ms += kernel.total_ms;
+    if (IsLayoutKernelType(kernel.kernel_type)) layout_ms += kernel.total_ms;
+  }
+  return total_ms > 0 ? layout_ms / total_ms : 0;
+}
+
 TransferSummary SummarizeTransfers(const OpProfile& profile) {
   TransferSummary summary;
   double total_ms = 0;

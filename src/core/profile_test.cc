@@ -70,6 +70,18 @@ TEST(SummarizeTransfers, CountsOnlyHostDeviceCopies) {
   EXPECT_FALSE(IsTransferKernelType("Conv"));
 }
 
+TEST(LayoutShare, CountsOnnxruntimeReordersThatRanThemselves) {
+  OpProfile profile = FourRuns();
+  EXPECT_DOUBLE_EQ(LayoutShare(profile), 0);
+  profile.kernels.push_back(Kernel("ReorderInput", "ReorderInput", 6));
+  profile.kernels.push_back(Kernel("ReorderOutput", "ReorderOutput", 4));
+  profile.kernels.push_back(Kernel("folded", "ReorderOutput", 9, "conv0"));  // not a kernel of its own
+  EXPECT_DOUBLE_EQ(LayoutShare(profile), 10.0 / 60.0);
+  EXPECT_TRUE(IsLayoutKernelType("ReorderInput"));
+  EXPECT_FALSE(IsLayoutKernelType("Transpose"));
+  EXPECT_DOUBLE_EQ(LayoutShare(OpProfile{}), 0);
+}
+
 TEST(SummarizeByKernelType, TiesAreOrderedByTypeName) {
   OpProfile profile;
   profile.profiled_runs = 1;

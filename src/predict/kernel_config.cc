@@ -66,6 +66,7 @@ const std::vector<TypeFields>& FieldsByType() {
       {"resize", {"hin", "win", "cin", "stride"}, false},
       {"split", {"hin", "win", "cin", "inputs"}, false},
       {"softmax", {"hin", "win", "cin"}, false},
+      {"reshape", {"hin", "win", "cin"}, false},
   };
   return table;
 }
@@ -111,7 +112,7 @@ const std::vector<std::string>& KernelTypes() {
   static const std::vector<std::string> types = {
       "conv", "dwconv", "fc",     "maxpool",         "avgpool",    "globalpool", "add",
       "mul",  "concat", "channel_shuffle", "activation", "bn",      "resize",     "split",
-      "softmax"};
+      "softmax", "reshape"};
   return types;
 }
 
@@ -165,10 +166,22 @@ int64_t KernelParams(const KernelConfig& config) {
   return 0;
 }
 
+namespace {
+
+// The largest power of two dividing `channels`, up to 64; 0 for 0.
+int64_t ChannelAlignment(int64_t channels) {
+  if (channels <= 0) return 0;
+  int64_t alignment = 1;
+  while (alignment < 64 && channels % (alignment * 2) == 0) alignment *= 2;
+  return alignment;
+}
+
+}  // namespace
+
 const std::vector<std::string>& KernelFeatureNames() {
   static const std::vector<std::string> names = {
-      "hin",   "win",    "cin",    "cout",           "kernel_size",    "stride",        "groups",
-      "inputs", "activation", "flops", "params", "input_elements", "output_elements"};
+      "hin",    "win",        "cin",   "cout",   "kernel_size",    "stride",          "groups",    "inputs",
+      "activation", "flops", "params", "input_elements", "output_elements", "cin_align", "cout_align"};
   return names;
 }
 
@@ -187,7 +200,9 @@ std::vector<double> KernelFeatures(const KernelConfig& config) {
           static_cast<double>(KernelFlops(config)),
           static_cast<double>(KernelParams(config)),
           static_cast<double>(InputElements(config)),
-          static_cast<double>(OutputElements(config))};
+          static_cast<double>(OutputElements(config)),
+          static_cast<double>(ChannelAlignment(config.cin)),
+          static_cast<double>(ChannelAlignment(config.cout))};
 }
 
 json ToJson(const KernelConfig& config) {

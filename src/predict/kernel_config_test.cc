@@ -13,7 +13,7 @@ KernelConfig Conv(int64_t hin, int64_t cin, int64_t cout, int64_t k, int64_t str
 }
 
 TEST(KernelConfig, TypesAreTheDocumentedOnes) {
-  EXPECT_EQ(KernelTypes().size(), 15u);
+  EXPECT_EQ(KernelTypes().size(), 16u);
   EXPECT_EQ(KernelTypes().front(), "conv");
   EXPECT_EQ(KernelActivations().front(), "none");
 }
@@ -64,8 +64,13 @@ TEST(KernelConfig, FeaturesFollowTheirNames) {
   EXPECT_EQ(at("flops"), 14 * 14 * 96);
   EXPECT_EQ(at("input_elements"), 14 * 14 * 96 + 96);
   EXPECT_EQ(at("output_elements"), 14 * 14 * 96);
+  EXPECT_EQ(at("cin_align"), 32);  // 96 = 3 x 32
+  EXPECT_EQ(at("cout_align"), 0);
   const std::vector<double> conv = KernelFeatures(Conv(56, 64, 128, 3, 2));
-  EXPECT_EQ(conv.back(), 28 * 28 * 128);
+  EXPECT_EQ(conv[std::find(KernelFeatureNames().begin(), KernelFeatureNames().end(), "output_elements") -
+                 KernelFeatureNames().begin()],
+            28 * 28 * 128);
+  EXPECT_EQ(conv.back(), 64);  // cout_align: 128 is capped at 64
 }
 
 TEST(KernelConfig, JsonRoundTripLeavesZeroFieldsOut) {

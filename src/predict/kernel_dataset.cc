@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "edgebench/bench.h"
 #include "edgebench/kernel_models.h"
 #include "edgebench/model_file.h"
+#include "edgebench/profile.h"
 #include "edgebench/result_json.h"
 #include "edgebench/version.h"
 
@@ -133,7 +135,7 @@ std::string FileName(const Fields& fields) {
 
 KernelPoint PointFromJson(const json& object, const std::string& path) {
   const Fields fields(object, path);
-  fields.OnlyKnown({"file", "sha256", "source", "config", "median_ms", "valid", "reasons", "attempts"});
+  fields.OnlyKnown({"file", "sha256", "source", "config", "median_ms", "valid", "reasons", "attempts", "layout_share"});
   KernelPoint point;
   point.file = FileName(fields);
   point.sha256 = fields.String("sha256");
@@ -143,6 +145,12 @@ KernelPoint PointFromJson(const json& object, const std::string& path) {
   point.valid = fields.Bool("valid");
   point.reasons = fields.Strings("reasons");
   point.attempts = static_cast<int>(fields.Unsigned("attempts"));
+  if (object.contains("layout_share")) {
+    point.layout_share = fields.NullableNumber("layout_share");
+    if (point.layout_share && (*point.layout_share < 0 || *point.layout_share >= 1)) {
+      Fail(fields.Path("layout_share"), "must be in [0, 1)");
+    }
+  }
   if (point.median_ms && *point.median_ms < 0) Fail(fields.Path("median_ms"), "must not be negative");
   if (point.valid && (!point.median_ms || *point.median_ms <= 0)) {
     Fail(fields.Path("median_ms"), "must be a positive number on a valid point");
@@ -189,7 +197,13 @@ json ToJson(const KernelPoint& point) {
           {"median_ms", point.median_ms ? json(*point.median_ms) : json(nullptr)},
           {"valid", point.valid},
           {"reasons", point.reasons},
-          {"attempts", point.attempts}};
+          {"attempts", point.attempts},
+          {"layout_share", point.layout_share ? json(*point.layout_share) : json(nullptr)}};
+}
+
+double KernelOwnMs(const KernelPoint& point, double overhead_ms, double floor_ms) {
+  const double kernel_ms = (point.median_ms.value_or(0) - overhead_ms) * (1 - point.layout_share.value_or(0));
+  return std::max(kernel_ms, floor_ms);
 }
 
 json ToJson(const KernelModels& models) {
@@ -260,8 +274,10 @@ json ToJson(const KernelDataSet& data_set) {
 Expected<KernelDataSet> KernelDataSetFromJson(const json& document) {
   try {
     const Fields fields(document, "");
-    if (fields.String("schema") != kKernelDataSetSchema) {
-      return InvalidArgument("schema '" + fields.String("schema") + "' is not " + kKernelDataSetSchema);
+    const std::string schema = fields.String("schema");
+    if (schema != kKernelDataSetSchema && schema != kKernelDataSetSchemaV1) {
+      return InvalidArgument("schema '" + schema + "' is not " + kKernelDataSetSchema + " (or " +
+                             kKernelDataSetSchemaV1 + ")");
     }
     fields.OnlyKnown({"schema", "provenance", "overhead_ms", "overhead", "points"});
     KernelDataSet data_set;
@@ -336,6 +352,7 @@ KernelPoint KernelPointFromResult(const KernelModelEntry& entry, const BenchResu
   point.median_ms = result.latency_ms.p50;
   point.valid = result.validity.valid;
   point.reasons = result.validity.reasons;
+  if (result.profile) point.layout_share = LayoutShare(*result.profile);
   return point;
 }
 

@@ -61,7 +61,7 @@ KernelDataSet SampleDataSet() {
   data_set.overhead = {.file = "overhead.onnx", .sha256 = "ff", .source = "", .config = OverheadKernelConfig(),
                        .median_ms = 0.004, .valid = true, .reasons = {}, .attempts = 1};
   data_set.points = {{.file = "0001_conv.onnx", .sha256 = "01", .source = "tinycnn", .config = Conv(),
-                      .median_ms = 0.05, .valid = true, .reasons = {}, .attempts = 1},
+                      .median_ms = 0.05, .valid = true, .reasons = {}, .attempts = 1, .layout_share = 0.25},
                      {.file = "0002_activation.onnx", .sha256 = "02", .source = "tinycnn", .config = Relu6(),
                       .median_ms = std::nullopt, .valid = false, .reasons = {"load: bad model"}, .attempts = 1}};
   return data_set;
@@ -77,7 +77,7 @@ std::string ErrorOf(const json& document) {
 
 TEST(KernelDataSet, JsonRoundTripKeepsEveryField) {
   const json document = ToJson(SampleDataSet());
-  EXPECT_EQ(document["schema"], "edgebench.kernels/1");
+  EXPECT_EQ(document["schema"], "edgebench.kernels/2");
   EXPECT_EQ(document["provenance"]["settings"]["threads"], 1);
   EXPECT_EQ(document["provenance"]["environment"]["cpu_model"], "Cortex-A72");
   EXPECT_EQ(document["provenance"]["kernel_models"]["seed"], 7);
@@ -88,13 +88,37 @@ TEST(KernelDataSet, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(ToJson(*read), document);
   EXPECT_EQ(read->points[0].config, Conv());
   EXPECT_EQ(read->points[1].reasons, std::vector<std::string>{"load: bad model"});
+  EXPECT_EQ(read->points[0].layout_share, 0.25);
+  EXPECT_FALSE(read->points[1].layout_share);
+}
+
+// A file of the first schema (no layout_share) still reads; its points' own time is the median
+// less the overhead.
+TEST(KernelDataSet, ReadsTheFirstSchema) {
+  json v1 = ToJson(SampleDataSet());
+  v1["schema"] = "edgebench.kernels/1";
+  for (auto& point : v1["points"]) point.erase("layout_share");
+  v1["overhead"].erase("layout_share");
+  auto read = KernelDataSetFromJson(v1);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_FALSE(read->points[0].layout_share);
+  EXPECT_DOUBLE_EQ(KernelOwnMs(read->points[0], 0.004, 1e-4), 0.05 - 0.004);
+  json bad_share = ToJson(SampleDataSet());
+  bad_share["points"][0]["layout_share"] = 1.5;
+  EXPECT_NE(ErrorOf(bad_share).find("points[0].layout_share"), std::string::npos);
+}
+
+TEST(KernelDataSet, OwnTimeLeavesTheLayoutConversionsOut) {
+  KernelPoint point = SampleDataSet().points[0];  // median 0.05 ms, layout share 0.25
+  EXPECT_DOUBLE_EQ(KernelOwnMs(point, 0.01, 1e-4), (0.05 - 0.01) * 0.75);
+  EXPECT_DOUBLE_EQ(KernelOwnMs(point, 0.06, 1e-4), 1e-4);  // never below the floor
 }
 
 TEST(KernelDataSet, StrictReadingNamesTheField) {
   const json good = ToJson(SampleDataSet());
   json foreign = good;
   foreign["schema"] = "edgebench.result/1";
-  EXPECT_NE(ErrorOf(foreign).find("schema 'edgebench.result/1' is not edgebench.kernels/1"), std::string::npos);
+  EXPECT_NE(ErrorOf(foreign).find("schema 'edgebench.result/1' is not edgebench.kernels/2"), std::string::npos);
   json missing = good;
   missing["points"][1].erase("median_ms");
   EXPECT_NE(ErrorOf(missing).find("field 'points[1].median_ms' is missing"), std::string::npos);
@@ -167,6 +191,13 @@ TEST(KernelDataSet, PointOfAResult) {
   EXPECT_EQ(invalid.median_ms, 0.5);
   EXPECT_EQ(invalid.attempts, 3);
   EXPECT_EQ(invalid.reasons, result.validity.reasons);
+  EXPECT_FALSE(invalid.layout_share);  // no profile
+  // With a profile: the share of the layout kernels (onnxruntime's reorders) in its time.
+  result.profile = OpProfile{.source = "onnxruntime profiler", .profiled_runs = 2,
+                             .kernels = {{.kernel_name = "ReorderInput", .kernel_type = "ReorderInput", .total_ms = 1, .calls = 2},
+                                         {.kernel_name = "/k2/Relu_output_0_nchwc", .kernel_type = "Conv", .total_ms = 6, .calls = 2},
+                                         {.kernel_name = "ReorderOutput", .kernel_type = "ReorderOutput", .total_ms = 1, .calls = 2}}};
+  EXPECT_EQ(KernelPointFromResult(entry, result, 1).layout_share, 0.25);
   result.failure = RunFailure{"load", RuntimeError("cannot load"), ""};
   KernelPoint failed = KernelPointFromResult(entry, result, 1);
   EXPECT_FALSE(failed.valid);

@@ -245,6 +245,10 @@ std::vector<std::string> BuildKernel(GraphBuilder& b, const KernelConfig& c) {
     SetInt(b.Node("Split", {"input", b.Initializer("split.sizes", onnx::TensorProto::INT64, {c.inputs}, sizes)},
                   outputs),
            "axis", 1);
+  } else if (type == "reshape") {
+    b.AddInput("input", input_dims);
+    outputs.push_back(b.Tensor());
+    SetInt(b.Node("Flatten", {"input"}, {outputs.back()}), "axis", 1);
   } else if (type == "softmax") {
     const bool flat = c.hin == 1 && c.win == 1;
     b.AddInput("input", flat ? std::vector<int64_t>{1, c.cin} : input_dims);
@@ -258,6 +262,7 @@ std::vector<std::string> BuildKernel(GraphBuilder& b, const KernelConfig& c) {
 std::vector<int64_t> OutputDims(const KernelConfig& c) {
   if (c.type == "fc") return {1, c.cout};
   if (c.type == "softmax" && c.hin == 1 && c.win == 1) return {1, c.cin};
+  if (c.type == "reshape") return {1, c.cin * c.hin * c.win};
   const int64_t channels = c.type == "conv" || c.type == "dwconv" ? c.cout
                            : c.type == "split"                    ? c.cin / c.inputs
                                                                   : c.cin;

@@ -42,6 +42,7 @@ std::vector<KernelConfig> EveryKernelType() {
       {.type = "mul", .activation = "hsigmoid", .hin = 6, .win = 6, .cin = 16},
       {.type = "concat", .hin = 5, .win = 5, .cin = 24, .inputs = 3},
       {.type = "channel_shuffle", .hin = 6, .win = 6, .cin = 24, .groups = 2},
+      {.type = "reshape", .hin = 3, .win = 3, .cin = 16},
       {.type = "activation", .activation = "relu", .hin = 4, .win = 4, .cin = 8},
       {.type = "activation", .activation = "relu6", .hin = 4, .win = 4, .cin = 8},
       {.type = "activation", .activation = "hswish", .hin = 4, .win = 4, .cin = 8},

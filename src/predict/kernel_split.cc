@@ -282,6 +282,11 @@ class Splitter {
       }
       c.type = "split", c.inputs = kernel_node.output_size();
       if (op == "Slice") notes.push_back("Slice: one part of the channels");
+    } else if ((op == "Flatten" || op == "Reshape") && Dims(input).size() == 4 && out.size() == 2) {
+      if (!SetInputShape(input, c) || out[1] != c.cin * c.hin * c.win) {
+        return unknown(op + " to other than [N, C x H x W], or with unknown shapes");
+      }
+      c.type = "reshape";
     } else if (op == "Softmax") {
       const std::vector<int64_t> in = Dims(input);
       if (!SetInputShape(input, c) || (in.size() == 4 && IntAttribute(kernel_node, "axis", -1) != 1) ||

@@ -30,7 +30,7 @@ TEST(SplitIntoKernels, MobileNetV2UnderTheReferenceRules) {
   ASSERT_TRUE(kernels.ok()) << kernels.error().message;
   ASSERT_EQ(kernels->size(), 66u);
   EXPECT_EQ(CountTypes(*kernels), (std::map<std::string, int>{{"conv", 35}, {"dwconv", 17}, {"add", 10},
-                                                              {"globalpool", 1}, {"unknown", 1}, {"fc", 1},
+                                                              {"globalpool", 1}, {"reshape", 1}, {"fc", 1},
                                                               {"softmax", 1}}));
   const ModelKernel& first = kernels->front();
   EXPECT_EQ(first.op_types, (std::vector<std::string>{"Conv", "BatchNormalization", "Clip"}));
@@ -47,8 +47,8 @@ TEST(SplitIntoKernels, MobileNetV2UnderTheReferenceRules) {
                                                         .stride = 2, .groups = 96}));
   EXPECT_EQ(padded->nodes.size(), 4u);
   const ModelKernel& flatten = (*kernels)[kernels->size() - 3];
-  EXPECT_EQ(flatten.config.type, "unknown");
-  EXPECT_EQ(flatten.note, "no kernel type for Flatten");
+  EXPECT_EQ(ToJson(flatten.config), ToJson(KernelConfig{.type = "reshape", .hin = 1, .win = 1, .cin = 1280}));
+  EXPECT_EQ(flatten.note, "");
   EXPECT_EQ(ToJson(kernels->back().config), ToJson(KernelConfig{.type = "softmax", .hin = 1, .win = 1, .cin = 1000}));
 }
 
@@ -119,7 +119,7 @@ TEST(SplitIntoKernels, UnfusedPadIsUnknownAndBadFilesAreErrors) {
   ASSERT_TRUE(kernels.ok());
   EXPECT_EQ(kernels->size(), 157u);  // every node its own kernel
   const std::map<std::string, int> counts = CountTypes(*kernels);
-  EXPECT_EQ(counts.at("unknown"), 5);  // 4 Pads and the Flatten
+  EXPECT_EQ(counts.at("unknown"), 4);  // the 4 Pads
   EXPECT_EQ(counts.at("bn"), 52);
   EXPECT_EQ(counts.at("activation"), 35);
 

@@ -1,6 +1,7 @@
 #include "edgebench/predictor.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -21,10 +22,6 @@ uint64_t StableHash(const std::string& text, uint64_t seed) {
     hash *= 1099511628211ULL;
   }
   return hash;
-}
-
-double Target(double median_ms, double overhead_ms) {
-  return std::max(median_ms - overhead_ms, Predictor::kMinTargetMs);
 }
 
 // The FLOPs baseline: k minimising the squared relative error of k x FLOPs against the
@@ -64,11 +61,110 @@ Expected<T> Required(const nlohmann::json& document, const std::string& field) {
   }
 }
 
+// Solves the n x n system `a` x = `b` by Gaussian elimination with partial pivoting; false when
+// it is singular.
+bool Solve(std::vector<std::vector<double>> a, std::vector<double> b, std::vector<double>& x) {
+  const std::size_t n = b.size();
+  for (std::size_t col = 0; col < n; ++col) {
+    std::size_t pivot = col;
+    for (std::size_t row = col + 1; row < n; ++row) {
+      if (std::abs(a[row][col]) > std::abs(a[pivot][col])) pivot = row;
+    }
+    if (std::abs(a[pivot][col]) < 1e-12) return false;
+    std::swap(a[pivot], a[col]);
+    std::swap(b[pivot], b[col]);
+    for (std::size_t row = col + 1; row < n; ++row) {
+      const double factor = a[row][col] / a[col][col];
+      for (std::size_t k = col; k < n; ++k) a[row][k] -= factor * a[col][k];
+      b[row] -= factor * b[col];
+    }
+  }
+  x.assign(n, 0);
+  for (std::size_t i = n; i-- > 0;) {
+    double sum = b[i];
+    for (std::size_t k = i + 1; k < n; ++k) sum -= a[i][k] * x[k];
+    x[i] = sum / a[i][i];
+  }
+  return true;
+}
+
+std::array<double, 3> BaseTerms(const KernelConfig& config) {
+  const auto features = KernelFeatures(config);
+  const auto& names = KernelFeatureNames();
+  const auto at = [&](const char* name) {
+    return features[static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin())];
+  };
+  return {1.0, at("flops"), at("input_elements") + at("output_elements")};
+}
+
+nlohmann::json BaseJson(const LinearBase& base) {
+  return {{"fixed_ms", base.fixed_ms}, {"ms_per_flop", base.ms_per_flop}, {"ms_per_element", base.ms_per_element}};
+}
+
+nlohmann::json AdaptationJson(const Adaptation& adaptation) {
+  return {{"base_runtime", adaptation.base_runtime},
+          {"base_runtime_version", adaptation.base_runtime_version},
+          {"base_device", adaptation.base_device},
+          {"points", adaptation.points},
+          {"log_factors", adaptation.log_factors},
+          {"default_log_factor", adaptation.default_log_factor}};
+}
+
 nlohmann::json BaselineJson(const FlopsBaseline& baseline) {
   return {{"ms_per_gflop", baseline.ms_per_gflop}, {"points", baseline.points}, {"fitted_on", baseline.fitted_on}};
 }
 
 }  // namespace
+
+// --- The linear base -------------------------------------------------------------------------
+
+double LinearBase::Ms(const KernelConfig& config) const {
+  const auto terms = BaseTerms(config);
+  return std::max(fixed_ms * terms[0] + ms_per_flop * terms[1] + ms_per_element * terms[2], Predictor::kMinTargetMs);
+}
+
+LinearBase FitLinearBase(const std::vector<std::pair<KernelConfig, double>>& points) {
+  // Rows scaled by 1 / ms (relative error), columns by their largest value (conditioning).
+  std::vector<std::array<double, 3>> rows;
+  std::array<double, 3> scale = {0, 0, 0};
+  for (const auto& [config, ms] : points) {
+    rows.push_back(BaseTerms(config));
+    for (std::size_t j = 0; j < 3; ++j) scale[j] = std::max(scale[j], rows.back()[j]);
+  }
+  for (double& s : scale) s = s > 0 ? s : 1;
+  std::array<double, 3> best = {0, 0, 0};
+  double best_error = -1;
+  for (unsigned subset = 1; subset < 8; ++subset) {
+    std::vector<std::size_t> columns;
+    for (std::size_t j = 0; j < 3; ++j) {
+      if ((subset >> j) & 1U) columns.push_back(j);
+    }
+    const std::size_t n = columns.size();
+    std::vector<std::vector<double>> normal(n, std::vector<double>(n, 0));
+    std::vector<double> right(n, 0);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const double weight = 1 / points[i].second;
+      for (std::size_t a = 0; a < n; ++a) {
+        const double xa = rows[i][columns[a]] / scale[columns[a]] * weight;
+        right[a] += xa * points[i].second * weight;
+        for (std::size_t b = 0; b < n; ++b) normal[a][b] += xa * rows[i][columns[b]] / scale[columns[b]] * weight;
+      }
+    }
+    std::vector<double> solution;
+    if (!Solve(normal, right, solution)) continue;
+    if (std::any_of(solution.begin(), solution.end(), [](double v) { return v < 0; })) continue;
+    std::array<double, 3> coefficients = {0, 0, 0};
+    for (std::size_t a = 0; a < n; ++a) coefficients[columns[a]] = solution[a] / scale[columns[a]];
+    double error = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      double ms = 0;
+      for (std::size_t j = 0; j < 3; ++j) ms += coefficients[j] * rows[i][j];
+      error += (ms / points[i].second - 1) * (ms / points[i].second - 1);
+    }
+    if (best_error < 0 || error < best_error) best_error = error, best = coefficients;
+  }
+  return LinearBase{best[0], best[1], best[2]};
+}
 
 // --- Accuracy --------------------------------------------------------------------------------
 
@@ -182,29 +278,33 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, con
     std::vector<std::vector<double>> train_rows, validation_rows;
     std::vector<double> train_targets, validation_targets;
     std::vector<const KernelPoint*> validation_points;
+    std::vector<std::pair<KernelConfig, double>> train_ms;
     for (std::size_t rank = 0; rank < order.size(); ++rank) {
       const auto& [point, overhead] = points[order[rank].second];
-      const double target = Target(*point.median_ms, overhead);
+      const double target = KernelOwnMs(point, overhead, kMinTargetMs);
       if (rank < held_out) {
         validation_rows.push_back(KernelFeatures(point.config));
         validation_targets.push_back(target);
         validation_points.push_back(&point);
       } else {
         train_rows.push_back(KernelFeatures(point.config));
-        train_targets.push_back(std::log(target));
+        train_ms.emplace_back(point.config, target);
         training_points.push_back(point);
       }
     }
+    const LinearBase base = FitLinearBase(train_ms);
+    for (const auto& [config, ms] : train_ms) train_targets.push_back(std::log(ms / base.Ms(config)));
     auto regressor = XgbRegressor::Train(train_rows, train_targets, params);
     if (!regressor.ok()) return Error{regressor.error().code, type + ": " + regressor.error().message};
     TypeModel model;
     model.regressor = std::make_shared<const XgbRegressor>(std::move(*regressor));
+    model.base = base;
     model.train_points = train_rows.size();
     auto predicted_log = model.regressor->Predict(validation_rows);
     if (!predicted_log.ok()) return predicted_log.error();
     std::vector<double> predicted;
     for (std::size_t i = 0; i < predicted_log->size(); ++i) {
-      predicted.push_back(std::exp((*predicted_log)[i]));
+      predicted.push_back(std::exp((*predicted_log)[i]) * base.Ms(validation_points[i]->config));
       predictor.validation_points_.push_back(
           {validation_points[i]->config, validation_points[i]->source, validation_targets[i], predicted.back()});
     }
@@ -214,6 +314,108 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, con
   if (predictor.regressors_.empty()) return InvalidArgument("no kernel type has 2 or more valid points to train on");
   predictor.flops_baseline_ = FitFlopsBaseline(training_points);
   return predictor;
+}
+
+Expected<Predictor> Predictor::Adapt(const Predictor& base, const std::vector<KernelDataSet>& data,
+                                     const std::vector<std::string>& names, const KernelRules& rules,
+                                     const AdaptSettings& settings) {
+  if (data.empty()) return InvalidArgument("no kernel data set to adapt with");
+  if (base.adaptation_) return InvalidArgument("the base predictor is itself adapted; adapt the predictor it came from");
+  Predictor adapted = base;
+  adapted.rules_ = rules;
+  adapted.validation_points_.clear();
+  adapted.provenance_.clear();
+  adapted.settings_ = {{"adapted_from", base.runtime()}, {"max_points", settings.max_points}, {"seed", settings.seed}};
+  std::vector<double> overheads;
+  std::vector<std::string> devices;
+  // Valid points of types the base predicts, per type, in the order of a seeded hash.
+  std::map<std::string, std::vector<std::pair<uint64_t, std::pair<KernelPoint, double>>>> by_type;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const KernelDataSet& set = data[i];
+    const std::string name = i < names.size() ? names[i] : "kernel data set " + std::to_string(i + 1);
+    if (set.provenance.runtime != rules.runtime) {
+      return InvalidArgument(name + ": measured on " + set.provenance.runtime + ", the rules are for " + rules.runtime);
+    }
+    if (i == 0) adapted.runtime_version_ = set.provenance.runtime_version;
+    if (std::find(devices.begin(), devices.end(), set.provenance.device) == devices.end()) {
+      devices.push_back(set.provenance.device);
+    }
+    overheads.push_back(set.overhead_ms);
+    for (const auto& point : set.points) {
+      if (!point.valid || !point.median_ms || !base.HasType(point.config.type)) continue;
+      by_type[point.config.type].push_back(
+          {StableHash(point.file + edgebench::ToJson(point.config).dump(), settings.seed), {point, set.overhead_ms}});
+    }
+    adapted.provenance_.push_back({{"path", name},
+                                   {"provenance", edgebench::ToJson(set).at("provenance")},
+                                   {"overhead_ms", set.overhead_ms},
+                                   {"points", set.points.size()}});
+  }
+  adapted.device_ = Join(devices, ", ");
+  adapted.overhead_ms_ = ComputeLatencyStats(overheads).p50;
+  for (auto& [type, points] : by_type) std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) {
+    return a.first < b.first;
+  });
+  // Round-robin over the types: the first of each type, then the second, ...
+  std::map<std::string, std::size_t> chosen_of_type;
+  std::size_t chosen = 0;
+  for (std::size_t rank = 0; chosen < settings.max_points; ++rank) {
+    bool any = false;
+    for (const auto& [type, points] : by_type) {
+      if (rank >= points.size() || chosen >= settings.max_points) continue;
+      ++chosen_of_type[type];
+      ++chosen;
+      any = true;
+    }
+    if (!any) break;
+  }
+  if (chosen == 0) return InvalidArgument("no valid point of a kernel type the base predictor knows");
+  // Per type: the chosen points' log(own time / base prediction), and the rest for validation.
+  Adaptation adaptation{base.runtime(), base.runtime_version(), base.device(), chosen, {}, 0};
+  std::vector<double> all_logs;
+  std::vector<KernelPoint> fitted_points;
+  std::map<std::string, std::vector<std::pair<KernelPoint, double>>> held_out;
+  for (const auto& [type, points] : by_type) {
+    std::vector<KernelConfig> configs;
+    for (const auto& item : points) configs.push_back(item.second.first.config);
+    auto base_ms = base.PredictKernelsMs(configs);
+    if (!base_ms.ok()) return base_ms.error();
+    std::vector<double> logs;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const auto& [point, overhead] = points[i].second;
+      if (i < chosen_of_type[type]) {
+        logs.push_back(std::log(KernelOwnMs(point, overhead, kMinTargetMs) / (*base_ms)[i]));
+        fitted_points.push_back(point);
+      } else {
+        held_out[type].push_back(points[i].second);
+      }
+    }
+    if (logs.empty()) continue;
+    all_logs.insert(all_logs.end(), logs.begin(), logs.end());
+    adaptation.log_factors[type] = ComputeLatencyStats(logs).p50;
+  }
+  adaptation.default_log_factor = ComputeLatencyStats(all_logs).p50;
+  adapted.adaptation_ = adaptation;
+  for (auto& [type, model] : adapted.regressors_) {
+    model.train_points = chosen_of_type.count(type) > 0 ? chosen_of_type[type] : 0;
+    model.validation = Accuracy{};
+    const auto& rest = held_out[type];
+    if (rest.empty()) continue;
+    std::vector<KernelConfig> configs;
+    std::vector<double> measured;
+    for (const auto& [point, overhead] : rest) {
+      configs.push_back(point.config);
+      measured.push_back(KernelOwnMs(point, overhead, kMinTargetMs));
+    }
+    auto predicted = adapted.PredictKernelsMs(configs);
+    if (!predicted.ok()) return predicted.error();
+    model.validation = ComputeAccuracy(*predicted, measured);
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      adapted.validation_points_.push_back({configs[i], rest[i].first.source, measured[i], (*predicted)[i]});
+    }
+  }
+  adapted.flops_baseline_ = FitFlopsBaseline(fitted_points);
+  return adapted;
 }
 
 std::vector<std::string> Predictor::types() const {
@@ -237,9 +439,18 @@ Expected<std::vector<double>> Predictor::PredictKernelsMs(const std::vector<Kern
       for (std::size_t column : feature_columns_) row.push_back(features[column]);
       rows.push_back(std::move(row));
     }
-    auto values = regressors_.at(type).regressor->Predict(rows);
+    const TypeModel& model = regressors_.at(type);
+    auto values = model.regressor->Predict(rows);
     if (!values.ok()) return values.error();
-    for (std::size_t k = 0; k < indices.size(); ++k) predicted[indices[k]] = std::exp((*values)[k]);
+    double log_factor = 0;
+    if (adaptation_) {
+      const auto found = adaptation_->log_factors.find(type);
+      log_factor = found != adaptation_->log_factors.end() ? found->second : adaptation_->default_log_factor;
+    }
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const double base_ms = model.base ? model.base->Ms(configs[indices[k]]) : 1;
+      predicted[indices[k]] = std::exp((*values)[k] + log_factor) * base_ms;
+    }
   }
   return predicted;
 }
@@ -253,6 +464,7 @@ Expected<nlohmann::json> Predictor::ToJson() const {
     if (!saved.ok()) return saved.error();
     regressors[type] = {{"train_points", model.train_points},
                         {"validation", edgebench::ToJson(model.validation)},
+                        {"base", model.base ? BaseJson(*model.base) : nlohmann::json(nullptr)},
                         {"model", nlohmann::json::parse(*saved)}};
   }
   std::vector<std::string> features;
@@ -270,10 +482,13 @@ Expected<nlohmann::json> Predictor::ToJson() const {
       {"rules", edgebench::ToJson(rules_)},
       {"datasets", provenance_},
       {"feature_names", features},
-      {"target", "log(max(median_ms - overhead_ms, 0.0001)) per kernel"},
+      {"target", "log(kernel_ms / base_ms) per kernel: kernel_ms = max((median_ms - overhead_ms) x (1 - "
+                 "layout_share), 0.0001), base_ms = the type's base: fixed_ms + ms_per_flop x flops + ms_per_element x "
+                 "(input_elements + output_elements)"},
       {"overhead_ms", overhead_ms_},
       {"flops_baseline", BaselineJson(flops_baseline_)},
-      {"regressors", regressors}};
+      {"regressors", regressors},
+      {"adaptation", adaptation_ ? AdaptationJson(*adaptation_) : nlohmann::json(nullptr)}};
 }
 
 Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
@@ -291,7 +506,7 @@ Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
   } catch (const std::exception&) {
     return BadModel("predictor file: bad format_version '" + *version + "'");
   }
-  if (major != kPredictorFormatMajor) {
+  if (major < 1 || major > kPredictorFormatMajor) {
     return BadModel("predictor file format " + *version + " needs a later edgebench (this one reads " +
                     std::to_string(kPredictorFormatMajor) + ".x, edgebench " + kVersion + ")");
   }
@@ -331,6 +546,18 @@ Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
     predictor.flops_baseline_ = {baseline->value("ms_per_gflop", 0.0), baseline->value("points", std::size_t{0}),
                                  baseline->value("fitted_on", "")};
   }
+  if (const auto adaptation = document.find("adaptation"); adaptation != document.end() && !adaptation->is_null()) {
+    try {
+      predictor.adaptation_ = Adaptation{adaptation->at("base_runtime").get<std::string>(),
+                                         adaptation->value("base_runtime_version", ""),
+                                         adaptation->value("base_device", ""),
+                                         adaptation->at("points").get<std::size_t>(),
+                                         adaptation->at("log_factors").get<std::map<std::string, double>>(),
+                                         adaptation->at("default_log_factor").get<double>()};
+    } catch (const nlohmann::json::exception&) {
+      return BadModel("predictor file: 'adaptation' lacks a field or has one of the wrong type");
+    }
+  }
   if (!regressors->is_object() || regressors->empty()) return BadModel("predictor file has no regressors");
   for (const auto& [type, item] : regressors->items()) {
     if (!item.is_object() || !item.contains("model")) return BadModel("predictor file: regressor '" + type + "' has no model");
@@ -340,10 +567,15 @@ Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
     TypeModel model;
     model.regressor = std::make_shared<const XgbRegressor>(std::move(*regressor));
     try {
+      if (major >= 2) {  // major 1 has no base: its trees predict log(kernel_ms) itself
+        const auto& base = item.at("base");
+        model.base = LinearBase{base.at("fixed_ms").get<double>(), base.at("ms_per_flop").get<double>(),
+                                base.at("ms_per_element").get<double>()};
+      }
       model.train_points = item.value("train_points", std::size_t{0});
       if (item.contains("validation")) model.validation = AccuracyFromJson(item.at("validation"));
     } catch (const nlohmann::json::exception&) {
-      return BadModel("predictor file: regressor '" + type + "': bad validation figures");
+      return BadModel("predictor file: regressor '" + type + "': a missing or bad base or validation figures");
     }
     predictor.regressors_.emplace(type, std::move(model));
   }

@@ -156,6 +156,78 @@ TEST(Predictor, FileRoundTripGivesTheSamePredictions) {
   EXPECT_DOUBLE_EQ(loaded->flops_baseline().ms_per_gflop, predictor.flops_baseline().ms_per_gflop);
 }
 
+// A file of format major 1 (regressors of log(kernel ms), no linear base) still loads and
+// predicts what its trees say: the same trees read as major 1 give the major-2 prediction
+// divided by the type's base.
+TEST(Predictor, ReadsFormatMajorOne) {
+  auto document = TrainedPredictor().ToJson();
+  ASSERT_TRUE(document.ok());
+  EXPECT_EQ(document->at("format_version"), "2.0");
+  auto v1 = *document;
+  v1["format_version"] = "1.0";
+  auto loaded = Predictor::FromJson(v1);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const KernelConfig conv = SyntheticData().points.front().config;
+  auto as_v2 = TrainedPredictor().PredictKernelsMs({conv});
+  auto as_v1 = loaded->PredictKernelsMs({conv});
+  ASSERT_TRUE(as_v1.ok() && as_v2.ok());
+  const auto& base = document->at("regressors").at("conv").at("base");
+  const LinearBase conv_base{base.at("fixed_ms"), base.at("ms_per_flop"), base.at("ms_per_element")};
+  EXPECT_NEAR(as_v1->front(), as_v2->front() / conv_base.Ms(conv), 1e-9 * as_v1->front());
+}
+
+// Another runtime whose convs take 3x and adds 0.5x the synthetic device's time: adapting with 20
+// points finds both factors, predicts the rest of the new runtime's points from them, and the
+// factors survive the file.
+TEST(Predictor, AdaptsToAnotherRuntimeWithFewPoints) {
+  KernelDataSet other = SyntheticData("opencv");
+  for (auto& point : other.points) {
+    if (point.valid) point.median_ms = kOverheadMs + SyntheticMs(point.config) * (point.config.type == "conv" ? 3 : 0.5);
+  }
+  auto adapted = Predictor::Adapt(TrainedPredictor(), {other}, {"opencv.json"}, Rules("opencv"),
+                                  AdaptSettings{.max_points = 20, .seed = 1});
+  ASSERT_TRUE(adapted.ok()) << adapted.error().message;
+  EXPECT_EQ(adapted->runtime(), "opencv");
+  ASSERT_TRUE(adapted->adaptation());
+  EXPECT_EQ(adapted->adaptation()->points, 20u);
+  EXPECT_EQ(adapted->adaptation()->base_runtime, "onnxruntime");
+  EXPECT_NEAR(adapted->adaptation()->log_factors.at("conv"), std::log(3.0), 0.15);
+  EXPECT_NEAR(adapted->adaptation()->log_factors.at("add"), std::log(0.5), 0.15);
+  // Round-robin: 10 of each type; the other points validate.
+  EXPECT_EQ(adapted->validation("add").points, 25u - 10u);
+  const KernelConfig conv = SyntheticData().points.front().config;
+  auto base_ms = TrainedPredictor().PredictKernelsMs({conv});
+  auto adapted_ms = adapted->PredictKernelsMs({conv});
+  ASSERT_TRUE(base_ms.ok() && adapted_ms.ok());
+  EXPECT_NEAR(adapted_ms->front() / base_ms->front(), std::exp(adapted->adaptation()->log_factors.at("conv")), 1e-9);
+  auto document = adapted->ToJson();
+  ASSERT_TRUE(document.ok());
+  auto loaded = Predictor::FromJson(*document);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  auto loaded_ms = loaded->PredictKernelsMs({conv});
+  ASSERT_TRUE(loaded_ms.ok());
+  EXPECT_DOUBLE_EQ(loaded_ms->front(), adapted_ms->front());
+  // A data set of a runtime other than the rules' is refused.
+  EXPECT_FALSE(Predictor::Adapt(TrainedPredictor(), {other}, {}, Rules("tflite"), AdaptSettings{}).ok());
+}
+
+// The synthetic conv time is 0.002 ms + 0.5e-6 ms per FLOP: the base finds it.
+TEST(Predictor, LinearBaseFindsAKnownLinearFunction) {
+  std::vector<std::pair<KernelConfig, double>> points;
+  for (const auto& point : SyntheticData().points) {
+    if (point.valid && point.config.type == "conv") points.emplace_back(point.config, SyntheticMs(point.config));
+  }
+  const LinearBase base = FitLinearBase(points);
+  EXPECT_NEAR(base.fixed_ms, 0.002, 1e-6);
+  EXPECT_NEAR(base.ms_per_flop, 0.5e-6, 1e-10);
+  EXPECT_NEAR(base.ms_per_element, 0, 1e-10);
+  // A time that falls with the work has no non-negative fit but a constant.
+  const LinearBase constant = FitLinearBase({{points[0].first, 2.0}, {points[1].first, 1.0}});
+  EXPECT_GE(constant.fixed_ms, 0);
+  EXPECT_GE(constant.ms_per_flop, 0);
+  EXPECT_GE(constant.ms_per_element, 0);
+}
+
 TEST(Predictor, RefusesFutureVersionsMissingFieldsAndCorruptFiles) {
   auto document = TrainedPredictor().ToJson();
   ASSERT_TRUE(document.ok());
@@ -166,10 +238,10 @@ TEST(Predictor, RefusesFutureVersionsMissingFieldsAndCorruptFiles) {
     EXPECT_NE(loaded.error().message.find(fragment), std::string::npos) << loaded.error().message;
   };
   auto future = *document;
-  future["format_version"] = "2.0";
+  future["format_version"] = "3.0";
   expect_bad(future, "needs a later edgebench");
   auto later_minor = *document;  // a later minor version only adds fields: still read
-  later_minor["format_version"] = "1.7";
+  later_minor["format_version"] = "2.7";
   later_minor["something_new"] = 1;
   EXPECT_TRUE(Predictor::FromJson(later_minor).ok());
   for (const char* field : {"rules", "regressors", "feature_names", "overhead_ms", "format_version"}) {
