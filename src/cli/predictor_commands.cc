@@ -39,6 +39,25 @@ std::string Percent(double value) {
   return buffer;
 }
 
+// The kernel rules file `path` (kernels detect's output); errors name the file.
+Expected<KernelRules> ReadKernelRules(const std::string& path) {
+  auto json = ReadJsonFile(path);
+  if (!json.ok()) return json.error();
+  auto rules = KernelRulesFromJson(*json);
+  if (!rules.ok()) return InvalidArgument(path + ": " + rules.error().message);
+  return rules;
+}
+
+Expected<std::vector<KernelDataSet>> ReadKernelDataSets(const std::vector<std::string>& paths) {
+  std::vector<KernelDataSet> data;
+  for (const auto& path : paths) {
+    auto set = ReadKernelDataSet(path);
+    if (!set.ok()) return set.error();
+    data.push_back(std::move(*set));
+  }
+  return data;
+}
+
 // --- predictor train -------------------------------------------------------------------------
 
 struct TrainFlags {
@@ -137,16 +156,11 @@ int WritePredictor(const Predictor& predictor, const std::string& out, bool json
 
 int RunTrain(const TrainFlags& flags) {
   if (auto status = CheckOutputPath(flags.out); !status.ok()) return ReportError(status.error());
-  auto rules_json = ReadJsonFile(flags.rules);
-  if (!rules_json.ok()) return ReportError(rules_json.error());
-  auto rules = KernelRulesFromJson(*rules_json);
-  if (!rules.ok()) return ReportError(InvalidArgument(flags.rules + ": " + rules.error().message));
-  std::vector<KernelDataSet> data;
-  for (const auto& path : flags.datasets) {
-    auto set = ReadKernelDataSet(path);
-    if (!set.ok()) return ReportError(set.error());
-    data.push_back(std::move(*set));
-  }
+  auto rules = ReadKernelRules(flags.rules);
+  if (!rules.ok()) return ReportError(rules.error());
+  auto read = ReadKernelDataSets(flags.datasets);
+  if (!read.ok()) return ReportError(read.error());
+  std::vector<KernelDataSet> data = std::move(*read);
   PredictorSettings settings = flags.settings;
   if (!flags.exclude_sources.empty()) settings.excluded_sources = Split(flags.exclude_sources, ',');
   if (flags.adapt_rounds > 0) {
@@ -189,16 +203,11 @@ int RunAdapt(const AdaptFlags& flags) {
   if (auto status = CheckOutputPath(flags.out); !status.ok()) return ReportError(status.error());
   auto base = Predictor::Load(flags.base);
   if (!base.ok()) return ReportError(base.error());
-  auto rules_json = ReadJsonFile(flags.rules);
-  if (!rules_json.ok()) return ReportError(rules_json.error());
-  auto rules = KernelRulesFromJson(*rules_json);
-  if (!rules.ok()) return ReportError(InvalidArgument(flags.rules + ": " + rules.error().message));
-  std::vector<KernelDataSet> data;
-  for (const auto& path : flags.datasets) {
-    auto set = ReadKernelDataSet(path);
-    if (!set.ok()) return ReportError(set.error());
-    data.push_back(std::move(*set));
-  }
+  auto rules = ReadKernelRules(flags.rules);
+  if (!rules.ok()) return ReportError(rules.error());
+  auto read = ReadKernelDataSets(flags.datasets);
+  if (!read.ok()) return ReportError(read.error());
+  std::vector<KernelDataSet> data = std::move(*read);
   auto adapted = Predictor::Adapt(*base, data, flags.datasets, *rules, flags.settings);
   if (!adapted.ok()) return ReportError(adapted.error());
   std::cerr << "adapted " << base->runtime() << " (" << base->device() << ") to " << adapted->runtime() << " ("

@@ -72,7 +72,7 @@ void ConversionQueue::Work() {
       ApiResult<std::string> converted = ApiError{500, ""};
       try {
         converted = Convert(key);
-      } catch (const std::exception& e) {  // a model the converter cannot hold (bad_alloc): the tasks fail
+      } catch (const std::exception& e) {  // holding the child's answer (bad_alloc on a huge model): the tasks fail
         std::cerr << "edgebench server: conversion of " << key.source_sha256 << " to " << key.target << ": " << e.what()
                   << std::endl;
         converted = ApiError{422, "conversion to " + key.target + " at " + key.precision +
