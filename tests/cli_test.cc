@@ -873,6 +873,32 @@ TEST(Cli, KernelsDetectTakesTheRulesFromMeasuredFusionMaps) {
   EXPECT_EQ(check["split_kernels"], check["profiled_kernels"]) << check;
 }
 
+// The blocked layout (onnxruntime's NCHWc on x86): where the profiles of models whose channels
+// meet it in different ways show layout conversions, the detected block makes the splitter
+// insert as many as each profile shows (residual adds, concatenations of unaligned channels,
+// channel shuffles, squeeze-excite multiplications, a classifier reading a blocked tensor).
+TEST(Cli, KernelsDetectFindsTheBlockedLayoutsConversions) {
+  REQUIRE_RUNTIME("onnxruntime");
+  std::vector<std::string> args = {"kernels", "detect", "-r", "onnxruntime", "--threads", "1"};
+  for (const char* name : {"mobilenetv2", "shufflenetv2", "squeezenet11", "mobilenetv3small", "resnet18", "xception"}) {
+    const std::string onnx = testing::ZooModel(name, "onnx");
+    EB_REQUIRE_FILE(onnx);
+    args.push_back(onnx);
+  }
+  args.insert(args.end(), {"--out", testing::MakeTempDir() + "/rules.json", "--json"});
+  auto detect = Edgebench(Quick(args));
+  ASSERT_EQ(detect.exit_code, 0) << detect.err;
+  const auto document = nlohmann::json::parse(detect.out);
+  int64_t measured = 0;
+  for (const auto& check : document["models"]) {
+    SCOPED_TRACE(check.dump());
+    EXPECT_EQ(check["split_layout_conversions"], check["profiled_layout_conversions"]);
+    measured += check["profiled_layout_conversions"].get<int64_t>();
+  }
+  // On a CPU without a blocked layout (no conversions measured) the rules have none.
+  EXPECT_EQ(document["rules"]["layout_block_channels"].get<int64_t>() > 0, measured > 0) << document["rules"];
+}
+
 TEST(Cli, KernelsGenerateWritesModelsAndTheirIndex) {
   const std::string onnx = testing::ZooModel("mobilenetv2", "onnx");
   EB_REQUIRE_FILE(onnx);

@@ -65,4 +65,14 @@ std::string PatternName(const FusionPattern& pattern);
 // into a Conv that is not the node just before it) is attributed to the neighbouring kernel.
 FusionMap MapFusion(const OpProfile& profile, const std::vector<SourceNode>& graph);
 
+// One kernel that ran and the source nodes MapFusion attributes to it.
+struct KernelCoverage {
+  std::string kernel_name, kernel_type;
+  double total_ms = 0;             // as in the profile: all calls of all profiled runs
+  std::vector<std::string> nodes;  // names, in graph order; empty: added by the runtime
+};
+// The kernels of `profile` that ran (fused_into empty), in profile order, with the nodes they
+// cover under MapFusion's attribution (fused_into entries add theirs to their kernel's).
+std::vector<KernelCoverage> MapKernelCoverage(const OpProfile& profile, const std::vector<SourceNode>& graph);
+
 }  // namespace edgebench

@@ -32,9 +32,10 @@ inline constexpr const char* kPredictorSchema = "edgebench.predictor/1";
 // earlier major versions (a later minor version only adds fields, which it ignores) and refuses
 // a later major version. Major 1: the regressors predict log(kernel ms); major 2: each type has
 // a LinearBase and its trees predict log(kernel ms / base ms), kernel ms without the lone
-// model's layout conversions.
+// model's layout conversions; 2.1 adds the LayoutCost ("layout") and the Calibration
+// ("calibration").
 inline constexpr int kPredictorFormatMajor = 2;
-inline constexpr int kPredictorFormatMinor = 0;
+inline constexpr int kPredictorFormatMinor = 1;
 
 // --- Accuracy --------------------------------------------------------------------------------
 
@@ -106,6 +107,39 @@ struct LinearBase {
 // (every subset of the three terms is tried). Pure.
 LinearBase FitLinearBase(const std::vector<std::pair<KernelConfig, double>>& points);
 
+// The cost of the layout conversions of a blocked layout (kReorderKernelType kernels): fixed_ms
+// per conversion + ms_per_element x the tensor's elements, fitted (least squared relative error,
+// non-negative) on the layout time of the measured kernel models, (median_ms - overhead_ms) x
+// layout_share, against the conversions each lone model runs (LoneKernelReorders).
+struct LayoutCost {
+  int64_t block_channels = 0;
+  double fixed_ms = 0;
+  double ms_per_element = 0;
+  std::size_t points = 0;  // kernel points fitted on
+  Accuracy fit;            // on those points
+  // Valid profiled points where the rules and the profile disagree: conversions measured but
+  // none predicted for the lone model, or the reverse (a check of the rules).
+  std::size_t disagreeing_points = 0;
+  double Ms(const KernelConfig& reorder) const;  // at least Predictor::kMinTargetMs
+};
+// Nullopt when the rules have no blocked layout or no valid point has a layout share and lone
+// conversions to fit on. Points of `excluded_sources` are left out. Pure.
+std::optional<LayoutCost> FitLayoutCost(const std::vector<KernelDataSet>& data, const KernelRules& rules,
+                                        const std::vector<std::string>& excluded_sources);
+
+// Kernels run slower inside a whole model than alone (the caches hold other kernels' data). A
+// calibration measures it on profiled results of whole models (bench --profile; models other
+// than those the predictor is evaluated on): per kernel type, log(sum of in-model ms / sum of
+// predicted ms) over the type's kernels, in-model ms being the profile's (kernels matched by the
+// source nodes they cover) scaled so that all profiled kernels add up to the result's median
+// minus the predictor's overhead (a profiler adds time of its own).
+struct Calibration {
+  std::size_t models = 0;   // results calibrated on
+  std::size_t kernels = 0;  // kernels matched in them
+  std::map<std::string, double> log_factors;  // by kernel type, kReorderKernelType included
+  double default_log_factor = 0;              // over all matched kernels: for the other types
+};
+
 class Predictor {
  public:
   // Trains one regressor per kernel type that has valid points: a LinearBase fitted on the
@@ -125,6 +159,10 @@ class Predictor {
                                    const AdaptSettings& settings);
   // Checks the schema, the format version and every required field: kBadModel naming the
   // problem otherwise.
+  // This predictor calibrated on `results` (profiled, valid, of this runtime; others are left
+  // out and listed in `left_out` as "model: why"); an earlier calibration is replaced.
+  // kInvalidArgument when no result has a profile to calibrate on.
+  Expected<Predictor> Calibrate(const std::vector<BenchResult>& results, std::vector<std::string>& left_out) const;
   static Expected<Predictor> FromJson(const nlohmann::json& document);
   static Expected<Predictor> Load(const std::string& path);
   Expected<nlohmann::json> ToJson() const;
@@ -137,7 +175,12 @@ class Predictor {
   const FlopsBaseline& flops_baseline() const { return flops_baseline_; }
   const std::optional<Adaptation>& adaptation() const { return adaptation_; }
   std::vector<std::string> types() const;  // kernel types with a regressor
-  bool HasType(const std::string& type) const { return regressors_.count(type) > 0; }
+  // With a regressor, or kReorderKernelType with a layout cost.
+  bool HasType(const std::string& type) const {
+    return regressors_.count(type) > 0 || (type == kReorderKernelType && layout_.has_value());
+  }
+  const std::optional<LayoutCost>& layout() const { return layout_; }
+  const std::optional<Calibration>& calibration() const { return calibration_; }
   const Accuracy& validation(const std::string& type) const { return regressors_.at(type).validation; }
   // The held-out points of the last Train (empty after FromJson).
   const std::vector<ValidationPoint>& validation_points() const { return validation_points_; }
@@ -148,6 +191,7 @@ class Predictor {
   static constexpr double kMinTargetMs = 1e-4;  // targets below 0.1 us count as 0.1 us
 
  private:
+  double AdaptationLogFactor(const std::string& type) const;  // 0 when not adapted
   struct TypeModel {
     std::shared_ptr<const XgbRegressor> regressor;
     std::optional<LinearBase> base;  // absent in files of format major 1
@@ -165,6 +209,8 @@ class Predictor {
   std::vector<std::size_t> feature_columns_;
   std::vector<ValidationPoint> validation_points_;
   std::optional<Adaptation> adaptation_;
+  std::optional<LayoutCost> layout_;
+  std::optional<Calibration> calibration_;
 };
 
 // --- Adaptive sampling -----------------------------------------------------------------------

@@ -147,6 +147,9 @@ int RunDetect(const DetectFlags& flags) {
     });
   });
   rules.source = "fusion maps of " + std::to_string(models->size()) + " model" + (models->size() == 1 ? "" : "s");
+  auto block = DetectLayoutBlock(*models, maps, rules, settings->shapes);
+  if (!block.ok()) return ReportError(block.error());
+  rules.layout_block_channels = *block;
 
   // How each model splits under the rules, beside the kernels its profile showed.
   json checks = json::array();
@@ -156,14 +159,21 @@ int RunDetect(const DetectFlags& flags) {
     if (!kernels.ok()) return ReportError(kernels.error());
     int64_t measured = 0;
     for (const FusionPattern& pattern : maps[i].patterns) measured += pattern.kernels;
-    const auto unknown = std::count_if(kernels->begin(), kernels->end(),
-                                       [](const ModelKernel& k) { return k.config.type == "unknown"; });
+    const auto count = [&](const std::string& type) {
+      return std::count_if(kernels->begin(), kernels->end(), [&](const ModelKernel& k) { return k.config.type == type; });
+    };
+    const auto unknown = count("unknown");
+    const auto conversions = count(kReorderKernelType);
+    const int64_t measured_conversions = MeasuredLayoutConversions(maps[i]);
+    // The fusion map's kernels leave the conversions out; the split's count them.
     checks.push_back({{"model", ModelName((*models)[i])},
                       {"profiled_kernels", measured},
-                      {"split_kernels", kernels->size()},
-                      {"unknown_kernels", unknown}});
-    rows.push_back({ModelName((*models)[i]), std::to_string(measured), std::to_string(kernels->size()),
-                    std::to_string(unknown)});
+                      {"split_kernels", static_cast<int64_t>(kernels->size()) - conversions},
+                      {"unknown_kernels", unknown},
+                      {"profiled_layout_conversions", measured_conversions},
+                      {"split_layout_conversions", conversions}});
+    rows.push_back({ModelName((*models)[i]), std::to_string(measured), std::to_string(kernels->size() - conversions),
+                    std::to_string(unknown), std::to_string(measured_conversions), std::to_string(conversions)});
   }
   Status written = WriteOutput(flags.out, ToJson(rules).dump(2) + "\n");
   if (!written.ok()) return ReportError(written.error());
@@ -173,11 +183,14 @@ int RunDetect(const DetectFlags& flags) {
   }
   std::cout << flags.runtime << " " << rules.runtime_version << ": " << rules.fused_patterns.size()
             << " fused patterns, removed op types: "
-            << (rules.removed_op_types.empty() ? "none" : Join(rules.removed_op_types, ", ")) << "\n";
+            << (rules.removed_op_types.empty() ? "none" : Join(rules.removed_op_types, ", ")) << ", blocked layout: "
+            << (rules.layout_block_channels > 0 ? std::to_string(rules.layout_block_channels) + " channels" : "none")
+            << "\n";
   for (const auto& pattern : rules.fused_patterns) std::cout << "  " << Join(pattern, "+") << "\n";
   std::cout << "\n"
-            << FormatTable({"model", "profiled kernels", "split kernels", "unknown"}, rows,
-                           {false, true, true, true});
+            << FormatTable({"model", "profiled kernels", "split kernels", "unknown", "profiled conversions",
+                            "split conversions"},
+                           rows, {false, true, true, true, true, true});
   return kExitOk;
 }
 

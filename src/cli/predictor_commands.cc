@@ -1,5 +1,6 @@
 // `edgebench predictor train`, `edgebench predictor evaluate` and `edgebench predict`: latency
 // prediction from measured single-kernel models (docs/predictor.md).
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -272,6 +273,55 @@ int RunEvaluate(const EvaluateFlags& flags) {
   return status.ok() ? kExitOk : ReportError(status.error());
 }
 
+// --- predictor calibrate ---------------------------------------------------------------------
+
+struct CalibrateFlags {
+  std::string predictor;
+  std::vector<std::string> results;
+  std::string out;
+  bool json = false;
+};
+
+int RunCalibrate(const CalibrateFlags& flags) {
+  if (auto status = CheckOutputPath(flags.out); !status.ok()) return ReportError(status.error());
+  auto predictor = Predictor::Load(flags.predictor);
+  if (!predictor.ok()) return ReportError(predictor.error());
+  auto results = ReadResultDocuments(flags.results);
+  if (!results.ok()) return ReportError(results.error());
+  std::vector<std::string> left_out;
+  auto calibrated = predictor->Calibrate(*results, left_out);
+  if (!calibrated.ok()) return ReportError(calibrated.error());
+  auto document = calibrated->ToJson();
+  if (!document.ok()) return ReportError(document.error());
+  if (auto status = WriteOutput(flags.out, document->dump() + "\n"); !status.ok()) return ReportError(status.error());
+  const Calibration& calibration = *calibrated->calibration();
+  std::string text;
+  if (flags.json) {
+    text = nlohmann::json{{"predictor", flags.out},
+                          {"calibration", document->at("calibration")},
+                          {"left_out", left_out}}
+               .dump(2) +
+           "\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [type, log_factor] : calibration.log_factors) {
+      char factor[32];
+      std::snprintf(factor, sizeof factor, "x%.2f", std::exp(log_factor));
+      rows.push_back({type, factor});
+    }
+    char fallback[32];
+    std::snprintf(fallback, sizeof fallback, "x%.2f", std::exp(calibration.default_log_factor));
+    rows.push_back({"(other types)", fallback});
+    text = "in-model time against predicted, " + std::to_string(calibration.kernels) + " kernels of " +
+           std::to_string(calibration.models) + " models\n" +
+           FormatTable({"kernel type", "factor"}, rows, {false, true});
+    for (const auto& item : left_out) text += "left out: " + item + "\n";
+    text += "wrote " + flags.out + "\n";
+  }
+  auto status = PrintOut(text);
+  return status.ok() ? kExitOk : ReportError(status.error());
+}
+
 // --- predict ---------------------------------------------------------------------------------
 
 struct PredictFlags {
@@ -319,7 +369,7 @@ void AddPredictorCommands(CLI::App& app, int& exit_code) {
   train->add_option("datasets", train_flags->datasets, "Kernel data sets (edgebench.kernels/2 or /1), one runtime")
       ->required();
   train->add_option("--rules", train_flags->rules, "Fusion rules of the runtime (edgebench kernels detect)")->required();
-  train->add_option("--out", train_flags->out, "Where to write the predictor file (edgebench.predictor/1, format 2.0)")->required();
+  train->add_option("--out", train_flags->out, "Where to write the predictor file (edgebench.predictor/1, format 2.1)")->required();
   train->add_option("--exclude-source", train_flags->exclude_sources,
                     "Leave out the points sampled around these models (comma-separated), e.g. resnet18,resnet50");
   train->add_option("--validation-percent", train_flags->settings.validation_percent,
@@ -376,6 +426,23 @@ void AddPredictorCommands(CLI::App& app, int& exit_code) {
   evaluate->add_flag("--flops-baseline", evaluate_flags->flops_baseline,
                      "Also show the FLOPs-proportional baseline (text; JSON always has it)");
   evaluate->callback([evaluate_flags, &exit_code] { exit_code = RunEvaluate(*evaluate_flags); });
+
+  auto* calibrate = group->add_subcommand(
+      "calibrate", "Calibrate a predictor on profiled results of whole models: how much slower kernels run inside them");
+  calibrate->footer(
+      "Kernels run slower inside a whole model than alone (the caches hold other kernels' data). Per kernel\n"
+      "type, the factor is the sum of the profiled in-model times over the sum of the predictions, the\n"
+      "profile scaled to the result's median; predictions are multiplied by it. Calibrate on models other\n"
+      "than those you evaluate on (e.g. the zoo models the kernel data sets were sampled from).\n"
+      "Example: edgebench predictor calibrate predictor.json --results zoo-profiles/*.json --out calibrated.json");
+  auto calibrate_flags = std::make_shared<CalibrateFlags>();
+  calibrate->add_option("predictor", calibrate_flags->predictor, "Predictor file")->required();
+  calibrate->add_option("--results", calibrate_flags->results,
+                        "Result documents of whole models measured with --profile (edgebench bench --profile --json)")
+      ->required();
+  calibrate->add_option("--out", calibrate_flags->out, "Where to write the calibrated predictor file")->required();
+  calibrate->add_flag("--json", calibrate_flags->json, "Print the factors as JSON");
+  calibrate->callback([calibrate_flags, &exit_code] { exit_code = RunCalibrate(*calibrate_flags); });
 
   auto* predict = app.add_subcommand(
       "predict", "Predict a model's latency on a runtime kernel by kernel, without running it (a predictor file)");

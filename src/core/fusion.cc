@@ -79,9 +79,16 @@ std::string PatternName(const FusionPattern& pattern) {
   return name;
 }
 
-FusionMap MapFusion(const OpProfile& profile, const std::vector<SourceNode>& graph) {
-  FusionMap map;
-  map.source_nodes = static_cast<int64_t>(graph.size());
+namespace {
+
+// The kernels that ran (fused_into empty), in profile order, and the indices of the source nodes
+// each covers (sorted): MapFusion's attribution.
+struct Attribution {
+  std::vector<const OpEvent*> kernels;
+  std::vector<std::vector<std::size_t>> covered;
+};
+
+Attribution Attribute(const OpProfile& profile, const std::vector<SourceNode>& graph) {
   std::map<std::string, std::size_t> node_index;
   for (std::size_t i = 0; i < graph.size(); ++i) node_index.emplace(graph[i].name, i);
 
@@ -93,7 +100,6 @@ FusionMap MapFusion(const OpProfile& profile, const std::vector<SourceNode>& gra
     kernel_index.emplace(event.kernel_name, kernels.size());
     kernels.push_back(&event);
   }
-  map.kernels = static_cast<int64_t>(kernels.size());
 
   constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   std::vector<std::size_t> owner(graph.size(), kNone);   // first kernel covering each node
@@ -147,7 +153,37 @@ FusionMap MapFusion(const OpProfile& profile, const std::vector<SourceNode>& gra
     }
   }
 
-  // 4. Grouping.
+  for (auto& nodes : covered) std::sort(nodes.begin(), nodes.end());
+  return {std::move(kernels), std::move(covered)};
+}
+
+}  // namespace
+
+std::vector<KernelCoverage> MapKernelCoverage(const OpProfile& profile, const std::vector<SourceNode>& graph) {
+  const Attribution attribution = Attribute(profile, graph);
+  std::vector<KernelCoverage> coverage;
+  for (std::size_t k = 0; k < attribution.kernels.size(); ++k) {
+    const OpEvent& kernel = *attribution.kernels[k];
+    KernelCoverage item{kernel.kernel_name, kernel.kernel_type, kernel.total_ms, {}};
+    for (std::size_t node : attribution.covered[k]) item.nodes.push_back(graph[node].name);
+    coverage.push_back(std::move(item));
+  }
+  return coverage;
+}
+
+FusionMap MapFusion(const OpProfile& profile, const std::vector<SourceNode>& graph) {
+  FusionMap map;
+  map.source_nodes = static_cast<int64_t>(graph.size());
+  Attribution attribution = Attribute(profile, graph);
+  const auto& kernels = attribution.kernels;
+  auto& covered = attribution.covered;
+  map.kernels = static_cast<int64_t>(kernels.size());
+  std::vector<bool> owned(graph.size(), false);
+  for (const auto& nodes : covered) {
+    for (std::size_t node : nodes) owned[node] = true;
+  }
+
+  // Grouping.
   for (std::size_t k = 0; k < kernels.size(); ++k) {
     if (covered[k].empty()) {
       OpTypeCount& entry =
@@ -156,7 +192,6 @@ FusionMap MapFusion(const OpProfile& profile, const std::vector<SourceNode>& gra
       entry.count += 1;
       continue;
     }
-    std::sort(covered[k].begin(), covered[k].end());
     std::vector<std::string> types;
     for (std::size_t node : covered[k]) types.push_back(graph[node].op_type);
     const auto key = std::make_pair(types, kernels[k]->kernel_type);
@@ -168,7 +203,7 @@ FusionMap MapFusion(const OpProfile& profile, const std::vector<SourceNode>& gra
     pattern.kernels += 1;
   }
   for (std::size_t i = 0; i < graph.size(); ++i) {
-    if (owner[i] != kNone) continue;
+    if (owned[i]) continue;
     OpTypeCount& entry =
         Tally(map.removed, graph[i].op_type, [](const OpTypeCount& e) { return e.op_type; });
     entry.op_type = graph[i].op_type;

@@ -285,13 +285,15 @@ struct ObservedRange {
   }
 };
 
-// `value` times 2^u, u uniform in [-1, 1], rounded to a multiple of 8 from 16 up (as channel
-// counts of real models are), then to a multiple of `multiple`, within [low, high].
+// `value` times 2^u, u uniform in [-1, 1], from 16 up rounded to a multiple of 8 three times in
+// four (as most channel counts of real models are; the rest stay as scaled, as width multipliers
+// leave them: 11, 22, 179, which a blocked layout runs on another, slower path), then to a
+// multiple of `multiple`, within [low, high].
 int64_t PerturbCount(int64_t value, std::mt19937_64& random, int64_t low, int64_t high, int64_t multiple = 1) {
   double scaled = static_cast<double>(value) * std::exp2(2.0 * Uniform(random) - 1.0);
   scaled = std::clamp(scaled, static_cast<double>(low), static_cast<double>(high));
   int64_t count = std::max<int64_t>(1, std::llround(scaled));
-  if (count >= 16) count = (count + 4) / 8 * 8;
+  if (count >= 16 && Uniform(random) < 0.75) count = (count + 4) / 8 * 8;
   count = std::max(multiple, (count + multiple / 2) / multiple * multiple);
   return count;
 }

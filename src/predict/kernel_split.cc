@@ -45,6 +45,80 @@ std::string ActivationOf(const onnx::NodeProto& node, const inspect::OnnxAnalysi
   return "relu6";
 }
 
+// --- Blocked layout ---------------------------------------------------------------------------
+// Which kernels run in a blocked layout, as onnxruntime's NCHWc transformer decides, measured on
+// onnxruntime 1.29 (the layout shares of kernel models and the conversions in profiles of whole
+// models, tests/cli_test.cc): convolutions take channels in multiples of a quarter block (reading
+// NCHW directly with fewer input channels than a block), pools need whole blocks, element-wise
+// kernels and concatenations blocked inputs.
+
+// How a kernel meets a blocked layout: whether it runs blocked, and whether it still reads its
+// first input in the plain layout (a convolution of fewer input channels than a block).
+struct BlockedUse {
+  bool runs_blocked = false;
+  bool reads_plain_input = false;
+  // A convolution with a fused residual Add whose other operand is NCHW: onnxruntime does not
+  // fuse then; the Add runs plain on the convolution's result converted back.
+  bool plain_add = false;
+};
+
+// `inputs_blocked` and `input_dims`: the kernel's data inputs, in order.
+BlockedUse UseOfBlockedLayout(const ModelKernel& kernel, const std::vector<bool>& inputs_blocked,
+                              const std::vector<std::vector<int64_t>>& input_dims, int64_t block) {
+  const KernelConfig& c = kernel.config;
+  const auto aligned = [&](int64_t channels) { return channels > 0 && channels % block == 0; };
+  const auto quarter_aligned = [&](int64_t channels) { return channels > 0 && channels % std::max<int64_t>(block / 4, 1) == 0; };
+  const bool all_blocked = !inputs_blocked.empty() &&
+                           std::all_of(inputs_blocked.begin(), inputs_blocked.end(), [](bool b) { return b; });
+  const bool same_shapes = std::all_of(input_dims.begin(), input_dims.end(),
+                                       [&](const std::vector<int64_t>& dims) { return dims == input_dims.front(); });
+  if (c.type == "conv" || c.type == "dwconv") {
+    BlockedUse use;
+    if (c.type == "dwconv") {
+      use.runs_blocked = quarter_aligned(c.cout);
+    } else if (c.groups <= 1) {
+      use = c.cin < block ? BlockedUse{true, true} : BlockedUse{quarter_aligned(c.cin), false};
+    } else {
+      use.runs_blocked = quarter_aligned(c.cout) && quarter_aligned(c.cin / c.groups) && quarter_aligned(c.cout / c.groups);
+    }
+    const bool fused_add = std::any_of(kernel.op_types.begin(), kernel.op_types.end(),
+                                       [](const std::string& op) { return op == "Add" || op == "Sum"; });
+    use.plain_add = use.runs_blocked && fused_add &&
+                    std::any_of(inputs_blocked.begin() + std::min<std::size_t>(1, inputs_blocked.size()),
+                                inputs_blocked.end(), [](bool b) { return !b; });
+    return use;
+  }
+  if (c.type == "maxpool" || c.type == "avgpool") return {aligned(c.cin), false};
+  const std::string op = kernel.op_types.empty() ? "" : kernel.op_types.front();
+  // A kernel model's lone GlobalAveragePool (no op types here) is one too.
+  if (c.type == "globalpool") return {aligned(c.cin) && (op.empty() || op.starts_with("Global")), false};
+  if (c.type == "add" || c.type == "mul") return {all_blocked && input_dims.size() >= 2 && same_shapes, false};
+  if (c.type == "concat") {
+    return {all_blocked && std::all_of(input_dims.begin(), input_dims.end(), [&](const std::vector<int64_t>& dims) {
+              return dims.size() == 4 && aligned(dims[1]);
+            }),
+            false};
+  }
+  if (c.type == "activation") {
+    return {all_blocked && (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSigmoid"), false};
+  }
+  if (c.type == "bn") return {all_blocked, false};
+  if (c.type == "resize") return {all_blocked && kernel.note.find("interpolation") == std::string::npos, false};
+  return {};
+}
+
+ModelKernel Reorder(bool to_blocked, const std::vector<int64_t>& dims, const std::string& tensor,
+                    const std::string& why) {
+  ModelKernel reorder;
+  reorder.config.type = kReorderKernelType;
+  reorder.config.cin = reorder.config.cout = dims.size() == 4 ? dims[1] : 0;
+  reorder.config.hin = dims.size() == 4 ? dims[2] : 0;
+  reorder.config.win = dims.size() == 4 ? dims[3] : 0;
+  reorder.op_types = {to_blocked ? "ReorderInput" : "ReorderOutput"};
+  reorder.note = "'" + tensor + "' " + (to_blocked ? "to the blocked layout" : "back to NCHW") + why;
+  return reorder;
+}
+
 class Splitter {
  public:
   Splitter(const inspect::OnnxAnalysis& analysis, const KernelRules& rules) : a_(analysis), rules_(rules) {
@@ -55,18 +129,20 @@ class Splitter {
       }
     }
     for (const auto& output : graph.output()) graph_outputs_.insert(output.name());
+    for (const auto& initializer : graph.initializer()) weights_.insert(initializer.name());
   }
 
   std::vector<ModelKernel> Split() {
     const onnx::GraphProto& graph = a_.model.graph();
     std::vector<bool> taken(graph.node_size(), false);
     std::vector<ModelKernel> kernels;
+    std::vector<std::vector<int>> groups;
     for (int index : a_.order) {
       if (taken[index]) continue;
       const onnx::NodeProto& node = graph.node(index);
       if (Removed(node)) continue;
       std::vector<int> group = ChannelShuffle(index);
-      if (group.empty()) group = LongestPattern(index);
+      if (group.empty()) group = LongestPattern(index, taken);
       ModelKernel kernel;
       for (int member : group) {
         taken[member] = true;
@@ -75,11 +151,106 @@ class Splitter {
       }
       Classify(group, kernel);
       kernels.push_back(std::move(kernel));
+      groups.push_back(std::move(group));
     }
-    return kernels;
+    if (rules_.layout_block_channels <= 0) return kernels;
+    return WithLayoutConversions(std::move(kernels), groups);
   }
 
  private:
+  // The tensors the nodes of `group` read from outside it (no weights or constants), in order.
+  std::vector<std::string> GroupInputs(const std::vector<int>& group) const {
+    const onnx::GraphProto& graph = a_.model.graph();
+    std::set<std::string> produced;
+    for (int member : group) produced.insert(graph.node(member).output().begin(), graph.node(member).output().end());
+    std::vector<std::string> inputs;
+    for (int member : group) {
+      for (const auto& input : graph.node(member).input()) {
+        if (input.empty() || produced.count(input) || weights_.count(input) || IsConstant(input)) continue;
+        AddUnique(inputs, input);
+      }
+    }
+    return inputs;
+  }
+
+  // The tensors the nodes of `group` produce for nodes outside it or for the graph.
+  std::vector<std::string> GroupOutputs(const std::vector<int>& group) const {
+    const onnx::GraphProto& graph = a_.model.graph();
+    const std::set<int> members(group.begin(), group.end());
+    std::vector<std::string> outputs;
+    for (int member : group) {
+      for (const auto& output : graph.node(member).output()) {
+        const auto consumers = consumers_.find(output);
+        const bool read_outside =
+            consumers != consumers_.end() &&
+            std::any_of(consumers->second.begin(), consumers->second.end(), [&](int c) { return !members.count(c); });
+        if (!output.empty() && (read_outside || graph_outputs_.count(output))) outputs.push_back(output);
+      }
+    }
+    return outputs;
+  }
+
+  // `kernels` (of node groups `groups`) with the conversions of the rules' blocked layout: a
+  // ReorderInput before the first kernel that needs a plain tensor blocked, a ReorderOutput
+  // before the first that needs a blocked tensor plain, one per tensor and direction; blocked
+  // graph outputs are converted last.
+  std::vector<ModelKernel> WithLayoutConversions(std::vector<ModelKernel> kernels,
+                                                 const std::vector<std::vector<int>>& groups) const {
+    const int64_t block = rules_.layout_block_channels;
+    std::vector<std::vector<std::string>> inputs;
+    std::vector<std::vector<std::vector<int64_t>>> input_dims;
+    for (const auto& group : groups) {
+      inputs.push_back(GroupInputs(group));
+      input_dims.emplace_back();
+      for (const auto& input : inputs.back()) input_dims.back().push_back(Dims(input));
+    }
+    const auto blocked_inputs = [&](std::size_t i, const std::set<std::string>& blocked) {
+      std::vector<bool> flags;
+      for (const auto& input : inputs[i]) flags.push_back(blocked.count(input) > 0);
+      return flags;
+    };
+    // Which tensors are blocked: the kernels in order, again until nothing changes (a fused group
+    // can read a tensor that a later kernel produces: a residual Add fused into one of two
+    // convolutions). Only grows, so it ends.
+    std::set<std::string> blocked;
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (std::size_t i = 0; i < kernels.size(); ++i) {
+        const BlockedUse use = UseOfBlockedLayout(kernels[i], blocked_inputs(i, blocked), input_dims[i], block);
+        if (!use.runs_blocked || use.plain_add) continue;
+        for (const auto& output : GroupOutputs(groups[i])) changed |= blocked.insert(output).second;
+      }
+    }
+    std::set<std::string> converted_to_blocked, converted_to_plain;
+    std::vector<ModelKernel> result;
+    for (std::size_t i = 0; i < kernels.size(); ++i) {
+      const std::vector<bool> inputs_blocked = blocked_inputs(i, blocked);
+      const BlockedUse use = UseOfBlockedLayout(kernels[i], inputs_blocked, input_dims[i], block);
+      const std::string for_kernel = " for " + Join(kernels[i].op_types, "+");
+      if (use.plain_add) {
+        const auto outputs = GroupOutputs(groups[i]);
+        const std::string output = outputs.empty() ? "" : outputs.front();
+        result.push_back(Reorder(false, Dims(output), output, " before its residual Add, whose other operand is NCHW"));
+      }
+      for (std::size_t j = 0; j < inputs[i].size(); ++j) {
+        const std::string& input = inputs[i][j];
+        const bool needs_blocked = use.runs_blocked && !(j == 0 && use.reads_plain_input) && !(j > 0 && use.plain_add);
+        if (needs_blocked && !inputs_blocked[j] && converted_to_blocked.insert(input).second) {
+          result.push_back(Reorder(true, input_dims[i][j], input, for_kernel));
+        } else if (!needs_blocked && inputs_blocked[j] && converted_to_plain.insert(input).second) {
+          result.push_back(Reorder(false, input_dims[i][j], input, for_kernel));
+        }
+      }
+      result.push_back(std::move(kernels[i]));
+    }
+    for (const auto& output : a_.model.graph().output()) {
+      if (blocked.count(output.name()) && converted_to_plain.insert(output.name()).second) {
+        result.push_back(Reorder(false, Dims(output.name()), output.name(), " (a graph output)"));
+      }
+    }
+    return result;
+  }
+
   // Runs as no kernel: a removed op type, or a node whose outputs are all constants (folded at
   // load by every runtime: Constant, shape arithmetic).
   bool Removed(const onnx::NodeProto& node) const {
@@ -98,9 +269,10 @@ class Splitter {
     return it->second.front();
   }
 
-  // The chain from `index` along only consumers with the longest op-type pattern of the rules;
-  // the node alone when none matches.
-  std::vector<int> LongestPattern(int index) const {
+  // The chain from `index` along only consumers not `taken` by an earlier kernel with the longest
+  // op-type pattern of the rules; the node alone when none matches. (A residual Add reads two
+  // Conv+BatchNormalization chains; it joins the first.)
+  std::vector<int> LongestPattern(int index, const std::vector<bool>& taken) const {
     const onnx::GraphProto& graph = a_.model.graph();
     std::vector<int> best = {index};
     for (const auto& pattern : rules_.fused_patterns) {
@@ -108,7 +280,7 @@ class Splitter {
       std::vector<int> chain = {index};
       while (chain.size() < pattern.size()) {
         const int next = OnlyConsumer(chain.back());
-        if (next < 0 || graph.node(next).op_type() != pattern[chain.size()]) break;
+        if (next < 0 || taken[next] || graph.node(next).op_type() != pattern[chain.size()]) break;
         chain.push_back(next);
       }
       if (chain.size() == pattern.size()) best = chain;
@@ -304,6 +476,7 @@ class Splitter {
   const KernelRules& rules_;
   std::map<std::string, std::vector<int>> consumers_;
   std::set<std::string> graph_outputs_;
+  std::set<std::string> weights_;  // initializers
 };
 
 std::vector<std::string> StringList(const json& j, const std::string& what, Status& status) {
@@ -324,6 +497,23 @@ std::vector<std::string> StringList(const json& j, const std::string& what, Stat
 
 }  // namespace
 
+std::vector<KernelConfig> LoneKernelReorders(const KernelConfig& config, int64_t block_channels) {
+  if (block_channels <= 0) return {};
+  const std::vector<int64_t> input = {1, config.cin, config.hin, config.win};
+  const std::vector<bool> inputs_blocked(std::max<int64_t>(config.inputs, 1), false);
+  const BlockedUse use = UseOfBlockedLayout(ModelKernel{.config = config}, inputs_blocked,
+                                            std::vector<std::vector<int64_t>>(inputs_blocked.size(), input),
+                                            block_channels);
+  if (!use.runs_blocked) return {};
+  std::vector<KernelConfig> reorders;
+  if (!use.reads_plain_input) reorders.push_back(Reorder(true, input, "", "").config);
+  reorders.push_back(
+      Reorder(false, {1, config.cout > 0 ? config.cout : config.cin, KernelOutputHeight(config), KernelOutputWidth(config)},
+              "", "")
+          .config);
+  return reorders;
+}
+
 void AddFusionMap(const FusionMap& map, KernelRules& rules) {
   for (const FusionPattern& pattern : map.patterns) {
     if (pattern.source_op_types.size() > 1) AddUnique(rules.fused_patterns, pattern.source_op_types);
@@ -331,11 +521,42 @@ void AddFusionMap(const FusionMap& map, KernelRules& rules) {
   for (const OpTypeCount& removed : map.removed) AddUnique(rules.removed_op_types, removed.op_type);
 }
 
+int64_t MeasuredLayoutConversions(const FusionMap& map) {
+  int64_t count = 0;
+  for (const OpTypeCount& added : map.added) {
+    if (added.op_type == "ReorderInput" || added.op_type == "ReorderOutput") count += added.count;
+  }
+  return count;
+}
+
+Expected<int64_t> DetectLayoutBlock(const std::vector<std::string>& models, const std::vector<FusionMap>& maps,
+                                    const KernelRules& rules, const ShapeOverrides& shapes) {
+  if (std::none_of(maps.begin(), maps.end(), [](const FusionMap& map) { return MeasuredLayoutConversions(map) > 0; })) {
+    return int64_t{0};
+  }
+  int64_t best_block = 0, best_difference = -1;
+  for (const int64_t block : {4, 8, 16, 32}) {
+    KernelRules candidate = rules;
+    candidate.layout_block_channels = block;
+    int64_t difference = 0;
+    for (std::size_t i = 0; i < models.size() && i < maps.size(); ++i) {
+      auto kernels = SplitIntoKernels(models[i], candidate, shapes);
+      if (!kernels.ok()) return kernels.error();
+      const auto split = std::count_if(kernels->begin(), kernels->end(),
+                                       [](const ModelKernel& k) { return k.config.type == kReorderKernelType; });
+      difference += std::abs(split - MeasuredLayoutConversions(maps[i]));
+    }
+    if (best_difference < 0 || difference < best_difference) best_difference = difference, best_block = block;
+  }
+  return best_block;
+}
+
 json ToJson(const KernelRules& rules) {
   return {{"runtime", rules.runtime},
           {"runtime_version", rules.runtime_version},
           {"fused_patterns", rules.fused_patterns},
           {"removed_op_types", rules.removed_op_types},
+          {"layout_block_channels", rules.layout_block_channels},
           {"source", rules.source}};
 }
 
@@ -360,9 +581,16 @@ Expected<KernelRules> KernelRulesFromJson(const json& j) {
     } else if (key == "removed_op_types") {
       rules.removed_op_types = StringList(value, key, status);
       if (!status.ok()) return status.error();
+    } else if (key == "layout_block_channels") {  // absent in rules written before it existed: 0
+      if (!value.is_number_integer() || value.get<int64_t>() < 0) {
+        return InvalidArgument("kernel rules: 'layout_block_channels' must be a non-negative integer, got " +
+                               value.dump());
+      }
+      rules.layout_block_channels = value.get<int64_t>();
     } else {
       return InvalidArgument("kernel rules: unknown field '" + key +
-                             "' (known: runtime, runtime_version, fused_patterns, removed_op_types, source)");
+                             "' (known: runtime, runtime_version, fused_patterns, removed_op_types, "
+                             "layout_block_channels, source)");
     }
   }
   if (rules.runtime.empty()) return InvalidArgument("kernel rules: 'runtime' is missing");

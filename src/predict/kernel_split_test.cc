@@ -138,6 +138,40 @@ TEST(SplitIntoKernels, UnfusedPadIsUnknownAndBadFilesAreErrors) {
   EXPECT_EQ(other.error().code, ErrorCode::kUnsupported);
 }
 
+// The conversions a lone kernel model runs under a blocked layout of 16 channels: a convolution
+// runs blocked when its input channels are fewer than a block (reading NCHW directly) or a
+// multiple of a quarter of it, a depthwise one when its channels are, a pool when they are a
+// multiple of a whole block; the rest read the plain graph input and run plain.
+TEST(KernelRules, LoneKernelReordersFollowTheBlockedLayoutsRules) {
+  const auto count = [](const KernelConfig& config) { return LoneKernelReorders(config, 16).size(); };
+  const KernelConfig first{.type = "conv", .hin = 224, .win = 224, .cin = 3, .cout = 24, .kernel_size = 3,
+                           .stride = 2, .groups = 1};
+  const auto reorders = LoneKernelReorders(first, 16);
+  ASSERT_EQ(reorders.size(), 1u);  // reads NCHW; its output goes back to NCHW
+  EXPECT_EQ(ToJson(reorders[0]), ToJson(KernelConfig{.type = kReorderKernelType, .hin = 112, .win = 112,
+                                                     .cin = 24, .cout = 24}));
+  KernelConfig conv = first;
+  conv.cin = 32;
+  EXPECT_EQ(count(conv), 2u);
+  conv.cin = 24;
+  EXPECT_EQ(count(conv), 2u);
+  conv.cin = 20;
+  EXPECT_EQ(count(conv), 2u);
+  conv.cin = 18;
+  EXPECT_EQ(count(conv), 0u);
+  EXPECT_EQ(count({.type = "dwconv", .hin = 56, .win = 56, .cin = 32, .cout = 32, .kernel_size = 3, .stride = 1,
+                   .groups = 32}),
+            2u);
+  EXPECT_EQ(count({.type = "dwconv", .hin = 56, .win = 56, .cin = 18, .cout = 18, .kernel_size = 3, .stride = 1,
+                   .groups = 18}),
+            0u);
+  EXPECT_EQ(count({.type = "maxpool", .hin = 56, .win = 56, .cin = 64, .kernel_size = 3, .stride = 2}), 2u);
+  EXPECT_EQ(count({.type = "maxpool", .hin = 56, .win = 56, .cin = 24, .kernel_size = 3, .stride = 2}), 0u);
+  EXPECT_EQ(count({.type = "globalpool", .hin = 7, .win = 7, .cin = 64}), 2u);
+  EXPECT_EQ(count({.type = "add", .hin = 56, .win = 56, .cin = 64, .cout = 64, .inputs = 2}), 0u);
+  EXPECT_TRUE(LoneKernelReorders(conv, 0).empty());
+}
+
 TEST(KernelRules, AddFusionMapKeepsMultiNodePatternsOnce) {
   FusionMap map;
   map.patterns = {{{"Conv", "BatchNormalization", "Clip"}, "FusedConv", 30},
@@ -152,9 +186,11 @@ TEST(KernelRules, AddFusionMapKeepsMultiNodePatternsOnce) {
 }
 
 TEST(KernelRules, JsonRoundTripAndStrictReading) {
-  const KernelRules rules = ReferenceKernelRules();
+  KernelRules rules = ReferenceKernelRules();
+  rules.layout_block_channels = 16;
   auto back = KernelRulesFromJson(ToJson(rules));
   ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->layout_block_channels, 16);
   EXPECT_EQ(back->runtime, rules.runtime);
   EXPECT_EQ(back->fused_patterns, rules.fused_patterns);
   EXPECT_EQ(back->removed_op_types, rules.removed_op_types);
@@ -171,6 +207,12 @@ TEST(KernelRules, JsonRoundTripAndStrictReading) {
             std::string::npos);
   EXPECT_NE(error_of(R"({"runtime": "ort", "removed_op_types": "Dropout"})").find("array of strings"),
             std::string::npos);
+  EXPECT_NE(error_of(R"({"runtime": "ort", "layout_block_channels": -8})").find("non-negative integer"),
+            std::string::npos);
+  // Rules written before the blocked layout was known: none.
+  auto old_rules = KernelRulesFromJson(json::parse(R"({"runtime": "ort", "fused_patterns": []})"));
+  ASSERT_TRUE(old_rules.ok());
+  EXPECT_EQ(old_rules->layout_block_channels, 0);
 }
 
 }  // namespace

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <set>
 
+#include "edgebench/analysis.h"
+#include "edgebench/fusion.h"
+#include "edgebench/inspect.h"
 #include "edgebench/stats.h"
 #include "edgebench/text.h"
 #include "edgebench/version.h"
@@ -110,6 +113,19 @@ nlohmann::json AdaptationJson(const Adaptation& adaptation) {
           {"default_log_factor", adaptation.default_log_factor}};
 }
 
+nlohmann::json LayoutJson(const LayoutCost& layout) {
+  return {{"block_channels", layout.block_channels}, {"fixed_ms", layout.fixed_ms},
+          {"ms_per_element", layout.ms_per_element}, {"points", layout.points},
+          {"fit", ToJson(layout.fit)}, {"disagreeing_points", layout.disagreeing_points}};
+}
+
+nlohmann::json CalibrationJson(const Calibration& calibration) {
+  return {{"models", calibration.models},
+          {"kernels", calibration.kernels},
+          {"log_factors", calibration.log_factors},
+          {"default_log_factor", calibration.default_log_factor}};
+}
+
 nlohmann::json BaselineJson(const FlopsBaseline& baseline) {
   return {{"ms_per_gflop", baseline.ms_per_gflop}, {"points", baseline.points}, {"fitted_on", baseline.fitted_on}};
 }
@@ -123,13 +139,16 @@ double LinearBase::Ms(const KernelConfig& config) const {
   return std::max(fixed_ms * terms[0] + ms_per_flop * terms[1] + ms_per_element * terms[2], Predictor::kMinTargetMs);
 }
 
-LinearBase FitLinearBase(const std::vector<std::pair<KernelConfig, double>>& points) {
+namespace {
+
+// The non-negative coefficients c minimising sum((c . rows[i] / ms[i] - 1)^2) (every subset of the
+// three terms is tried; the others are 0). ms[i] > 0.
+std::array<double, 3> FitNonNegativeRelative(const std::vector<std::array<double, 3>>& rows,
+                                             const std::vector<double>& ms) {
   // Rows scaled by 1 / ms (relative error), columns by their largest value (conditioning).
-  std::vector<std::array<double, 3>> rows;
   std::array<double, 3> scale = {0, 0, 0};
-  for (const auto& [config, ms] : points) {
-    rows.push_back(BaseTerms(config));
-    for (std::size_t j = 0; j < 3; ++j) scale[j] = std::max(scale[j], rows.back()[j]);
+  for (const auto& row : rows) {
+    for (std::size_t j = 0; j < 3; ++j) scale[j] = std::max(scale[j], row[j]);
   }
   for (double& s : scale) s = s > 0 ? s : 1;
   std::array<double, 3> best = {0, 0, 0};
@@ -143,10 +162,10 @@ LinearBase FitLinearBase(const std::vector<std::pair<KernelConfig, double>>& poi
     std::vector<std::vector<double>> normal(n, std::vector<double>(n, 0));
     std::vector<double> right(n, 0);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      const double weight = 1 / points[i].second;
+      const double weight = 1 / ms[i];
       for (std::size_t a = 0; a < n; ++a) {
         const double xa = rows[i][columns[a]] / scale[columns[a]] * weight;
-        right[a] += xa * points[i].second * weight;
+        right[a] += xa * ms[i] * weight;
         for (std::size_t b = 0; b < n; ++b) normal[a][b] += xa * rows[i][columns[b]] / scale[columns[b]] * weight;
       }
     }
@@ -157,13 +176,67 @@ LinearBase FitLinearBase(const std::vector<std::pair<KernelConfig, double>>& poi
     for (std::size_t a = 0; a < n; ++a) coefficients[columns[a]] = solution[a] / scale[columns[a]];
     double error = 0;
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      double ms = 0;
-      for (std::size_t j = 0; j < 3; ++j) ms += coefficients[j] * rows[i][j];
-      error += (ms / points[i].second - 1) * (ms / points[i].second - 1);
+      double fitted = 0;
+      for (std::size_t j = 0; j < 3; ++j) fitted += coefficients[j] * rows[i][j];
+      error += (fitted / ms[i] - 1) * (fitted / ms[i] - 1);
     }
     if (best_error < 0 || error < best_error) best_error = error, best = coefficients;
   }
-  return LinearBase{best[0], best[1], best[2]};
+  return best;
+}
+
+// A layout cost's terms for the conversions `reorders`: their count and their elements.
+std::array<double, 3> LayoutTerms(const std::vector<KernelConfig>& reorders) {
+  std::array<double, 3> terms = {static_cast<double>(reorders.size()), 0, 0};
+  for (const auto& reorder : reorders) terms[2] += static_cast<double>(reorder.cin * reorder.hin * reorder.win);
+  return terms;
+}
+
+}  // namespace
+
+LinearBase FitLinearBase(const std::vector<std::pair<KernelConfig, double>>& points) {
+  std::vector<std::array<double, 3>> rows;
+  std::vector<double> ms;
+  for (const auto& [config, target] : points) {
+    rows.push_back(BaseTerms(config));
+    ms.push_back(target);
+  }
+  const auto c = FitNonNegativeRelative(rows, ms);
+  return LinearBase{c[0], c[1], c[2]};
+}
+
+// --- Layout conversions ----------------------------------------------------------------------
+
+double LayoutCost::Ms(const KernelConfig& reorder) const {
+  const auto terms = LayoutTerms({reorder});
+  return std::max(fixed_ms * terms[0] + ms_per_element * terms[2], Predictor::kMinTargetMs);
+}
+
+std::optional<LayoutCost> FitLayoutCost(const std::vector<KernelDataSet>& data, const KernelRules& rules,
+                                        const std::vector<std::string>& excluded_sources) {
+  if (rules.layout_block_channels <= 0) return std::nullopt;
+  const std::set<std::string> excluded(excluded_sources.begin(), excluded_sources.end());
+  std::vector<std::array<double, 3>> rows;
+  std::vector<double> ms;
+  std::size_t disagreeing = 0;
+  for (const auto& set : data) {
+    for (const auto& point : set.points) {
+      if (!point.valid || !point.median_ms || !point.layout_share || excluded.count(point.source)) continue;
+      const auto reorders = LoneKernelReorders(point.config, rules.layout_block_channels);
+      const double layout_ms = (*point.median_ms - set.overhead_ms) * *point.layout_share;
+      if (reorders.empty() != (*point.layout_share <= 0)) ++disagreeing;
+      if (reorders.empty() || layout_ms <= 0) continue;
+      rows.push_back(LayoutTerms(reorders));
+      ms.push_back(layout_ms);
+    }
+  }
+  if (rows.size() < 2) return std::nullopt;
+  const auto c = FitNonNegativeRelative(rows, ms);
+  LayoutCost cost{rules.layout_block_channels, c[0], c[2], rows.size(), {}, disagreeing};
+  std::vector<double> fitted;
+  for (const auto& row : rows) fitted.push_back(c[0] * row[0] + c[2] * row[2]);
+  cost.fit = ComputeAccuracy(fitted, ms);
+  return cost;
 }
 
 // --- Accuracy --------------------------------------------------------------------------------
@@ -313,6 +386,7 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, con
   }
   if (predictor.regressors_.empty()) return InvalidArgument("no kernel type has 2 or more valid points to train on");
   predictor.flops_baseline_ = FitFlopsBaseline(training_points);
+  predictor.layout_ = FitLayoutCost(data, rules, settings.excluded_sources);
   return predictor;
 }
 
@@ -415,6 +489,7 @@ Expected<Predictor> Predictor::Adapt(const Predictor& base, const std::vector<Ke
     }
   }
   adapted.flops_baseline_ = FitFlopsBaseline(fitted_points);
+  adapted.layout_ = FitLayoutCost(data, rules, {});  // the new runtime's conversions, from all its points
   return adapted;
 }
 
@@ -426,11 +501,15 @@ std::vector<std::string> Predictor::types() const {
 
 Expected<std::vector<double>> Predictor::PredictKernelsMs(const std::vector<KernelConfig>& configs) const {
   std::map<std::string, std::vector<std::size_t>> by_type;
+  std::vector<double> predicted(configs.size());
   for (std::size_t i = 0; i < configs.size(); ++i) {
     if (!HasType(configs[i].type)) return InvalidArgument("no regressor for kernel type '" + configs[i].type + "'");
-    by_type[configs[i].type].push_back(i);
+    if (configs[i].type == kReorderKernelType) {
+      predicted[i] = layout_->Ms(configs[i]);
+    } else {
+      by_type[configs[i].type].push_back(i);
+    }
   }
-  std::vector<double> predicted(configs.size());
   for (const auto& [type, indices] : by_type) {
     std::vector<std::vector<double>> rows;
     for (std::size_t i : indices) {
@@ -442,17 +521,116 @@ Expected<std::vector<double>> Predictor::PredictKernelsMs(const std::vector<Kern
     const TypeModel& model = regressors_.at(type);
     auto values = model.regressor->Predict(rows);
     if (!values.ok()) return values.error();
-    double log_factor = 0;
-    if (adaptation_) {
-      const auto found = adaptation_->log_factors.find(type);
-      log_factor = found != adaptation_->log_factors.end() ? found->second : adaptation_->default_log_factor;
-    }
+    const double log_factor = AdaptationLogFactor(type);
     for (std::size_t k = 0; k < indices.size(); ++k) {
       const double base_ms = model.base ? model.base->Ms(configs[indices[k]]) : 1;
       predicted[indices[k]] = std::exp((*values)[k] + log_factor) * base_ms;
     }
   }
+  if (calibration_) {
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+      const auto found = calibration_->log_factors.find(configs[i].type);
+      predicted[i] *= std::exp(found != calibration_->log_factors.end() ? found->second
+                                                                         : calibration_->default_log_factor);
+    }
+  }
   return predicted;
+}
+
+double Predictor::AdaptationLogFactor(const std::string& type) const {
+  if (!adaptation_) return 0;
+  const auto found = adaptation_->log_factors.find(type);
+  return found != adaptation_->log_factors.end() ? found->second : adaptation_->default_log_factor;
+}
+
+// --- In-model calibration --------------------------------------------------------------------
+
+Expected<Predictor> Predictor::Calibrate(const std::vector<BenchResult>& results,
+                                         std::vector<std::string>& left_out) const {
+  Predictor alone = *this;
+  alone.calibration_.reset();
+  std::map<std::string, std::pair<double, double>> sums;  // type: in-model ms, predicted ms
+  Calibration calibration;
+  for (const auto& result : results) {
+    const std::string name = ModelName(result.model.path);
+    if (result.runtime_name != runtime()) {
+      return InvalidArgument(result.model.path + ": measured on " + result.runtime_name + ", the predictor is for " +
+                             runtime());
+    }
+    const auto leave_out = [&](const std::string& why) { left_out.push_back(name + ": " + why); };
+    if (result.failure) {
+      leave_out("failed (" + result.failure->stage + ")");
+      continue;
+    }
+    if (!result.validity.valid) {
+      leave_out("INVALID (" + Join(result.validity.reasons, "; ") + ")");
+      continue;
+    }
+    if (!result.profile || result.profile->profiled_runs <= 0) {
+      leave_out("no operator profile (measure with bench --profile)");
+      continue;
+    }
+    ShapeOverrides shapes;
+    for (const auto& input : result.inputs) shapes[input.name] = input.shape;
+    auto prediction = PredictModel(alone, result.model.path, shapes);
+    auto summary = InspectModel(result.model.path, shapes);
+    if (!prediction.ok() || !summary.ok()) {
+      leave_out("not predicted (" + (prediction.ok() ? summary.error() : prediction.error()).message + ")");
+      continue;
+    }
+    std::vector<SourceNode> graph;
+    for (const NodeCost& node : summary->nodes) graph.push_back({node.name, node.op_type});
+    std::map<std::string, std::size_t> kernel_of_node;  // into prediction->kernels
+    for (std::size_t i = 0; i < prediction->kernels.size(); ++i) {
+      for (const auto& node : prediction->kernels[i].kernel.nodes) kernel_of_node.emplace(node, i);
+    }
+    std::vector<double> in_model_ms(prediction->kernels.size(), 0);
+    double profiled_ms = 0, conversions_ms = 0;
+    const double runs = static_cast<double>(result.profile->profiled_runs);
+    for (const KernelCoverage& kernel : MapKernelCoverage(*result.profile, graph)) {
+      const double ms = kernel.total_ms / runs;
+      profiled_ms += ms;
+      if (kernel.nodes.empty()) {
+        if (kernel.kernel_type == "ReorderInput" || kernel.kernel_type == "ReorderOutput") conversions_ms += ms;
+        continue;
+      }
+      const auto owner = kernel_of_node.find(kernel.nodes.front());
+      if (owner != kernel_of_node.end()) in_model_ms[owner->second] += ms;
+    }
+    const double kernels_ms = result.latency_ms.p50 - overhead_ms_;
+    if (profiled_ms <= 0 || kernels_ms <= 0) {
+      leave_out("its profile holds no kernel time");
+      continue;
+    }
+    const double scale = kernels_ms / profiled_ms;
+    double predicted_conversions_ms = 0;
+    for (std::size_t i = 0; i < prediction->kernels.size(); ++i) {
+      const auto& [kernel, ms] = prediction->kernels[i];
+      if (!ms) continue;
+      if (kernel.config.type == kReorderKernelType) {
+        predicted_conversions_ms += *ms;
+      } else if (in_model_ms[i] > 0) {
+        sums[kernel.config.type].first += in_model_ms[i] * scale;
+        sums[kernel.config.type].second += *ms;
+        ++calibration.kernels;
+      }
+    }
+    if (predicted_conversions_ms > 0 && conversions_ms > 0) {
+      sums[kReorderKernelType].first += conversions_ms * scale;
+      sums[kReorderKernelType].second += predicted_conversions_ms;
+    }
+    ++calibration.models;
+  }
+  if (calibration.models == 0) return InvalidArgument("no profiled, valid result to calibrate on");
+  double all_in_model = 0, all_predicted = 0;
+  for (const auto& [type, sum] : sums) {
+    calibration.log_factors[type] = std::log(sum.first / sum.second);
+    all_in_model += sum.first, all_predicted += sum.second;
+  }
+  calibration.default_log_factor = all_predicted > 0 ? std::log(all_in_model / all_predicted) : 0;
+  Predictor calibrated = *this;
+  calibrated.calibration_ = std::move(calibration);
+  return calibrated;
 }
 
 // --- The predictor file ----------------------------------------------------------------------
@@ -488,7 +666,9 @@ Expected<nlohmann::json> Predictor::ToJson() const {
       {"overhead_ms", overhead_ms_},
       {"flops_baseline", BaselineJson(flops_baseline_)},
       {"regressors", regressors},
-      {"adaptation", adaptation_ ? AdaptationJson(*adaptation_) : nlohmann::json(nullptr)}};
+      {"adaptation", adaptation_ ? AdaptationJson(*adaptation_) : nlohmann::json(nullptr)},
+      {"layout", layout_ ? LayoutJson(*layout_) : nlohmann::json(nullptr)},
+      {"calibration", calibration_ ? CalibrationJson(*calibration_) : nlohmann::json(nullptr)}};
 }
 
 Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
@@ -556,6 +736,27 @@ Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
                                          adaptation->at("default_log_factor").get<double>()};
     } catch (const nlohmann::json::exception&) {
       return BadModel("predictor file: 'adaptation' lacks a field or has one of the wrong type");
+    }
+  }
+  if (const auto layout = document.find("layout"); layout != document.end() && !layout->is_null()) {
+    try {  // files of format 2.0 and earlier have none
+      predictor.layout_ = LayoutCost{layout->at("block_channels").get<int64_t>(), layout->at("fixed_ms").get<double>(),
+                                     layout->at("ms_per_element").get<double>(),
+                                     layout->at("points").get<std::size_t>(), AccuracyFromJson(layout->at("fit")),
+                                     layout->value("disagreeing_points", std::size_t{0})};
+    } catch (const nlohmann::json::exception&) {
+      return BadModel("predictor file: 'layout' lacks a field or has one of the wrong type");
+    }
+  }
+  if (const auto calibration = document.find("calibration");
+      calibration != document.end() && !calibration->is_null()) {
+    try {
+      predictor.calibration_ = Calibration{calibration->at("models").get<std::size_t>(),
+                                           calibration->at("kernels").get<std::size_t>(),
+                                           calibration->at("log_factors").get<std::map<std::string, double>>(),
+                                           calibration->at("default_log_factor").get<double>()};
+    } catch (const nlohmann::json::exception&) {
+      return BadModel("predictor file: 'calibration' lacks a field or has one of the wrong type");
     }
   }
   if (!regressors->is_object() || regressors->empty()) return BadModel("predictor file has no regressors");

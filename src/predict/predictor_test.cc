@@ -162,7 +162,7 @@ TEST(Predictor, FileRoundTripGivesTheSamePredictions) {
 TEST(Predictor, ReadsFormatMajorOne) {
   auto document = TrainedPredictor().ToJson();
   ASSERT_TRUE(document.ok());
-  EXPECT_EQ(document->at("format_version"), "2.0");
+  EXPECT_EQ(document->at("format_version"), "2.1");
   auto v1 = *document;
   v1["format_version"] = "1.0";
   auto loaded = Predictor::FromJson(v1);
@@ -317,6 +317,66 @@ BenchResult Result(const std::string& path, double median_ms) {
   result.runtime_name = "onnxruntime";
   result.latency_ms.p50 = median_ms;
   return result;
+}
+
+// Conv kernel models on a device whose layout conversions take 3 us each plus 2e-6 ms per element,
+// profiled: the layout cost is found from the layout shares, the conversions of a blocked layout
+// are predicted with it, and it survives the file.
+TEST(Predictor, FitsTheLayoutCostOfBlockedKernels) {
+  KernelRules rules = Rules();
+  rules.layout_block_channels = 16;
+  KernelDataSet data = SyntheticData();
+  const auto layout_ms = [](const std::vector<KernelConfig>& reorders) {
+    double ms = 0;
+    for (const auto& r : reorders) ms += 0.003 + 2e-6 * static_cast<double>(r.cin * r.hin * r.win);
+    return ms;
+  };
+  std::size_t blocked = 0;
+  for (auto& point : data.points) {
+    const auto reorders = LoneKernelReorders(point.config, 16);
+    const double own = *point.median_ms - kOverheadMs, layout = layout_ms(reorders);
+    point.median_ms = kOverheadMs + own + layout;
+    point.layout_share = layout / (own + layout);
+    blocked += reorders.empty() ? 0 : 1;
+  }
+  EXPECT_EQ(blocked, 251u);  // every conv (and the INVALID copy of one): channels multiples of 16
+  // A profile that shows conversions where the rules predict none counts as disagreeing.
+  KernelPoint odd = data.points.front();
+  odd.config.cin = 18;  // neither below a block nor a multiple of a quarter of it: plain
+  odd.layout_share = 0.5;
+  data.points.push_back(odd);
+
+  auto cost = FitLayoutCost({data}, rules, {});
+  ASSERT_TRUE(cost.has_value());
+  EXPECT_EQ(cost->block_channels, 16);
+  EXPECT_EQ(cost->points, 250u);
+  EXPECT_EQ(cost->disagreeing_points, 1u);
+  EXPECT_NEAR(cost->fixed_ms, 0.003, 1e-6);
+  EXPECT_NEAR(cost->ms_per_element, 2e-6, 1e-9);
+  EXPECT_GT(cost->fit.within_5_percent, 99.0);
+  EXPECT_FALSE(FitLayoutCost({data}, Rules(), {}).has_value());  // no blocked layout in the rules
+
+  auto trained = Predictor::Train({data}, {}, rules, PredictorSettings{});
+  ASSERT_TRUE(trained.ok()) << trained.error().message;
+  EXPECT_TRUE(trained->HasType(kReorderKernelType));
+  EXPECT_FALSE(TrainedPredictor().HasType(kReorderKernelType));
+  const KernelConfig reorder{.type = kReorderKernelType, .hin = 28, .win = 28, .cin = 64, .cout = 64};
+  auto predicted = trained->PredictKernelsMs({reorder});
+  ASSERT_TRUE(predicted.ok()) << predicted.error().message;
+  EXPECT_NEAR(predicted->front(), layout_ms({reorder}), 1e-6);
+  auto document = trained->ToJson();
+  ASSERT_TRUE(document.ok());
+  auto loaded = Predictor::FromJson(nlohmann::json::parse(document->dump()));
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_TRUE(loaded->layout().has_value());
+  EXPECT_DOUBLE_EQ(loaded->layout()->ms_per_element, trained->layout()->ms_per_element);
+  EXPECT_EQ(loaded->layout()->disagreeing_points, 1u);
+  EXPECT_EQ(loaded->rules().layout_block_channels, 16);
+  auto broken = *document;
+  broken["layout"].erase("fixed_ms");
+  auto refused = Predictor::FromJson(broken);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("'layout'"), std::string::npos) << refused.error().message;
 }
 
 TEST(Predictor, PredictsARealModelKernelByKernelWithUnknownsAsALowerBound) {
