@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints how accurate the latency predictor is on architectures it never saw (nothing is
 # asserted): kernel models generated from the zoo, the runtime's fusion rules detected, every
-# kernel model measured (onnxruntime, 1 thread), a predictor trained; then held-out variants of
+# kernel model measured (onnxruntime, 1 thread), a predictor trained and calibrated on profiles of
+# the zoo's models (how much slower kernels run inside a model); then held-out variants of
 # 10 architecture families (tools/zoo/variants.py) measured end to end and predicted:
 # share within +-10% and +-5%, RMSE, per family, against the FLOPs-proportional baseline, and
 # leave-one-family-out (the family's zoo models' kernels left out of training: --exclude-source).
@@ -29,6 +30,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 EDGEBENCH=build/src/cli/edgebench
 PYTHON=/usr/bin/python3
+ZOO="${EDGEBENCH_CACHE_DIR:-$HOME/.cache/edgebench}/zoo"
 
 WORK="${1:?usage: bash bench/predictor_accuracy.sh WORK_DIR [--size small|medium|large] [--opencv]}"
 shift
@@ -92,10 +94,20 @@ for RUNTIME in "${RUNTIMES[@]}"; do
   DATA_SETS=("$OUT/kernels.json" "$OUT/kernels-conv.json")
 
   echo
+  echo "== the zoo's models profiled whole (the calibration: how much slower kernels run inside a model)"
+  mkdir -p "$OUT/zoo"
+  for model in "$ZOO"/*/*.onnx; do
+    name=$(basename "$model" .onnx)
+    [[ "$name" == tinycnn* || -f "$OUT/zoo/$name.json" ]] && continue
+    "$EDGEBENCH" bench "$model" -r "$RUNTIME" --threads 1 --profile -q --json "$OUT/zoo/$name.json" > /dev/null
+  done
+
+  echo
   echo "== predictor"
   if [[ ! -f "$OUT/predictor.json" ]]; then
     "$EDGEBENCH" predictor train "${DATA_SETS[@]}" --rules "$OUT/rules.json" --out "$OUT/predictor.json" --seed 1
   fi
+  "$EDGEBENCH" predictor calibrate "$OUT/predictor.json" --results "$OUT"/zoo/*.json --out "$OUT/calibrated.json"
 
   echo
   echo "== variants measured end to end"
@@ -117,11 +129,14 @@ print(f"{len(rows)} results, median latency {min(medians):.2f} - {max(medians):.
 PY
 
   echo
-  echo "== accuracy on the held-out variants (within +-10%, +-5%, RMSE; per family; FLOPs baseline)"
-  "$EDGEBENCH" predictor evaluate "$OUT/predictor.json" --results "$OUT"/results/*.json \
+  echo "== accuracy on the held-out variants, calibrated (within +-10%, +-5%, RMSE; per family; FLOPs baseline)"
+  "$EDGEBENCH" predictor evaluate "$OUT/calibrated.json" --results "$OUT"/results/*.json \
     --families "$VARIANTS/variants.json" --flops-baseline --html "$OUT/evaluate.html"
-  "$EDGEBENCH" predictor evaluate "$OUT/predictor.json" --results "$OUT"/results/*.json \
+  "$EDGEBENCH" predictor evaluate "$OUT/calibrated.json" --results "$OUT"/results/*.json \
     --families "$VARIANTS/variants.json" --flops-baseline --json > "$OUT/evaluate.json"
+  echo "-- the same predictor without the calibration"
+  "$EDGEBENCH" predictor evaluate "$OUT/predictor.json" --results "$OUT"/results/*.json \
+    --families "$VARIANTS/variants.json" | sed -n '/^accuracy/,/^$/p'
 
   if [[ -n "$ADAPT_FROM" ]]; then
     echo
@@ -135,13 +150,18 @@ PY
   fi
 
   echo
-  echo "== leave one family out: retrained without the kernels sampled from the family's zoo models"
+  echo "== leave one family out: retrained and calibrated without the family's zoo models"
   for family in $("$PYTHON" -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["families"]))' "$VARIANTS/variants.json"); do
     sources=$("$PYTHON" -c 'import json, sys; print(",".join(json.load(open(sys.argv[1]))["families"][sys.argv[2]]["zoo_models"]))' "$VARIANTS/variants.json" "$family")
     predictor="$OUT/leave-out/$family.predictor.json"
     if [[ ! -f "$predictor" ]]; then
-      "$EDGEBENCH" predictor train "${DATA_SETS[@]}" --rules "$OUT/rules.json" --out "$predictor" --seed 1 \
-        --exclude-source "$sources" > /dev/null
+      "$EDGEBENCH" predictor train "${DATA_SETS[@]}" --rules "$OUT/rules.json" --out "$predictor.uncalibrated" \
+        --seed 1 --exclude-source "$sources" > /dev/null
+      profiles=()
+      for result in "$OUT"/zoo/*.json; do
+        [[ ",$sources," == *",$(basename "$result" .json),"* ]] || profiles+=("$result")
+      done
+      "$EDGEBENCH" predictor calibrate "$predictor.uncalibrated" --results "${profiles[@]}" --out "$predictor" > /dev/null
     fi
     echo "-- $family (without $sources)"
     "$EDGEBENCH" predictor evaluate "$predictor" --results "$OUT"/results/"$family"_*.json \

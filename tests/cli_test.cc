@@ -483,6 +483,39 @@ TEST(Cli, PredictorTrainPredictAndEvaluate) {
   auto text_report = Edgebench({"predictor", "evaluate", predictor, "--results", valid, "--flops-baseline"});
   ASSERT_EQ(text_report.exit_code, 0) << text_report.err;
   EXPECT_NE(text_report.out.find("k x FLOPs"), std::string::npos) << text_report.out;
+
+  // calibrate: on a profiled result (the verdict forced valid), every prediction is scaled by its
+  // working-set class's factor; a result without a profile cannot calibrate.
+  const std::string profiled = dir + "/profiled.json";
+  auto profile = Edgebench(Quick({"bench", model, "-r", "onnxruntime", "--profile", "--json", profiled}));
+  ASSERT_EQ(profile.exit_code, 0) << profile.err;
+  std::ifstream profiled_in(profiled);
+  auto profiled_result = nlohmann::json::parse(profiled_in);
+  profiled_result["validity"] = result["validity"];
+  profiled_result["validity"]["valid"] = true;
+  profiled_result["validity"]["reasons"] = nlohmann::json::array();
+  const std::string calibrated = dir + "/calibrated.json";
+  auto calibrate = Edgebench({"predictor", "calibrate", predictor, "--results",
+                              WriteFile("profiled-valid.json", profiled_result.dump()), "--out", calibrated, "--json"});
+  ASSERT_EQ(calibrate.exit_code, 0) << calibrate.err;
+  const auto calibration = nlohmann::json::parse(calibrate.out)["calibration"];
+  EXPECT_EQ(calibration["models"], 1);
+  EXPECT_GT(calibration["kernels"].get<int>(), 0);
+  ASSERT_FALSE(calibration["log_factors"].empty()) << calibration;
+  auto before = nlohmann::json::parse(Edgebench({"predict", model, "--predictor", predictor, "--json"}).out);
+  auto after = nlohmann::json::parse(Edgebench({"predict", model, "--predictor", calibrated, "--json"}).out);
+  ASSERT_EQ(before["kernels"].size(), after["kernels"].size());
+  for (std::size_t i = 0; i < before["kernels"].size(); ++i) {
+    if (before["kernels"][i]["predicted_ms"].is_null()) continue;
+    const double ratio = after["kernels"][i]["predicted_ms"].get<double>() / before["kernels"][i]["predicted_ms"].get<double>();
+    bool matches_a_factor = std::abs(std::log(ratio) - calibration["default_log_factor"].get<double>()) < 1e-9;
+    for (const auto& [working_set, log_factor] : calibration["log_factors"].items()) {
+      matches_a_factor |= std::abs(std::log(ratio) - log_factor.get<double>()) < 1e-9;
+    }
+    EXPECT_TRUE(matches_a_factor) << i << ": x" << ratio << " " << calibration;
+  }
+  ExpectBadInput(Edgebench({"predictor", "calibrate", predictor, "--results", valid, "--out", calibrated}),
+                 {"no profiled, valid result"});
 }
 
 TEST(Cli, FailInvalidExitsThree) {

@@ -127,18 +127,26 @@ struct LayoutCost {
 std::optional<LayoutCost> FitLayoutCost(const std::vector<KernelDataSet>& data, const KernelRules& rules,
                                         const std::vector<std::string>& excluded_sources);
 
-// Kernels run slower inside a whole model than alone (the caches hold other kernels' data). A
-// calibration measures it on profiled results of whole models (bench --profile; models other
-// than those the predictor is evaluated on): per kernel type, log(sum of in-model ms / sum of
-// predicted ms) over the type's kernels, in-model ms being the profile's (kernels matched by the
-// source nodes they cover) scaled so that all profiled kernels add up to the result's median
-// minus the predictor's overhead (a profiler adds time of its own).
+// Kernels run slower inside a whole model than alone: alone, a kernel's input, output and
+// weights stay in the caches from one run to the next; inside a model the other kernels' data
+// evicts them, and the more so the larger they are. A calibration measures it on profiled
+// results of whole models (bench --profile; models other than those the predictor is evaluated
+// on): per working-set class (WorkingSetClass), log(sum of in-model ms / sum of predicted ms)
+// over the class's kernels, in-model ms being the profile's (kernels matched by the source nodes
+// they cover) scaled so that all profiled kernels add up to the result's median minus the
+// predictor's overhead (a profiler adds time of its own).
+// A class gets a factor of its own when its kernels take at least this share of the in-model
+// time; the others get the factor of those together.
+inline constexpr double kMinCalibrationShare = 0.03;
 struct Calibration {
   std::size_t models = 0;   // results calibrated on
   std::size_t kernels = 0;  // kernels matched in them
-  std::map<std::string, double> log_factors;  // by kernel type, kReorderKernelType included
-  double default_log_factor = 0;              // over all matched kernels: for the other types
+  std::map<std::string, double> log_factors;  // by working-set class
+  double default_log_factor = 0;              // for the other classes
 };
+// The class of a kernel's working set, 4 x (input + output elements + parameters) bytes (a
+// conversion: its tensor twice): "< 256 KiB", "< 1 MiB", "< 4 MiB", "< 16 MiB", ">= 16 MiB".
+std::string WorkingSetClass(const KernelConfig& config);
 
 class Predictor {
  public:

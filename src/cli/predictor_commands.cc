@@ -304,17 +304,17 @@ int RunCalibrate(const CalibrateFlags& flags) {
            "\n";
   } else {
     std::vector<std::vector<std::string>> rows;
-    for (const auto& [type, log_factor] : calibration.log_factors) {
+    for (const auto& [working_set, log_factor] : calibration.log_factors) {
       char factor[32];
       std::snprintf(factor, sizeof factor, "x%.2f", std::exp(log_factor));
-      rows.push_back({type, factor});
+      rows.push_back({working_set, factor});
     }
     char fallback[32];
     std::snprintf(fallback, sizeof fallback, "x%.2f", std::exp(calibration.default_log_factor));
-    rows.push_back({"(other types)", fallback});
+    rows.push_back({"(other classes)", fallback});
     text = "in-model time against predicted, " + std::to_string(calibration.kernels) + " kernels of " +
            std::to_string(calibration.models) + " models\n" +
-           FormatTable({"kernel type", "factor"}, rows, {false, true});
+           FormatTable({"working set", "factor"}, rows, {false, true});
     for (const auto& item : left_out) text += "left out: " + item + "\n";
     text += "wrote " + flags.out + "\n";
   }
@@ -430,10 +430,11 @@ void AddPredictorCommands(CLI::App& app, int& exit_code) {
   auto* calibrate = group->add_subcommand(
       "calibrate", "Calibrate a predictor on profiled results of whole models: how much slower kernels run inside them");
   calibrate->footer(
-      "Kernels run slower inside a whole model than alone (the caches hold other kernels' data). Per kernel\n"
-      "type, the factor is the sum of the profiled in-model times over the sum of the predictions, the\n"
-      "profile scaled to the result's median; predictions are multiplied by it. Calibrate on models other\n"
-      "than those you evaluate on (e.g. the zoo models the kernel data sets were sampled from).\n"
+      "Kernels run slower inside a whole model than alone (the other kernels' data evicts theirs from the\n"
+      "caches). Per working-set class (input, output and weights: < 256 KiB ... >= 16 MiB), the factor is\n"
+      "the sum of the profiled in-model times over the sum of the predictions, the profile scaled to the\n"
+      "result's median; predictions are multiplied by it. Calibrate on models other than those you\n"
+      "evaluate on (e.g. the zoo models the kernel data sets were sampled from).\n"
       "Example: edgebench predictor calibrate predictor.json --results zoo-profiles/*.json --out calibrated.json");
   auto calibrate_flags = std::make_shared<CalibrateFlags>();
   calibrate->add_option("predictor", calibrate_flags->predictor, "Predictor file")->required();

@@ -412,9 +412,12 @@ class Splitter {
         if (IsConstant(operand)) notes.push_back("operand '" + operand + "' is a constant");
         if (Dims(operand) == full) ++full_inputs;
       }
-      if (op == "Mul") {
+      if (op == "Mul" && full_inputs != kernel_node.input_size()) {
         c.type = "mul";
-        if (full_inputs == kernel_node.input_size()) notes.push_back("both operands are full-size (measured with [1, C, 1, 1])");
+      } else if (op == "Mul") {  // x * HardSigmoid(x), a HardSwish: element-wise like an add
+        c.type = "add";
+        c.inputs = kernel_node.input_size();
+        notes.push_back("Mul of two full-size operands, predicted as an add");
       } else {
         c.type = "add";
         c.inputs = kernel_node.input_size();

@@ -529,12 +529,32 @@ Expected<std::vector<double>> Predictor::PredictKernelsMs(const std::vector<Kern
   }
   if (calibration_) {
     for (std::size_t i = 0; i < configs.size(); ++i) {
-      const auto found = calibration_->log_factors.find(configs[i].type);
+      const auto found = calibration_->log_factors.find(WorkingSetClass(configs[i]));
       predicted[i] *= std::exp(found != calibration_->log_factors.end() ? found->second
                                                                          : calibration_->default_log_factor);
     }
   }
   return predicted;
+}
+
+std::string WorkingSetClass(const KernelConfig& config) {
+  double elements = 0;
+  if (config.type == kReorderKernelType) {
+    elements = 2.0 * static_cast<double>(config.cin * config.hin * config.win);
+  } else {
+    const auto features = KernelFeatures(config);
+    const auto& names = KernelFeatureNames();
+    for (const char* name : {"input_elements", "output_elements", "params"}) {
+      elements += features[static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin())];
+    }
+  }
+  const double bytes = 4 * elements;
+  for (const auto& [limit, name] : std::initializer_list<std::pair<double, const char*>>{
+           {256.0 * 1024, "< 256 KiB"}, {1024.0 * 1024, "< 1 MiB"}, {4096.0 * 1024, "< 4 MiB"},
+           {16384.0 * 1024, "< 16 MiB"}}) {
+    if (bytes < limit) return name;
+  }
+  return ">= 16 MiB";
 }
 
 double Predictor::AdaptationLogFactor(const std::string& type) const {
@@ -549,7 +569,7 @@ Expected<Predictor> Predictor::Calibrate(const std::vector<BenchResult>& results
                                          std::vector<std::string>& left_out) const {
   Predictor alone = *this;
   alone.calibration_.reset();
-  std::map<std::string, std::pair<double, double>> sums;  // type: in-model ms, predicted ms
+  std::map<std::string, std::pair<double, double>> sums;  // working-set class: in-model ms, predicted ms
   Calibration calibration;
   for (const auto& result : results) {
     const std::string name = ModelName(result.model.path);
@@ -603,31 +623,43 @@ Expected<Predictor> Predictor::Calibrate(const std::vector<BenchResult>& results
       continue;
     }
     const double scale = kernels_ms / profiled_ms;
+    // The conversions name no node: they count together, by the class of the largest.
     double predicted_conversions_ms = 0;
+    std::string conversions_class;
+    double largest_conversion = 0;
     for (std::size_t i = 0; i < prediction->kernels.size(); ++i) {
       const auto& [kernel, ms] = prediction->kernels[i];
       if (!ms) continue;
       if (kernel.config.type == kReorderKernelType) {
         predicted_conversions_ms += *ms;
+        const double elements = static_cast<double>(kernel.config.cin * kernel.config.hin * kernel.config.win);
+        if (elements >= largest_conversion) largest_conversion = elements, conversions_class = WorkingSetClass(kernel.config);
       } else if (in_model_ms[i] > 0) {
-        sums[kernel.config.type].first += in_model_ms[i] * scale;
-        sums[kernel.config.type].second += *ms;
+        auto& sum = sums[WorkingSetClass(kernel.config)];
+        sum.first += in_model_ms[i] * scale;
+        sum.second += *ms;
         ++calibration.kernels;
       }
     }
     if (predicted_conversions_ms > 0 && conversions_ms > 0) {
-      sums[kReorderKernelType].first += conversions_ms * scale;
-      sums[kReorderKernelType].second += predicted_conversions_ms;
+      sums[conversions_class].first += conversions_ms * scale;
+      sums[conversions_class].second += predicted_conversions_ms;
     }
     ++calibration.models;
   }
   if (calibration.models == 0) return InvalidArgument("no profiled, valid result to calibrate on");
-  double all_in_model = 0, all_predicted = 0;
+  double all_in_model = 0;
+  for (const auto& [type, sum] : sums) all_in_model += sum.first;
+  // A class has a factor of its own only when its kernels are a sizeable share of the in-model
+  // time (few kernels' profiled time is mostly attribution and profiler noise); the others get
+  // the factor of those together.
+  double sized_in_model = 0, sized_predicted = 0;
   for (const auto& [type, sum] : sums) {
+    if (sum.first < kMinCalibrationShare * all_in_model) continue;
     calibration.log_factors[type] = std::log(sum.first / sum.second);
-    all_in_model += sum.first, all_predicted += sum.second;
+    sized_in_model += sum.first, sized_predicted += sum.second;
   }
-  calibration.default_log_factor = all_predicted > 0 ? std::log(all_in_model / all_predicted) : 0;
+  calibration.default_log_factor = sized_predicted > 0 ? std::log(sized_in_model / sized_predicted) : 0;
   Predictor calibrated = *this;
   calibrated.calibration_ = std::move(calibration);
   return calibrated;
