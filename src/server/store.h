@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -189,10 +190,23 @@ class Store {
 
   // Tokens are stored as the hex SHA-256 of the secret.
   void AddToken(const std::string& token_sha256, TokenKind kind, const std::string& subject);
-  std::optional<TokenRow> FindToken(const std::string& token_sha256);
   bool HasToken(TokenKind kind);
+  // A token and, for an agent token, its agent (nullopt when that is not registered), read in
+  // one statement and then kept for `token_cache_ms` (SetTokenCacheMs; 0, the default: not
+  // kept). A kept answer may be that old: facts and labels are as of then, last_seen_ms, busy,
+  // health and maintenance too (LeaseTask reads health and maintenance itself). Forgotten at
+  // once when an agent registers on this store or, on PostgreSQL, on another that announces
+  // it; a replaced token is accepted for at most `token_cache_ms` more where an announcement
+  // is lost.
+  struct Credential {
+    TokenRow token;
+    std::optional<AgentRow> agent;
+  };
+  std::optional<Credential> FindCredential(const std::string& token_sha256);
+  void SetTokenCacheMs(int64_t token_cache_ms);
 
   void AddModel(const ModelRow& model);  // no-op when the sha256 is already stored
+  // Models never change once stored: one found is kept (a lease answer names its model).
   std::optional<ModelRow> FindModel(const std::string& sha256);
 
   void AddConversion(const ConversionRow& conversion);  // no-op when the key is already stored
@@ -255,11 +269,14 @@ class Store {
   // except that an `invalid` document (a completed run whose verdict is INVALID) of a task with
   // repeats left (fewer than repeat_invalid runs repeated so far) is kept as a repeated result
   // and the task is queued again (lease cleared) for any agent to run. The same agent uploading again gets
-  // {stored document, false}; others get 409.
-  ApiResult<std::pair<nlohmann::json, bool>> StoreResult(int64_t task_id, int64_t agent_id,
-                                                         const nlohmann::json& document, bool invalid,
-                                                         const std::string& final_state,
-                                                         const std::string& error);
+  // the stored document, not stored; others get 409.
+  struct StoredResult {
+    nlohmann::json document;  // as stored
+    bool stored = false;      // by this call
+    TaskRow task;             // after it
+  };
+  ApiResult<StoredResult> StoreResult(int64_t task_id, int64_t agent_id, const nlohmann::json& document, bool invalid,
+                                      const std::string& final_state, const std::string& error);
   std::optional<nlohmann::json> GetResult(int64_t task_id);
   // Every result document of the task, oldest first: the repeated runs', then its result.
   std::vector<ResultAttempt> ResultAttempts(int64_t task_id);
@@ -330,6 +347,10 @@ class Store {
   std::function<void(const std::vector<int64_t>&)> queued_handler_;
   std::shared_ptr<const std::vector<AgentRow>> registered_agents_;  // RegisteredAgents(); null = stale
   uint64_t registrations_ = 0;  // RegisterAgent calls, so a list read before one is not cached
+  int64_t token_cache_ms_ = 0;
+  // FindCredential's answers: token sha256 -> {credential, unix ms until which it is kept}.
+  std::unordered_map<std::string, std::pair<Credential, int64_t>> credentials_;
+  std::unordered_map<std::string, ModelRow> models_;  // FindModel's: sha256 -> row
   std::unique_ptr<Listener> listener_;  // last: its thread uses the members above
 };
 
