@@ -1,6 +1,7 @@
 // The server's durable state: tokens, models, agents, tasks and results, in SQLite (DIR/edgebench.db,
 // the default) or PostgreSQL (--store postgresql://..., which several server replicas may share).
-// Every method is one transaction on a connection of its own (a small pool), so a check and the
+// Every method is one transaction (a lease: two, the agent seen and the task handed out) on a
+// connection of its own (a small pool), so a check and the
 // update it guards (lease a task, accept a result) cannot interleave with another request: SQLite
 // has one connection; on PostgreSQL the rows a method changes are locked (leases skip tasks
 // another request or replica is leasing).
@@ -259,8 +260,9 @@ class Store {
   // Returns the tasks changed.
   std::vector<TaskRow> FinishConversion(const ConversionKey& key, const std::string& converted_sha256,
                                         const std::string& error);
-  // Hands the oldest queued task that `agent` can run (scheduler.h's CanRun) to it (state
-  // assigned, attempts + 1, lease until now + lease_ms); nullopt when none.
+  // Notes the agent seen, then, unless it is bad or in maintenance, hands the oldest queued
+  // task that it can run (scheduler.h's CanRun) to it (state assigned, attempts + 1, lease
+  // until now + lease_ms), in one statement; nullopt when none.
   std::optional<TaskRow> LeaseTask(const AgentRow& agent, int64_t lease_ms);
   // The agent holding the task reports it running / still alive: renews the lease. 409 when the
   // agent no longer holds it (cancelled, expired and re-queued, ...), 404 when unknown.
