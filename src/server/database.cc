@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdlib>

@@ -10,7 +10,6 @@
 
 #include "database.h"
 #include "edgebench/text.h"
-#include "scheduler.h"
 #include "tokens.h"
 
 namespace edgebench::server {
