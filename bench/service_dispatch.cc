@@ -9,7 +9,9 @@
 //     by two epoll threads) on one server with SQLite, or spread over 2 replicas on one
 //     PostgreSQL (--store postgresql: a server the bench starts from Debian's binaries,
 //     testing/postgres.h; --store both: one after the other, then a table of both): dispatch
-//     throughput (lease + result upload per task, tasks queued up front) and the assignment
+//     throughput (lease + result upload per task, tasks queued up front), the CPU time a task
+//     costs each party in that phase (each server, PostgreSQL's processes, this process's
+//     simulated agents; from /proc/PID/stat: the cores a rate needs), and the assignment
 //     latency of a task submitted while every agent long-polls (--poll-seconds, the agent's
 //     default 10; submit to lease); with replicas, each agent talks to one of them and tasks are
 //     submitted to each in turn, so most wake-ups cross replicas. Each agent holds a connection,
@@ -32,9 +34,11 @@
 #include <cstring>
 #include <deque>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -400,11 +404,92 @@ thread_local std::deque<std::pair<Clock::time_point, AgentSwarm::State*>> AgentS
 
 int PortOf(const std::string& url) { return std::atoi(url.substr(url.rfind(':') + 1).c_str()); }
 
+// CPU time of processes from /proc/PID/stat, in clock ticks.
+struct ProcessCpu {
+  int64_t own = 0;       // utime + stime: its threads
+  int64_t children = 0;  // cutime + cstime: its children that ended and were waited for
+  int parent = 0;
+};
+
+std::optional<ProcessCpu> ReadProcessCpu(int pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(file, text)) return std::nullopt;
+  const size_t name_end = text.rfind(')');  // the command name may hold spaces
+  if (name_end == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(name_end + 2));
+  std::vector<std::string> field;  // field[0] is the state, the third of the line
+  for (std::string item; fields >> item && field.size() < 15;) field.push_back(item);
+  if (field.size() < 15) return std::nullopt;
+  return ProcessCpu{std::stoll(field[11]) + std::stoll(field[12]), std::stoll(field[13]) + std::stoll(field[14]),
+                    std::stoi(field[1])};
+}
+
+// Ticks of `pid` and, with `tree`, of its children (alive now, or ended and waited for).
+int64_t CpuTicks(int pid, bool tree) {
+  const auto root = ReadProcessCpu(pid);
+  if (!root) return 0;
+  if (!tree) return root->own;
+  int64_t ticks = root->own + root->children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (const auto child = ReadProcessCpu(std::stoi(name)); child && child->parent == pid) ticks += child->own;
+  }
+  return ticks;
+}
+
+// The CPU time the parties of a scale run spend: each server, PostgreSQL (its processes) and
+// this process (the simulated agents), sampled before and after a phase.
+class CpuAccount {
+ public:
+  // `servers`: the server processes; `postgres`: the postmaster, 0 = none.
+  CpuAccount(std::vector<int> servers, int postgres) : servers_(std::move(servers)), postgres_(postgres) {}
+  void Start() { start_ = Sample(); }
+  // Since Start(), a task's share: {"servers 1.23 + 1.20 ms, PostgreSQL 2.00 ms, agents (this bench)
+  // 0.50 ms: 4.93 ms", 4.93}.
+  std::pair<std::string, double> PerTask(int tasks) const {
+    const std::vector<int64_t> end = Sample();
+    const double ms_per_tick = 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+    auto ms = [&](size_t i) { return static_cast<double>(end[i] - start_[i]) * ms_per_tick / std::max(1, tasks); };
+    char text[64];
+    std::string line = servers_.size() == 1 ? "server " : "servers ";
+    double total = 0;
+    for (size_t i = 0; i < servers_.size(); ++i) {
+      std::snprintf(text, sizeof text, "%s%.2f", i == 0 ? "" : " + ", ms(i));
+      line += text;
+      total += ms(i);
+    }
+    line += " ms";
+    if (postgres_ > 0) {
+      std::snprintf(text, sizeof text, ", PostgreSQL %.2f ms", ms(servers_.size()));
+      line += text;
+      total += ms(servers_.size());
+    }
+    total += ms(end.size() - 1);
+    std::snprintf(text, sizeof text, ", agents (this bench) %.2f ms: %.2f ms", ms(end.size() - 1), total);
+    return {line + text, total};
+  }
+
+ private:
+  std::vector<int64_t> Sample() const {
+    std::vector<int64_t> ticks;
+    for (const int pid : servers_) ticks.push_back(CpuTicks(pid, false));
+    if (postgres_ > 0) ticks.push_back(CpuTicks(postgres_, true));
+    ticks.push_back(CpuTicks(getpid(), false));
+    return ticks;
+  }
+
+  std::vector<int> servers_;
+  int postgres_;
+  std::vector<int64_t> start_;
+};
+
 // `store`: "sqlite" (one server) or "postgresql" (two replicas on a new database).
 // The scale phases' figures for one store, printed side by side at the end.
 struct ScaleFigures {
   std::string label;
-  double tasks_per_s = 0, lease_p50_ms = 0, lease_p99_ms = 0, assign_p50_ms = 0, assign_p99_ms = 0;
+  double tasks_per_s = 0, cpu_ms_per_task = 0, lease_p50_ms = 0, lease_p99_ms = 0, assign_p50_ms = 0, assign_p99_ms = 0;
   int errors = 0;
 };
 
@@ -419,10 +504,12 @@ ScaleFigures RunScale(const std::string& binary, const std::string& model, int a
   // heartbeats), so that no task is leased twice.
   std::vector<std::string> extra = {"--http-threads", std::to_string(http_threads), "--lease-seconds", "300"};
   std::vector<Server> replicas;
+  int postgres_pid = 0;
   if (store == "postgresql") {
     std::string error;
     edgebench::testing::PostgresServer* postgres = edgebench::testing::SharedPostgres(&error);
     if (!postgres) Die("PostgreSQL: " + error);
+    postgres_pid = std::max(0, postgres->pid());
     extra.push_back("--store");
     extra.push_back(postgres->CreateDatabase("bench_" + std::to_string(getpid())));
     replicas.push_back(StartServer(binary, extra));
@@ -478,20 +565,29 @@ ScaleFigures RunScale(const std::string& binary, const std::string& model, int a
               tasks / queue_s);
 
   // Throughput: every queued task leased and its result stored.
+  std::vector<int> server_pids;
+  for (const Server& replica : replicas) server_pids.push_back(replica.process->pid());
+  CpuAccount cpu(server_pids, postgres_pid);
+  cpu.Start();
   const auto draining = Clock::now();
   auto swarm = std::make_unique<AgentSwarm>(identities, document, wait_s, /*threads=*/2);
   while (swarm->uploaded < tasks && MsSince(draining) < 600000) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const double drain_s = MsSince(draining) / 1000;
+  const auto [cpu_per_task, cpu_ms] = cpu.PerTask(swarm->uploaded.load());
   const std::vector<double> busy_lease_ms = swarm->LeaseAnswerMs();
   ScaleFigures figures;
   figures.label = label;
   figures.tasks_per_s = swarm->uploaded.load() / drain_s;
+  figures.cpu_ms_per_task = cpu_ms;
   figures.lease_p50_ms = Percentile(busy_lease_ms, 0.5);
   figures.lease_p99_ms = Percentile(busy_lease_ms, 0.99);
   std::printf("%s: throughput %.0f tasks/s (%d tasks leased and their results stored in %.2f s by %d agents); "
               "lease answer with tasks queued: p50 %.1f ms, p99 %.1f ms\n",
               label.c_str(), figures.tasks_per_s, swarm->uploaded.load(), drain_s, agents, figures.lease_p50_ms,
               figures.lease_p99_ms);
+  // What a task costs in CPU, whatever the machine's cores: the cores a rate needs.
+  std::printf("%s: CPU time a task (throughput phase, /proc/PID/stat): %s of CPU a task\n", label.c_str(),
+              cpu_per_task.c_str());
 
   // Assignment latency: all agents idle in a long poll; tasks arrive one at a time.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the agents settle into their polls
@@ -575,11 +671,11 @@ int main(int argc, char** argv) {
   }
   if (agents > 0) {
     std::printf("\n%d simulated agents, %d tasks queued, then 200 at ~50/s:\n"
-                "| store | throughput | lease answer p50 / p99 (tasks queued) | assignment p50 / p99 (idle agents) "
-                "| errors |\n|---|---|---|---|---|\n", agents, tasks);
+                "| store | throughput | CPU a task (all parties) | lease answer p50 / p99 (tasks queued) "
+                "| assignment p50 / p99 (idle agents) | errors |\n|---|---|---|---|---|---|\n", agents, tasks);
     for (const ScaleFigures& f : figures) {
-      std::printf("| %s | %.0f tasks/s | %.1f / %.1f ms | %.1f / %.1f ms | %d |\n", f.label.c_str(), f.tasks_per_s,
-                  f.lease_p50_ms, f.lease_p99_ms, f.assign_p50_ms, f.assign_p99_ms, f.errors);
+      std::printf("| %s | %.0f tasks/s | %.2f ms | %.1f / %.1f ms | %.1f / %.1f ms | %d |\n", f.label.c_str(),
+                  f.tasks_per_s, f.cpu_ms_per_task, f.lease_p50_ms, f.lease_p99_ms, f.assign_p50_ms, f.assign_p99_ms, f.errors);
     }
   }
   return 0;

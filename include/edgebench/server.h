@@ -33,6 +33,10 @@ struct ServerOptions {
   // Requests served at once (one thread each). A waiting lease request holds one, so at most
   // http_threads - kReservedHttpThreads agents long-poll at a time; more get 503 and retry.
   int http_threads = 256;
+  // Seconds a replica keeps what it read of a token (and its agent) before reading it again;
+  // 0 = every request reads it. An agent token replaced on another replica stays accepted here
+  // for at most this long (src/server/store.h, Store::FindCredential).
+  int token_cache_seconds = 2;
   // Both set = HTTPS (PEM files); both empty = plain HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -109,6 +109,10 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
                       "Requests served at once; waiting agents hold one each, " +
                           std::to_string(kReservedHttpThreads) + " are kept for the rest")
       ->capture_default_str();
+  command->add_option("--token-cache-seconds", flags->options.token_cache_seconds,
+                      "Seconds a token read from the database is trusted before it is read again (0 = "
+                      "never kept); a token replaced on another replica is accepted here at most this long")
+      ->capture_default_str();
   command->add_option("--tls-cert", flags->options.tls_cert_file, "Serve HTTPS with this certificate (PEM)");
   command->add_option("--tls-key", flags->options.tls_key_file, "Private key of --tls-cert (PEM)");
   command->add_option("--health-model", flags->options.health_model,

@@ -260,13 +260,13 @@ void UploadResult(ServerContext& context, const httplib::Request& req, httplib::
   const auto& [record, state, error, invalid] = *checked;
   auto stored = store.StoreResult(*id, agent->id, record, invalid, state, error);
   if (!stored.ok()) return SendError(res, stored.error());
-  const TaskRow after = *store.GetTask(*id);
+  const TaskRow& after = stored->task;
   if (after.state == "queued") context.Dispatch({after});  // INVALID and repeated: any agent may run it
-  JudgeIfHealthCheck(context, after, stored->first);
+  JudgeIfHealthCheck(context, after, stored->document);
   json body = TaskJson(after);
-  body["result"] = stored->first;
-  body["stored"] = stored->second;
-  SendJson(res, stored->second ? 201 : 200, body);
+  body["result"] = stored->document;
+  body["stored"] = stored->stored;
+  SendJson(res, stored->stored ? 201 : 200, body);
 }
 
 }  // namespace

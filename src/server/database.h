@@ -57,17 +57,18 @@ class Connection {
   virtual Dialect dialect() const = 0;
   virtual void Exec(const std::string& sql) = 0;  // statements without parameters
   virtual std::unique_ptr<StatementDriver> Prepare(const std::string& sql) = 0;
-  // A SELECT whose rows are read as Step() asks, to stop early: PostgreSQL runs it as a cursor,
-  // planned for its first rows whatever its statistics say, `batch_rows` fetched at a time
-  // (inside a transaction only); SQLite steps every statement so.
-  virtual std::unique_ptr<StatementDriver> PrepareCursor(const std::string& sql, int batch_rows) = 0;
   // A write transaction: SQLite takes the database's write lock at once (BEGIN IMMEDIATE), so
-  // check-then-update sequences need no row locks there.
+  // check-then-update sequences need no row locks there; PostgreSQL sends BEGIN with the
+  // transaction's first statement, in one round trip.
   virtual void Begin() = 0;
   // Appended to a SELECT of tasks t: locks the rows read until the end of the transaction
   // (PostgreSQL; "" on SQLite, whose transaction holds the whole database). `skip_locked`:
   // rows another transaction holds are left out instead of waited for.
   virtual std::string ForUpdate(bool skip_locked) const = 0;
+  // A condition true when the JSON object of strings in `column` ({label: value}, a task's
+  // selector) is within the one its `?` placeholder binds (an agent's labels, as text): each
+  // key is there with the same value. Keys are names (validation.h's ValidName).
+  virtual std::string SelectorWithin(const std::string& column) const = 0;
   // Sends `payload` on `channel` when the transaction commits; no-op on SQLite (one process).
   virtual void Notify(const std::string& channel, const std::string& payload) = 0;
   // Takes the lock `key` until the end of the transaction unless another holds it; always true
@@ -85,9 +86,6 @@ class Connection {
 class Statement {
  public:
   Statement(Connection* connection, const std::string& sql) : driver_(connection->Prepare(sql)) {}
-  // A cursor (Connection::PrepareCursor).
-  Statement(Connection* connection, const std::string& sql, int batch_rows)
-      : driver_(connection->PrepareCursor(sql, batch_rows)) {}
   Statement& Bind(int index, const std::string& text) {
     driver_->BindText(index, text);
     return *this;

@@ -102,7 +102,7 @@ std::vector<NewTask> HealthCheckTasks(const AgentRow& agent, const ModelRow& mod
     task.model_sha256 = model.sha256;
     task.runtime = runtime.value("name", "");
     task.device = agent.name;
-    task.owner = "health-check";
+    task.owner = kHealthCheckOwner;
     task.settings = {{"min_runs", 20}};
     tasks.push_back(std::move(task));
   }

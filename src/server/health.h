@@ -38,6 +38,10 @@ struct HealthVerdict {
 HealthVerdict JudgeHealthCheck(const TaskRow& task, const nlohmann::json& document,
                                const std::vector<HealthCheckRow>& history);
 
+// The owner of every health-check task (TaskRow::owner); a user may have that name too, so a
+// task of this owner is not necessarily a health check.
+inline constexpr const char* kHealthCheckOwner = "health-check";
+
 // The health-check tasks of `agent`: `model` on each runtime it offers that reads its format.
 std::vector<NewTask> HealthCheckTasks(const AgentRow& agent, const ModelRow& model);
 

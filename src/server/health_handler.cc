@@ -56,7 +56,7 @@ int64_t DeviceOnlineMs(const ServerContext& context) {
 }
 
 void JudgeIfHealthCheck(ServerContext& context, const TaskRow& task, const json& document) {
-  if (!IsFinalState(task.state)) return;
+  if (!IsFinalState(task.state) || task.owner != kHealthCheckOwner) return;
   auto check = context.store->FindHealthCheck(task.id);
   if (!check || check->verdict != "pending") return;
   const auto history = context.store->HealthChecks(check->device, check->runtime, kHealthBaselineChecks);

@@ -71,7 +71,11 @@ std::optional<std::string> HeaderValue(const httplib::Request& req, const std::s
   return first->second;
 }
 
-ApiResult<TokenRow> Authenticate(Store& store, const httplib::Request& req, std::initializer_list<TokenKind> kinds) {
+namespace {
+
+// The credential of the request's token, if it is one of `kinds` (Authenticate's answers).
+ApiResult<Store::Credential> Credential(Store& store, const httplib::Request& req,
+                                        std::initializer_list<TokenKind> kinds) {
   const std::string prefix = "Bearer ";
   const auto header = HeaderValue(req, "Authorization");
   if (!header || header->rfind(prefix, 0) != 0 || header->size() == prefix.size()) {
@@ -81,23 +85,31 @@ ApiResult<TokenRow> Authenticate(Store& store, const httplib::Request& req, std:
   const std::string secret = header->substr(prefix.size());
   static const std::regex kToken("[0-9A-Za-z._~+/=-]{1,256}");
   if (!std::regex_match(secret, kToken)) return ApiError{401, "invalid token"};
-  auto token = store.FindToken(Sha256Hex(secret));
-  if (!token) return ApiError{401, "invalid token"};
+  auto credential = store.FindCredential(Sha256Hex(secret));
+  if (!credential) return ApiError{401, "invalid token"};
   for (TokenKind kind : kinds) {
-    if (token->kind == kind) return *token;
+    if (credential->token.kind == kind) return *credential;
   }
-  return ApiError{403, "a " + std::string(TokenKindName(token->kind)) + " token cannot use this endpoint"};
+  return ApiError{403, "a " + std::string(TokenKindName(credential->token.kind)) + " token cannot use this endpoint"};
+}
+
+}  // namespace
+
+ApiResult<TokenRow> Authenticate(Store& store, const httplib::Request& req, std::initializer_list<TokenKind> kinds) {
+  auto credential = Credential(store, req, kinds);
+  if (!credential.ok()) return credential.error();
+  return credential->token;
 }
 
 ApiResult<AgentRow> AuthenticateAgent(Store& store, const httplib::Request& req, const std::string& name) {
-  auto token = Authenticate(store, req, {TokenKind::kAgent});
-  if (!token.ok()) return token.error();
-  if (!name.empty() && token->subject != name) {
-    return ApiError{403, "this token belongs to agent '" + token->subject + "', not '" + name + "'"};
+  auto credential = Credential(store, req, {TokenKind::kAgent});
+  if (!credential.ok()) return credential.error();
+  const std::string& subject = credential->token.subject;
+  if (!name.empty() && subject != name) {
+    return ApiError{403, "this token belongs to agent '" + subject + "', not '" + name + "'"};
   }
-  auto agent = store.FindAgent(token->subject);
-  if (!agent) return ApiError{401, "agent '" + token->subject + "' is not registered"};
-  return *agent;
+  if (!credential->agent) return ApiError{401, "agent '" + subject + "' is not registered"};
+  return *credential->agent;
 }
 
 json NullIfEmpty(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }

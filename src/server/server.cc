@@ -99,6 +99,7 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   if (options.max_attempts < 1) return InvalidArgument("--max-attempts must be at least 1");
   if (options.conversion_workers < 1) return InvalidArgument("--conversion-workers must be at least 1");
   if (options.health_check_minutes < 0) return InvalidArgument("--health-check-minutes must be at least 0");
+  if (options.token_cache_seconds < 0) return InvalidArgument("--token-cache-seconds must be at least 0");
   // The default of the task setting takes the setting's values.
   for (const SettingSpec& spec : SettingsTable()) {
     if (spec.key == "repeat_invalid") {
@@ -114,6 +115,7 @@ Expected<std::unique_ptr<EvaluationServer>> EvaluationServer::Start(const Server
   auto store = server::Store::Open(options.store.empty() ? options.data_dir + "/edgebench.db" : options.store);
   if (!store.ok()) return RuntimeError(store.error().message);
   context.store = std::move(store.value());
+  context.store->SetTokenCacheMs(static_cast<int64_t>(options.token_cache_seconds) * 1000);
   EB_RETURN_IF_ERROR(server::InitializeTokens(*context.store, options.data_dir));
   auto images = server::ImageCatalog::Open(options.data_dir, options.images);
   if (!images.ok()) return images.error();

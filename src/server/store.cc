@@ -10,7 +10,6 @@
 
 #include "database.h"
 #include "edgebench/text.h"
-#include "scheduler.h"
 #include "tokens.h"
 
 namespace edgebench::server {
@@ -243,14 +242,22 @@ constexpr const char* kTasksChannel = "edgebench_tasks";    // tasks queued (no 
 constexpr const char* kAgentsChannel = "edgebench_agents";  // an agent registered
 constexpr size_t kMaxNotifyBytes = 7000;                    // PostgreSQL's payload limit is 8000
 
-constexpr const char* kTaskColumns =
-    "t.id, t.model_sha256, t.runtime, t.device, t.selector, t.settings, t.state, t.attempts, "
-    "t.agent_id, COALESCE(a.name, ''), t.lease_deadline_ms, t.created_at, t.assigned_at, "
-    "t.started_at, t.finished_at, t.error, t.owner, "
-    "EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id), t.job_id, COALESCE(m.format, ''), "
-    "t.conversion_target, t.conversion_precision, t.repeat_invalid, "
-    "(SELECT COUNT(*) FROM repeated_results rr WHERE rr.task_id = t.id), t.compare, COALESCE(m.name, '') "
-    "FROM tasks t LEFT JOIN agents a ON a.id = t.agent_id LEFT JOIN models m ON m.sha256 = t.model_sha256 ";
+// A task's columns in ReadTask's order, of the tasks row called `row`: the select list of a
+// SELECT from tasks and the RETURNING list of an UPDATE of tasks.
+std::string TaskFields(const std::string& row) {
+  std::string fields =
+      "@.id, @.model_sha256, @.runtime, @.device, @.selector, @.settings, @.state, @.attempts, @.agent_id, "
+      "COALESCE((SELECT a.name FROM agents a WHERE a.id = @.agent_id), ''), @.lease_deadline_ms, @.created_at, "
+      "@.assigned_at, @.started_at, @.finished_at, @.error, @.owner, "
+      "EXISTS (SELECT 1 FROM results r WHERE r.task_id = @.id), @.job_id, "
+      "COALESCE((SELECT m.format FROM models m WHERE m.sha256 = @.model_sha256), ''), "
+      "@.conversion_target, @.conversion_precision, @.repeat_invalid, "
+      "(SELECT COUNT(*) FROM repeated_results rr WHERE rr.task_id = @.id), @.compare, "
+      "COALESCE((SELECT m.name FROM models m WHERE m.sha256 = @.model_sha256), '') ";
+  for (size_t at; (at = fields.find('@')) != std::string::npos;) fields.replace(at, 1, row);
+  return fields;
+}
+const std::string kTaskColumns = TaskFields("t") + "FROM tasks t ";
 
 TaskRow ReadTask(const Statement& s) {
   TaskRow t;
@@ -290,26 +297,31 @@ std::optional<TaskRow> SelectTask(Connection* db, int64_t id, bool lock = false)
   return ReadTask(s);
 }
 
-AgentRow ReadAgent(const Statement& s) {
+// The agent in kAgentFields' columns from `first` on.
+AgentRow ReadAgent(const Statement& s, int first = 0) {
   AgentRow a;
-  a.id = s.Int(0);
-  a.name = s.Text(1);
-  a.facts = nlohmann::json::parse(s.Text(2));
-  a.labels = nlohmann::json::parse(s.Text(3));
-  a.registered_at = s.Text(4);
-  a.last_seen_ms = s.Int(5);
+  a.id = s.Int(first);
+  a.name = s.Text(first + 1);
+  a.facts = nlohmann::json::parse(s.Text(first + 2));
+  a.labels = nlohmann::json::parse(s.Text(first + 3));
+  a.registered_at = s.Text(first + 4);
+  a.last_seen_ms = s.Int(first + 5);
   a.last_seen_at = IsoUtc(a.last_seen_ms);
-  a.health = s.Text(6);
-  a.health_reason = s.Text(7);
-  a.maintenance = s.Int(8) != 0;
-  a.busy = s.Int(9) != 0;
+  a.health = s.Text(first + 6);
+  a.health_reason = s.Text(first + 7);
+  a.maintenance = s.Int(first + 8) != 0;
+  a.busy = s.Int(first + 9) != 0;
   return a;
 }
 
-constexpr const char* kAgentColumns =
-    "SELECT id, name, facts, labels, registered_at, last_seen_ms, health, health_reason, maintenance, "
-    "EXISTS (SELECT 1 FROM tasks t WHERE t.agent_id = agents.id AND t.state IN ('assigned', 'running')) "
-    "FROM agents ";
+constexpr const char* kAgentFields =
+    "agents.id, agents.name, agents.facts, agents.labels, agents.registered_at, agents.last_seen_ms, "
+    "agents.health, agents.health_reason, agents.maintenance, "
+    "EXISTS (SELECT 1 FROM tasks t WHERE t.agent_id = agents.id AND t.state IN ('assigned', 'running')) ";
+const std::string kAgentColumns = std::string("SELECT ") + kAgentFields + "FROM agents ";
+// A token and the agent of an agent token (its columns NULL otherwise).
+const std::string kCredentialColumns = std::string("SELECT k.kind, k.subject, ") + kAgentFields +
+                                       "FROM tokens k LEFT JOIN agents ON k.kind = 'agent' AND agents.name = k.subject ";
 
 }  // namespace
 
@@ -466,6 +478,7 @@ void Store::Notified(const std::string& channel, const std::string& payload) {
     std::lock_guard lock(mutex_);
     registered_agents_.reset();
     ++registrations_;
+    credentials_.clear();
   }
   if (channel != kTasksChannel) return;
   std::vector<int64_t> ids;
@@ -504,11 +517,10 @@ void Store::AddToken(const std::string& token_sha256, TokenKind kind, const std:
   transaction.Commit();
 }
 
-std::optional<TokenRow> Store::FindToken(const std::string& token_sha256) {
-  Borrowed db(*this);
-  Statement s(db, "SELECT kind, subject FROM tokens WHERE sha256 = ?");
-  s.Bind(1, token_sha256);
-  if (!s.Step()) return std::nullopt;
+namespace {
+
+// A token in columns kind, subject.
+TokenRow ReadToken(const Statement& s) {
   TokenRow row;
   const std::string kind = s.Text(0);
   row.kind = kind == "admin" ? TokenKind::kAdmin
@@ -516,6 +528,42 @@ std::optional<TokenRow> Store::FindToken(const std::string& token_sha256) {
              : kind == "agent" ? TokenKind::kAgent : TokenKind::kUser;
   row.subject = s.Text(1);
   return row;
+}
+
+}  // namespace
+
+void Store::SetTokenCacheMs(int64_t token_cache_ms) {
+  std::lock_guard lock(mutex_);
+  token_cache_ms_ = token_cache_ms;
+  credentials_.clear();
+}
+
+std::optional<Store::Credential> Store::FindCredential(const std::string& token_sha256) {
+  const int64_t now = NowMs();
+  uint64_t registrations = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto kept = credentials_.find(token_sha256); kept != credentials_.end()) {
+      if (kept->second.second > now) return kept->second.first;
+      credentials_.erase(kept);
+    }
+    registrations = registrations_;
+  }
+  Credential credential;
+  {
+    Borrowed db(*this);
+    Statement s(db, std::string(kCredentialColumns) + "WHERE k.sha256 = ?");
+    s.Bind(1, token_sha256);
+    if (!s.Step()) return std::nullopt;
+    credential.token = ReadToken(s);
+    if (!s.IsNull(2)) credential.agent = ReadAgent(s, 2);
+  }
+  std::lock_guard lock(mutex_);
+  // Not kept when an agent registered meanwhile: the answer may be from before.
+  if (token_cache_ms_ > 0 && registrations == registrations_) {
+    credentials_[token_sha256] = {credential, now + token_cache_ms_};
+  }
+  return credential;
 }
 
 bool Store::HasToken(TokenKind kind) {
@@ -573,11 +621,18 @@ std::optional<ConversionRow> Store::FindConversionTo(const std::string& converte
 }
 
 std::optional<ModelRow> Store::FindModel(const std::string& sha256) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto kept = models_.find(sha256); kept != models_.end()) return kept->second;
+  }
   Borrowed db(*this);
   Statement s(db, "SELECT sha256, size_bytes, format, name, created_at FROM models WHERE sha256 = ?");
   s.Bind(1, sha256);
   if (!s.Step()) return std::nullopt;
-  return ModelRow{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4)};
+  ModelRow model{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4)};
+  std::lock_guard lock(mutex_);
+  models_.emplace(sha256, model);
+  return model;
 }
 
 std::optional<ApiError> Store::AddUser(const std::string& token_sha256, const std::string& name) {
@@ -622,6 +677,7 @@ ApiResult<int64_t> Store::RegisterAgent(const std::string& name, const nlohmann:
   std::lock_guard lock(mutex_);
   registered_agents_.reset();
   ++registrations_;
+  credentials_.clear();
   return agent_id;
 }
 
@@ -868,51 +924,76 @@ std::vector<ConversionKey> Store::UnclaimedConversions() {
   return keys;
 }
 
+namespace {
+
+// scheduler.h's CanRun(agent, task) as a condition on the tasks t and their models m, with its
+// parameters: the rule again, as SQL, so that a lease is one statement (the store test
+// LeaseFollowsCanRun holds the two to each other). nullopt when the agent offers no runtime.
+struct RunnableSql {
+  std::string condition;
+  std::vector<std::string> parameters;
+};
+
+std::optional<RunnableSql> Runnable(Connection* db, const AgentRow& agent) {
+  RunnableSql sql;
+  // The named device, or any device when the agent's labels hold the selector.
+  sql.condition = "(t.device = ? OR (t.device = '' AND " + db->SelectorWithin("t.selector") + ")) AND (";
+  sql.parameters = {agent.name, agent.labels.dump()};
+  const auto runtimes = agent.facts.find("runtimes");
+  if (runtimes == agent.facts.end() || !runtimes->is_array()) return std::nullopt;
+  std::vector<std::string> offered;
+  for (const auto& item : *runtimes) {
+    const auto name = item.is_object() ? item.find("name") : item.end();
+    if (!item.is_object() || name == item.end() || !name->is_string()) continue;
+    const std::string runtime = name->get<std::string>();
+    if (std::find(offered.begin(), offered.end(), runtime) != offered.end()) continue;  // CanRun reads the first
+    sql.condition += std::string(offered.empty() ? "" : " OR ") + "(t.runtime = ?";
+    sql.parameters.push_back(runtime);
+    offered.push_back(runtime);
+    const auto formats = item.find("formats");
+    if (formats != item.end() && formats->is_array() && !formats->empty()) {
+      // Formats reported: the model's must be one of them (or unknown).
+      sql.condition += " AND (COALESCE(m.format, '') = ''";
+      std::string listed;
+      for (const auto& format : *formats) {
+        if (!format.is_string()) continue;
+        listed += listed.empty() ? "?" : ", ?";
+        sql.parameters.push_back(format.get<std::string>());
+      }
+      if (!listed.empty()) sql.condition += " OR m.format IN (" + listed + ")";
+      sql.condition += ")";
+    }
+    sql.condition += ")";
+  }
+  if (offered.empty()) return std::nullopt;
+  sql.condition += ")";
+  return sql;
+}
+
+}  // namespace
+
 std::optional<TaskRow> Store::LeaseTask(const AgentRow& agent, int64_t lease_ms) {
   Borrowed db(*this);
-  Transaction transaction(db);
   const int64_t now = NowMs();
   // Seen now; a bad device or one in maintenance is out of scheduling.
   Statement seen(db, "UPDATE agents SET last_seen_ms = ? WHERE id = ? RETURNING health = 'good' AND maintenance = 0");
   const bool schedulable = seen.Bind(1, now).Bind(2, agent.id).Step() && seen.Int(0) != 0;
   seen.Run();
-  std::optional<int64_t> chosen;
-  if (schedulable) {
-    // The runnable rule is scheduler.h's CanRun, the one source; the SQL is a coarse prefilter
-    // (queued, for this agent or for any, on a runtime it offers), read from the oldest a few
-    // rows at a time, so a lease reads a few rows however long the queue (a cursor on
-    // PostgreSQL: planned to walk the state index in order, even on statistics from before a
-    // burst of new tasks). PostgreSQL: the rows read are locked, skipping those another request
-    // or replica is leasing; those not taken are free again at the commit.
-    std::vector<std::string> runtimes;
-    for (const auto& runtime : agent.facts.value("runtimes", nlohmann::json::array())) {
-      runtimes.push_back(runtime.value("name", ""));
-    }
-    std::string placeholders = runtimes.empty() ? "NULL" : "?";
-    for (size_t i = 1; i < runtimes.size(); ++i) placeholders += ", ?";
-    Statement candidates(db,
-                         "SELECT t.id, t.runtime, t.device, t.selector, COALESCE(m.format, '') FROM tasks t "
-                         "LEFT JOIN models m ON m.sha256 = t.model_sha256 "
-                         "WHERE t.state = 'queued' AND (t.device = '' OR t.device = ?) AND t.runtime IN (" +
-                             placeholders + ") ORDER BY t.id" + db->ForUpdate(true),
-                         /*batch_rows=*/8);
-    candidates.Bind(1, agent.name);
-    for (size_t i = 0; i < runtimes.size(); ++i) candidates.Bind(static_cast<int>(i) + 2, runtimes[i]);
-    while (!chosen && candidates.Step()) {
-      const Placement placement{candidates.Text(1), candidates.Text(2), nlohmann::json::parse(candidates.Text(3)),
-                                candidates.Text(4)};
-      if (CanRun(agent, placement)) chosen = candidates.Int(0);
-    }
-  }
-  std::optional<TaskRow> task;
-  if (chosen) {
-    Statement(db,
-              "UPDATE tasks SET state = 'assigned', agent_id = ?, attempts = attempts + 1, "
-              "lease_deadline_ms = ?, assigned_at = ?, started_at = '' WHERE id = ?")
-        .Bind(1, agent.id).Bind(2, now + lease_ms).Bind(3, IsoUtc(now)).Bind(4, *chosen).Run();
-    task = SelectTask(db, *chosen);
-  }
-  transaction.Commit();
+  const auto runnable = Runnable(db, agent);
+  if (!schedulable || !runnable) return std::nullopt;
+  // One statement: the oldest queued task the agent can run, assigned to it. PostgreSQL: the
+  // row is locked as it is chosen, skipping those another request or replica is leasing (their
+  // lease re-checks the row's state once they hold it); SQLite runs one statement at a time.
+  Statement lease(db, "UPDATE tasks SET state = 'assigned', agent_id = ?, attempts = attempts + 1, "
+                      "lease_deadline_ms = ?, assigned_at = ?, started_at = '' WHERE id = "
+                      "(SELECT t.id FROM tasks t LEFT JOIN models m ON m.sha256 = t.model_sha256 "
+                      "WHERE t.state = 'queued' AND " + runnable->condition + " ORDER BY t.id LIMIT 1" +
+                          db->ForUpdate(true) + ") RETURNING " + TaskFields("tasks"));
+  lease.Bind(1, agent.id).Bind(2, now + lease_ms).Bind(3, IsoUtc(now));
+  for (size_t i = 0; i < runnable->parameters.size(); ++i) lease.Bind(static_cast<int>(i) + 4, runnable->parameters[i]);
+  if (!lease.Step()) return std::nullopt;
+  TaskRow task = ReadTask(lease);
+  lease.Run();
   return task;
 }
 
@@ -936,12 +1017,36 @@ ApiResult<TaskRow> Store::Heartbeat(int64_t task_id, int64_t agent_id, int64_t l
   return *task;
 }
 
-ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, int64_t agent_id,
-                                                              const nlohmann::json& document, bool invalid,
-                                                              const std::string& final_state,
-                                                              const std::string& error) {
+ApiResult<Store::StoredResult> Store::StoreResult(int64_t task_id, int64_t agent_id, const nlohmann::json& document,
+                                                  bool invalid, const std::string& final_state,
+                                                  const std::string& error) {
   Borrowed db(*this);
   Transaction transaction(db);
+  const int64_t now = NowMs();
+  // Ends the task with this final result when the agent holds it (then it has no result yet: a
+  // task has one once final) and it is not an INVALID one with repeats left: the task after;
+  // nullopt otherwise.
+  const auto finish = [&]() -> std::optional<TaskRow> {
+    Statement end(db, "UPDATE tasks SET state = ?, finished_at = ?, error = ?, lease_deadline_ms = 0, "
+                      "started_at = CASE WHEN started_at = '' THEN ? ELSE started_at END "
+                      "WHERE id = ? AND agent_id = ? AND state IN ('assigned', 'running') AND (? = 0 OR "
+                      "repeat_invalid <= (SELECT COUNT(*) FROM repeated_results rr WHERE rr.task_id = tasks.id)) "
+                      "RETURNING " + TaskFields("tasks"));
+    end.Bind(1, final_state).Bind(2, IsoUtc(now)).Bind(3, error).Bind(4, IsoUtc(now)).Bind(5, task_id)
+        .Bind(6, agent_id).Bind(7, invalid ? 1 : 0);
+    if (!end.Step()) return std::nullopt;
+    TaskRow ended = ReadTask(end);
+    end.Run();
+    Statement(db, "INSERT INTO results (task_id, agent_id, document, uploaded_at) VALUES (?, ?, ?, ?)")
+        .Bind(1, task_id).Bind(2, agent_id).Bind(3, document.dump()).Bind(4, IsoUtc(now)).Run();
+    transaction.Commit();
+    ended.has_result = true;  // inserted after the row was read
+    ++ended.result_attempts;
+    return ended;
+  };
+  // The common case in two statements; the rest (another agent's upload, the same one again, an
+  // INVALID result to repeat) reads the task, locked, first.
+  if (auto ended = finish()) return StoredResult{document, true, std::move(*ended)};
   auto task = SelectTask(db, task_id, true);
   if (!task) return ApiError{404, "task " + std::to_string(task_id) + " not found"};
   {
@@ -952,7 +1057,7 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
         return ApiError{409, "task " + std::to_string(task_id) +
                                  " already has a result from another agent"};
       }
-      return std::pair{nlohmann::json::parse(stored.Text(0)), false};
+      return StoredResult{nlohmann::json::parse(stored.Text(0)), false, std::move(*task)};
     }
   }
   if (task->agent_id != agent_id || (task->state != "assigned" && task->state != "running")) {
@@ -961,12 +1066,11 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
                             "ORDER BY attempt DESC LIMIT 1");
     repeated.Bind(1, task_id);
     if (repeated.Step() && repeated.Int(1) == agent_id && repeated.Int(2) == task->attempts) {
-      return std::pair{nlohmann::json::parse(repeated.Text(0)), false};
+      return StoredResult{nlohmann::json::parse(repeated.Text(0)), false, std::move(*task)};
     }
     return ApiError{409, "task " + std::to_string(task_id) + " is not held by this agent (state " +
                              task->state + ")"};
   }
-  const int64_t now = NowMs();
   if (invalid && task->result_attempts < task->repeat_invalid) {
     const int attempt = task->result_attempts + 1;
     Statement(db, "INSERT INTO repeated_results (task_id, attempt, agent_id, lease_attempt, document, uploaded_at) "
@@ -978,18 +1082,11 @@ ApiResult<std::pair<nlohmann::json, bool>> Store::StoreResult(int64_t task_id, i
                      " INVALID; re-queued")
         .Bind(2, task_id).Run();
     AnnounceQueued(db, {task_id});
+    task = SelectTask(db, task_id);
     transaction.Commit();
-    return std::pair{document, true};
+    return StoredResult{document, true, std::move(*task)};
   }
-  Statement(db, "INSERT INTO results (task_id, agent_id, document, uploaded_at) VALUES (?, ?, ?, ?)")
-      .Bind(1, task_id).Bind(2, agent_id).Bind(3, document.dump()).Bind(4, IsoUtc(now)).Run();
-  Statement(db,
-            "UPDATE tasks SET state = ?, finished_at = ?, error = ?, lease_deadline_ms = 0, "
-            "started_at = CASE WHEN started_at = '' THEN ? ELSE started_at END WHERE id = ?")
-      .Bind(1, final_state).Bind(2, IsoUtc(now)).Bind(3, error).Bind(4, IsoUtc(now)).Bind(5, task_id)
-      .Run();
-  transaction.Commit();
-  return std::pair{document, true};
+  return StoredResult{document, true, *finish()};  // held: checked above, on the locked row
 }
 
 std::optional<nlohmann::json> Store::GetResult(int64_t task_id) {

@@ -1,6 +1,7 @@
 // The server's durable state: tokens, models, agents, tasks and results, in SQLite (DIR/edgebench.db,
 // the default) or PostgreSQL (--store postgresql://..., which several server replicas may share).
-// Every method is one transaction on a connection of its own (a small pool), so a check and the
+// Every method is one transaction (a lease: two, the agent seen and the task handed out) on a
+// connection of its own (a small pool), so a check and the
 // update it guards (lease a task, accept a result) cannot interleave with another request: SQLite
 // has one connection; on PostgreSQL the rows a method changes are locked (leases skip tasks
 // another request or replica is leasing).
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -189,10 +191,23 @@ class Store {
 
   // Tokens are stored as the hex SHA-256 of the secret.
   void AddToken(const std::string& token_sha256, TokenKind kind, const std::string& subject);
-  std::optional<TokenRow> FindToken(const std::string& token_sha256);
   bool HasToken(TokenKind kind);
+  // A token and, for an agent token, its agent (nullopt when that is not registered), read in
+  // one statement and then kept for `token_cache_ms` (SetTokenCacheMs; 0, the default: not
+  // kept). A kept answer may be that old: facts and labels are as of then, last_seen_ms, busy,
+  // health and maintenance too (LeaseTask reads health and maintenance itself). Forgotten at
+  // once when an agent registers on this store or, on PostgreSQL, on another that announces
+  // it; a replaced token is accepted for at most `token_cache_ms` more where an announcement
+  // is lost.
+  struct Credential {
+    TokenRow token;
+    std::optional<AgentRow> agent;
+  };
+  std::optional<Credential> FindCredential(const std::string& token_sha256);
+  void SetTokenCacheMs(int64_t token_cache_ms);
 
   void AddModel(const ModelRow& model);  // no-op when the sha256 is already stored
+  // Models never change once stored: one found is kept (a lease answer names its model).
   std::optional<ModelRow> FindModel(const std::string& sha256);
 
   void AddConversion(const ConversionRow& conversion);  // no-op when the key is already stored
@@ -245,8 +260,9 @@ class Store {
   // Returns the tasks changed.
   std::vector<TaskRow> FinishConversion(const ConversionKey& key, const std::string& converted_sha256,
                                         const std::string& error);
-  // Hands the oldest queued task that `agent` can run (scheduler.h's CanRun) to it (state
-  // assigned, attempts + 1, lease until now + lease_ms); nullopt when none.
+  // Notes the agent seen, then, unless it is bad or in maintenance, hands the oldest queued
+  // task that it can run (scheduler.h's CanRun) to it (state assigned, attempts + 1, lease
+  // until now + lease_ms), in one statement; nullopt when none.
   std::optional<TaskRow> LeaseTask(const AgentRow& agent, int64_t lease_ms);
   // The agent holding the task reports it running / still alive: renews the lease. 409 when the
   // agent no longer holds it (cancelled, expired and re-queued, ...), 404 when unknown.
@@ -255,11 +271,14 @@ class Store {
   // except that an `invalid` document (a completed run whose verdict is INVALID) of a task with
   // repeats left (fewer than repeat_invalid runs repeated so far) is kept as a repeated result
   // and the task is queued again (lease cleared) for any agent to run. The same agent uploading again gets
-  // {stored document, false}; others get 409.
-  ApiResult<std::pair<nlohmann::json, bool>> StoreResult(int64_t task_id, int64_t agent_id,
-                                                         const nlohmann::json& document, bool invalid,
-                                                         const std::string& final_state,
-                                                         const std::string& error);
+  // the stored document, not stored; others get 409.
+  struct StoredResult {
+    nlohmann::json document;  // as stored
+    bool stored = false;      // by this call
+    TaskRow task;             // after it
+  };
+  ApiResult<StoredResult> StoreResult(int64_t task_id, int64_t agent_id, const nlohmann::json& document, bool invalid,
+                                      const std::string& final_state, const std::string& error);
   std::optional<nlohmann::json> GetResult(int64_t task_id);
   // Every result document of the task, oldest first: the repeated runs', then its result.
   std::vector<ResultAttempt> ResultAttempts(int64_t task_id);
@@ -330,6 +349,10 @@ class Store {
   std::function<void(const std::vector<int64_t>&)> queued_handler_;
   std::shared_ptr<const std::vector<AgentRow>> registered_agents_;  // RegisteredAgents(); null = stale
   uint64_t registrations_ = 0;  // RegisterAgent calls, so a list read before one is not cached
+  int64_t token_cache_ms_ = 0;
+  // FindCredential's answers: token sha256 -> {credential, unix ms until which it is kept}.
+  std::unordered_map<std::string, std::pair<Credential, int64_t>> credentials_;
+  std::unordered_map<std::string, ModelRow> models_;  // FindModel's: sha256 -> row
   std::unique_ptr<Listener> listener_;  // last: its thread uses the members above
 };
 

@@ -110,6 +110,12 @@ PostgresServer::~PostgresServer() {
   }
 }
 
+int PostgresServer::pid() const {
+  std::ifstream file(dir_ + "/data/postmaster.pid");  // its first line
+  int pid = -1;
+  return file >> pid ? pid : -1;
+}
+
 std::string PostgresServer::CreateDatabase(const std::string& name) {
   RunProcess({bin_ + "/createdb", "-h", "127.0.0.1", "-p", std::to_string(port_), "-U", "edgebench", name});
   return "postgresql://edgebench@127.0.0.1:" + std::to_string(port_) + "/" + name;

@@ -20,6 +20,8 @@ class PostgresServer {
   PostgresServer& operator=(const PostgresServer&) = delete;
 
   int port() const { return port_; }
+  // The postmaster's process id (its connections' processes are its children); -1 when unknown.
+  int pid() const;
   // Creates the database `name` (letters, digits, _) and returns its postgresql:// URL.
   std::string CreateDatabase(const std::string& name);
 
