@@ -199,7 +199,6 @@ class Predictor {
   static constexpr double kMinTargetMs = 1e-4;  // targets below 0.1 us count as 0.1 us
 
  private:
-  double AdaptationLogFactor(const std::string& type) const;  // 0 when not adapted
   struct TypeModel {
     std::shared_ptr<const XgbRegressor> regressor;
     std::optional<LinearBase> base;  // absent in files of format major 1
@@ -275,6 +274,12 @@ struct Evaluation {
   std::optional<Accuracy> baseline_overall;  // over the models with a baseline
   std::map<std::string, Accuracy> baseline_per_family;
 };
+
+// Why `result` cannot be compared with a prediction ("failed (STAGE)", "INVALID (REASONS)"), ""
+// when it can; kInvalidArgument when it was measured on another runtime than the predictor's.
+Expected<std::string> WhyNotComparable(const Predictor& predictor, const BenchResult& result);
+// The input shapes `result` was measured with, to split its model as it ran.
+ShapeOverrides InputShapes(const BenchResult& result);
 
 // Predicts the model of each result (its file path, its input shapes) and compares with its
 // median; INVALID and failed results are left out and listed. `families` maps a model file's

@@ -303,15 +303,14 @@ int RunCalibrate(const CalibrateFlags& flags) {
                .dump(2) +
            "\n";
   } else {
+    const auto factor = [](double log_factor) {
+      char text[32];
+      std::snprintf(text, sizeof text, "x%.2f", std::exp(log_factor));
+      return std::string(text);
+    };
     std::vector<std::vector<std::string>> rows;
-    for (const auto& [working_set, log_factor] : calibration.log_factors) {
-      char factor[32];
-      std::snprintf(factor, sizeof factor, "x%.2f", std::exp(log_factor));
-      rows.push_back({working_set, factor});
-    }
-    char fallback[32];
-    std::snprintf(fallback, sizeof fallback, "x%.2f", std::exp(calibration.default_log_factor));
-    rows.push_back({"(other classes)", fallback});
+    for (const auto& [working_set, log_factor] : calibration.log_factors) rows.push_back({working_set, factor(log_factor)});
+    rows.push_back({"(other classes)", factor(calibration.default_log_factor)});
     text = "in-model time against predicted, " + std::to_string(calibration.kernels) + " kernels of " +
            std::to_string(calibration.models) + " models\n" +
            FormatTable({"working set", "factor"}, rows, {false, true});

@@ -66,26 +66,34 @@ Expected<std::map<std::string, std::string>> ReadFamilies(const std::string& pat
   return families;
 }
 
+Expected<std::string> WhyNotComparable(const Predictor& predictor, const BenchResult& result) {
+  if (result.runtime_name != predictor.runtime()) {
+    return InvalidArgument(result.model.path + ": measured on " + result.runtime_name + ", the predictor is for " +
+                           predictor.runtime());
+  }
+  if (result.failure) return "failed (" + result.failure->stage + ")";
+  if (!result.validity.valid) return "INVALID (" + Join(result.validity.reasons, "; ") + ")";
+  return std::string();
+}
+
+ShapeOverrides InputShapes(const BenchResult& result) {
+  ShapeOverrides shapes;
+  for (const auto& input : result.inputs) shapes[input.name] = input.shape;
+  return shapes;
+}
+
 Expected<Evaluation> Evaluate(const Predictor& predictor, const std::vector<BenchResult>& results,
                               const std::map<std::string, std::string>& families) {
   Evaluation evaluation;
   for (const auto& result : results) {
     const std::string name = ModelName(result.model.path);
-    if (result.runtime_name != predictor.runtime()) {
-      return InvalidArgument(result.model.path + ": measured on " + result.runtime_name + ", the predictor is for " +
-                             predictor.runtime());
-    }
-    if (result.failure) {
-      evaluation.left_out.push_back(name + ": failed (" + result.failure->stage + ")");
+    auto why_not = WhyNotComparable(predictor, result);
+    if (!why_not.ok()) return why_not.error();
+    if (!why_not->empty()) {
+      evaluation.left_out.push_back(name + ": " + *why_not);
       continue;
     }
-    if (!result.validity.valid) {
-      evaluation.left_out.push_back(name + ": INVALID (" + Join(result.validity.reasons, "; ") + ")");
-      continue;
-    }
-    ShapeOverrides shapes;
-    for (const auto& input : result.inputs) shapes[input.name] = input.shape;
-    auto prediction = PredictModel(predictor, result.model.path, shapes);
+    auto prediction = PredictModel(predictor, result.model.path, InputShapes(result));
     if (!prediction.ok()) {
       evaluation.left_out.push_back(name + ": not predicted (" + prediction.error().message + ")");
       continue;

@@ -197,10 +197,11 @@ class Splitter {
   std::vector<ModelKernel> WithLayoutConversions(std::vector<ModelKernel> kernels,
                                                  const std::vector<std::vector<int>>& groups) const {
     const int64_t block = rules_.layout_block_channels;
-    std::vector<std::vector<std::string>> inputs;
+    std::vector<std::vector<std::string>> inputs, outputs;
     std::vector<std::vector<std::vector<int64_t>>> input_dims;
     for (const auto& group : groups) {
       inputs.push_back(GroupInputs(group));
+      outputs.push_back(GroupOutputs(group));
       input_dims.emplace_back();
       for (const auto& input : inputs.back()) input_dims.back().push_back(Dims(input));
     }
@@ -218,7 +219,7 @@ class Splitter {
       for (std::size_t i = 0; i < kernels.size(); ++i) {
         const BlockedUse use = UseOfBlockedLayout(kernels[i], blocked_inputs(i, blocked), input_dims[i], block);
         if (!use.runs_blocked || use.plain_add) continue;
-        for (const auto& output : GroupOutputs(groups[i])) changed |= blocked.insert(output).second;
+        for (const auto& output : outputs[i]) changed |= blocked.insert(output).second;
       }
     }
     std::set<std::string> converted_to_blocked, converted_to_plain;
@@ -228,8 +229,7 @@ class Splitter {
       const BlockedUse use = UseOfBlockedLayout(kernels[i], inputs_blocked, input_dims[i], block);
       const std::string for_kernel = " for " + Join(kernels[i].op_types, "+");
       if (use.plain_add) {
-        const auto outputs = GroupOutputs(groups[i]);
-        const std::string output = outputs.empty() ? "" : outputs.front();
+        const std::string output = outputs[i].empty() ? "" : outputs[i].front();
         result.push_back(Reorder(false, Dims(output), output, " before its residual Add, whose other operand is NCHW"));
       }
       for (std::size_t j = 0; j < inputs[i].size(); ++j) {

@@ -91,13 +91,22 @@ bool Solve(std::vector<std::vector<double>> a, std::vector<double> b, std::vecto
   return true;
 }
 
+// The feature `name` (one of KernelFeatureNames()) of KernelFeatures(config)'s `features`.
+double Feature(const std::vector<double>& features, const char* name) {
+  const auto& names = KernelFeatureNames();
+  return features[static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin())];
+}
+
 std::array<double, 3> BaseTerms(const KernelConfig& config) {
   const auto features = KernelFeatures(config);
-  const auto& names = KernelFeatureNames();
-  const auto at = [&](const char* name) {
-    return features[static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin())];
-  };
-  return {1.0, at("flops"), at("input_elements") + at("output_elements")};
+  return {1.0, Feature(features, "flops"), Feature(features, "input_elements") + Feature(features, "output_elements")};
+}
+
+// An adaptation's or a calibration's log factor for `key`: its own, else the default.
+double LogFactor(const std::map<std::string, double>& log_factors, double default_log_factor,
+                 const std::string& key) {
+  const auto found = log_factors.find(key);
+  return found != log_factors.end() ? found->second : default_log_factor;
 }
 
 nlohmann::json BaseJson(const LinearBase& base) {
@@ -521,7 +530,8 @@ Expected<std::vector<double>> Predictor::PredictKernelsMs(const std::vector<Kern
     const TypeModel& model = regressors_.at(type);
     auto values = model.regressor->Predict(rows);
     if (!values.ok()) return values.error();
-    const double log_factor = AdaptationLogFactor(type);
+    const double log_factor =
+        adaptation_ ? LogFactor(adaptation_->log_factors, adaptation_->default_log_factor, type) : 0;
     for (std::size_t k = 0; k < indices.size(); ++k) {
       const double base_ms = model.base ? model.base->Ms(configs[indices[k]]) : 1;
       predicted[indices[k]] = std::exp((*values)[k] + log_factor) * base_ms;
@@ -529,9 +539,8 @@ Expected<std::vector<double>> Predictor::PredictKernelsMs(const std::vector<Kern
   }
   if (calibration_) {
     for (std::size_t i = 0; i < configs.size(); ++i) {
-      const auto found = calibration_->log_factors.find(WorkingSetClass(configs[i]));
-      predicted[i] *= std::exp(found != calibration_->log_factors.end() ? found->second
-                                                                         : calibration_->default_log_factor);
+      predicted[i] *= std::exp(
+          LogFactor(calibration_->log_factors, calibration_->default_log_factor, WorkingSetClass(configs[i])));
     }
   }
   return predicted;
@@ -543,10 +552,7 @@ std::string WorkingSetClass(const KernelConfig& config) {
     elements = 2.0 * static_cast<double>(config.cin * config.hin * config.win);
   } else {
     const auto features = KernelFeatures(config);
-    const auto& names = KernelFeatureNames();
-    for (const char* name : {"input_elements", "output_elements", "params"}) {
-      elements += features[static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin())];
-    }
+    for (const char* name : {"input_elements", "output_elements", "params"}) elements += Feature(features, name);
   }
   const double bytes = 4 * elements;
   for (const auto& [limit, name] : std::initializer_list<std::pair<double, const char*>>{
@@ -557,42 +563,28 @@ std::string WorkingSetClass(const KernelConfig& config) {
   return ">= 16 MiB";
 }
 
-double Predictor::AdaptationLogFactor(const std::string& type) const {
-  if (!adaptation_) return 0;
-  const auto found = adaptation_->log_factors.find(type);
-  return found != adaptation_->log_factors.end() ? found->second : adaptation_->default_log_factor;
-}
-
 // --- In-model calibration --------------------------------------------------------------------
 
 Expected<Predictor> Predictor::Calibrate(const std::vector<BenchResult>& results,
                                          std::vector<std::string>& left_out) const {
-  Predictor alone = *this;
-  alone.calibration_.reset();
+  Predictor calibrated = *this;  // predicts each kernel alone until its calibration is set below
+  calibrated.calibration_.reset();
   std::map<std::string, std::pair<double, double>> sums;  // working-set class: in-model ms, predicted ms
   Calibration calibration;
   for (const auto& result : results) {
-    const std::string name = ModelName(result.model.path);
-    if (result.runtime_name != runtime()) {
-      return InvalidArgument(result.model.path + ": measured on " + result.runtime_name + ", the predictor is for " +
-                             runtime());
-    }
-    const auto leave_out = [&](const std::string& why) { left_out.push_back(name + ": " + why); };
-    if (result.failure) {
-      leave_out("failed (" + result.failure->stage + ")");
-      continue;
-    }
-    if (!result.validity.valid) {
-      leave_out("INVALID (" + Join(result.validity.reasons, "; ") + ")");
+    const auto leave_out = [&](const std::string& why) { left_out.push_back(ModelName(result.model.path) + ": " + why); };
+    auto why_not = WhyNotComparable(*this, result);
+    if (!why_not.ok()) return why_not.error();
+    if (!why_not->empty()) {
+      leave_out(*why_not);
       continue;
     }
     if (!result.profile || result.profile->profiled_runs <= 0) {
       leave_out("no operator profile (measure with bench --profile)");
       continue;
     }
-    ShapeOverrides shapes;
-    for (const auto& input : result.inputs) shapes[input.name] = input.shape;
-    auto prediction = PredictModel(alone, result.model.path, shapes);
+    const ShapeOverrides shapes = InputShapes(result);
+    auto prediction = PredictModel(calibrated, result.model.path, shapes);
     auto summary = InspectModel(result.model.path, shapes);
     if (!prediction.ok() || !summary.ok()) {
       leave_out("not predicted (" + (prediction.ok() ? summary.error() : prediction.error()).message + ")");
@@ -660,7 +652,6 @@ Expected<Predictor> Predictor::Calibrate(const std::vector<BenchResult>& results
     sized_in_model += sum.first, sized_predicted += sum.second;
   }
   calibration.default_log_factor = sized_predicted > 0 ? std::log(sized_in_model / sized_predicted) : 0;
-  Predictor calibrated = *this;
   calibrated.calibration_ = std::move(calibration);
   return calibrated;
 }

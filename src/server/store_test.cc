@@ -63,6 +63,17 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     return store_->CreateTask(task);
   }
 
+  // A tflite task for device "lite" whose model is the conversion `key` of model `key.source_sha256`.
+  static NewTask WaitingForConversion(const ConversionKey& key) {
+    NewTask task;
+    task.model_sha256 = key.source_sha256;
+    task.runtime = "tflite";
+    task.device = "lite";
+    task.owner = "admin";
+    task.conversion = key;
+    return task;
+  }
+
   std::string location_;
   std::unique_ptr<Store> store_;
 };
@@ -677,12 +688,7 @@ TEST_P(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
   const AgentRow lite = Agent("lite", {"tflite"});
   store_->AddModel({std::string(64, 'c'), 10, "tflite", "m.tflite", ""});
   const ConversionKey key{std::string(64, 'a'), "tflite", "fp32"};
-  NewTask task;
-  task.model_sha256 = key.source_sha256;
-  task.runtime = "tflite";
-  task.device = "lite";
-  task.owner = "admin";
-  task.conversion = key;
+  const NewTask task = WaitingForConversion(key);
   const int64_t cancelled = store_->CreateTask(task);
   const int64_t id = store_->CreateTask(task);
   EXPECT_FALSE(store_->LeaseTask(lite, 1000));
@@ -713,12 +719,7 @@ TEST_P(StoreTest, ConvertingTaskIsLeasedOnlyOnceConverted) {
 TEST_P(StoreTest, ConversionIsOneServersUntilItsLeaseRunsOut) {
   store_->AddModel({std::string(64, 'c'), 10, "tflite", "m.tflite", ""});
   const ConversionKey key{std::string(64, 'a'), "tflite", "fp32"};
-  NewTask task;
-  task.model_sha256 = key.source_sha256;
-  task.runtime = "tflite";
-  task.device = "lite";
-  task.owner = "admin";
-  task.conversion = key;
+  const NewTask task = WaitingForConversion(key);
   const int64_t id = store_->CreateTask(task);
   EXPECT_EQ(store_->UnclaimedConversions(), std::vector<ConversionKey>{key});
   ASSERT_TRUE(store_->ClaimConversion(key, 60000));
