@@ -364,8 +364,8 @@ TEST(Cli, ReportAndAnalyzeReadSavedResults) {
 }
 
 // A kernel data set measured on a synthetic device: conv and add kernels whose time is a known
-// function of their FLOPs.
-std::string SyntheticKernelDataSet(const std::string& dir) {
+// function of their FLOPs; with `reference_sha256`, timed against a reference of 0.5 ms.
+std::string SyntheticKernelDataSet(const std::string& dir, const std::string& reference_sha256 = "") {
   KernelDataSet data;
   data.provenance.device = "synthetic";
   data.provenance.runtime = "onnxruntime";
@@ -401,9 +401,74 @@ std::string SyntheticKernelDataSet(const std::string& dir) {
       }
     }
   }
+  if (!reference_sha256.empty()) {
+    data.reference = KernelReference{reference_sha256, ReferenceKernelConfig()};
+    for (KernelPoint* point : {&data.overhead}) {
+      point->reference_ratio = *point->median_ms / 0.5;
+      point->reference_ms = 0.5;
+    }
+    for (auto& point : data.points) {
+      point.reference_ratio = *point.median_ms / 0.5;
+      point.reference_ms = 0.5;
+    }
+  }
   const std::string path = dir + "/dataset.json";
   std::ofstream(path) << ToJson(data).dump();
   return path;
+}
+
+// kernels reference writes the model kernels are timed against; a predictor trained on data sets
+// timed against it reads comparisons [reference, model] as ratio x its reference median.
+TEST(Cli, PredictorEvaluatesComparisonsAgainstTheReference) {
+  REQUIRE_RUNTIME("onnxruntime");
+  const std::string dir = testing::MakeTempDir();
+  const std::string reference = dir + "/reference.onnx";
+  auto written = Edgebench({"kernels", "reference", reference});
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  const auto sha_at = written.out.find("sha256 ");
+  ASSERT_NE(sha_at, std::string::npos) << written.out;
+  const std::string sha256 = written.out.substr(sha_at + 7, 64);
+  auto again = Edgebench({"kernels", "reference", dir + "/again.onnx"});
+  EXPECT_EQ(again.out.substr(again.out.find("sha256 ")), written.out.substr(sha_at));  // the same file every time
+
+  const std::string dataset = SyntheticKernelDataSet(dir, sha256);
+  KernelRules rules = ReferenceKernelRules();
+  rules.runtime = "onnxruntime";
+  const std::string rules_file = WriteFile("rules.json", ToJson(rules).dump());
+  const std::string predictor = dir + "/predictor.json";
+  auto train = Edgebench({"predictor", "train", dataset, "--rules", rules_file, "--out", predictor});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(testing::ReadFile(predictor))["reference"]["median_ms"].get<double>(), 0.5);
+
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  EB_REQUIRE_FILE(model);
+  const std::string compared = dir + "/tinycnn.comparison.json";
+  auto compare = Edgebench(Quick({"compare", reference, model, "-r", "onnxruntime", "--threads", "1", "--round-ms",
+                                  "2", "--json", compared}));
+  ASSERT_NE(compare.exit_code, 1) << compare.err;
+  const auto comparison = nlohmann::json::parse(testing::ReadFile(compared));
+  auto evaluate = Edgebench({"predictor", "evaluate", predictor, "--results", compared, "--json"});
+  ASSERT_EQ(evaluate.exit_code, 0) << evaluate.err;
+  const auto evaluation = nlohmann::json::parse(evaluate.out);
+  if (comparison["validity"]["valid"].get<bool>()) {
+    ASSERT_EQ(evaluation["models"].size(), 1u) << evaluate.out;
+    EXPECT_DOUBLE_EQ(evaluation["models"][0]["measured_ms"].get<double>(),
+                     comparison["ratios"][1]["median"].get<double>() * 0.5);
+  } else {
+    ASSERT_EQ(evaluation["left_out"].size(), 1u) << evaluate.out;
+    EXPECT_NE(evaluation["left_out"][0].get<std::string>().find("INVALID"), std::string::npos);
+  }
+
+  // A comparison whose first model is not the reference, and comparisons where bench results are
+  // needed, are refused.
+  const std::string other = dir + "/other.comparison.json";
+  ASSERT_NE(Edgebench(Quick({"compare", model, reference, "-r", "onnxruntime", "--round-ms", "2", "--json", other}))
+                .exit_code,
+            1);
+  ExpectBadInput(Edgebench({"predictor", "evaluate", predictor, "--results", other}),
+                 {"other.comparison.json", "not the predictor's reference model"});
+  ExpectBadInput(Edgebench({"predictor", "calibrate", predictor, "--results", compared, "--out", dir + "/c.json"}),
+                 {"tinycnn.comparison.json", "a comparison"});
 }
 
 TEST(Cli, PredictorTrainPredictAndEvaluate) {
@@ -634,7 +699,8 @@ TEST(Cli, KernelsMeasureWritesTheDataSetAndKeepsInvalidPoints) {
   ASSERT_EQ(invalid.exit_code, 0) << invalid.err;
   EXPECT_NE(invalid.out.find("2 points, 0 valid (trained on), 2 INVALID or failed"), std::string::npos) << invalid.out;
   nlohmann::json data_set = nlohmann::json::parse(testing::ReadFile(out));
-  EXPECT_EQ(data_set["schema"], "edgebench.kernels/2");
+  EXPECT_EQ(data_set["schema"], "edgebench.kernels/3");
+  EXPECT_EQ(data_set["reference"]["config"]["cin"], 64);  // timed against the reference by default
   EXPECT_EQ(data_set["provenance"]["runtime"], "null");
   EXPECT_EQ(data_set["provenance"]["settings"]["max_duration_ms"], 0.5);
   ASSERT_EQ(data_set["points"].size(), 2u);

@@ -24,9 +24,10 @@
 namespace edgebench {
 
 inline constexpr const char* kKernelModelsSchema = "edgebench.kernel_models/1";
-// Written by this edgebench; reading also accepts kKernelDataSetSchemaV1 (points without
-// layout_share).
-inline constexpr const char* kKernelDataSetSchema = "edgebench.kernels/2";
+// Written by this edgebench; reading also accepts /2 (no reference) and /1 (points without
+// layout_share either).
+inline constexpr const char* kKernelDataSetSchema = "edgebench.kernels/3";
+inline constexpr const char* kKernelDataSetSchemaV2 = "edgebench.kernels/2";
 inline constexpr const char* kKernelDataSetSchemaV1 = "edgebench.kernels/1";
 
 // A real model the kernel configurations were sampled around.
@@ -74,6 +75,12 @@ struct KernelPoint {
   // neighbours use its layout, so the predictor trains on the kernel's own time
   // (KernelOwnMs).
   std::optional<double> layout_share;
+  // Measured interleaved with the data set's reference model (KernelDataSet::reference): the
+  // median of the per-round ratios kernel time / reference time, and the reference's median in
+  // that comparison; unset when the kernel was measured alone. median_ms is then the kernel's
+  // own median in the comparison, and `valid` the comparison's verdict on the ratio.
+  std::optional<double> reference_ratio;
+  std::optional<double> reference_ms;
 };
 
 // The kernel's own time in a point: (median_ms - overhead_ms) x (1 - layout_share), never below
@@ -96,8 +103,18 @@ struct KernelDataSetProvenance {
   double measure_seconds = 0;  // wall time of all measurements (a resumed run adds its own)
 };
 
+// The model every kernel of a data set was timed against, interleaved in rounds (`edgebench
+// compare`'s paired ratios): a slowdown of the whole machine (another tenant on the host, a
+// clock change) hits the kernel and the reference alike, so the ratio stays while the
+// milliseconds drift. Predictors put the ratios back on one scale (ScaleToReference).
+struct KernelReference {
+  std::string sha256;   // of the reference model measured
+  KernelConfig config;  // ReferenceKernelConfig() of the edgebench that measured
+};
+
 struct KernelDataSet {
   KernelDataSetProvenance provenance;
+  std::optional<KernelReference> reference;  // unset: every kernel measured alone
   // The median latency of the overhead model (OverheadKernelConfig()) with the same settings:
   // the runtime's per-inference floor. A regressor's target is median_ms - overhead_ms (never
   // below 0); a model's prediction is overhead_ms + the sum of its kernels' predictions.
@@ -117,22 +134,39 @@ Expected<KernelDataSet> ReadKernelDataSet(const std::string& path);
 KernelConfig OverheadKernelConfig();
 // What the overhead point stands for: file "overhead.onnx", source "", OverheadKernelConfig().
 KernelModelEntry OverheadEntry();
+// The reference kernel: a 3x3 convolution with relu, 64 to 64 channels on 28x28 (0.23 GFLOPs,
+// about half a millisecond on one core of a server CPU). Its model (WriteKernelModel, seed 0) is
+// the same file in every edgebench of one generator version: `edgebench kernels reference`.
+KernelConfig ReferenceKernelConfig();
 
-// The model of OverheadKernelConfig() (WriteKernelModel, seed 0) as overhead.onnx in a fresh
-// temporary directory, removed with the object.
-class OverheadModelFile {
+// A generated kernel model (WriteKernelModel, seed 0) as DIRECTORY/NAME in a fresh temporary
+// directory, removed with the object: the overhead and the reference models.
+class GeneratedModelFile {
  public:
-  static Expected<std::unique_ptr<OverheadModelFile>> Write();
-  ~OverheadModelFile();
-  OverheadModelFile(const OverheadModelFile&) = delete;
-  OverheadModelFile& operator=(const OverheadModelFile&) = delete;
+  static Expected<std::unique_ptr<GeneratedModelFile>> Write(const KernelConfig& config, const std::string& name);
+  ~GeneratedModelFile();
+  GeneratedModelFile(const GeneratedModelFile&) = delete;
+  GeneratedModelFile& operator=(const GeneratedModelFile&) = delete;
   const std::string& path() const { return path_; }
 
  private:
-  explicit OverheadModelFile(std::string directory) : directory_(std::move(directory)) {}
+  explicit GeneratedModelFile(std::string directory) : directory_(std::move(directory)) {}
   std::string directory_;
   std::string path_;
 };
+
+// The scale ratios to a reference are put back on: the reference's median over all points of
+// the data sets (the machine's typical speed while they were measured).
+struct ReferenceScale {
+  std::string sha256;  // of the reference model
+  double median_ms = 0;
+};
+// Puts every point measured against a reference on one scale: median_ms = reference_ratio x
+// the scale (the overhead point and overhead_ms too), so that training reads milliseconds of
+// one machine speed. Nullopt (nothing changed) when no data set has a reference;
+// kInvalidArgument when some have one and others not, or their references differ, or no point
+// has a reference median.
+Expected<std::optional<ReferenceScale>> ScaleToReference(std::vector<KernelDataSet>& data);
 
 // The point a result stands for: valid when the run completed with a valid verdict; a failure's
 // stage and message, or the verdict's reasons, otherwise. `attempts` as made; layout_share from
@@ -143,10 +177,11 @@ KernelPoint KernelPointFromResult(const KernelModelEntry& entry, const BenchResu
 // environment, of `models`.
 KernelDataSetProvenance ProvenanceFromResult(const BenchResult& result, const KernelModels& models);
 
-// Why `previous` cannot be resumed by a measurement of `runtime` with `settings` on `device`
-// (another runtime, device or settings; different kernel models); ok when it can.
+// Why `previous` cannot be resumed by a measurement of `runtime` with `settings` on `device`,
+// against the reference or not (another runtime, device or settings; different kernel models;
+// measured alone against a reference or the reverse); ok when it can.
 Status CheckResumable(const KernelDataSet& previous, const std::string& device, const std::string& runtime,
-                      const BenchSettings& settings, const KernelModels& models);
+                      const BenchSettings& settings, const KernelModels& models, bool against_reference);
 
 struct KernelMeasureRequest {
   std::string kernels_dir;  // holds kernels.json and the models
@@ -156,6 +191,11 @@ struct KernelMeasureRequest {
   // Points of a previous data set (CheckResumable passed): a valid point whose file still has
   // the same sha256 is kept, not measured again.
   const KernelDataSet* resume = nullptr;
+  // Time every kernel (and the overhead model) interleaved with the reference model
+  // (ReferenceKernelConfig) in a comparison of two variants, in rounds of about this many ms per
+  // variant; 0: each kernel alone (RunBenchmark). With settings.profile, the layout share comes
+  // from a short profiled run of the kernel alone after the comparison.
+  double reference_round_ms = 0;
 };
 
 // After each measured (or kept) point: the data set so far, the index of the point in
@@ -164,7 +204,7 @@ struct KernelMeasureRequest {
 using KernelProgress = std::function<void(const KernelDataSet& so_far, std::size_t index, std::size_t total)>;
 
 // Measures the overhead model, then every kernel model of request.kernels_dir, in process with
-// RunBenchmark (`listeners` see every run). Points that stay INVALID after the repeats, or fail,
+// RunBenchmark, or RunComparison against the reference (`listeners` see every run). Points that stay INVALID after the repeats, or fail,
 // are kept with valid false and their reasons. Errors: kernels.json unreadable or invalid, the
 // overhead model failing (no floor, no data set).
 Expected<KernelDataSet> MeasureKernels(const KernelMeasureRequest& request, const KernelProgress& progress,

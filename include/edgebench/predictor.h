@@ -17,6 +17,7 @@
 
 #include "edgebench/kernel_dataset.h"
 #include "edgebench/kernel_models.h"
+#include "edgebench/comparison.h"
 #include "edgebench/kernel_split.h"
 #include "edgebench/kernels.h"
 #include "edgebench/result.h"
@@ -33,9 +34,10 @@ inline constexpr const char* kPredictorSchema = "edgebench.predictor/1";
 // a later major version. Major 1: the regressors predict log(kernel ms); major 2: each type has
 // a LinearBase and its trees predict log(kernel ms / base ms), kernel ms without the lone
 // model's layout conversions; 2.1 adds the LayoutCost ("layout") and the Calibration
-// ("calibration").
+// ("calibration"); 2.2 the ReferenceScale ("reference") of data sets measured against the
+// reference model.
 inline constexpr int kPredictorFormatMajor = 2;
-inline constexpr int kPredictorFormatMinor = 1;
+inline constexpr int kPredictorFormatMinor = 2;
 
 // --- Accuracy --------------------------------------------------------------------------------
 
@@ -189,6 +191,10 @@ class Predictor {
   }
   const std::optional<LayoutCost>& layout() const { return layout_; }
   const std::optional<Calibration>& calibration() const { return calibration_; }
+  // Set when trained on data sets measured against the reference model: its milliseconds are
+  // those of the machine's speed while they were measured (ScaleToReference), and measurements
+  // of whole models compare with them as ratios to the same reference (ResultsOnReferenceScale).
+  const std::optional<ReferenceScale>& reference() const { return reference_; }
   const Accuracy& validation(const std::string& type) const { return regressors_.at(type).validation; }
   // The held-out points of the last Train (empty after FromJson).
   const std::vector<ValidationPoint>& validation_points() const { return validation_points_; }
@@ -218,6 +224,7 @@ class Predictor {
   std::optional<Adaptation> adaptation_;
   std::optional<LayoutCost> layout_;
   std::optional<Calibration> calibration_;
+  std::optional<ReferenceScale> reference_;
 };
 
 // --- Adaptive sampling -----------------------------------------------------------------------
@@ -280,6 +287,14 @@ struct Evaluation {
 Expected<std::string> WhyNotComparable(const Predictor& predictor, const BenchResult& result);
 // The input shapes `result` was measured with, to split its model as it ran.
 ShapeOverrides InputShapes(const BenchResult& result);
+
+// The variants of a comparison whose baseline is the predictor's reference model (`edgebench
+// compare REFERENCE.onnx MODEL.onnx ...`) as results on the predictor's scale: each variant's
+// result with its median set to its paired ratio to the reference x the predictor's reference
+// median, and its verdict to the comparison's (a comparison's verdict judges the ratios).
+// kInvalidArgument when the predictor has no reference, or the baseline is another model.
+Expected<std::vector<BenchResult>> ResultsOnReferenceScale(const Predictor& predictor,
+                                                           const ComparisonResult& comparison);
 
 // Predicts the model of each result (its file path, its input shapes) and compares with its
 // median; INVALID and failed results are left out and listed. `families` maps a model file's

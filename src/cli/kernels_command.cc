@@ -194,6 +194,18 @@ int RunDetect(const DetectFlags& flags) {
   return kExitOk;
 }
 
+int RunReference(const std::string& out) {
+  if (Status writable = CheckOutputPath(out); !writable.ok()) return ReportError(writable.error());
+  if (Status written = WriteKernelModel(ReferenceKernelConfig(), out, 0); !written.ok()) {
+    return ReportError(written.error());
+  }
+  auto sha256 = Sha256OfFile(out);
+  if (!sha256.ok()) return ReportError(sha256.error());
+  std::printf("wrote %s: %s, sha256 %s\n", out.c_str(), ToJson(ReferenceKernelConfig()).dump().c_str(),
+              sha256->c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddKernelsCommands(CLI::App& app, int& exit_code) {
@@ -217,6 +229,19 @@ void AddKernelsCommands(CLI::App& app, int& exit_code) {
   generate->add_option("--seed", generate_flags->seed, "Seed of the sampling and of the weights");
   generate->add_flag("--json", generate_flags->json, "Print kernels.json on stdout instead of the table");
   generate->callback([generate_flags, &exit_code] { exit_code = RunGenerate(*generate_flags); });
+
+  auto reference_out = std::make_shared<std::string>();
+  auto* reference = group->add_subcommand(
+      "reference", "Write the reference model that kernels are timed against, to time whole models against it too");
+  reference->footer(
+      "Example:\n  edgebench kernels reference reference.onnx\n"
+      "  edgebench compare reference.onnx model.onnx -r onnxruntime --threads 1 --json model.comparison.json\n"
+      "  edgebench predictor evaluate predictor.json --results model.comparison.json\n"
+      "'kernels measure' times every kernel model interleaved with this model; a predictor trained\n"
+      "on such data sets is evaluated against comparisons whose first model is this one, which puts\n"
+      "both on one machine speed (docs/predictor.md, \"The reference model\").");
+  reference->add_option("file", *reference_out, "The ONNX file to write")->required();
+  reference->callback([reference_out, &exit_code] { exit_code = RunReference(*reference_out); });
 
   auto detect_flags = std::make_shared<DetectFlags>();
   auto* detect = group->add_subcommand(

@@ -29,6 +29,8 @@ struct MeasureFlags {
   std::string out;
   std::unique_ptr<SettingsFlags> settings;
   int repeat_invalid = 2;
+  bool alone = false;       // each kernel alone, not interleaved with the reference model
+  double round_ms = 20;     // against the reference: each model's time in a round
   bool resume = false;
   std::string server;  // "" = measure locally
   std::string token_file;
@@ -53,6 +55,11 @@ std::string PointOutcome(const KernelPoint& point) {
   char median[32] = "-";
   if (point.median_ms) std::snprintf(median, sizeof median, "%.4f ms", *point.median_ms);
   std::string text = median;
+  if (point.reference_ratio) {
+    char ratio[48];
+    std::snprintf(ratio, sizeof ratio, "  (%.4f x the reference)", *point.reference_ratio);
+    text += ratio;
+  }
   if (!point.valid) text += (point.median_ms ? "  INVALID: " : "  failed: ") + Join(point.reasons, "; ");
   if (point.attempts > 1) text += "  (" + std::to_string(point.attempts) + " attempts)";
   return text;
@@ -112,10 +119,14 @@ Expected<std::optional<KernelDataSet>> PreviousDataSet(const MeasureFlags& flags
   return std::optional<KernelDataSet>(std::move(*previous));
 }
 
+// Locally, kernels are measured against the reference unless --alone; through the service always
+// alone (a task times one model).
+bool AgainstReference(const MeasureFlags& flags) { return flags.server.empty() && !flags.alone; }
+
 Status Resumable(const std::optional<KernelDataSet>& previous, const std::string& device, const MeasureFlags& flags,
                  const BenchSettings& settings, const KernelModels& models) {
   if (!previous) return OkStatus();
-  Status resumable = CheckResumable(*previous, device, flags.runtime, settings, models);
+  Status resumable = CheckResumable(*previous, device, flags.runtime, settings, models, AgainstReference(flags));
   if (!resumable.ok()) return InvalidArgument("--resume: " + flags.out + ": " + resumable.error().message);
   return OkStatus();
 }
@@ -148,8 +159,12 @@ int MeasureLocally(const MeasureFlags& flags, const KernelModels& models) {
   if (!previous.ok()) return ReportError(previous.error());
   const std::string device = CollectEnvironment().hostname;  // as `bench` names a local run's device
   if (Status ok = Resumable(*previous, device, flags, *settings, models); !ok.ok()) return ReportError(ok.error());
-  KernelMeasureRequest request{flags.kernels_dir, flags.runtime, *settings, flags.repeat_invalid,
-                               *previous ? &**previous : nullptr};
+  KernelMeasureRequest request{.kernels_dir = flags.kernels_dir,
+                               .runtime = flags.runtime,
+                               .settings = *settings,
+                               .repeat_invalid = flags.repeat_invalid,
+                               .resume = *previous ? &**previous : nullptr,
+                               .reference_round_ms = AgainstReference(flags) ? flags.round_ms : 0};
   std::optional<Error> write_error;
   auto data_set = MeasureKernels(request, [&](const KernelDataSet& so_far, std::size_t index, std::size_t total) {
     if (write_error) return;
@@ -207,7 +222,7 @@ int MeasureThroughService(const MeasureFlags& flags, const KernelModels& models)
   auto connected = ServiceClient::Connect(flags.server, *token, flags.ca_file);
   if (!connected.ok()) return ReportError(connected.error());
   ServiceClient& client = **connected;
-  auto overhead_model = OverheadModelFile::Write();
+  auto overhead_model = GeneratedModelFile::Write(OverheadKernelConfig(), OverheadEntry().file);
   if (!overhead_model.ok()) return ReportError(overhead_model.error());
 
   // Upload the overhead model and every kernel model not kept from --resume (one task per file
@@ -321,7 +336,12 @@ void AddKernelsMeasureCommand(CLI::App& app, int& exit_code) {
       "are kept with valid: false and never trained on. The file is rewritten after every point\n"
       "(locally), so --resume continues a run that was cut short. With --profile each point also\n"
       "records the share of the lone model's time spent converting layouts (onnxruntime's reorders),\n"
-      "which training leaves out of the kernel's time. docs/predictor.md.");
+      "which training leaves out of the kernel's time.\n"
+      "Locally every model is timed interleaved with the reference model (a fixed 3x3 convolution,\n"
+      "'edgebench kernels reference') in rounds, as 'edgebench compare' does: each point records its\n"
+      "paired ratio to the reference, which a slowdown of the whole machine does not move, and its\n"
+      "verdict judges that ratio; --alone times each model by itself (always so with --server).\n"
+      "docs/predictor.md.");
   command->add_option("dir", flags->kernels_dir, "Directory with kernels.json and the kernel models")->required();
   command->add_option("-r,--runtime", flags->runtime, "Runtime (see 'edgebench runtimes')")->required();
   command->add_option("--out", flags->out, "The data set file to write")->required();
@@ -329,6 +349,12 @@ void AddKernelsMeasureCommand(CLI::App& app, int& exit_code) {
   command->add_option("--repeat-invalid", flags->repeat_invalid,
                       "Measure a kernel model again, up to this many times, while its verdict is INVALID")
       ->check(CLI::Range(0, 10))
+      ->capture_default_str();
+  command->add_flag("--alone", flags->alone,
+                    "Time each kernel model by itself, not interleaved with the reference model");
+  command->add_option("--round-ms", flags->round_ms,
+                      "Against the reference: each model's time in a round (as compare's --round-ms)")
+      ->check(CLI::Range(0.1, 60000.0))
       ->capture_default_str();
   command->add_flag("--resume", flags->resume,
                     "Keep the valid points of the --out file (same runtime, device, settings and kernel models) "

@@ -228,13 +228,28 @@ struct EvaluateFlags {
 };
 
 // Result documents (edgebench bench --json): each file holds one document or an array of them.
-Expected<std::vector<BenchResult>> ReadResultDocuments(const std::vector<std::string>& paths) {
+// With `on_reference_scale`, a comparison document (edgebench compare --json) whose baseline is
+// the predictor's reference model stands for its other variants (ResultsOnReferenceScale);
+// without, a comparison is refused.
+Expected<std::vector<BenchResult>> ReadResultDocuments(const std::vector<std::string>& paths,
+                                                       const Predictor* on_reference_scale) {
   std::vector<BenchResult> results;
   for (const auto& path : paths) {
     auto document = ReadJsonFile(path);
     if (!document.ok()) return document.error();
     const auto items = document->is_array() ? *document : nlohmann::json::array({*document});
     for (const auto& item : items) {
+      if (item.is_object() && item.value("schema", "") == kComparisonSchema) {
+        if (!on_reference_scale) {
+          return InvalidArgument(path + ": a comparison; this command needs result documents (edgebench bench --json)");
+        }
+        auto comparison = ComparisonFromJson(item);
+        if (!comparison.ok()) return InvalidArgument(path + ": " + comparison.error().message);
+        auto scaled = ResultsOnReferenceScale(*on_reference_scale, *comparison);
+        if (!scaled.ok()) return InvalidArgument(path + ": " + scaled.error().message);
+        for (auto& result : *scaled) results.push_back(std::move(result));
+        continue;
+      }
       auto result = BenchResultFromJson(item);
       if (!result.ok()) return InvalidArgument(path + ": " + result.error().message);
       results.push_back(std::move(*result));
@@ -247,7 +262,7 @@ int RunEvaluate(const EvaluateFlags& flags) {
   if (auto status = CheckOutputPath(flags.html); !status.ok()) return ReportError(status.error());
   auto predictor = Predictor::Load(flags.predictor);
   if (!predictor.ok()) return ReportError(predictor.error());
-  auto results = ReadResultDocuments(flags.results);
+  auto results = ReadResultDocuments(flags.results, &*predictor);
   if (!results.ok()) return ReportError(results.error());
   std::map<std::string, std::string> families;
   if (!flags.families.empty()) {
@@ -286,7 +301,7 @@ int RunCalibrate(const CalibrateFlags& flags) {
   if (auto status = CheckOutputPath(flags.out); !status.ok()) return ReportError(status.error());
   auto predictor = Predictor::Load(flags.predictor);
   if (!predictor.ok()) return ReportError(predictor.error());
-  auto results = ReadResultDocuments(flags.results);
+  auto results = ReadResultDocuments(flags.results, nullptr);
   if (!results.ok()) return ReportError(results.error());
   std::vector<std::string> left_out;
   auto calibrated = predictor->Calibrate(*results, left_out);
@@ -413,6 +428,10 @@ void AddPredictorCommands(CLI::App& app, int& exit_code) {
   evaluate->footer(
       "INVALID and failed results are left out and listed. --flops-baseline adds latency = k x FLOPs,\n"
       "k fitted when training on the data sets' conv, dwconv and fc points (never on the evaluated models).\n"
+      "A predictor trained on kernels timed against the reference model (kernels measure's default)\n"
+      "reads comparisons too: 'edgebench compare REFERENCE.onnx MODEL.onnx... --json F' with the\n"
+      "model of 'edgebench kernels reference' first; each model's measured time is then its ratio to\n"
+      "the reference x the predictor's reference median, and the comparison's verdict its verdict.\n"
       "Example: edgebench predictor evaluate predictor.json --results held_out/*.json --html page.html");
   auto evaluate_flags = std::make_shared<EvaluateFlags>();
   evaluate->add_option("predictor", evaluate_flags->predictor, "Predictor file")->required();

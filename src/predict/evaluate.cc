@@ -82,6 +82,35 @@ ShapeOverrides InputShapes(const BenchResult& result) {
   return shapes;
 }
 
+Expected<std::vector<BenchResult>> ResultsOnReferenceScale(const Predictor& predictor,
+                                                           const ComparisonResult& comparison) {
+  if (!predictor.reference()) {
+    return InvalidArgument("the predictor was trained on kernels measured alone: evaluate it against bench results, "
+                           "not a comparison");
+  }
+  if (comparison.variants.empty()) return InvalidArgument("the comparison has no variants");
+  const BenchResult& baseline = comparison.variants[0].result;
+  if (baseline.model.sha256 != predictor.reference()->sha256) {
+    return InvalidArgument("the comparison's baseline " + baseline.model.path +
+                           " is not the predictor's reference model (sha256 " +
+                           predictor.reference()->sha256.substr(0, 12) +
+                           "...; write it with 'edgebench kernels reference FILE')");
+  }
+  std::vector<BenchResult> results;
+  for (std::size_t i = 1; i < comparison.variants.size(); ++i) {
+    BenchResult result = comparison.variants[i].result;
+    if (comparison.failure && !result.failure) result.failure = comparison.failure;
+    result.validity = comparison.validity;
+    if (i < comparison.ratios.size()) {
+      result.latency_ms.p50 = comparison.ratios[i].estimate.median * predictor.reference()->median_ms;
+    } else if (!result.failure) {
+      result.failure = RunFailure{"compare", RuntimeError("no ratio to the reference"), ""};
+    }
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
 Expected<Evaluation> Evaluate(const Predictor& predictor, const std::vector<BenchResult>& results,
                               const std::map<std::string, std::string>& families) {
   Evaluation evaluation;

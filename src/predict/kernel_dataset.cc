@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "edgebench/bench.h"
+#include "edgebench/compare.h"
 #include "edgebench/kernel_models.h"
 #include "edgebench/model_file.h"
 #include "edgebench/profile.h"
@@ -135,7 +136,8 @@ std::string FileName(const Fields& fields) {
 
 KernelPoint PointFromJson(const json& object, const std::string& path) {
   const Fields fields(object, path);
-  fields.OnlyKnown({"file", "sha256", "source", "config", "median_ms", "valid", "reasons", "attempts", "layout_share"});
+  fields.OnlyKnown({"file", "sha256", "source", "config", "median_ms", "valid", "reasons", "attempts", "layout_share",
+                    "reference_ratio", "reference_ms"});
   KernelPoint point;
   point.file = FileName(fields);
   point.sha256 = fields.String("sha256");
@@ -149,6 +151,16 @@ KernelPoint PointFromJson(const json& object, const std::string& path) {
     point.layout_share = fields.NullableNumber("layout_share");
     if (point.layout_share && (*point.layout_share < 0 || *point.layout_share >= 1)) {
       Fail(fields.Path("layout_share"), "must be in [0, 1)");
+    }
+  }
+  if (object.contains("reference_ratio")) {
+    point.reference_ratio = fields.NullableNumber("reference_ratio");
+    point.reference_ms = fields.NullableNumber("reference_ms");
+    if (point.reference_ratio.has_value() != point.reference_ms.has_value()) {
+      Fail(fields.Path("reference_ratio"), "and reference_ms must both be set or both null");
+    }
+    if (point.reference_ratio && (*point.reference_ratio <= 0 || *point.reference_ms <= 0)) {
+      Fail(fields.Path("reference_ratio"), "and reference_ms must be positive");
     }
   }
   if (point.median_ms && *point.median_ms < 0) Fail(fields.Path("median_ms"), "must not be negative");
@@ -198,7 +210,9 @@ json ToJson(const KernelPoint& point) {
           {"valid", point.valid},
           {"reasons", point.reasons},
           {"attempts", point.attempts},
-          {"layout_share", point.layout_share ? json(*point.layout_share) : json(nullptr)}};
+          {"layout_share", point.layout_share ? json(*point.layout_share) : json(nullptr)},
+          {"reference_ratio", point.reference_ratio ? json(*point.reference_ratio) : json(nullptr)},
+          {"reference_ms", point.reference_ms ? json(*point.reference_ms) : json(nullptr)}};
 }
 
 double KernelOwnMs(const KernelPoint& point, double overhead_ms, double floor_ms) {
@@ -266,6 +280,9 @@ json ToJson(const KernelDataSet& data_set) {
             {"created_at", p.created_at},
             {"kernel_models", {{"seed", p.kernel_models_seed}, {"sources", SourcesToJson(p.kernel_models_sources)}}},
             {"measure_seconds", p.measure_seconds}}},
+          {"reference", data_set.reference ? json{{"sha256", data_set.reference->sha256},
+                                                  {"config", ToJson(data_set.reference->config)}}
+                                            : json(nullptr)},
           {"overhead_ms", data_set.overhead_ms},
           {"overhead", ToJson(data_set.overhead)},
           {"points", points}};
@@ -275,12 +292,17 @@ Expected<KernelDataSet> KernelDataSetFromJson(const json& document) {
   try {
     const Fields fields(document, "");
     const std::string schema = fields.String("schema");
-    if (schema != kKernelDataSetSchema && schema != kKernelDataSetSchemaV1) {
+    if (schema != kKernelDataSetSchema && schema != kKernelDataSetSchemaV2 && schema != kKernelDataSetSchemaV1) {
       return InvalidArgument("schema '" + schema + "' is not " + kKernelDataSetSchema + " (or " +
-                             kKernelDataSetSchemaV1 + ")");
+                             kKernelDataSetSchemaV2 + ", " + kKernelDataSetSchemaV1 + ")");
     }
-    fields.OnlyKnown({"schema", "provenance", "overhead_ms", "overhead", "points"});
+    fields.OnlyKnown({"schema", "provenance", "reference", "overhead_ms", "overhead", "points"});
     KernelDataSet data_set;
+    if (schema == kKernelDataSetSchema && !fields.At("reference").is_null()) {
+      const Fields reference(fields.At("reference"), "reference");
+      reference.OnlyKnown({"sha256", "config"});
+      data_set.reference = KernelReference{reference.String("sha256"), reference.Config("config")};
+    }
     KernelDataSetProvenance& p = data_set.provenance;
     const Fields provenance(fields.At("provenance"), "provenance");
     provenance.OnlyKnown({"device", "runtime", "runtime_version", "settings", "environment", "edgebench_version",
@@ -308,6 +330,16 @@ Expected<KernelDataSet> KernelDataSetFromJson(const json& document) {
     data_set.overhead = PointFromJson(fields.At("overhead"), "overhead");
     const json& points = fields.Array("points");
     for (std::size_t i = 0; i < points.size(); ++i) data_set.points.push_back(PointFromJson(points[i], Item("points", i)));
+    auto check_reference = [&](const KernelPoint& point, const std::string& path) {
+      if (point.reference_ratio && !data_set.reference) {
+        Fail(path + ".reference_ratio", "is set in a data set without a reference");
+      }
+      if (point.valid && data_set.reference && !point.reference_ratio) {
+        Fail(path + ".reference_ratio", "is missing on a valid point of a data set with a reference");
+      }
+    };
+    check_reference(data_set.overhead, "overhead");
+    for (std::size_t i = 0; i < data_set.points.size(); ++i) check_reference(data_set.points[i], Item("points", i));
     return data_set;
   } catch (const FieldError& error) {
     return InvalidArgument(error.message);
@@ -324,18 +356,57 @@ KernelConfig OverheadKernelConfig() {
 
 KernelModelEntry OverheadEntry() { return {"overhead.onnx", "", OverheadKernelConfig()}; }
 
-Expected<std::unique_ptr<OverheadModelFile>> OverheadModelFile::Write() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "edgebench-overhead-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) return RuntimeError(pattern + ": cannot create the overhead model's directory");
-  std::unique_ptr<OverheadModelFile> file(new OverheadModelFile(pattern));
-  file->path_ = pattern + "/overhead.onnx";
-  EB_RETURN_IF_ERROR(WriteKernelModel(OverheadKernelConfig(), file->path_, 0));
+KernelConfig ReferenceKernelConfig() {
+  return {.type = "conv", .activation = "relu", .hin = 28, .win = 28, .cin = 64, .cout = 64, .kernel_size = 3,
+          .stride = 1, .groups = 1};
+}
+
+Expected<std::unique_ptr<GeneratedModelFile>> GeneratedModelFile::Write(const KernelConfig& config,
+                                                                        const std::string& name) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "edgebench-kernel-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) return RuntimeError(pattern + ": cannot create a directory for " + name);
+  std::unique_ptr<GeneratedModelFile> file(new GeneratedModelFile(pattern));
+  file->path_ = pattern + "/" + name;
+  EB_RETURN_IF_ERROR(WriteKernelModel(config, file->path_, 0));
   return file;
 }
 
-OverheadModelFile::~OverheadModelFile() {
+GeneratedModelFile::~GeneratedModelFile() {
   std::error_code ignored;
   std::filesystem::remove_all(directory_, ignored);
+}
+
+Expected<std::optional<ReferenceScale>> ScaleToReference(std::vector<KernelDataSet>& data) {
+  std::size_t with_reference = 0;
+  for (const auto& set : data) with_reference += set.reference.has_value() ? 1 : 0;
+  if (with_reference == 0) return std::optional<ReferenceScale>();
+  if (with_reference != data.size()) {
+    return InvalidArgument(std::to_string(with_reference) + " of " + std::to_string(data.size()) +
+                           " data sets were measured against a reference and the others alone: their "
+                           "milliseconds are not on one scale (measure them all the same way)");
+  }
+  std::vector<double> reference_ms;
+  for (const auto& set : data) {
+    if (set.reference->sha256 != data[0].reference->sha256) {
+      return InvalidArgument("the data sets were measured against different reference models (" +
+                             data[0].reference->sha256.substr(0, 12) + ", " + set.reference->sha256.substr(0, 12) +
+                             "): measure them with one edgebench version");
+    }
+    for (const auto& point : set.points) {
+      if (point.valid && point.reference_ms) reference_ms.push_back(*point.reference_ms);
+    }
+  }
+  if (reference_ms.empty()) return InvalidArgument("no valid point has a reference median to scale on");
+  const ReferenceScale scale{data[0].reference->sha256, ComputeLatencyStats(reference_ms).p50};
+  auto rescale = [&scale](KernelPoint& point) {
+    if (point.reference_ratio) point.median_ms = *point.reference_ratio * scale.median_ms;
+  };
+  for (auto& set : data) {
+    rescale(set.overhead);
+    if (set.overhead.median_ms) set.overhead_ms = *set.overhead.median_ms;
+    for (auto& point : set.points) rescale(point);
+  }
+  return std::optional<ReferenceScale>(scale);
 }
 
 KernelPoint KernelPointFromResult(const KernelModelEntry& entry, const BenchResult& result, int attempts) {
@@ -369,8 +440,12 @@ KernelDataSetProvenance ProvenanceFromResult(const BenchResult& result, const Ke
 }
 
 Status CheckResumable(const KernelDataSet& previous, const std::string& device, const std::string& runtime,
-                      const BenchSettings& settings, const KernelModels& models) {
+                      const BenchSettings& settings, const KernelModels& models, bool against_reference) {
   const KernelDataSetProvenance& p = previous.provenance;
+  if (previous.reference.has_value() != against_reference) {
+    return InvalidArgument(previous.reference ? "it was measured against the reference model, not alone"
+                                              : "it was measured alone, not against the reference model");
+  }
   if (p.runtime != runtime) return InvalidArgument("it was measured on runtime " + p.runtime + ", not " + runtime);
   if (p.device != device) return InvalidArgument("it was measured on device " + p.device + ", not " + device);
   if (SettingsToJson(p.settings) != SettingsToJson(settings)) {
@@ -382,22 +457,100 @@ Status CheckResumable(const KernelDataSet& previous, const std::string& device, 
   return OkStatus();
 }
 
+namespace {
+
+// A kernel model measured against the reference: the comparison [reference, kernel], again
+// while its verdict is INVALID (up to repeat_invalid more times; a failure is not repeated),
+// then, with a profile asked for, a short profiled run of the kernel alone for its layout share.
+// `measured` receives the kernel's result in the last comparison (for the provenance).
+KernelPoint MeasureAgainstReference(const KernelModelEntry& entry, const std::string& path,
+                                    const std::string& reference_path, const KernelMeasureRequest& request,
+                                    std::span<RunListener* const> listeners, BenchResult* measured) {
+  CompareRequest compare{.variants = {{"reference", reference_path, request.runtime, request.settings},
+                                      {entry.file, path, request.runtime, request.settings}},
+                         .settings = request.settings,
+                         .round_target_ms = request.reference_round_ms};
+  compare.settings.profile_runs = 0;
+  for (auto& variant : compare.variants) variant.settings.profile_runs = 0;
+  KernelPoint point;
+  point.file = entry.file;
+  point.source = entry.source;
+  point.config = entry.config;
+  auto sha256 = Sha256OfFile(path);
+  if (sha256.ok()) point.sha256 = *sha256;
+  ComparisonResult comparison;
+  while (true) {
+    comparison = RunComparison(compare, listeners);
+    ++point.attempts;
+    if (comparison.failure || comparison.validity.valid || point.attempts > request.repeat_invalid) break;
+  }
+  if (comparison.failure) {
+    point.reasons = {comparison.failure->stage + ": " + comparison.failure->error.message};
+    return point;
+  }
+  const BenchResult& kernel = comparison.variants[1].result;
+  if (measured) *measured = kernel;
+  point.median_ms = kernel.latency_ms.p50;
+  point.reference_ratio = comparison.ratios[1].estimate.median;
+  point.reference_ms = comparison.variants[0].result.latency_ms.p50;
+  point.valid = comparison.validity.valid;
+  point.reasons = comparison.validity.reasons;
+  if (request.settings.profile_runs > 0) {
+    BenchSettings profiled = request.settings;
+    profiled.warmup_runs = 1;
+    profiled.warmup_min_ms = 0;
+    profiled.min_runs = 1;
+    profiled.min_duration_ms = 0;
+    profiled.target_ci_percent.reset();
+    const BenchResult alone = RunBenchmark({path, request.runtime, profiled}, listeners);
+    if (alone.profile) point.layout_share = LayoutShare(*alone.profile);
+  }
+  return point;
+}
+
+}  // namespace
+
 Expected<KernelDataSet> MeasureKernels(const KernelMeasureRequest& request, const KernelProgress& progress,
                                        std::span<RunListener* const> listeners) {
   auto models = ReadKernelModels(request.kernels_dir);
   if (!models.ok()) return models.error();
   const auto started = std::chrono::steady_clock::now();
-  auto overhead_model = OverheadModelFile::Write();
+  const bool against_reference = request.reference_round_ms > 0;
+  auto overhead_model = GeneratedModelFile::Write(OverheadKernelConfig(), OverheadEntry().file);
   if (!overhead_model.ok()) return overhead_model.error();
-  auto [overhead, overhead_attempts] = MeasureWithRepeats((*overhead_model)->path(), request, listeners);
-  if (overhead.failure) {
-    return Error{overhead.failure->error.code,
-                 "overhead model: " + overhead.failure->stage + ": " + overhead.failure->error.message};
-  }
+  std::unique_ptr<GeneratedModelFile> reference_model;
   KernelDataSet data_set;
-  data_set.provenance = ProvenanceFromResult(overhead, *models);
-  data_set.overhead = KernelPointFromResult(OverheadEntry(), overhead, overhead_attempts);
-  data_set.overhead_ms = overhead.latency_ms.p50;
+  if (against_reference) {
+    auto written = GeneratedModelFile::Write(ReferenceKernelConfig(), "reference.onnx");
+    if (!written.ok()) return written.error();
+    reference_model = std::move(*written);
+    auto sha256 = Sha256OfFile(reference_model->path());
+    if (!sha256.ok()) return sha256.error();
+    data_set.reference = KernelReference{*sha256, ReferenceKernelConfig()};
+    if (request.resume && request.resume->reference && request.resume->reference->sha256 != *sha256) {
+      return InvalidArgument("the data set to resume was measured against another reference model (" +
+                             request.resume->reference->sha256.substr(0, 12) + "): measure it again without --resume");
+    }
+    BenchResult overhead;
+    data_set.overhead = MeasureAgainstReference(OverheadEntry(), (*overhead_model)->path(), reference_model->path(),
+                                                request, listeners, &overhead);
+    if (!data_set.overhead.median_ms) {
+      return RuntimeError("overhead model: " +
+                          (data_set.overhead.reasons.empty() ? std::string("failed") : data_set.overhead.reasons[0]));
+    }
+    data_set.provenance = ProvenanceFromResult(overhead, *models);
+    data_set.provenance.settings = request.settings;
+    data_set.overhead_ms = *data_set.overhead.median_ms;
+  } else {
+    auto [overhead, overhead_attempts] = MeasureWithRepeats((*overhead_model)->path(), request, listeners);
+    if (overhead.failure) {
+      return Error{overhead.failure->error.code,
+                   "overhead model: " + overhead.failure->stage + ": " + overhead.failure->error.message};
+    }
+    data_set.provenance = ProvenanceFromResult(overhead, *models);
+    data_set.overhead = KernelPointFromResult(OverheadEntry(), overhead, overhead_attempts);
+    data_set.overhead_ms = overhead.latency_ms.p50;
+  }
   const double resumed_seconds = request.resume ? request.resume->provenance.measure_seconds : 0;
   auto elapsed = [&] {
     return resumed_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -417,6 +570,9 @@ Expected<KernelDataSet> MeasureKernels(const KernelMeasureRequest& request, cons
     }
     if (kept) {
       data_set.points.push_back(*kept);
+    } else if (against_reference) {
+      data_set.points.push_back(
+          MeasureAgainstReference(entry, path, reference_model->path(), request, listeners, nullptr));
     } else {
       auto [result, attempts] = MeasureWithRepeats(path, request, listeners);
       data_set.points.push_back(KernelPointFromResult(entry, result, attempts));

@@ -77,7 +77,8 @@ std::string ErrorOf(const json& document) {
 
 TEST(KernelDataSet, JsonRoundTripKeepsEveryField) {
   const json document = ToJson(SampleDataSet());
-  EXPECT_EQ(document["schema"], "edgebench.kernels/2");
+  EXPECT_EQ(document["schema"], "edgebench.kernels/3");
+  EXPECT_EQ(document["reference"], nullptr);
   EXPECT_EQ(document["provenance"]["settings"]["threads"], 1);
   EXPECT_EQ(document["provenance"]["environment"]["cpu_model"], "Cortex-A72");
   EXPECT_EQ(document["provenance"]["kernel_models"]["seed"], 7);
@@ -90,6 +91,21 @@ TEST(KernelDataSet, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(read->points[1].reasons, std::vector<std::string>{"load: bad model"});
   EXPECT_EQ(read->points[0].layout_share, 0.25);
   EXPECT_FALSE(read->points[1].layout_share);
+}
+
+// A file of the second schema (no reference) still reads.
+TEST(KernelDataSet, ReadsTheSecondSchema) {
+  json v2 = ToJson(SampleDataSet());
+  v2["schema"] = "edgebench.kernels/2";
+  v2.erase("reference");
+  for (auto& point : v2["points"]) {
+    point.erase("reference_ratio");
+    point.erase("reference_ms");
+  }
+  auto read = KernelDataSetFromJson(v2);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_FALSE(read->reference);
+  EXPECT_FALSE(read->points[0].reference_ratio);
 }
 
 // A file of the first schema (no layout_share) still reads; its points' own time is the median
@@ -118,7 +134,7 @@ TEST(KernelDataSet, StrictReadingNamesTheField) {
   const json good = ToJson(SampleDataSet());
   json foreign = good;
   foreign["schema"] = "edgebench.result/1";
-  EXPECT_NE(ErrorOf(foreign).find("schema 'edgebench.result/1' is not edgebench.kernels/2"), std::string::npos);
+  EXPECT_NE(ErrorOf(foreign).find("schema 'edgebench.result/1' is not edgebench.kernels/3"), std::string::npos);
   json missing = good;
   missing["points"][1].erase("median_ms");
   EXPECT_NE(ErrorOf(missing).find("field 'points[1].median_ms' is missing"), std::string::npos);
@@ -210,16 +226,71 @@ TEST(KernelDataSet, ResumeNeedsTheSameRuntimeDeviceSettingsAndModels) {
   KernelModels models = TwoKernelModels();
   BenchSettings settings;
   settings.threads = 1;
-  EXPECT_TRUE(CheckResumable(previous, "rpi4", "onnxruntime", settings, models).ok());
-  EXPECT_FALSE(CheckResumable(previous, "rpi4", "opencv", settings, models).ok());
-  EXPECT_FALSE(CheckResumable(previous, "jetson", "onnxruntime", settings, models).ok());
+  EXPECT_TRUE(CheckResumable(previous, "rpi4", "onnxruntime", settings, models, false).ok());
+  EXPECT_FALSE(CheckResumable(previous, "rpi4", "opencv", settings, models, false).ok());
+  EXPECT_FALSE(CheckResumable(previous, "jetson", "onnxruntime", settings, models, false).ok());
   BenchSettings four = settings;
   four.threads = 4;
-  Status other_settings = CheckResumable(previous, "rpi4", "onnxruntime", four, models);
+  Status other_settings = CheckResumable(previous, "rpi4", "onnxruntime", four, models, false);
   ASSERT_FALSE(other_settings.ok());
   EXPECT_NE(other_settings.error().message.find("other settings"), std::string::npos);
+  Status against_reference = CheckResumable(previous, "rpi4", "onnxruntime", settings, models, true);
+  ASSERT_FALSE(against_reference.ok());
+  EXPECT_NE(against_reference.error().message.find("measured alone"), std::string::npos);
   models.seed = 8;
-  EXPECT_FALSE(CheckResumable(previous, "rpi4", "onnxruntime", settings, models).ok());
+  EXPECT_FALSE(CheckResumable(previous, "rpi4", "onnxruntime", settings, models, false).ok());
+}
+
+// Two data sets measured against one reference whose medians differ (the machine ran at another
+// speed): ScaleToReference puts both on the reference's median over all their points.
+TEST(KernelDataSet, ScaleToReferencePutsRatiosOnOneMachineSpeed) {
+  auto measured_against = [](double reference_ms) {
+    KernelDataSet set = SampleDataSet();
+    set.reference = KernelReference{"abc", ReferenceKernelConfig()};
+    set.overhead.reference_ratio = 0.02;
+    set.overhead.reference_ms = reference_ms;
+    for (auto& point : set.points) {
+      if (!point.valid) continue;
+      point.reference_ratio = 2.0;
+      point.reference_ms = reference_ms;
+      point.median_ms = 2.0 * reference_ms;  // as timed
+    }
+    return set;
+  };
+  std::vector<KernelDataSet> data = {measured_against(0.5), measured_against(0.5), measured_against(0.8)};
+  auto scale = ScaleToReference(data);
+  ASSERT_TRUE(scale.ok()) << scale.error().message;
+  ASSERT_TRUE(scale->has_value());
+  EXPECT_EQ((*scale)->sha256, "abc");
+  EXPECT_DOUBLE_EQ((*scale)->median_ms, 0.5);
+  for (const auto& set : data) {
+    EXPECT_DOUBLE_EQ(set.overhead_ms, 0.01);
+    for (const auto& point : set.points) {
+      if (point.valid) EXPECT_DOUBLE_EQ(*point.median_ms, 1.0);
+    }
+  }
+  // Round trip of the fields.
+  auto read = KernelDataSetFromJson(ToJson(data[2]));
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(ToJson(*read), ToJson(data[2]));
+  EXPECT_EQ(read->reference->sha256, "abc");
+
+  std::vector<KernelDataSet> mixed = {measured_against(0.5), SampleDataSet()};
+  auto refused = ScaleToReference(mixed);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("not on one scale"), std::string::npos);
+  std::vector<KernelDataSet> other = {measured_against(0.5), measured_against(0.5)};
+  other[1].reference->sha256 = "def";
+  EXPECT_FALSE(ScaleToReference(other).ok());
+  std::vector<KernelDataSet> alone = {SampleDataSet()};
+  auto none = ScaleToReference(alone);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  // A point with a ratio in a data set without a reference does not read.
+  json document = ToJson(measured_against(0.5));
+  document["reference"] = nullptr;
+  EXPECT_FALSE(KernelDataSetFromJson(document).ok());
 }
 
 bool OnnxruntimeAvailable() { return FindBackend("onnxruntime").ok(); }
@@ -251,7 +322,7 @@ TEST(MeasureKernels, MeasuresEveryKernelModelAndTheOverheadOnOnnxruntime) {
   const KernelModels models = TwoKernelModels();
   const std::string dir = WriteKernelModelsDir(models);
   std::vector<std::size_t> progress;
-  KernelMeasureRequest request{dir, "onnxruntime", LenientSettings(), 2, nullptr};
+  KernelMeasureRequest request{dir, "onnxruntime", LenientSettings(), 2, nullptr, 0};
   auto data_set = MeasureKernels(request, [&](const KernelDataSet& so_far, std::size_t index, std::size_t total) {
     EXPECT_EQ(so_far.points.size(), index + 1);
     EXPECT_EQ(total, 2u);
@@ -300,6 +371,37 @@ TEST(MeasureKernels, MeasuresEveryKernelModelAndTheOverheadOnOnnxruntime) {
   EXPECT_GT(resumed->provenance.measure_seconds, data_set->provenance.measure_seconds);
 }
 
+// Against the reference: each point carries its paired ratio and the reference's median, the
+// data set the reference model's sha256 (that of `edgebench kernels reference`).
+TEST(MeasureKernels, TimesEveryKernelModelAgainstTheReferenceOnOnnxruntime) {
+  if (!OnnxruntimeAvailable()) GTEST_SKIP() << "onnxruntime is not available in this build";
+  const KernelModels models = TwoKernelModels();
+  const std::string dir = WriteKernelModelsDir(models);
+  BenchSettings settings = LenientSettings();
+  settings.profile_runs = 2;
+  auto data_set = MeasureKernels({dir, "onnxruntime", settings, 0, nullptr, 5}, nullptr);
+  ASSERT_TRUE(data_set.ok()) << data_set.error().message;
+  ASSERT_TRUE(data_set->reference.has_value());
+  ASSERT_TRUE(WriteKernelModel(ReferenceKernelConfig(), dir + "/reference.onnx", 0).ok());
+  EXPECT_EQ(data_set->reference->sha256, *Sha256OfFile(dir + "/reference.onnx"));
+  EXPECT_EQ(data_set->provenance.settings.profile_runs, 2);
+  ASSERT_TRUE(data_set->overhead.reference_ratio.has_value());
+  // The relu on 8 values is far faster than a 3x3 convolution of 64 channels.
+  EXPECT_LT(*data_set->overhead.reference_ratio, 1.0);
+  EXPECT_EQ(data_set->overhead_ms, *data_set->overhead.median_ms);
+  for (const auto& point : data_set->points) {
+    EXPECT_TRUE(point.valid) << Join(point.reasons, "; ");
+    ASSERT_TRUE(point.reference_ratio.has_value());
+    EXPECT_GT(*point.reference_ratio, 0);
+    EXPECT_GT(*point.reference_ms, 0);
+    EXPECT_EQ(point.sha256, *Sha256OfFile(dir + "/" + point.file));
+    EXPECT_TRUE(point.layout_share.has_value());  // from the profiled run alone
+  }
+  auto read = KernelDataSetFromJson(ToJson(*data_set));
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(ToJson(*read), ToJson(*data_set));
+}
+
 // min_runs 5 within at most 1 us: one timed run per measurement, INVALID every time. The points
 // stay in the data set with valid false, their reasons and every attempt counted.
 TEST(MeasureKernels, KeepsInvalidPointsWithTheirReasons) {
@@ -307,7 +409,7 @@ TEST(MeasureKernels, KeepsInvalidPointsWithTheirReasons) {
   const std::string dir = WriteKernelModelsDir(TwoKernelModels());
   BenchSettings invalid = QuickSettings();
   invalid.max_duration_ms = 0.001;
-  auto data_set = MeasureKernels({dir, "onnxruntime", invalid, 1, nullptr}, nullptr);
+  auto data_set = MeasureKernels({dir, "onnxruntime", invalid, 1, nullptr, 0}, nullptr);
   ASSERT_TRUE(data_set.ok()) << data_set.error().message;
   EXPECT_FALSE(data_set->overhead.valid);
   ASSERT_EQ(data_set->points.size(), 2u);

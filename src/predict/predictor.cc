@@ -303,13 +303,17 @@ nlohmann::json ToJson(const PredictorSettings& settings) {
 
 // --- Training --------------------------------------------------------------------------------
 
-Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, const std::vector<std::string>& names,
+Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& measured, const std::vector<std::string>& names,
                                      const KernelRules& rules, const PredictorSettings& settings) {
-  if (data.empty()) return InvalidArgument("no kernel data set to train on");
+  if (measured.empty()) return InvalidArgument("no kernel data set to train on");
   if (settings.validation_percent < 0 || settings.validation_percent >= 100) {
     return InvalidArgument("--validation-percent must be in [0, 100)");
   }
+  std::vector<KernelDataSet> data = measured;
+  auto reference = ScaleToReference(data);
+  if (!reference.ok()) return reference.error();
   Predictor predictor;
+  predictor.reference_ = *reference;
   predictor.rules_ = rules;
   predictor.settings_ = edgebench::ToJson(settings);
   predictor.edgebench_version_ = kVersion;
@@ -399,12 +403,16 @@ Expected<Predictor> Predictor::Train(const std::vector<KernelDataSet>& data, con
   return predictor;
 }
 
-Expected<Predictor> Predictor::Adapt(const Predictor& base, const std::vector<KernelDataSet>& data,
+Expected<Predictor> Predictor::Adapt(const Predictor& base, const std::vector<KernelDataSet>& measured,
                                      const std::vector<std::string>& names, const KernelRules& rules,
                                      const AdaptSettings& settings) {
-  if (data.empty()) return InvalidArgument("no kernel data set to adapt with");
+  if (measured.empty()) return InvalidArgument("no kernel data set to adapt with");
   if (base.adaptation_) return InvalidArgument("the base predictor is itself adapted; adapt the predictor it came from");
+  std::vector<KernelDataSet> data = measured;
+  auto reference = ScaleToReference(data);
+  if (!reference.ok()) return reference.error();
   Predictor adapted = base;
+  adapted.reference_ = *reference;
   adapted.rules_ = rules;
   adapted.validation_points_.clear();
   adapted.provenance_.clear();
@@ -691,7 +699,9 @@ Expected<nlohmann::json> Predictor::ToJson() const {
       {"regressors", regressors},
       {"adaptation", adaptation_ ? AdaptationJson(*adaptation_) : nlohmann::json(nullptr)},
       {"layout", layout_ ? LayoutJson(*layout_) : nlohmann::json(nullptr)},
-      {"calibration", calibration_ ? CalibrationJson(*calibration_) : nlohmann::json(nullptr)}};
+      {"calibration", calibration_ ? CalibrationJson(*calibration_) : nlohmann::json(nullptr)},
+      {"reference", reference_ ? nlohmann::json{{"sha256", reference_->sha256}, {"median_ms", reference_->median_ms}}
+                               : nlohmann::json(nullptr)}};
 }
 
 Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
@@ -781,6 +791,15 @@ Expected<Predictor> Predictor::FromJson(const nlohmann::json& document) {
     } catch (const nlohmann::json::exception&) {
       return BadModel("predictor file: 'calibration' lacks a field or has one of the wrong type");
     }
+  }
+  if (const auto reference = document.find("reference"); reference != document.end() && !reference->is_null()) {
+    try {  // files of format 2.1 and earlier have none
+      predictor.reference_ = ReferenceScale{reference->at("sha256").get<std::string>(),
+                                            reference->at("median_ms").get<double>()};
+    } catch (const nlohmann::json::exception&) {
+      return BadModel("predictor file: 'reference' lacks a field or has one of the wrong type");
+    }
+    if (!(predictor.reference_->median_ms > 0)) return BadModel("predictor file: reference.median_ms must be positive");
   }
   if (!regressors->is_object() || regressors->empty()) return BadModel("predictor file has no regressors");
   for (const auto& [type, item] : regressors->items()) {

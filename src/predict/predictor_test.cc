@@ -162,7 +162,7 @@ TEST(Predictor, FileRoundTripGivesTheSamePredictions) {
 TEST(Predictor, ReadsFormatMajorOne) {
   auto document = TrainedPredictor().ToJson();
   ASSERT_TRUE(document.ok());
-  EXPECT_EQ(document->at("format_version"), "2.1");
+  EXPECT_EQ(document->at("format_version"), "2.2");
   auto v1 = *document;
   v1["format_version"] = "1.0";
   auto loaded = Predictor::FromJson(v1);
@@ -439,6 +439,71 @@ TEST(Predictor, EvaluateLeavesOutInvalidAndFailedResults) {
     EXPECT_NE(html.find(id), std::string::npos) << id;
   }
   EXPECT_EQ(html.find("http"), std::string::npos);  // no external resource
+}
+
+// The synthetic device measured against a reference of 0.5 ms, every other point while the
+// machine ran 1.6 times slower (kernel and reference alike): the ratios put them back on one
+// speed, so the predictor learns what one trained on the steady machine learns.
+TEST(Predictor, TrainsOnRatiosToTheReferenceAndEvaluatesComparisonsOnItsScale) {
+  KernelDataSet drifting = SyntheticData();
+  drifting.reference = KernelReference{"ref-sha", ReferenceKernelConfig()};
+  auto against_reference = [](KernelPoint& point, double slowdown) {
+    point.reference_ratio = *point.median_ms / 0.5;
+    point.reference_ms = 0.5 * slowdown;
+    point.median_ms = *point.median_ms * slowdown;  // as timed
+  };
+  drifting.overhead.median_ms = kOverheadMs;
+  against_reference(drifting.overhead, 1.0);
+  for (std::size_t i = 0; i < drifting.points.size(); ++i) against_reference(drifting.points[i], i % 2 ? 1.6 : 1.0);
+  auto trained = Predictor::Train({drifting}, {}, Rules(), PredictorSettings{});
+  ASSERT_TRUE(trained.ok()) << trained.error().message;
+  ASSERT_TRUE(trained->reference().has_value());
+  EXPECT_EQ(trained->reference()->sha256, "ref-sha");
+  EXPECT_DOUBLE_EQ(trained->reference()->median_ms, 0.5);  // the median of the reference's medians
+  EXPECT_DOUBLE_EQ(trained->overhead_ms(), kOverheadMs);
+  std::vector<KernelConfig> configs;
+  for (const auto& point : SyntheticData().points) configs.push_back(point.config);
+  auto steady = TrainedPredictor().PredictKernelsMs(configs);
+  auto scaled = trained->PredictKernelsMs(configs);
+  ASSERT_TRUE(steady.ok() && scaled.ok());
+  EXPECT_EQ(*steady, *scaled);
+
+  auto document = trained->ToJson();
+  ASSERT_TRUE(document.ok());
+  EXPECT_EQ(document->at("format_version"), "2.2");
+  auto loaded = Predictor::FromJson(nlohmann::json::parse(document->dump()));
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_DOUBLE_EQ(loaded->reference()->median_ms, 0.5);
+
+  // A comparison [reference, model]: the model's ratio times the predictor's reference median.
+  const std::string model = testing::ZooModel("tinycnn", "onnx");
+  ComparisonResult comparison;
+  comparison.variants.resize(2);
+  comparison.variants[0].result = Result("reference.onnx", 0.8);
+  comparison.variants[0].result.model.sha256 = "ref-sha";
+  comparison.variants[1].result = Result(model, 4.8);
+  comparison.ratios = {{"reference", {1.0, {1.0, 1.0}, 30}}, {"tinycnn", {6.0, {5.9, 6.1}, 30}}};
+  auto results = ResultsOnReferenceScale(*loaded, comparison);
+  ASSERT_TRUE(results.ok()) << results.error().message;
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_DOUBLE_EQ((*results)[0].latency_ms.p50, 3.0);
+  EXPECT_EQ((*results)[0].model.path, model);
+  EXPECT_TRUE((*results)[0].validity.valid);
+  comparison.validity = {false, {"the ratio moved"}, {}};
+  EXPECT_FALSE((*ResultsOnReferenceScale(*loaded, comparison))[0].validity.valid);
+
+  comparison.variants[0].result.model.sha256 = "another";
+  auto other_baseline = ResultsOnReferenceScale(*loaded, comparison);
+  ASSERT_FALSE(other_baseline.ok());
+  EXPECT_NE(other_baseline.error().message.find("not the predictor's reference model"), std::string::npos);
+  auto no_reference = ResultsOnReferenceScale(TrainedPredictor(), comparison);
+  ASSERT_FALSE(no_reference.ok());
+  EXPECT_NE(no_reference.error().message.find("measured alone"), std::string::npos);
+
+  // Data sets measured alone and against the reference are not trained on together.
+  auto mixed = Predictor::Train({drifting, SyntheticData()}, {}, Rules(), PredictorSettings{});
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_NE(mixed.error().message.find("not on one scale"), std::string::npos);
 }
 
 }  // namespace
