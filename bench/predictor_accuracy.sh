@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Prints how accurate the latency predictor is on architectures it never saw (nothing is
 # asserted): kernel models generated from the zoo, the runtime's fusion rules detected, every
-# kernel model measured (onnxruntime, 1 thread), a predictor trained and calibrated on profiles of
-# the zoo's models (how much slower kernels run inside a model); then held-out variants of
-# 10 architecture families (tools/zoo/variants.py) measured end to end and predicted:
+# kernel model timed against the reference model (onnxruntime, 1 thread), a predictor trained and
+# calibrated on profiles of the zoo's models (how much slower kernels run inside a model); then
+# held-out variants of 10 architecture families (tools/zoo/variants.py) timed end to end against
+# the same reference (edgebench compare REFERENCE VARIANT: the paired ratio, which a slowdown of
+# the whole machine does not move) and predicted:
 # share within +-10% and +-5%, RMSE, per family, against the FLOPs-proportional baseline, and
 # leave-one-family-out (the family's zoo models' kernels left out of training: --exclude-source).
 # Last, how many minutes the measurements took. --opencv does the same for OpenCV DNN as well,
@@ -112,22 +114,25 @@ for RUNTIME in "${RUNTIMES[@]}"; do
     rm -f "$OUT/calibrated.json"
 
   echo
-  echo "== variants measured end to end"
+  echo "== variants timed end to end against the reference model"
+  [[ -f "$OUT/reference.onnx" ]] || "$EDGEBENCH" kernels reference "$OUT/reference.onnx"
   start=$(date +%s.%N)
   measured=0
   for model in "$VARIANTS"/*.onnx; do
     result="$OUT/results/$(basename "$model" .onnx).json"
     [[ -f "$result" ]] && continue
-    "$EDGEBENCH" bench "$model" -r "$RUNTIME" --threads 1 -q --json "$result" > /dev/null
+    "$EDGEBENCH" compare "$OUT/reference.onnx" "$model" -r "$RUNTIME" --threads 1 -q --json "$result" > /dev/null
     measured=$((measured + 1))
   done
   echo "$measured variants measured in $(seconds_since "$start") s (the others were measured before)"
   "$PYTHON" - "$OUT/results" <<'PY'
 import glob, json, sys
 rows = [json.load(open(p)) for p in sorted(glob.glob(sys.argv[1] + "/*.json"))]
-medians = [r["latency_ms"]["p50"] for r in rows]
+ratios = [r["ratios"][1]["median"] for r in rows]
+medians = [r["variants"][1]["result"]["latency_ms"]["p50"] for r in rows]
 invalid = sum(not r["validity"]["valid"] for r in rows)
-print(f"{len(rows)} results, median latency {min(medians):.2f} - {max(medians):.2f} ms, {invalid} INVALID")
+print(f"{len(rows)} comparisons, {min(ratios):.2f} - {max(ratios):.2f} x the reference "
+      f"({min(medians):.2f} - {max(medians):.2f} ms as timed), {invalid} INVALID")
 PY
 
   echo
@@ -187,11 +192,13 @@ data_set = data_sets[0]
 points = [p for d in data_sets for p in d["points"]]
 valid = sum(p["valid"] for p in points)
 kernels_min = sum(d["provenance"]["measure_seconds"] for d in data_sets) / 60
-results = [json.load(open(p)) for p in glob.glob(sys.argv[1] + "/*.json")]
-# A result's own time: load, first inference, warm-up and timed runs.
-variants_min = sum(r["load_ms"] + r["first_inference_ms"] + r["warmup"]["ms"] + r["measure_ms"] for r in results) / 60000
+comparisons = [json.load(open(p)) for p in glob.glob(sys.argv[1] + "/*.json")]
+# A comparison's own time: each variant's load, first inference and warm-up, and the rounds.
+variants_min = sum(c["measure_ms"] + sum(v["result"]["load_ms"] + v["result"]["first_inference_ms"] +
+                                         v["result"]["warmup"]["ms"] for v in c["variants"])
+                   for c in comparisons) / 60000
 print(f"kernel data set: {len(points)} kernel models ({valid} valid, {len(points) - valid} INVALID or failed, "
       f"kept out of training), overhead {data_set['overhead_ms']:.4f} ms: {kernels_min:.1f} minutes")
-print(f"held-out variants: {len(results)} models end to end: {variants_min:.1f} minutes")
+print(f"held-out variants: {len(comparisons)} models end to end, against the reference: {variants_min:.1f} minutes")
 PY
 done
