@@ -37,6 +37,8 @@ struct KernelSourceModel {
   std::vector<ModelKernel> kernels;
 };
 
+inline constexpr int64_t kMaxImageChannels = 4;
+
 struct SampledKernel {
   KernelConfig config;
   std::string source;  // the model whose kernel the configuration was sampled around
@@ -48,7 +50,12 @@ struct SampledKernel {
 // sources' kernels of the type: channels (conv with groups > 1: the groups) by a factor 2^u,
 // u uniform in [-1, 1], rounded to a multiple of 8 from 16 up; height and width by 1/2, 1 or 2
 // (aspect ratio kept), clamped to the observed heights. Types without a real kernel get none.
-// Deterministic for a seed; the result is in KernelTypes() order.
+// Convolutions that read the image (at most kMaxImageChannels input channels: a model's first
+// layer, one kernel in dozens, yet often a large share of its time, on a slower path of the
+// runtime) get per_type / 4 more configurations (at least 1) around them alone, their input
+// channels kept, with a random sequence of their own, after all the others (which are what
+// they were without them, in the same places).
+// Deterministic for a seed; the result is in KernelTypes() order, then those.
 std::vector<SampledKernel> SampleKernelConfigs(const std::vector<KernelSourceModel>& sources,
                                                const std::vector<std::string>& types, int per_type,
                                                uint64_t seed);

@@ -404,6 +404,7 @@ std::vector<SampledKernel> SampleKernelConfigs(const std::vector<KernelSourceMod
                                                const std::vector<std::string>& types, int per_type,
                                                uint64_t seed) {
   std::vector<SampledKernel> sampled;
+  std::vector<SampledKernel> around_image;  // appended last, so that the others keep their files
   std::mt19937_64 random(seed);
   for (const std::string& type : KernelTypes()) {
     if (!types.empty() && std::find(types.begin(), types.end(), type) == types.end()) continue;
@@ -425,18 +426,31 @@ std::vector<SampledKernel> SampleKernelConfigs(const std::vector<KernelSourceMod
       }
     }
     if (real.empty()) continue;
-    for (int i = 0; i < per_type; ++i) {
-      const SampledKernel& around = real[random() % real.size()];
-      // A perturbation can break a combination (a conv landing on groups == cin == cout): retry.
+    // A perturbation can break a combination (a conv landing on groups == cin == cout): retry.
+    const auto sample_around = [&](const SampledKernel& around, std::mt19937_64& engine, bool keep_cin,
+                                   std::vector<SampledKernel>& into) {
       for (int attempt = 0; attempt < 8; ++attempt) {
-        KernelConfig config = Perturb(around.config, range, random);
+        KernelConfig config = Perturb(around.config, range, engine);
+        if (keep_cin) config.cin = around.config.cin;
         if (CheckKernelConfig(config).ok()) {
-          sampled.push_back({std::move(config), around.source});
-          break;
+          into.push_back({std::move(config), around.source});
+          return;
         }
       }
+    };
+    for (int i = 0; i < per_type; ++i) sample_around(real[random() % real.size()], random, false, sampled);
+    if (type != "conv") continue;
+    std::vector<SampledKernel> image_convs;
+    for (const auto& kernel : real) {
+      if (kernel.config.groups == 1 && kernel.config.cin <= kMaxImageChannels) image_convs.push_back(kernel);
+    }
+    if (image_convs.empty()) continue;
+    std::mt19937_64 image_random(seed ^ 0x1a2e5c0aULL);
+    for (int i = 0; i < std::max(1, per_type / 4); ++i) {
+      sample_around(image_convs[image_random() % image_convs.size()], image_random, true, around_image);
     }
   }
+  sampled.insert(sampled.end(), around_image.begin(), around_image.end());
   return sampled;
 }
 

@@ -147,8 +147,9 @@ TEST(SampleKernelConfigs, StaysAroundRealKernelsAndIsDeterministic) {
     EXPECT_LE(kernel.config.hin, 224);
     ++by_type[kernel.config.type];
   }
-  // Types both models have get their six; types neither has get none.
-  EXPECT_EQ(by_type["conv"], 6);
+  // Types both models have get their six (conv: and 6 / 4, last, around the convolutions that
+  // read the image); types neither has get none.
+  EXPECT_EQ(by_type["conv"], 6 + 1);
   EXPECT_EQ(by_type["dwconv"], 6);
   EXPECT_EQ(by_type["channel_shuffle"], 6);
   EXPECT_EQ(by_type["add"], 6);
@@ -159,6 +160,17 @@ TEST(SampleKernelConfigs, StaysAroundRealKernelsAndIsDeterministic) {
   const auto again = SampleKernelConfigs(sources, {}, 6, 11);
   ASSERT_EQ(again.size(), sampled.size());
   for (std::size_t i = 0; i < sampled.size(); ++i) EXPECT_EQ(again[i].config, sampled[i].config);
+  // The convolutions around the image-reading ones come last, keep their 3 input channels, and
+  // leave the others as they were without them.
+  const auto conv_only = SampleKernelConfigs(sources, {"conv"}, 16, 11);
+  ASSERT_EQ(conv_only.size(), 16u + 4u);
+  for (std::size_t i = 16; i < conv_only.size(); ++i) {
+    EXPECT_EQ(conv_only[i].config.cin, 3);
+    EXPECT_EQ(conv_only[i].config.groups, 1);
+  }
+  int image_reading_among_first = 0;
+  for (std::size_t i = 0; i < 16; ++i) image_reading_among_first += conv_only[i].config.cin <= kMaxImageChannels;
+  EXPECT_LT(image_reading_among_first, 4);  // 2 of about 100 real convolutions read the image
   const auto dw_only = SampleKernelConfigs(sources, {"dwconv"}, 3, 12);
   ASSERT_EQ(dw_only.size(), 3u);
   for (const auto& kernel : dw_only) EXPECT_EQ(kernel.config.type, "dwconv");
