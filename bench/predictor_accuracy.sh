@@ -96,12 +96,18 @@ for RUNTIME in "${RUNTIMES[@]}"; do
   DATA_SETS=("$OUT/kernels.json" "$OUT/kernels-conv.json")
 
   echo
-  echo "== the zoo's models profiled whole (the calibration: how much slower kernels run inside a model)"
-  mkdir -p "$OUT/zoo"
+  echo "== the zoo's models profiled whole, and timed against the reference model (the calibration: how"
+  echo "   much slower kernels run inside a model; the profile splits the time the comparison gives)"
+  mkdir -p "$OUT/zoo" "$OUT/zoo-ratios"
+  [[ -f "$OUT/reference.onnx" ]] || "$EDGEBENCH" kernels reference "$OUT/reference.onnx" > /dev/null
   for model in "$ZOO"/*/*.onnx; do
     name=$(basename "$model" .onnx)
-    [[ "$name" == tinycnn* || -f "$OUT/zoo/$name.json" ]] && continue
-    "$EDGEBENCH" bench "$model" -r "$RUNTIME" --threads 1 --profile -q --json "$OUT/zoo/$name.json" > /dev/null
+    [[ "$name" == tinycnn* ]] && continue
+    [[ -f "$OUT/zoo/$name.json" ]] ||
+      "$EDGEBENCH" bench "$model" -r "$RUNTIME" --threads 1 --profile -q --json "$OUT/zoo/$name.json" > /dev/null
+    [[ -f "$OUT/zoo-ratios/$name.json" ]] ||
+      "$EDGEBENCH" compare "$OUT/reference.onnx" "$model" -r "$RUNTIME" --threads 1 -q \
+        --json "$OUT/zoo-ratios/$name.json" > /dev/null
   done
 
   echo
@@ -110,12 +116,11 @@ for RUNTIME in "${RUNTIMES[@]}"; do
     "$EDGEBENCH" predictor train "${DATA_SETS[@]}" --rules "$OUT/rules.json" --out "$OUT/predictor.json" --seed 1
   fi
   # Fails (and the calibrated figures are left out) when no zoo profile came out valid.
-  "$EDGEBENCH" predictor calibrate "$OUT/predictor.json" --results "$OUT"/zoo/*.json --out "$OUT/calibrated.json" ||
-    rm -f "$OUT/calibrated.json"
+  "$EDGEBENCH" predictor calibrate "$OUT/predictor.json" --results "$OUT"/zoo/*.json "$OUT"/zoo-ratios/*.json \
+    --out "$OUT/calibrated.json" || rm -f "$OUT/calibrated.json"
 
   echo
   echo "== variants timed end to end against the reference model"
-  [[ -f "$OUT/reference.onnx" ]] || "$EDGEBENCH" kernels reference "$OUT/reference.onnx"
   start=$(date +%s.%N)
   measured=0
   for model in "$VARIANTS"/*.onnx; do
@@ -167,7 +172,7 @@ PY
       "$EDGEBENCH" predictor train "${DATA_SETS[@]}" --rules "$OUT/rules.json" --out "$predictor.uncalibrated" \
         --seed 1 --exclude-source "$sources" > /dev/null
       profiles=()
-      for result in "$OUT"/zoo/*.json; do
+      for result in "$OUT"/zoo/*.json "$OUT"/zoo-ratios/*.json; do
         [[ ",$sources," == *",$(basename "$result" .json),"* ]] || profiles+=("$result")
       done
       "$EDGEBENCH" predictor calibrate "$predictor.uncalibrated" --results "${profiles[@]}" --out "$predictor" \

@@ -459,8 +459,8 @@ TEST(Cli, PredictorEvaluatesComparisonsAgainstTheReference) {
     EXPECT_NE(evaluation["left_out"][0].get<std::string>().find("INVALID"), std::string::npos);
   }
 
-  // A comparison whose first model is not the reference, and comparisons where bench results are
-  // needed, are refused.
+  // A comparison whose first model is not the reference is refused; a comparison gives no
+  // profile to calibrate on by itself.
   const std::string other = dir + "/other.comparison.json";
   ASSERT_NE(Edgebench(Quick({"compare", model, reference, "-r", "onnxruntime", "--round-ms", "2", "--json", other}))
                 .exit_code,
@@ -468,7 +468,7 @@ TEST(Cli, PredictorEvaluatesComparisonsAgainstTheReference) {
   ExpectBadInput(Edgebench({"predictor", "evaluate", predictor, "--results", other}),
                  {"other.comparison.json", "not the predictor's reference model"});
   ExpectBadInput(Edgebench({"predictor", "calibrate", predictor, "--results", compared, "--out", dir + "/c.json"}),
-                 {"tinycnn.comparison.json", "a comparison"});
+                 {"no profiled, valid result to calibrate on"});
 }
 
 TEST(Cli, PredictorTrainPredictAndEvaluate) {

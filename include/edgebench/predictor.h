@@ -296,6 +296,12 @@ ShapeOverrides InputShapes(const BenchResult& result);
 Expected<std::vector<BenchResult>> ResultsOnReferenceScale(const Predictor& predictor,
                                                            const ComparisonResult& comparison);
 
+// Each of `profiled` with the median and verdict of the result in `on_reference_scale` (from
+// ResultsOnReferenceScale) of the same model file (sha256) and runtime, where there is one: its
+// profile then splits a time on the predictor's scale (Calibrate); the others as they are.
+std::vector<BenchResult> WithMediansOnReferenceScale(std::vector<BenchResult> profiled,
+                                                     const std::vector<BenchResult>& on_reference_scale);
+
 // Predicts the model of each result (its file path, its input shapes) and compares with its
 // median; INVALID and failed results are left out and listed. `families` maps a model file's
 // name (without directories) to its family.

@@ -227,50 +227,52 @@ struct EvaluateFlags {
   bool flops_baseline = false;
 };
 
-// Result documents (edgebench bench --json): each file holds one document or an array of them.
-// With `on_reference_scale`, a comparison document (edgebench compare --json) whose baseline is
-// the predictor's reference model stands for its other variants (ResultsOnReferenceScale);
-// without, a comparison is refused.
-Expected<std::vector<BenchResult>> ReadResultDocuments(const std::vector<std::string>& paths,
-                                                       const Predictor* on_reference_scale) {
+// Result documents (edgebench bench --json; each file holds one document or an array of them),
+// and the results that comparisons against the predictor's reference model stand for
+// (edgebench compare REFERENCE MODEL... --json: ResultsOnReferenceScale).
+struct ResultDocuments {
   std::vector<BenchResult> results;
+  std::vector<BenchResult> on_reference_scale;
+};
+
+Expected<ResultDocuments> ReadResultDocuments(const std::vector<std::string>& paths, const Predictor& predictor) {
+  ResultDocuments documents;
   for (const auto& path : paths) {
     auto document = ReadJsonFile(path);
     if (!document.ok()) return document.error();
     const auto items = document->is_array() ? *document : nlohmann::json::array({*document});
     for (const auto& item : items) {
       if (item.is_object() && item.value("schema", "") == kComparisonSchema) {
-        if (!on_reference_scale) {
-          return InvalidArgument(path + ": a comparison; this command needs result documents (edgebench bench --json)");
-        }
         auto comparison = ComparisonFromJson(item);
         if (!comparison.ok()) return InvalidArgument(path + ": " + comparison.error().message);
-        auto scaled = ResultsOnReferenceScale(*on_reference_scale, *comparison);
+        auto scaled = ResultsOnReferenceScale(predictor, *comparison);
         if (!scaled.ok()) return InvalidArgument(path + ": " + scaled.error().message);
-        for (auto& result : *scaled) results.push_back(std::move(result));
+        for (auto& result : *scaled) documents.on_reference_scale.push_back(std::move(result));
         continue;
       }
       auto result = BenchResultFromJson(item);
       if (!result.ok()) return InvalidArgument(path + ": " + result.error().message);
-      results.push_back(std::move(*result));
+      documents.results.push_back(std::move(*result));
     }
   }
-  return results;
+  return documents;
 }
 
 int RunEvaluate(const EvaluateFlags& flags) {
   if (auto status = CheckOutputPath(flags.html); !status.ok()) return ReportError(status.error());
   auto predictor = Predictor::Load(flags.predictor);
   if (!predictor.ok()) return ReportError(predictor.error());
-  auto results = ReadResultDocuments(flags.results, &*predictor);
-  if (!results.ok()) return ReportError(results.error());
+  auto documents = ReadResultDocuments(flags.results, *predictor);
+  if (!documents.ok()) return ReportError(documents.error());
+  std::vector<BenchResult> results = std::move(documents->results);
+  for (auto& result : documents->on_reference_scale) results.push_back(std::move(result));
   std::map<std::string, std::string> families;
   if (!flags.families.empty()) {
     auto read = ReadFamilies(flags.families);
     if (!read.ok()) return ReportError(read.error());
     families = std::move(*read);
   }
-  auto evaluation = Evaluate(*predictor, *results, families);
+  auto evaluation = Evaluate(*predictor, results, families);
   if (!evaluation.ok()) return ReportError(evaluation.error());
   if (!flags.html.empty()) {
     if (auto status = WriteOutput(flags.html, FormatEvaluationHtml(*evaluation, *predictor)); !status.ok()) {
@@ -301,10 +303,11 @@ int RunCalibrate(const CalibrateFlags& flags) {
   if (auto status = CheckOutputPath(flags.out); !status.ok()) return ReportError(status.error());
   auto predictor = Predictor::Load(flags.predictor);
   if (!predictor.ok()) return ReportError(predictor.error());
-  auto results = ReadResultDocuments(flags.results, nullptr);
-  if (!results.ok()) return ReportError(results.error());
+  auto documents = ReadResultDocuments(flags.results, *predictor);
+  if (!documents.ok()) return ReportError(documents.error());
   std::vector<std::string> left_out;
-  auto calibrated = predictor->Calibrate(*results, left_out);
+  auto calibrated = predictor->Calibrate(
+      WithMediansOnReferenceScale(std::move(documents->results), documents->on_reference_scale), left_out);
   if (!calibrated.ok()) return ReportError(calibrated.error());
   auto document = calibrated->ToJson();
   if (!document.ok()) return ReportError(document.error());

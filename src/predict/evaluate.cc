@@ -111,6 +111,19 @@ Expected<std::vector<BenchResult>> ResultsOnReferenceScale(const Predictor& pred
   return results;
 }
 
+std::vector<BenchResult> WithMediansOnReferenceScale(std::vector<BenchResult> profiled,
+                                                     const std::vector<BenchResult>& on_reference_scale) {
+  for (BenchResult& result : profiled) {
+    for (const BenchResult& scaled : on_reference_scale) {
+      if (scaled.model.sha256 != result.model.sha256 || scaled.runtime_name != result.runtime_name) continue;
+      result.latency_ms.p50 = scaled.latency_ms.p50;
+      result.validity = scaled.validity;
+      if (scaled.failure) result.failure = scaled.failure;
+    }
+  }
+  return profiled;
+}
+
 Expected<Evaluation> Evaluate(const Predictor& predictor, const std::vector<BenchResult>& results,
                               const std::map<std::string, std::string>& families) {
   Evaluation evaluation;

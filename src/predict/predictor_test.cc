@@ -500,6 +500,22 @@ TEST(Predictor, TrainsOnRatiosToTheReferenceAndEvaluatesComparisonsOnItsScale) {
   ASSERT_FALSE(no_reference.ok());
   EXPECT_NE(no_reference.error().message.find("measured alone"), std::string::npos);
 
+  // A profiled result takes the median and verdict of the same model's comparison.
+  BenchResult profiled = Result(model, 4.8);
+  profiled.model.sha256 = "tiny-sha";
+  profiled.validity = {false, {"two clusters"}, {}};
+  BenchResult other_model = Result("other.onnx", 1.0);
+  other_model.model.sha256 = "other-sha";
+  comparison.variants[0].result.model.sha256 = "ref-sha";
+  comparison.variants[1].result.model.sha256 = "tiny-sha";
+  comparison.validity = {};
+  auto on_scale = ResultsOnReferenceScale(*loaded, comparison);
+  ASSERT_TRUE(on_scale.ok());
+  const auto merged = WithMediansOnReferenceScale({profiled, other_model}, *on_scale);
+  EXPECT_DOUBLE_EQ(merged[0].latency_ms.p50, 3.0);
+  EXPECT_TRUE(merged[0].validity.valid);
+  EXPECT_DOUBLE_EQ(merged[1].latency_ms.p50, 1.0);
+
   // Data sets measured alone and against the reference are not trained on together.
   auto mixed = Predictor::Train({drifting, SyntheticData()}, {}, Rules(), PredictorSettings{});
   ASSERT_FALSE(mixed.ok());
