@@ -13,6 +13,8 @@ namespace {
 const std::set<std::string, std::less<>> kJoinsPrevious = {
     "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid",
     "Tanh", "HardSwish", "Add", "Mul", "Sum"};
+// Activations a runtime may fuse with the Mul after them into x * activation(x).
+const std::set<std::string, std::less<>> kGatingActivations = {"Sigmoid", "HardSigmoid", "Tanh"};
 // Op types ORT fuses into the kernel of the node just after them.
 const std::set<std::string, std::less<>> kJoinsNext = {"Pad"};
 
@@ -141,7 +143,20 @@ Attribution Attribute(const OpProfile& profile, const std::vector<SourceNode>& g
     }
   }
 
-  // 3. Nodes that join the kernel of their neighbour.
+  // 3. A kernel named after a Mul that runs as another kernel type computes x * activation(x)
+  //    (onnxruntime's QuickGelu for x * Sigmoid(x), exported as Sigmoid then Mul): it covers the
+  //    activation just before the Mul too.
+  for (std::size_t k = 0; k < kernels.size(); ++k) {
+    if (kernels[k]->kernel_type == "Mul") continue;
+    for (std::size_t node : std::vector<std::size_t>(covered[k])) {
+      if (graph[node].op_type == "Mul" && node > 0 && owner[node - 1] == kNone &&
+          kGatingActivations.count(graph[node - 1].op_type)) {
+        claim(k, node - 1);
+      }
+    }
+  }
+
+  // 4. Nodes that join the kernel of their neighbour.
   for (std::size_t i = 1; i < graph.size(); ++i) {
     if (owner[i] == kNone && owner[i - 1] != kNone && kJoinsPrevious.count(graph[i].op_type)) {
       claim(owner[i - 1], i);

@@ -138,6 +138,28 @@ TEST(MapFusion, InfersResidualAddIntoNchwcConv) {
   ExpectCounts(map.removed, {{"Shape", 1}});  // constant-folded: not an op that fuses
 }
 
+// An EfficientNet block's SiLU, exported as Sigmoid then Mul: onnxruntime runs it as one
+// QuickGelu kernel named after the Mul, not as part of the Conv before it. A squeeze-excite gate
+// (a Mul kernel of its own) keeps its Sigmoid with the Conv that feeds it.
+TEST(MapFusion, InfersOnnxRuntimeQuickGeluFromSigmoidAndMul) {
+  const std::vector<SourceNode> graph = {{"/conv/Conv", "Conv"},
+                                         {"/bn/BatchNormalization", "BatchNormalization"},
+                                         {"/act/Sigmoid", "Sigmoid"},
+                                         {"/act/Mul", "Mul"},
+                                         {"/se/Conv", "Conv"},
+                                         {"/se/Sigmoid", "Sigmoid"},
+                                         {"/se/Mul", "Mul"}};
+  OpProfile profile;
+  profile.kernels = {OrtKernel("/bn/BatchNormalization_output_0_nchwc", "Conv"),
+                     OrtKernel("/act/Mul/QuickGeluFusion/", "QuickGelu"), OrtKernel("/se/Conv", "FusedConv"),
+                     OrtKernel("/se/Mul", "Mul")};
+  const FusionMap map = MapFusion(profile, graph);
+  ExpectPatterns(map, {{"Conv+BatchNormalization", "Conv", 1},
+                       {"Sigmoid+Mul", "QuickGelu", 1},
+                       {"Conv+Sigmoid", "FusedConv", 1},
+                       {"Mul", "Mul", 1}});
+}
+
 TEST(MapFusion, NoKernelsRemoveEveryNode) {
   const FusionMap map = MapFusion(OpProfile{}, MobileNetLikeGraph());
   EXPECT_EQ(map.kernels, 0);

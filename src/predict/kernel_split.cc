@@ -269,6 +269,19 @@ class Splitter {
     return it->second.front();
   }
 
+  // A Mul joins the activation before it only as x * activation(x), its other operand the
+  // activation's own input (SiLU: x * Sigmoid(x), which onnxruntime runs as one QuickGelu);
+  // a gate such as squeeze-excite's x * Sigmoid(s) stays a kernel of its own. Any other pair joins.
+  bool JoinsAsGatedActivation(int previous, int next) const {
+    const onnx::GraphProto& graph = a_.model.graph();
+    const onnx::NodeProto& before = graph.node(previous);
+    const onnx::NodeProto& mul = graph.node(next);
+    std::string ignored;
+    if (mul.op_type() != "Mul" || ActivationOf(before, a_, ignored).empty() || before.input_size() == 0) return true;
+    return std::any_of(mul.input().begin(), mul.input().end(),
+                       [&](const std::string& operand) { return operand == before.input(0); });
+  }
+
   // The chain from `index` along only consumers not `taken` by an earlier kernel with the longest
   // op-type pattern of the rules; the node alone when none matches. (A residual Add reads two
   // Conv+BatchNormalization chains; it joins the first.)
@@ -281,6 +294,7 @@ class Splitter {
       while (chain.size() < pattern.size()) {
         const int next = OnlyConsumer(chain.back());
         if (next < 0 || taken[next] || graph.node(next).op_type() != pattern[chain.size()]) break;
+        if (!JoinsAsGatedActivation(chain.back(), next)) break;
         chain.push_back(next);
       }
       if (chain.size() == pattern.size()) best = chain;
@@ -504,7 +518,9 @@ std::vector<KernelConfig> LoneKernelReorders(const KernelConfig& config, int64_t
   if (block_channels <= 0) return {};
   const std::vector<int64_t> input = {1, config.cin, config.hin, config.win};
   const std::vector<bool> inputs_blocked(std::max<int64_t>(config.inputs, 1), false);
-  const BlockedUse use = UseOfBlockedLayout(ModelKernel{.config = config}, inputs_blocked,
+  ModelKernel lone;
+  lone.config = config;
+  const BlockedUse use = UseOfBlockedLayout(lone, inputs_blocked,
                                             std::vector<std::vector<int64_t>>(inputs_blocked.size(), input),
                                             block_channels);
   if (!use.runs_blocked) return {};

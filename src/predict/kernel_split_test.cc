@@ -111,6 +111,49 @@ TEST(SplitIntoKernels, FusesOnlyAlongSingleConsumers) {
   EXPECT_EQ(kernels->size(), 2u);
 }
 
+// x * Sigmoid(x) (SiLU) is one kernel under a Sigmoid+Mul rule; a gate y * Sigmoid(Relu(y)) is
+// not (the Mul's other operand is not the Sigmoid's input).
+TEST(SplitIntoKernels, FusesSigmoidAndMulOnlyAsSilu) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(14);
+  onnx::GraphProto& graph = *model.mutable_graph();
+  graph.set_name("silu");
+  const auto value = [](onnx::ValueInfoProto& info, const std::string& name) {
+    info.set_name(name);
+    auto* type = info.mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t dim : {1, 8, 4, 4}) type->mutable_shape()->add_dim()->set_dim_value(dim);
+  };
+  value(*graph.add_input(), "x");
+  value(*graph.add_output(), "out");
+  const auto node = [&](const std::string& op, std::vector<std::string> in, const std::string& out) {
+    onnx::NodeProto& n = *graph.add_node();
+    n.set_op_type(op), n.set_name(out);
+    for (const auto& input : in) n.add_input(input);
+    n.add_output(out);
+  };
+  node("Sigmoid", {"x"}, "s");
+  node("Mul", {"x", "s"}, "y");
+  node("Relu", {"y"}, "r");
+  node("Sigmoid", {"r"}, "g");
+  node("Mul", {"y", "g"}, "out");
+  const std::string path = testing::MakeTempDir() + "/silu.onnx";
+  {
+    std::ofstream out(path, std::ios::binary);
+    ASSERT_TRUE(model.SerializeToOstream(&out));
+  }
+  const KernelRules rules{.runtime = "test", .fused_patterns = {{"Sigmoid", "Mul"}}};
+  auto kernels = SplitIntoKernels(path, rules, {});
+  ASSERT_TRUE(kernels.ok()) << kernels.error().message;
+  ASSERT_EQ(kernels->size(), 4u);
+  EXPECT_EQ((*kernels)[0].nodes, (std::vector<std::string>{"s", "y"}));
+  EXPECT_EQ((*kernels)[0].config.type, "activation");
+  EXPECT_EQ((*kernels)[0].config.activation, "sigmoid");
+  EXPECT_EQ((*kernels)[2].nodes, std::vector<std::string>{"g"});
+  EXPECT_EQ((*kernels)[3].nodes, std::vector<std::string>{"out"});
+}
+
 TEST(SplitIntoKernels, UnfusedPadIsUnknownAndBadFilesAreErrors) {
   const std::string path = testing::ZooModel("mobilenetv2", "onnx");
   EB_REQUIRE_FILE(path);
