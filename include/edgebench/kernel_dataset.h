@@ -183,6 +183,9 @@ KernelDataSetProvenance ProvenanceFromResult(const BenchResult& result, const Ke
 Status CheckResumable(const KernelDataSet& previous, const std::string& device, const std::string& runtime,
                       const BenchSettings& settings, const KernelModels& models, bool against_reference);
 
+// kernels measure's default round time per model against the reference (as compare's).
+inline constexpr double kDefaultReferenceRoundMs = 20;
+
 struct KernelMeasureRequest {
   std::string kernels_dir;  // holds kernels.json and the models
   std::string runtime;

@@ -30,7 +30,7 @@ struct MeasureFlags {
   std::unique_ptr<SettingsFlags> settings;
   int repeat_invalid = 2;
   bool alone = false;       // each kernel alone, not interleaved with the reference model
-  double round_ms = 20;     // against the reference: each model's time in a round
+  double round_ms = kDefaultReferenceRoundMs;  // against the reference: each model's time in a round
   bool resume = false;
   std::string server;  // "" = measure locally
   std::string token_file;

@@ -112,6 +112,8 @@ Expected<std::size_t> AdaptiveRound(const TrainFlags& flags, int round, const Pr
   request.kernels_dir = dir;
   request.runtime = flags.runtime;
   request.settings = data.front().provenance.settings;
+  // As the data sets were measured: against the reference (at the default round time) or alone.
+  request.reference_round_ms = data.front().reference ? kDefaultReferenceRoundMs : 0;
   auto measured = MeasureKernels(request, [](const KernelDataSet&, std::size_t index, std::size_t total) {
     std::cerr << "\r  " << index + 1 << "/" << total << std::flush;
   });
