@@ -149,7 +149,7 @@ PY
   if [[ -f "$OUT/calibrated.json" ]]; then
     echo "-- the same predictor calibrated on the zoo's profiles"
     "$EDGEBENCH" predictor evaluate "$OUT/calibrated.json" --results "$OUT"/results/*.json \
-      --families "$VARIANTS/variants.json" | sed -n '/^accuracy/,/^$/p'
+      --families "$VARIANTS/variants.json" --html "$OUT/evaluate-calibrated.html" | sed -n '/^accuracy/,/^$/p'
   fi
 
   if [[ -n "$ADAPT_FROM" ]]; then

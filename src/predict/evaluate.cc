@@ -349,6 +349,17 @@ std::string FormatEvaluationHtml(const Evaluation& evaluation, const Predictor& 
     for (const auto& item : evaluation.left_out) left_out += "<li>" + HtmlEscape(item) + "</li>";
     left_out += "</ul>";
   }
+  std::string how;  // what the milliseconds are, and the calibration
+  if (predictor.reference()) {
+    char scale[160];
+    std::snprintf(scale, sizeof scale,
+                  "; milliseconds at the reference model's %.3f ms (kernels and models timed against it)",
+                  predictor.reference()->median_ms);
+    how += scale;
+  }
+  if (predictor.calibration()) {
+    how += "; calibrated on " + std::to_string(predictor.calibration()->models) + " profiled models";
+  }
   return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>edgebench latency prediction"
          "</title><style>body{font:14px/1.45 system-ui,sans-serif;color:#222;margin:24px auto;max-width:1180px}"
          "table{border-collapse:collapse}th,td{padding:4px 12px;border-bottom:1px solid #eee;text-align:left}"
@@ -357,8 +368,8 @@ std::string FormatEvaluationHtml(const Evaluation& evaluation, const Predictor& 
          "svg text{font-size:12px;fill:#333}svg .tick{fill:#777;font-size:11px}p.note{color:#666}</style></head>"
          "<body><h1>Latency prediction: predicted against measured</h1><p class=\"note\">predictor for " +
          HtmlEscape(predictor.runtime() + " " + predictor.runtime_version()) + " on " + HtmlEscape(predictor.device()) +
-         "; " + std::to_string(evaluation.models.size()) +
-         " models; filled green: within +-10%; hollow red points: lower bounds (unknown kernels)</p>"
+         HtmlEscape(how) + "; " + std::to_string(evaluation.models.size()) +
+         " models (blue points); green band: within +-10%; hollow red points: lower bounds (unknown kernels)</p>"
          "<div class=\"charts\">" +
          ScatterSvg(evaluation) + HistogramSvg(evaluation) + "</div><h2>Accuracy per family</h2>" + table + left_out +
          "<p class=\"note\">k x FLOPs: " + HtmlEscape(predictor.flops_baseline().fitted_on) + "</p></body></html>\n";
