@@ -1012,13 +1012,16 @@ TEST(Cli, KernelsGenerateWritesModelsAndTheirIndex) {
   ASSERT_EQ(index["sources"].size(), 1u);
   EXPECT_EQ(index["sources"][0]["name"], "mobilenetv2");
   EXPECT_EQ(index["sources"][0]["sha256"].get<std::string>().size(), 64u);
-  ASSERT_EQ(index["kernels"].size(), 6u);  // mobilenetv2 has no resize
+  // 2 per type, mobilenetv2 has no resize, and 1 more conv around its image-reading stem, last.
+  ASSERT_EQ(index["kernels"].size(), 7u);
+  EXPECT_EQ(index["kernels"][6]["config"]["type"], "conv");
+  EXPECT_EQ(index["kernels"][6]["config"]["cin"], 3);
   for (const auto& kernel : index["kernels"]) {
     EXPECT_TRUE(std::filesystem::exists(dir + "/" + kernel["file"].get<std::string>())) << kernel;
     EXPECT_EQ(kernel["source"], "mobilenetv2");
   }
   EXPECT_EQ(index["kernels"][0]["file"], "0001_conv.onnx");
-  EXPECT_NE(generate.out.find("6 kernel models from 1 models"), std::string::npos) << generate.out;
+  EXPECT_NE(generate.out.find("7 kernel models from 1 models"), std::string::npos) << generate.out;
 
   ExpectBadInput(Edgebench({"kernels", "generate", "--out", dir, "--types", "conv,deconv"}),
                  {"unknown kernel type 'deconv'"});

@@ -810,7 +810,8 @@ TEST_F(ServiceTest, KernelsMeasureRunsTheKernelModelsAsOneJob) {
   ASSERT_EQ(measured.exit_code, 0) << measured.err << "\nagent: " << AgentLog("k1");
   EXPECT_NE(measured.out.find("2 points, 2 valid (trained on)"), std::string::npos) << measured.out;
   const json data_set = json::parse(ReadFile(out));
-  EXPECT_EQ(data_set["schema"], "edgebench.kernels/2");
+  EXPECT_EQ(data_set["schema"], "edgebench.kernels/3");
+  EXPECT_EQ(data_set["reference"], nullptr);  // a task times one model: kernels alone
   EXPECT_EQ(data_set["provenance"]["device"], "k1");
   EXPECT_EQ(data_set["provenance"]["runtime"], "onnxruntime");
   EXPECT_EQ(data_set["provenance"]["settings"]["threads"], 1);

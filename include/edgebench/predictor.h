@@ -1,5 +1,5 @@
 // Latency prediction: one regressor per kernel type (a linear base times gradient-boosted trees of
-// XGBoost), trained on measured single-kernel models (data sets "edgebench.kernels/2",
+// XGBoost), trained on measured single-kernel models (data sets "edgebench.kernels/3",
 // kernel_dataset.h), and a model's latency
 // predicted as the runtime's per-inference floor plus the predictions of the kernels the model
 // splits into (kernel_split.h). Saved as one JSON document, schema "edgebench.predictor/1"

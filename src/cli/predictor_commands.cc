@@ -385,7 +385,7 @@ void AddPredictorCommands(CLI::App& app, int& exit_code) {
       "--validation-percent of each type's points (chosen by --seed) and prints their accuracy.\n"
       "Example: edgebench predictor train dataset.json --rules rules.json --out predictor.json");
   auto train_flags = std::make_shared<TrainFlags>();
-  train->add_option("datasets", train_flags->datasets, "Kernel data sets (edgebench.kernels/2 or /1), one runtime")
+  train->add_option("datasets", train_flags->datasets, "Kernel data sets (edgebench.kernels/3, /2 or /1), one runtime, all timed against the reference or all alone")
       ->required();
   train->add_option("--rules", train_flags->rules, "Fusion rules of the runtime (edgebench kernels detect)")->required();
   train->add_option("--out", train_flags->out, "Where to write the predictor file (edgebench.predictor/1, format 2.1)")->required();
