@@ -417,6 +417,24 @@ std::string SyntheticKernelDataSet(const std::string& dir, const std::string& re
   return path;
 }
 
+// The synthetic data set (with `reference_sha256`, timed against that reference) and the
+// reference rules for onnxruntime written in `dir`, and a predictor trained on them there.
+struct SyntheticPredictor {
+  std::string dataset, rules_file, predictor;
+  testing::ProcessResult train;
+};
+SyntheticPredictor TrainSyntheticPredictor(const std::string& dir, const std::string& reference_sha256 = "") {
+  SyntheticPredictor trained;
+  trained.dataset = SyntheticKernelDataSet(dir, reference_sha256);
+  KernelRules rules = ReferenceKernelRules();
+  rules.runtime = "onnxruntime";
+  trained.rules_file = WriteFile("rules.json", ToJson(rules).dump());
+  trained.predictor = dir + "/predictor.json";
+  trained.train =
+      Edgebench({"predictor", "train", trained.dataset, "--rules", trained.rules_file, "--out", trained.predictor});
+  return trained;
+}
+
 // kernels reference writes the model kernels are timed against; a predictor trained on data sets
 // timed against it reads comparisons [reference, model] as ratio x its reference median.
 TEST(Cli, PredictorEvaluatesComparisonsAgainstTheReference) {
@@ -431,13 +449,9 @@ TEST(Cli, PredictorEvaluatesComparisonsAgainstTheReference) {
   auto again = Edgebench({"kernels", "reference", dir + "/again.onnx"});
   EXPECT_EQ(again.out.substr(again.out.find("sha256 ")), written.out.substr(sha_at));  // the same file every time
 
-  const std::string dataset = SyntheticKernelDataSet(dir, sha256);
-  KernelRules rules = ReferenceKernelRules();
-  rules.runtime = "onnxruntime";
-  const std::string rules_file = WriteFile("rules.json", ToJson(rules).dump());
-  const std::string predictor = dir + "/predictor.json";
-  auto train = Edgebench({"predictor", "train", dataset, "--rules", rules_file, "--out", predictor});
-  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const SyntheticPredictor trained = TrainSyntheticPredictor(dir, sha256);
+  ASSERT_EQ(trained.train.exit_code, 0) << trained.train.err;
+  const std::string& predictor = trained.predictor;
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(testing::ReadFile(predictor))["reference"]["median_ms"].get<double>(), 0.5);
 
   const std::string model = testing::ZooModel("tinycnn", "onnx");
@@ -474,12 +488,8 @@ TEST(Cli, PredictorEvaluatesComparisonsAgainstTheReference) {
 TEST(Cli, PredictorTrainPredictAndEvaluate) {
   REQUIRE_RUNTIME("onnxruntime");
   const std::string dir = testing::MakeTempDir();
-  const std::string dataset = SyntheticKernelDataSet(dir);
-  KernelRules rules = ReferenceKernelRules();
-  rules.runtime = "onnxruntime";
-  const std::string rules_file = WriteFile("rules.json", ToJson(rules).dump());
-  const std::string predictor = dir + "/predictor.json";
-  auto train = Edgebench({"predictor", "train", dataset, "--rules", rules_file, "--out", predictor});
+  const SyntheticPredictor trained = TrainSyntheticPredictor(dir);
+  const auto& [dataset, rules_file, predictor, train] = trained;
   ASSERT_EQ(train.exit_code, 0) << train.err;
   EXPECT_NE(train.out.find("conv"), std::string::npos) << train.out;
   EXPECT_NE(train.out.find("wrote " + predictor), std::string::npos) << train.out;
