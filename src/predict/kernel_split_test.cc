@@ -69,35 +69,47 @@ TEST(SplitIntoKernels, ShuffleNetV2FindsChannelShuffles) {
   }
 }
 
-// input -> Relu -> {Sigmoid -> out1, HardSwish -> out2}: the Relu has two consumers, so a rule
-// Relu+Sigmoid cannot fuse it; Sigmoid+Mul would, but the model has none.
-TEST(SplitIntoKernels, FusesOnlyAlongSingleConsumers) {
+// A node of an element-wise test graph; its output names it too.
+struct TestNode {
+  std::string op;
+  std::vector<std::string> inputs;
+  std::string output;
+};
+
+// Writes an ONNX model (opset 14) of `nodes` whose input `input` and `outputs` are float
+// [1, 8, 4, 4] tensors, as NAME.onnx in a fresh directory; returns its path.
+std::string WriteElementwiseModel(const std::string& name, const std::string& input,
+                                  const std::vector<std::string>& outputs, const std::vector<TestNode>& nodes) {
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.add_opset_import()->set_version(14);
   onnx::GraphProto& graph = *model.mutable_graph();
-  graph.set_name("branches");
-  const auto value = [](onnx::ValueInfoProto& info, const std::string& name) {
-    info.set_name(name);
+  graph.set_name(name);
+  const auto value = [](onnx::ValueInfoProto& info, const std::string& tensor) {
+    info.set_name(tensor);
     auto* type = info.mutable_type()->mutable_tensor_type();
     type->set_elem_type(onnx::TensorProto::FLOAT);
     for (int64_t dim : {1, 8, 4, 4}) type->mutable_shape()->add_dim()->set_dim_value(dim);
   };
-  value(*graph.add_input(), "input");
-  value(*graph.add_output(), "out1");
-  value(*graph.add_output(), "out2");
-  const auto node = [&](const std::string& op, const std::string& in, const std::string& out) {
+  value(*graph.add_input(), input);
+  for (const auto& output : outputs) value(*graph.add_output(), output);
+  for (const TestNode& node : nodes) {
     onnx::NodeProto& n = *graph.add_node();
-    n.set_op_type(op), n.set_name(op), n.add_input(in), n.add_output(out);
-  };
-  node("Relu", "input", "r");
-  node("Sigmoid", "r", "out1");
-  node("HardSwish", "r", "out2");
-  const std::string path = testing::MakeTempDir() + "/branches.onnx";
-  {
-    std::ofstream out(path, std::ios::binary);
-    ASSERT_TRUE(model.SerializeToOstream(&out));
+    n.set_op_type(node.op), n.set_name(node.output), n.add_output(node.output);
+    for (const auto& operand : node.inputs) n.add_input(operand);
   }
+  const std::string path = testing::MakeTempDir() + "/" + name + ".onnx";
+  std::ofstream out(path, std::ios::binary);
+  EXPECT_TRUE(model.SerializeToOstream(&out)) << path;
+  return path;
+}
+
+// input -> Relu -> {Sigmoid -> out1, HardSwish -> out2}: the Relu has two consumers, so a rule
+// Relu+Sigmoid cannot fuse it; Sigmoid+Mul would, but the model has none.
+TEST(SplitIntoKernels, FusesOnlyAlongSingleConsumers) {
+  const std::string path = WriteElementwiseModel(
+      "branches", "input", {"out1", "out2"},
+      {{"Relu", {"input"}, "r"}, {"Sigmoid", {"r"}, "out1"}, {"HardSwish", {"r"}, "out2"}});
   KernelRules rules{.runtime = "test", .fused_patterns = {{"Relu", "Sigmoid"}, {"Relu", "HardSwish"}}};
   auto kernels = SplitIntoKernels(path, rules, {});
   ASSERT_TRUE(kernels.ok()) << kernels.error().message;
@@ -114,35 +126,12 @@ TEST(SplitIntoKernels, FusesOnlyAlongSingleConsumers) {
 // x * Sigmoid(x) (SiLU) is one kernel under a Sigmoid+Mul rule; a gate y * Sigmoid(Relu(y)) is
 // not (the Mul's other operand is not the Sigmoid's input).
 TEST(SplitIntoKernels, FusesSigmoidAndMulOnlyAsSilu) {
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.add_opset_import()->set_version(14);
-  onnx::GraphProto& graph = *model.mutable_graph();
-  graph.set_name("silu");
-  const auto value = [](onnx::ValueInfoProto& info, const std::string& name) {
-    info.set_name(name);
-    auto* type = info.mutable_type()->mutable_tensor_type();
-    type->set_elem_type(onnx::TensorProto::FLOAT);
-    for (int64_t dim : {1, 8, 4, 4}) type->mutable_shape()->add_dim()->set_dim_value(dim);
-  };
-  value(*graph.add_input(), "x");
-  value(*graph.add_output(), "out");
-  const auto node = [&](const std::string& op, std::vector<std::string> in, const std::string& out) {
-    onnx::NodeProto& n = *graph.add_node();
-    n.set_op_type(op), n.set_name(out);
-    for (const auto& input : in) n.add_input(input);
-    n.add_output(out);
-  };
-  node("Sigmoid", {"x"}, "s");
-  node("Mul", {"x", "s"}, "y");
-  node("Relu", {"y"}, "r");
-  node("Sigmoid", {"r"}, "g");
-  node("Mul", {"y", "g"}, "out");
-  const std::string path = testing::MakeTempDir() + "/silu.onnx";
-  {
-    std::ofstream out(path, std::ios::binary);
-    ASSERT_TRUE(model.SerializeToOstream(&out));
-  }
+  const std::string path = WriteElementwiseModel("silu", "x", {"out"},
+                                                 {{"Sigmoid", {"x"}, "s"},
+                                                  {"Mul", {"x", "s"}, "y"},
+                                                  {"Relu", {"y"}, "r"},
+                                                  {"Sigmoid", {"r"}, "g"},
+                                                  {"Mul", {"y", "g"}, "out"}});
   const KernelRules rules{.runtime = "test", .fused_patterns = {{"Sigmoid", "Mul"}}};
   auto kernels = SplitIntoKernels(path, rules, {});
   ASSERT_TRUE(kernels.ok()) << kernels.error().message;
