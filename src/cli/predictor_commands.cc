@@ -457,12 +457,16 @@ void AddPredictorCommands(CLI::App& app, int& exit_code) {
       "caches). Per working-set class (input, output and weights: < 256 KiB ... >= 16 MiB), the factor is\n"
       "the sum of the profiled in-model times over the sum of the predictions, the profile scaled to the\n"
       "result's median; predictions are multiplied by it. Calibrate on models other than those you\n"
-      "evaluate on (e.g. the zoo models the kernel data sets were sampled from).\n"
-      "Example: edgebench predictor calibrate predictor.json --results zoo-profiles/*.json --out calibrated.json");
+      "evaluate on (e.g. the zoo models the kernel data sets were sampled from). With a predictor trained\n"
+      "against the reference, give the same models' comparisons against it too ('edgebench compare\n"
+      "REFERENCE.onnx MODEL.onnx --json'): each profile then splits the median on the predictor's scale.\n"
+      "Example: edgebench predictor calibrate predictor.json --results zoo-profiles/*.json zoo-ratios/*.json \\\n"
+      "           --out calibrated.json");
   auto calibrate_flags = std::make_shared<CalibrateFlags>();
   calibrate->add_option("predictor", calibrate_flags->predictor, "Predictor file")->required();
   calibrate->add_option("--results", calibrate_flags->results,
-                        "Result documents of whole models measured with --profile (edgebench bench --profile --json)")
+                        "Result documents of whole models measured with --profile (edgebench bench --profile --json), "
+                        "and comparisons of the same models against the reference (compare --json)")
       ->required();
   calibrate->add_option("--out", calibrate_flags->out, "Where to write the calibrated predictor file")->required();
   calibrate->add_flag("--json", calibrate_flags->json, "Print the factors as JSON");
